@@ -1,0 +1,336 @@
+// Package config loads cleanslice's configuration from config.toml and
+// CLEANSLICE_* environment variables. It is the only user of viper, and it
+// uses its own instance, never the global one.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// EnvPrefix prefixes every environment override: CLEANSLICE_<SECTION>_<KEY>.
+const EnvPrefix = "CLEANSLICE"
+
+// The development secrets shipped in config.toml. Production refuses them.
+const (
+	DevJWTSecret = "dev-only-jwt-secret-change-me-0123456789abcdef"
+	DevPepper    = "dev-only-password-pepper-change-me-0123456789"
+)
+
+// MinSecretLen is the shortest jwt secret or pepper accepted.
+const MinSecretLen = 32
+
+// Config is the validated configuration.
+type Config struct {
+	Env      string // "development" or "production"
+	HTTP     HTTP
+	Database Database
+	Auth     Auth
+	Cookie   Cookie
+	Password Password
+	Log      Log
+	Metrics  Metrics
+}
+
+// Production reports whether the service runs in production mode.
+func (c Config) Production() bool { return c.Env == "production" }
+
+// HTTP configures the listener.
+type HTTP struct {
+	Address         string
+	ShutdownTimeout time.Duration
+	TrustedOrigins  []string
+	TrustedProxies  []string
+}
+
+// Database configures the store.
+type Database struct {
+	URL            string // sqlite:<path> or postgres://...
+	MigrateOnStart bool
+	MaxOpenConns   int
+}
+
+// Engine returns "sqlite" or "postgres".
+func (d Database) Engine() string {
+	if strings.HasPrefix(d.URL, "sqlite:") {
+		return "sqlite"
+	}
+	return "postgres"
+}
+
+// SQLitePath returns the file path of a sqlite: URL.
+func (d Database) SQLitePath() string { return strings.TrimPrefix(d.URL, "sqlite:") }
+
+// Auth configures sessions and login throttling.
+type Auth struct {
+	JWTSecret           string
+	SessionTTL          time.Duration
+	SessionRefreshRatio float64
+	SessionAbsoluteTTL  time.Duration
+	MaxFailedLogins     int
+	FailureWindow       time.Duration
+}
+
+// Cookie configures the session cookie.
+type Cookie struct {
+	Name     string
+	Secure   bool
+	SameSite string // lax, strict or none
+}
+
+// Password configures hashing.
+type Password struct {
+	Pepper            string
+	MinLength         int
+	Argon2MemoryKiB   uint32
+	Argon2Iterations  uint32
+	Argon2Parallelism uint8
+	MaxConcurrency    int
+	QueueTimeout      time.Duration
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string // debug, info, warn, error
+	Format string // text or json
+}
+
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	Enabled bool
+	Address string // empty: served on the main listener
+}
+
+// Defaults is every key with its default value. config.toml repeats them with
+// comments; a default for every key also makes every env override work.
+var Defaults = map[string]any{
+	"env":                         "development",
+	"http.address":                ":8000",
+	"http.shutdown_timeout":       "15s",
+	"http.trusted_origins":        []string{},
+	"http.trusted_proxies":        []string{},
+	"database.url":                "sqlite:data/cleanslice.db",
+	"database.migrate_on_start":   true,
+	"database.max_open_conns":     20,
+	"auth.jwt_secret":             DevJWTSecret,
+	"auth.session_ttl":            "15m",
+	"auth.session_refresh_ratio":  0.2,
+	"auth.session_absolute_ttl":   "24h",
+	"auth.max_failed_logins":      5,
+	"auth.failure_window":         "15m",
+	"cookie.name":                 "access_token",
+	"cookie.secure":               false,
+	"cookie.same_site":            "lax",
+	"password.pepper":             DevPepper,
+	"password.min_length":         8,
+	"password.argon2_memory_kib":  19456,
+	"password.argon2_iterations":  2,
+	"password.argon2_parallelism": 1,
+	"password.max_concurrency":    0,
+	"password.queue_timeout":      "1s",
+	"log.level":                   "info",
+	"log.format":                  "text",
+	"metrics.enabled":             true,
+	"metrics.address":             "",
+}
+
+// Error lists every problem found in the configuration.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	noun := "problems"
+	if len(e.Problems) == 1 {
+		noun = "problem"
+	}
+	return fmt.Sprintf("config: %d %s: %s", len(e.Problems), noun, strings.Join(e.Problems, "; "))
+}
+
+// Load reads the file at path (when path is empty: config.toml in the working
+// directory if there is one) and the environment, and validates the result.
+// getenv is os.Getenv in production and a map lookup in tests.
+func Load(path string, getenv func(string) string) (Config, error) {
+	v := viper.New()
+	for k, d := range Defaults {
+		v.SetDefault(k, d)
+	}
+	// Bind every key explicitly rather than AutomaticEnv, so the lookup goes
+	// through getenv and tests need not touch the process environment.
+	env := map[string]string{}
+	for k := range Defaults {
+		name := EnvName(k)
+		if val := getenv(name); val != "" {
+			env[k] = val
+		}
+	}
+	v.SetConfigType("toml")
+	switch {
+	case path != "":
+		f, err := os.Open(path)
+		if err != nil {
+			return Config{}, &Error{Problems: []string{fmt.Sprintf("cannot read %s: %v", path, err)}}
+		}
+		defer f.Close()
+		if err := v.ReadConfig(f); err != nil {
+			return Config{}, &Error{Problems: []string{fmt.Sprintf("cannot parse %s: %v", path, err)}}
+		}
+	default:
+		if f, err := os.Open("config.toml"); err == nil {
+			defer f.Close()
+			if err := v.ReadConfig(f); err != nil {
+				return Config{}, &Error{Problems: []string{fmt.Sprintf("cannot parse config.toml: %v", err)}}
+			}
+		}
+	}
+	p := parser{v: v, env: env}
+	for _, k := range v.AllKeys() {
+		if _, known := Defaults[k]; !known {
+			p.problem("%s: unknown key", k)
+		}
+	}
+	c := Config{
+		Env: p.str("env"),
+		HTTP: HTTP{
+			Address:         p.str("http.address"),
+			ShutdownTimeout: p.duration("http.shutdown_timeout"),
+			TrustedOrigins:  p.list("http.trusted_origins"),
+			TrustedProxies:  p.list("http.trusted_proxies"),
+		},
+		Database: Database{
+			URL:            p.str("database.url"),
+			MigrateOnStart: p.boolean("database.migrate_on_start"),
+			MaxOpenConns:   p.integer("database.max_open_conns", 1, 1000),
+		},
+		Auth: Auth{
+			JWTSecret:           p.str("auth.jwt_secret"),
+			SessionTTL:          p.duration("auth.session_ttl"),
+			SessionRefreshRatio: p.float("auth.session_refresh_ratio"),
+			SessionAbsoluteTTL:  p.duration("auth.session_absolute_ttl"),
+			MaxFailedLogins:     p.integer("auth.max_failed_logins", 1, 1000),
+			FailureWindow:       p.duration("auth.failure_window"),
+		},
+		Cookie: Cookie{
+			Name:     p.str("cookie.name"),
+			Secure:   p.boolean("cookie.secure"),
+			SameSite: strings.ToLower(p.str("cookie.same_site")),
+		},
+		Password: Password{
+			Pepper:            p.str("password.pepper"),
+			MinLength:         p.integer("password.min_length", 1, 128),
+			Argon2MemoryKiB:   uint32(p.integer("password.argon2_memory_kib", 8, 4<<20)),
+			Argon2Iterations:  uint32(p.integer("password.argon2_iterations", 1, 100)),
+			Argon2Parallelism: uint8(p.integer("password.argon2_parallelism", 1, 255)),
+			MaxConcurrency:    p.integer("password.max_concurrency", 0, 4096),
+			QueueTimeout:      p.duration("password.queue_timeout"),
+		},
+		Log: Log{
+			Level:  strings.ToLower(p.str("log.level")),
+			Format: strings.ToLower(p.str("log.format")),
+		},
+		Metrics: Metrics{
+			Enabled: p.boolean("metrics.enabled"),
+			Address: p.str("metrics.address"),
+		},
+	}
+	if c.Password.MaxConcurrency == 0 {
+		c.Password.MaxConcurrency = runtime.NumCPU()
+	}
+	p.problems = append(p.problems, c.validate()...)
+	if len(p.problems) > 0 {
+		slices.Sort(p.problems)
+		return Config{}, &Error{Problems: p.problems}
+	}
+	return c, nil
+}
+
+// EnvName returns the environment variable that overrides key.
+func EnvName(key string) string {
+	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+func (c Config) validate() []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	if c.Env != "development" && c.Env != "production" {
+		add("env must be development or production, not %q", c.Env)
+	}
+	if c.HTTP.Address == "" {
+		add("http.address must not be empty")
+	}
+	positive := map[string]time.Duration{
+		"http.shutdown_timeout":     c.HTTP.ShutdownTimeout,
+		"auth.session_ttl":          c.Auth.SessionTTL,
+		"auth.session_absolute_ttl": c.Auth.SessionAbsoluteTTL,
+		"auth.failure_window":       c.Auth.FailureWindow,
+		"password.queue_timeout":    c.Password.QueueTimeout,
+	}
+	for _, k := range sortedKeys(positive) {
+		if positive[k] < 0 {
+			add("%s must be positive", k)
+		}
+	}
+	if c.Auth.SessionAbsoluteTTL > 0 && c.Auth.SessionAbsoluteTTL < c.Auth.SessionTTL {
+		add("auth.session_absolute_ttl must not be shorter than auth.session_ttl")
+	}
+	if r := c.Auth.SessionRefreshRatio; r < 0 || r > 1 {
+		add("auth.session_refresh_ratio must be between 0 and 1")
+	}
+	switch u := c.Database.URL; {
+	case strings.HasPrefix(u, "sqlite:"):
+		if strings.TrimPrefix(u, "sqlite:") == "" {
+			add("database.url: sqlite: needs a file path")
+		}
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		if _, err := url.Parse(u); err != nil {
+			add("database.url: %v", errors.Unwrap(err))
+		}
+	default:
+		scheme, _, _ := strings.Cut(u, ":")
+		add("database.url: unsupported scheme %q (use sqlite:<path> or postgres://...)", scheme)
+	}
+	for k, secret := range map[string]string{"auth.jwt_secret": c.Auth.JWTSecret, "password.pepper": c.Password.Pepper} {
+		if len(secret) < MinSecretLen {
+			add("%s must be at least %d bytes", k, MinSecretLen)
+		}
+	}
+	if c.Cookie.Name == "" {
+		add("cookie.name must not be empty")
+	}
+	switch c.Cookie.SameSite {
+	case "lax", "strict":
+	case "none":
+		if !c.Cookie.Secure {
+			add("cookie.same_site = none requires cookie.secure = true")
+		}
+	default:
+		add("cookie.same_site must be lax, strict or none, not %q", c.Cookie.SameSite)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		add("log.format must be text or json, not %q", c.Log.Format)
+	}
+	if c.Production() {
+		if c.Auth.JWTSecret == DevJWTSecret {
+			add("auth.jwt_secret: the development secret is refused in production")
+		}
+		if c.Password.Pepper == DevPepper {
+			add("password.pepper: the development pepper is refused in production")
+		}
+		if !c.Cookie.Secure {
+			add("cookie.secure must be true in production")
+		}
+	}
+	return problems
+}

@@ -1,0 +1,195 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func problems(t *testing.T, err error) []string {
+	t.Helper()
+	ce, ok := err.(*Error)
+	if !ok {
+		t.Fatalf("err = %v (%T), want *config.Error", err, err)
+	}
+	return ce.Problems
+}
+
+func TestShippedConfigMatchesDefaults(t *testing.T) {
+	v := viper.New()
+	v.SetConfigFile(filepath.Join("..", "..", "config.toml"))
+	if err := v.ReadInConfig(); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range v.AllKeys() {
+		if _, ok := Defaults[k]; !ok {
+			t.Errorf("config.toml has %s, which has no default", k)
+		}
+	}
+	for k := range Defaults {
+		if !v.IsSet(k) {
+			t.Errorf("config.toml lacks %s", k)
+		}
+	}
+	c, err := Load(filepath.Join("..", "..", "config.toml"), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Load(writeFile(t, ""), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.URL != d.Database.URL || c.Auth.JWTSecret != d.Auth.JWTSecret || c.Password.Pepper != d.Password.Pepper {
+		t.Fatal("config.toml and the built-in defaults disagree")
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(writeFile(t, ""), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Address != ":8000" || c.Database.URL != "sqlite:data/cleanslice.db" || !c.Database.MigrateOnStart {
+		t.Errorf("unexpected defaults: %+v", c)
+	}
+	if c.Auth.SessionTTL != 15*time.Minute || c.Auth.SessionAbsoluteTTL != 24*time.Hour || c.Auth.SessionRefreshRatio != 0.2 {
+		t.Errorf("unexpected auth defaults: %+v", c.Auth)
+	}
+	if c.Password.MaxConcurrency < 1 || c.Password.Argon2MemoryKiB != 19456 || c.Password.MinLength != 8 {
+		t.Errorf("unexpected password defaults: %+v", c.Password)
+	}
+	if c.Database.Engine() != "sqlite" || c.Database.SQLitePath() != "data/cleanslice.db" {
+		t.Errorf("engine %q path %q", c.Database.Engine(), c.Database.SQLitePath())
+	}
+}
+
+func TestEnvOverridesEveryKind(t *testing.T) {
+	path := writeFile(t, "[http]\naddress = \":9000\"\n")
+	c, err := Load(path, envOf(map[string]string{
+		"CLEANSLICE_HTTP_ADDRESS":               ":7000",
+		"CLEANSLICE_DATABASE_URL":               "postgres://u@localhost/db",
+		"CLEANSLICE_DATABASE_MIGRATE_ON_START":  "false",
+		"CLEANSLICE_AUTH_SESSION_TTL":           "30m",
+		"CLEANSLICE_AUTH_SESSION_REFRESH_RATIO": "0.5",
+		"CLEANSLICE_PASSWORD_MAX_CONCURRENCY":   "3",
+		"CLEANSLICE_HTTP_TRUSTED_ORIGINS":       "https://a.example, https://b.example",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Address != ":7000" {
+		t.Errorf("env did not win over the file: %q", c.HTTP.Address)
+	}
+	if c.Database.Engine() != "postgres" || c.Database.MigrateOnStart || c.Auth.SessionTTL != 30*time.Minute ||
+		c.Auth.SessionRefreshRatio != 0.5 || c.Password.MaxConcurrency != 3 {
+		t.Errorf("overrides not applied: %+v", c)
+	}
+	if got := strings.Join(c.HTTP.TrustedOrigins, "|"); got != "https://a.example|https://b.example" {
+		t.Errorf("trusted origins = %q", got)
+	}
+}
+
+func TestFileValues(t *testing.T) {
+	c, err := Load(writeFile(t, "[http]\ntrusted_proxies = [\"10.0.0.0/8\"]\n[log]\nformat = \"json\"\n"), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.HTTP.TrustedProxies) != 1 || c.Log.Format != "json" {
+		t.Errorf("file values not applied: %+v", c)
+	}
+}
+
+func TestEveryProblemReportedAtOnce(t *testing.T) {
+	_, err := Load(writeFile(t, "[auth]\njwt_secret = \"short\"\n[database]\nurl = \"mysql://x\"\n"), envOf(map[string]string{
+		"CLEANSLICE_AUTH_SESSION_TTL": "soon",
+		"CLEANSLICE_LOG_LEVEL":        "loud",
+	}))
+	got := problems(t, err)
+	want := []string{
+		"CLEANSLICE_AUTH_SESSION_TTL: \"soon\" is not a duration",
+		"auth.jwt_secret must be at least 32 bytes",
+		"database.url: unsupported scheme \"mysql\"",
+		"log.level must be debug, info, warn or error",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d problems %q, want %d", len(got), got, len(want))
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "config: 4 problems: ") {
+		t.Errorf("message %q", msg)
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message %q lacks %q", msg, w)
+		}
+	}
+}
+
+func TestProductionRefusesDevelopmentSettings(t *testing.T) {
+	_, err := Load(writeFile(t, "env = \"production\"\n"), envOf(nil))
+	got := strings.Join(problems(t, err), "\n")
+	for _, w := range []string{"auth.jwt_secret: the development secret", "password.pepper: the development pepper", "cookie.secure must be true"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("problems %q lack %q", got, w)
+		}
+	}
+
+	_, err = Load(writeFile(t, "env = \"production\"\n"), envOf(map[string]string{
+		"CLEANSLICE_AUTH_JWT_SECRET": "too-short",
+		"CLEANSLICE_PASSWORD_PEPPER": strings.Repeat("p", 32),
+		"CLEANSLICE_COOKIE_SECURE":   "true",
+	}))
+	if got := problems(t, err); len(got) != 1 || !strings.Contains(got[0], "auth.jwt_secret must be at least 32 bytes") {
+		t.Errorf("problems = %q", got)
+	}
+
+	c, err := Load(writeFile(t, "env = \"production\"\n"), envOf(map[string]string{
+		"CLEANSLICE_AUTH_JWT_SECRET": strings.Repeat("s", 32),
+		"CLEANSLICE_PASSWORD_PEPPER": strings.Repeat("p", 32),
+		"CLEANSLICE_COOKIE_SECURE":   "true",
+	}))
+	if err != nil || !c.Production() {
+		t.Fatalf("valid production config refused: %v", err)
+	}
+}
+
+func TestUnknownKeyAndBadValues(t *testing.T) {
+	_, err := Load(writeFile(t, "[http]\nadress = \":1\"\n"), envOf(map[string]string{
+		"CLEANSLICE_DATABASE_MAX_OPEN_CONNS": "many",
+		"CLEANSLICE_COOKIE_SECURE":           "maybe",
+		"CLEANSLICE_COOKIE_SAME_SITE":        "sometimes",
+	}))
+	got := strings.Join(problems(t, err), "\n")
+	for _, w := range []string{"http.adress: unknown key", "CLEANSLICE_DATABASE_MAX_OPEN_CONNS: \"many\" is not a whole number",
+		"CLEANSLICE_COOKIE_SECURE: \"maybe\" is not true or false", "cookie.same_site must be lax, strict or none"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("problems %q lack %q", got, w)
+		}
+	}
+}
+
+func TestMissingOrBrokenFile(t *testing.T) {
+	if _, err := Load(filepath.Join(t.TempDir(), "nope.toml"), envOf(nil)); err == nil || !strings.Contains(err.Error(), "cannot read") {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := Load(writeFile(t, "[http\n"), envOf(nil)); err == nil || !strings.Contains(err.Error(), "cannot parse") {
+		t.Errorf("broken file: %v", err)
+	}
+}

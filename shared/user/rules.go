@@ -1,0 +1,65 @@
+package user
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Username limits.
+const (
+	UsernameMinLen = 5
+	UsernameMaxLen = 20
+)
+
+// PasswordMaxLen is the upper bound on password length in Unicode code points;
+// the lower bound comes from configuration.
+const PasswordMaxLen = 128
+
+// The username rule failures, in the order they are checked.
+var (
+	ErrUsernameLength     = errors.New("username must be 5 to 20 characters long")
+	ErrUsernameCharacters = errors.New("username may contain only letters A-Z a-z, digits 0-9 and . _ -")
+	ErrUsernameEdges      = errors.New("username must start and end with a letter or a digit")
+	ErrUsernameSeparators = errors.New("username must not contain two of . _ - in a row")
+)
+
+// CheckUsername returns the first rule that name breaks, or nil.
+func CheckUsername(name string) error {
+	if n := utf8.RuneCountInString(name); n < UsernameMinLen || n > UsernameMaxLen {
+		return ErrUsernameLength
+	}
+	for i := 0; i < len(name); i++ {
+		if !isAlnum(name[i]) && !isSeparator(name[i]) {
+			return ErrUsernameCharacters
+		}
+	}
+	if !isAlnum(name[0]) || !isAlnum(name[len(name)-1]) {
+		return ErrUsernameEdges
+	}
+	for i := 1; i < len(name); i++ {
+		if isSeparator(name[i]) && isSeparator(name[i-1]) {
+			return ErrUsernameSeparators
+		}
+	}
+	return nil
+}
+
+// CheckPassword returns an error when password is shorter than minLen or
+// longer than PasswordMaxLen code points.
+func CheckPassword(password string, minLen int) error {
+	n := utf8.RuneCountInString(password)
+	if n < minLen {
+		return fmt.Errorf("password must be at least %d characters long", minLen)
+	}
+	if n > PasswordMaxLen {
+		return fmt.Errorf("password must be at most %d characters long", PasswordMaxLen)
+	}
+	return nil
+}
+
+func isAlnum(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
+}
+
+func isSeparator(b byte) bool { return b == '.' || b == '_' || b == '-' }

@@ -1,0 +1,79 @@
+package user
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheckUsername(t *testing.T) {
+	accepted := []string{
+		"username", "user.name", "user-name", "user_name", "user123", "user.name123",
+		"u.ser-name123", "u-ser_name", "u-ser.name", "abcde", strings.Repeat("a", 20), "12345", "UserName",
+	}
+	for _, name := range accepted {
+		if err := CheckUsername(name); err != nil {
+			t.Errorf("CheckUsername(%q) = %v, want nil", name, err)
+		}
+	}
+	rejected := []struct {
+		name string
+		want error
+	}{
+		{"abcd", ErrUsernameLength},
+		{strings.Repeat("a", 21), ErrUsernameLength},
+		{"", ErrUsernameLength},
+		{".username", ErrUsernameEdges},
+		{"-username", ErrUsernameEdges},
+		{"_username", ErrUsernameEdges},
+		{"username.", ErrUsernameEdges},
+		{"username-", ErrUsernameEdges},
+		{"username_", ErrUsernameEdges},
+		{"user..name", ErrUsernameSeparators},
+		{"user--name", ErrUsernameSeparators},
+		{"user__name", ErrUsernameSeparators},
+		{"user._name", ErrUsernameSeparators},
+		{"user!name", ErrUsernameCharacters},
+		{"user@name", ErrUsernameCharacters},
+		{"user#name", ErrUsernameCharacters},
+		{"usérname", ErrUsernameCharacters},
+		{" username", ErrUsernameCharacters},
+		{"username ", ErrUsernameCharacters},
+		// Length is checked first, then characters, then edges.
+		{"ab!", ErrUsernameLength},
+		{".user!", ErrUsernameCharacters},
+	}
+	for _, tc := range rejected {
+		if err := CheckUsername(tc.name); err != tc.want {
+			t.Errorf("CheckUsername(%q) = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestCheckPassword(t *testing.T) {
+	tests := []struct {
+		password string
+		ok       bool
+	}{
+		{strings.Repeat("a", 7), false},
+		{strings.Repeat("a", 8), true},
+		{strings.Repeat("é", 8), true}, // code points, not bytes
+		{strings.Repeat("é", 7), false},
+		{strings.Repeat("a", 128), true},
+		{strings.Repeat("a", 129), false},
+		{"", false},
+	}
+	for _, tc := range tests {
+		if err := CheckPassword(tc.password, 8); (err == nil) != tc.ok {
+			t.Errorf("CheckPassword(%d runes) = %v, want ok=%v", len([]rune(tc.password)), err, tc.ok)
+		}
+	}
+}
+
+func TestRoleRank(t *testing.T) {
+	if !(RoleSuperAdmin.Rank() > RoleAdmin.Rank() && RoleAdmin.Rank() > RoleUser.Rank() && RoleUser.Rank() > Role("root").Rank()) {
+		t.Fatal("role ranks are not ordered super_admin > admin > user > unknown")
+	}
+	if _, err := ParseRole("root"); err != ErrUnknownRole {
+		t.Fatalf("ParseRole(root) = %v, want ErrUnknownRole", err)
+	}
+}

@@ -1,0 +1,68 @@
+// Package user holds the user entity, its roles and the rules for usernames
+// and passwords.
+package user
+
+import (
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+)
+
+// User is an account. Username keeps the case it was typed in; uniqueness is
+// case-insensitive.
+type User struct {
+	ID           uuid.UUID
+	Username     string
+	PasswordHash string
+	Role         Role
+	IsActive     bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Role is a user's place in the hierarchy super_admin > admin > user.
+type Role string
+
+// The roles, from the least to the most powerful.
+const (
+	RoleUser       Role = "user"
+	RoleAdmin      Role = "admin"
+	RoleSuperAdmin Role = "super_admin"
+)
+
+// Rank orders roles: a higher rank may manage a lower one. An unknown role
+// ranks below every real one.
+func (r Role) Rank() int {
+	switch r {
+	case RoleUser:
+		return 1
+	case RoleAdmin:
+		return 2
+	case RoleSuperAdmin:
+		return 3
+	}
+	return 0
+}
+
+// Valid reports whether r is one of the three roles.
+func (r Role) Valid() bool { return r.Rank() > 0 }
+
+// ParseRole returns the role named s.
+func ParseRole(s string) (Role, error) {
+	if r := Role(s); r.Valid() {
+		return r, nil
+	}
+	return "", ErrUnknownRole
+}
+
+// Domain errors.
+var (
+	ErrNotFound      = &apperr.Error{Kind: apperr.KindNotFound, Code: "user_not_found", Message: "user not found"}
+	ErrUsernameTaken = &apperr.Error{Kind: apperr.KindConflict, Code: "username_taken", Message: "username is already taken"}
+	ErrUnknownRole   = &apperr.Error{Kind: apperr.KindInvalid, Code: "unknown_role", Message: "role must be one of user, admin, super_admin"}
+)
+
+// NewID returns a new time-ordered (version 7) user id.
+func NewID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
