@@ -1,0 +1,120 @@
+// Package postgres connects the store to PostgreSQL through sqlx and lib/pq:
+// connection settings, error classification and migrations.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"syscall"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4/database/postgres"
+	"github.com/lib/pq"
+
+	"github.com/cleanslice/cleanslice/db"
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
+)
+
+// Dialect is PostgreSQL's part of the store.
+var Dialect = sqlstore.Dialect{
+	Name:              "postgres",
+	DriverName:        "postgres",
+	IsUniqueViolation: func(err error) bool { return sqlState(err) == "23505" },
+	IsUnavailable:     isUnavailable,
+	ForUpdate:         " FOR UPDATE",
+}
+
+// Options tunes the pool.
+type Options struct {
+	MaxOpenConns int
+}
+
+// Open connects to the database at dsn (a postgres:// URL), checks that it
+// answers and returns the store. A connect timeout of 5 s is added unless the
+// URL sets one, so a database that does not answer fails fast.
+func Open(ctx context.Context, dsn string, o Options) (*sqlstore.Store, error) {
+	sqlDB, err := openDB(dsn)
+	if err != nil {
+		return nil, err
+	}
+	n := max(o.MaxOpenConns, 1)
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetConnMaxLifetime(time.Hour)
+	s := sqlstore.New(sqlDB, Dialect)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.Ping(pingCtx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return s, nil
+}
+
+// NewMigrator returns a migrator on its own connection to dsn.
+func NewMigrator(dsn string) (*sqlstore.Migrator, error) {
+	sqlDB, err := openDB(dsn)
+	if err != nil {
+		return nil, err
+	}
+	drv, err := postgres.WithInstance(sqlDB, &postgres.Config{})
+	if err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("postgres: migrations: %w", err)
+	}
+	files, err := db.Migrations("postgres")
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.NewMigrator(files, "postgres", drv)
+}
+
+func openDB(dsn string) (*sql.DB, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bad url: %w", err)
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		q.Set("connect_timeout", "5")
+	}
+	u.RawQuery = q.Encode()
+	connector, err := pq.NewConnector(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return sql.OpenDB(connector), nil
+}
+
+func sqlState(err error) string {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return string(pqErr.Code)
+	}
+	return ""
+}
+
+func isUnavailable(err error) bool {
+	switch code := sqlState(err); {
+	case code == "":
+	case code[:2] == "08", // connection exception
+		code[:2] == "53",                                   // insufficient resources, too many connections
+		code == "57P01", code == "57P02", code == "57P03", // shutting down, crashed, starting up
+		code == "40001", code == "40P01": // serialization failure, deadlock: a retry may succeed
+		return true
+	default:
+		return false
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}

@@ -1,0 +1,105 @@
+// Package sqlite connects the store to an embedded SQLite database file
+// through the pure-Go modernc.org/sqlite driver (no cgo): connection
+// settings, error classification and migrations.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/golang-migrate/migrate/v4/database/sqlite"
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/cleanslice/cleanslice/db"
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
+)
+
+// Dialect is SQLite's part of the store.
+var Dialect = sqlstore.Dialect{
+	Name:       "sqlite",
+	DriverName: "sqlite",
+	IsUniqueViolation: func(err error) bool {
+		c := code(err)
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+	IsUnavailable: func(err error) bool {
+		c := code(err) & 0xff // primary result code
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	},
+	// Every transaction begins IMMEDIATE (see dsn), which takes the write
+	// lock up front: the rows read are as good as locked.
+	ForUpdate: "",
+}
+
+// Options tunes the pool.
+type Options struct {
+	MaxOpenConns int
+}
+
+// Open opens (creating it and its folder if needed) the database file at
+// path with WAL journaling, a busy timeout and foreign keys on.
+func Open(ctx context.Context, path string, o Options) (*sqlstore.Store, error) {
+	sqlDB, err := openDB(path)
+	if err != nil {
+		return nil, err
+	}
+	n := max(o.MaxOpenConns, 1)
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	s := sqlstore.New(sqlDB, Dialect)
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// NewMigrator returns a migrator on its own connection to the file at path.
+func NewMigrator(path string) (*sqlstore.Migrator, error) {
+	sqlDB, err := openDB(path)
+	if err != nil {
+		return nil, err
+	}
+	drv, err := sqlite.WithInstance(sqlDB, &sqlite.Config{})
+	if err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("sqlite %s: migrations: %w", path, err)
+	}
+	files, err := db.Migrations("sqlite")
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.NewMigrator(files, "sqlite", drv)
+}
+
+func openDB(path string) (*sql.DB, error) {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("sqlite: create folder for %s: %w", path, err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	return sqlDB, nil
+}
+
+func code(err error) int {
+	var e *msqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}

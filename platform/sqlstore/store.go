@@ -1,0 +1,159 @@
+// Package sqlstore is the database store behind every feature port. Both
+// engines run the same SQL (positional $N parameters work on PostgreSQL and
+// on SQLite); what differs between them (driver, error codes, row locking,
+// migrations) is supplied by platform/postgres and platform/sqlite through a
+// Dialect. The contract suite in storetest holds both engines to the same
+// behaviour.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+)
+
+// Dialect is what one database engine contributes.
+type Dialect struct {
+	// Name is the engine: "postgres" or "sqlite".
+	Name string
+	// DriverName is the database/sql driver name, for sqlx.
+	DriverName string
+	// IsUniqueViolation reports whether err is a unique-constraint failure.
+	IsUniqueViolation func(err error) bool
+	// IsUnavailable reports whether err means the database cannot serve now
+	// (connection refused or lost, server shutting down, lock wait exhausted).
+	IsUnavailable func(err error) bool
+	// ForUpdate locks the rows a SELECT reads until the transaction ends
+	// (" FOR UPDATE" on PostgreSQL; empty on SQLite, whose write
+	// transactions take the database lock when they begin).
+	ForUpdate string
+}
+
+// Store implements every feature port on one database.
+type Store struct {
+	db *sqlx.DB
+	d  Dialect
+}
+
+// New wraps an open database. The store owns db and closes it in Close.
+func New(db *sql.DB, d Dialect) *Store {
+	return &Store{db: sqlx.NewDb(db, d.DriverName), d: d}
+}
+
+// Engine returns the dialect's name.
+func (s *Store) Engine() string { return s.d.Name }
+
+// DB returns the underlying pool, for statistics and tests.
+func (s *Store) DB() *sql.DB { return s.db.DB }
+
+// Close closes the pool.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.translate("ping", s.db.PingContext(ctx))
+}
+
+type txKey struct{}
+
+// WithinTx runs fn in a transaction carried by the context it is given:
+// every store method called with that context joins it, and so does a nested
+// WithinTx. The transaction commits when fn returns nil and rolls back when
+// it returns an error or panics.
+func (s *Store) WithinTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	if _, ok := ctx.Value(txKey{}).(*sqlx.Tx); ok {
+		return fn(ctx)
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return s.translate("begin transaction", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback() // the error that got us here is the one worth reporting
+		}
+	}()
+	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.translate("commit", err)
+	}
+	committed = true
+	return nil
+}
+
+// querier is what *sqlx.DB and *sqlx.Tx have in common that the store uses.
+type querier interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// q returns the transaction in ctx, or the pool.
+func (s *Store) q(ctx context.Context) querier {
+	if tx, ok := ctx.Value(txKey{}).(*sqlx.Tx); ok {
+		return tx
+	}
+	return s.db
+}
+
+// errUnique marks a unique violation; methods turn it into their domain error.
+var errUnique = errors.New("unique violation")
+
+// translate maps a driver error to what the layers above understand:
+// sql.ErrNoRows stays, a unique violation becomes errUnique and a fault that
+// a retry may cure wraps apperr.ErrUnavailable. op names the operation.
+func (s *Store) translate(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return err
+	case s.d.IsUniqueViolation(err):
+		return fmt.Errorf("%s: %w: %w", op, errUnique, err)
+	case s.d.IsUnavailable(err), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w: %w", op, apperr.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// timeLayout is the one text form of timestamps: UTC, fixed width, so that on
+// SQLite (which stores text) text order is time order.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// ts encodes t for a query parameter. Both engines accept this text.
+func ts(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// dbTime scans a timestamp from either engine: PostgreSQL returns
+// time.Time, SQLite returns the text written by ts.
+type dbTime struct{ time.Time }
+
+func (t *dbTime) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		t.Time = v.UTC()
+		return nil
+	case string:
+		return t.parse(v)
+	case []byte:
+		return t.parse(string(v))
+	}
+	return fmt.Errorf("cannot scan %T into a timestamp", src)
+}
+
+func (t *dbTime) parse(s string) error {
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("bad timestamp %q: %w", s, err)
+	}
+	t.Time = v.UTC()
+	return nil
+}

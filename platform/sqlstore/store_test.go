@@ -1,0 +1,187 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cleanslice/cleanslice/platform/dbtest"
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// The contract suite: every test runs on every engine.
+func forEachEngine(t *testing.T, test func(t *testing.T, s *sqlstore.Store)) {
+	t.Helper()
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			test(t, dbtest.Open(t, engine))
+		})
+	}
+}
+
+var t0 = time.Date(2026, 11, 24, 10, 0, 0, 123456000, time.UTC)
+
+func newUser(name string, role user.Role) user.User {
+	return user.User{ID: user.NewID(), Username: name, PasswordHash: "$argon2id$hash", Role: role, IsActive: true, CreatedAt: t0, UpdatedAt: t0}
+}
+
+func TestInsertAndFindUser(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser("Alice.Smith", user.RoleAdmin)
+		u.CreatedAt = t0.Add(789 * time.Nanosecond) // below microsecond precision
+		if err := s.InsertUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		u.CreatedAt = t0
+		for _, name := range []string{"Alice.Smith", "alice.smith", "ALICE.SMITH"} {
+			got, err := s.UserByUsername(ctx, name)
+			if err != nil {
+				t.Fatalf("UserByUsername(%q): %v", name, err)
+			}
+			if got != u {
+				t.Fatalf("UserByUsername(%q) = %+v, want %+v", name, got, u)
+			}
+		}
+		got, err := s.UserByID(ctx, u.ID)
+		if err != nil || got != u {
+			t.Fatalf("UserByID = %+v, %v; want %+v", got, err, u)
+		}
+	})
+}
+
+func TestUserNotFound(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		if _, err := s.UserByUsername(ctx, "nobody"); !errors.Is(err, user.ErrNotFound) {
+			t.Errorf("UserByUsername: %v, want ErrNotFound", err)
+		}
+		if _, err := s.UserByID(ctx, user.NewID()); !errors.Is(err, user.ErrNotFound) {
+			t.Errorf("UserByID: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestUsernameUniqueIgnoringCase(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		if err := s.InsertUser(ctx, newUser("bob.jones", user.RoleUser)); err != nil {
+			t.Fatal(err)
+		}
+		err := s.InsertUser(ctx, newUser("Bob.Jones", user.RoleUser))
+		if !errors.Is(err, user.ErrUsernameTaken) {
+			t.Fatalf("second insert: %v, want ErrUsernameTaken", err)
+		}
+	})
+}
+
+func TestRoleConstraint(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		err := s.InsertUser(context.Background(), newUser("carol", user.Role("root")))
+		if err == nil {
+			t.Fatal("a user with an unknown role was stored")
+		}
+	})
+}
+
+func TestWithinTx(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		boom := errors.New("boom")
+		// An error rolls back everything, nested calls included.
+		err := s.WithinTx(ctx, func(ctx context.Context) error {
+			if err := s.InsertUser(ctx, newUser("dave1", user.RoleUser)); err != nil {
+				return err
+			}
+			return s.WithinTx(ctx, func(ctx context.Context) error {
+				if err := s.InsertUser(ctx, newUser("dave2", user.RoleUser)); err != nil {
+					return err
+				}
+				// Inside the transaction its own writes are visible.
+				if _, err := s.UserByUsername(ctx, "dave1"); err != nil {
+					return err
+				}
+				return boom
+			})
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("WithinTx = %v, want boom", err)
+		}
+		for _, name := range []string{"dave1", "dave2"} {
+			if _, err := s.UserByUsername(ctx, name); !errors.Is(err, user.ErrNotFound) {
+				t.Errorf("%s survived a rollback: %v", name, err)
+			}
+		}
+		// A panic rolls back too and goes on up.
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("panic was swallowed")
+				}
+			}()
+			_ = s.WithinTx(ctx, func(ctx context.Context) error {
+				_ = s.InsertUser(ctx, newUser("erin1", user.RoleUser))
+				panic("boom")
+			})
+		}()
+		if _, err := s.UserByUsername(ctx, "erin1"); !errors.Is(err, user.ErrNotFound) {
+			t.Errorf("erin1 survived a panic: %v", err)
+		}
+		// Success commits.
+		if err := s.WithinTx(ctx, func(ctx context.Context) error {
+			return s.InsertUser(ctx, newUser("frank", user.RoleUser))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UserByUsername(ctx, "frank"); err != nil {
+			t.Errorf("committed user missing: %v", err)
+		}
+	})
+}
+
+func TestConcurrentInsertsOfOneName(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		const n = 20
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				errs[i] = s.WithinTx(ctx, func(ctx context.Context) error {
+					return s.InsertUser(ctx, newUser("grace", user.RoleUser))
+				})
+			})
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, user.ErrUsernameTaken):
+				t.Errorf("unexpected error: %v", err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("%d inserts succeeded, want 1", ok)
+		}
+	})
+}
+
+func TestClosedDatabaseIsUnavailableOrFails(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		s.Close()
+		if err := s.Ping(context.Background()); err == nil {
+			t.Fatal("ping on a closed pool succeeded")
+		}
+		_, err := s.UserByUsername(context.Background(), "nobody")
+		if e, ok := apperr.As(err); ok && e.Kind == apperr.KindNotFound {
+			t.Fatalf("closed pool reported not found: %v", err)
+		}
+	})
+}
