@@ -1,0 +1,147 @@
+// Command cleanslice serves the cleanslice API and manages its database.
+//
+//	cleanslice [--config FILE] [serve]                run the HTTP service (default)
+//	cleanslice [--config FILE] migrate up             apply pending migrations
+//	cleanslice [--config FILE] migrate down [N]       revert the last N migrations (default 1)
+//	cleanslice [--config FILE] migrate version        print the applied version
+//	cleanslice [--config FILE] migrate force V        record version V without running anything
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/cleanslice/cleanslice/platform/config"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cleanslice:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg + " (see cleanslice --help)" }
+
+// exitCode is 2 for a bad command line or configuration, 1 for the rest.
+func exitCode(err error) int {
+	var (
+		ue usageError
+		ce *config.Error
+	)
+	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+// run is the whole program: it parses args, loads the configuration and runs
+// one command until it finishes or ctx is cancelled.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("cleanslice", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", os.Getenv("CLEANSLICE_CONFIG"), "configuration file (default: ./config.toml if present)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: cleanslice [--config FILE] [serve | migrate up|down [N]|version|force V]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*configPath, os.Getenv)
+	if err != nil {
+		return err
+	}
+	cmd, rest := "serve", fs.Args()
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		if len(rest) > 0 {
+			return usageError{fmt.Sprintf("serve takes no arguments, got %q", rest)}
+		}
+		return serve(ctx, cfg, stderr)
+	case "migrate":
+		return migrateCommand(cfg, rest, stdout)
+	}
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+func migrateCommand(cfg config.Config, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"migrate needs up, down [N], version or force V"}
+	}
+	number := func(what string, def int) (int, error) {
+		switch len(args) {
+		case 1:
+			if def >= 0 {
+				return def, nil
+			}
+		case 2:
+			n, err := strconv.Atoi(args[1])
+			if err == nil && n >= 0 {
+				return n, nil
+			}
+		}
+		return 0, usageError{fmt.Sprintf("migrate %s takes %s", args[0], what)}
+	}
+	m, err := newMigrator(cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch args[0] {
+	case "up":
+		if len(args) > 1 {
+			return usageError{"migrate up takes no arguments"}
+		}
+		if err := m.Up(); err != nil {
+			return err
+		}
+	case "down":
+		n, err := number("an optional step count", 1)
+		if err != nil {
+			return err
+		}
+		if err := m.Down(n); err != nil {
+			return err
+		}
+	case "force":
+		v, err := number("a version number", -1)
+		if err != nil {
+			return err
+		}
+		if err := m.Force(v); err != nil {
+			return err
+		}
+	case "version":
+	default:
+		return usageError{fmt.Sprintf("unknown migrate command %q", args[0])}
+	}
+	v, dirty, applied, err := m.Version()
+	switch {
+	case err != nil:
+		return err
+	case !applied:
+		fmt.Fprintln(stdout, "version: none (no migration applied)")
+	case dirty:
+		fmt.Fprintf(stdout, "version: %d (dirty: a migration failed halfway; see README, Operations)\n", v)
+	default:
+		fmt.Fprintf(stdout, "version: %d\n", v)
+	}
+	return nil
+}

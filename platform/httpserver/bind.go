@@ -1,0 +1,95 @@
+package httpserver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 64 << 10
+
+// StrictJSON is the echo.Binder handlers use through c.Bind: the body must
+// be declared JSON and hold exactly one JSON value whose fields all exist in
+// the target, with the right types. Every failure is a problem: 415 when the
+// body is not JSON, 413 when it is too large, 400 otherwise.
+type StrictJSON struct{}
+
+// Bind decodes the request body into target.
+func (StrictJSON) Bind(c *echo.Context, target any) error {
+	r := c.Request()
+	if !IsJSON(r.Header.Get("Content-Type")) {
+		return NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", statusDetail(http.StatusUnsupportedMediaType))
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(target); err != nil {
+		return decodeProblem(err)
+	}
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		if err != nil {
+			if p := decodeProblem(err); p.Status == http.StatusRequestEntityTooLarge {
+				return p
+			}
+		}
+		return badRequest("the body must hold a single JSON object and nothing after it")
+	}
+	return nil
+}
+
+// IsJSON reports whether a Content-Type header declares JSON.
+func IsJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+func badRequest(detail string) *Problem {
+	return NewProblem(http.StatusBadRequest, "bad_request", detail)
+}
+
+func decodeProblem(err error) *Problem {
+	var (
+		maxErr    *http.MaxBytesError
+		syntaxErr *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &maxErr):
+		return NewProblem(http.StatusRequestEntityTooLarge, "body_too_large", statusDetail(http.StatusRequestEntityTooLarge))
+	case errors.Is(err, io.EOF):
+		return badRequest("the request body is empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("the JSON body ends too early")
+	case errors.As(err, &syntaxErr):
+		return badRequest(fmt.Sprintf("malformed JSON at byte %d: %v", syntaxErr.Offset, syntaxErr))
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return badRequest(fmt.Sprintf("the body must be a JSON object, not %s", typeErr.Value))
+		}
+		return badRequest(fmt.Sprintf("field %q must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return badRequest(strings.TrimPrefix(err.Error(), "json: ") + " is not accepted")
+	}
+	return badRequest("cannot read the JSON body: " + err.Error())
+}
+
+// jsonKind names a Go kind the way a JSON client thinks of it.
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	}
+	return "a number"
+}

@@ -1,0 +1,154 @@
+package httpserver
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+)
+
+const requestIDKey = "request_id"
+
+// RequestID returns the id of the request c serves.
+func RequestID(c *echo.Context) string {
+	id, _ := c.Get(requestIDKey).(string)
+	return id
+}
+
+// requestID accepts a sane X-Request-ID from the client (1-64 characters
+// from A-Z a-z 0-9 . _ - :) or makes one, and echoes it back.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		id := c.Request().Header.Get("X-Request-ID")
+		if !saneRequestID(id) {
+			id = newRequestID()
+		}
+		c.Set(requestIDKey, id)
+		c.Response().Header().Set("X-Request-ID", id)
+		return next(c)
+	}
+}
+
+func saneRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		b := id[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '_' || b == '-' || b == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// panicError carries a recovered panic and where it happened.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+// recoverPanics turns a panic in a handler into a 500, so one bad request
+// never takes the process down. http.ErrAbortHandler keeps its meaning.
+func recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) (err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				err = &panicError{value: v, stack: debug.Stack()}
+			}
+		}()
+		return next(c)
+	}
+}
+
+// limitBody caps the request body at MaxBodyBytes: a declared length over
+// it is refused at once, an undeclared one fails while it is read.
+func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		r := c.Request()
+		if r.ContentLength > MaxBodyBytes {
+			return NewProblem(http.StatusRequestEntityTooLarge, "body_too_large", statusDetail(http.StatusRequestEntityTooLarge))
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, MaxBodyBytes)
+		return next(c)
+	}
+}
+
+// logRequests writes one line per request, after turning any error into its
+// problem response, so the line has the status that was sent. A 5xx line
+// carries the cause (and the stack of a panic): the error is logged here,
+// once, and nowhere else.
+func logRequests(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				ErrorHandler(c, err)
+			}
+			resp, status := echo.ResolveResponseStatus(c.Response(), nil)
+			var size int64
+			if resp != nil {
+				size = resp.Size
+			}
+			route := c.Path()
+			if route == "" {
+				route = "(no route)"
+			}
+			r := c.Request()
+			attrs := []slog.Attr{
+				slog.String("request_id", RequestID(c)),
+				slog.String("method", r.Method),
+				slog.String("route", route),
+				slog.String("path", r.URL.Path),
+				slog.Int("status", status),
+				slog.Int64("bytes", size),
+				slog.Duration("latency", time.Since(start)),
+			}
+			level := slog.LevelInfo
+			if status >= 500 {
+				level = slog.LevelError
+				if err != nil {
+					attrs = append(attrs, slog.String("error", err.Error()))
+					if p, ok := err.(*panicError); ok {
+						attrs = append(attrs, slog.String("stack", string(p.stack)))
+					}
+				}
+			}
+			log.LogAttrs(r.Context(), level, "request", attrs...)
+			return nil
+		}
+	}
+}
+
+// trimTrailingSlash routes /a/b/ as /a/b, before routing.
+func trimTrailingSlash(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		u := c.Request().URL
+		if len(u.Path) > 1 && strings.HasSuffix(u.Path, "/") {
+			u.Path = strings.TrimRight(u.Path, "/")
+			if u.Path == "" {
+				u.Path = "/"
+			}
+			u.RawPath = ""
+		}
+		return next(c)
+	}
+}
