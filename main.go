@@ -19,6 +19,7 @@ import (
 	"syscall"
 
 	"github.com/cleanslice/cleanslice/platform/config"
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
 )
 
 func main() {
@@ -59,7 +60,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
 	}
 	cfg, err := config.Load(*configPath, os.Getenv)
 	if err != nil {
@@ -99,38 +103,40 @@ func migrateCommand(cfg config.Config, args []string, stdout io.Writer) error {
 		}
 		return 0, usageError{fmt.Sprintf("migrate %s takes %s", args[0], what)}
 	}
-	m, err := newMigrator(cfg.Database)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
+	var action func(m *sqlstore.Migrator) error
 	switch args[0] {
 	case "up":
 		if len(args) > 1 {
 			return usageError{"migrate up takes no arguments"}
 		}
-		if err := m.Up(); err != nil {
-			return err
-		}
+		action = (*sqlstore.Migrator).Up
 	case "down":
 		n, err := number("an optional step count", 1)
 		if err != nil {
 			return err
 		}
-		if err := m.Down(n); err != nil {
-			return err
-		}
+		action = func(m *sqlstore.Migrator) error { return m.Down(n) }
 	case "force":
 		v, err := number("a version number", -1)
 		if err != nil {
 			return err
 		}
-		if err := m.Force(v); err != nil {
-			return err
-		}
+		action = func(m *sqlstore.Migrator) error { return m.Force(v) }
 	case "version":
+		if len(args) > 1 {
+			return usageError{"migrate version takes no arguments"}
+		}
+		action = func(*sqlstore.Migrator) error { return nil }
 	default:
 		return usageError{fmt.Sprintf("unknown migrate command %q", args[0])}
+	}
+	m, err := newMigrator(cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := action(m); err != nil {
+		return err
 	}
 	v, dirty, applied, err := m.Version()
 	switch {

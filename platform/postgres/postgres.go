@@ -105,7 +105,7 @@ func isUnavailable(err error) bool {
 	switch code := sqlState(err); {
 	case code == "":
 	case code[:2] == "08", // connection exception
-		code[:2] == "53",                                   // insufficient resources, too many connections
+		code[:2] == "53",                                  // insufficient resources, too many connections
 		code == "57P01", code == "57P02", code == "57P03", // shutting down, crashed, starting up
 		code == "40001", code == "40P01": // serialization failure, deadlock: a retry may succeed
 		return true

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cleanslice/cleanslice/platform/config"
+	"github.com/cleanslice/cleanslice/platform/dbtest"
+)
+
+// service is a running instance of the whole program, started through run.
+type service struct {
+	base   string
+	client *http.Client
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// writeConfig writes a config file from key = value lines grouped by section.
+func writeConfig(t *testing.T, settings map[string]string) string {
+	t.Helper()
+	sections := map[string][]string{}
+	for k, v := range settings {
+		section, key, ok := strings.Cut(k, ".")
+		if !ok {
+			section, key = "", k
+		}
+		sections[section] = append(sections[section], fmt.Sprintf("%s = %q", key, v))
+	}
+	var b strings.Builder
+	b.WriteString(strings.Join(sections[""], "\n") + "\n")
+	for s, lines := range sections {
+		if s != "" {
+			fmt.Fprintf(&b, "[%s]\n%s\n", s, strings.Join(lines, "\n"))
+		}
+	}
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startService runs the program with the given settings on a free port
+// and stops it (checking that it stops cleanly) when the test ends.
+func startService(t *testing.T, settings map[string]string) *service {
+	t.Helper()
+	addr := freeAddr(t)
+	settings["http.address"] = addr
+	settings["log.format"] = "json"
+	path := writeConfig(t, settings)
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--config", path}, io.Discard, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run returned %v\nlogs:\n%s", err, logs)
+			}
+		case <-time.After(20 * time.Second):
+			t.Errorf("service did not stop\nlogs:\n%s", logs)
+		}
+	})
+	jar, _ := cookiejar.New(nil)
+	s := &service{base: "http://" + addr, client: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, logs: logs}
+	for range 200 {
+		select {
+		case err := <-done:
+			t.Fatalf("service exited at start: %v\nlogs:\n%s", err, logs)
+		default:
+		}
+		if resp, err := http.Get(s.base + "/livez"); err == nil {
+			resp.Body.Close()
+			return s
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("service did not start\nlogs:\n%s", logs)
+	return nil
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body %q: %v", r.body, err)
+	}
+	return m
+}
+
+func (s *service) do(t *testing.T, method, path, body string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func forEachEngine(t *testing.T, test func(t *testing.T, engine, dbURL string)) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			test(t, engine, dbtest.URL(t, engine))
+		})
+	}
+}
+
+func TestServiceBasics(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine, dbURL string) {
+		s := startService(t, map[string]string{"database.url": dbURL})
+		for _, path := range []string{"/api/v1/", "/api/v1"} {
+			r := s.do(t, "GET", path, "")
+			if r.status != 200 || r.json(t)["status"] != "ok" {
+				t.Errorf("GET %s = %d %s", path, r.status, r.body)
+			}
+		}
+		if r := s.do(t, "GET", "/", ""); r.status != 307 || r.header.Get("Location") != "/docs" {
+			t.Errorf("GET / = %d Location %q", r.status, r.header.Get("Location"))
+		}
+		if r := s.do(t, "GET", "/docs", ""); r.status != 200 {
+			t.Errorf("GET /docs = %d", r.status)
+		}
+		for _, path := range []string{"/livez", "/readyz"} {
+			if r := s.do(t, "GET", path, ""); r.status != 200 {
+				t.Errorf("GET %s = %d %s", path, r.status, r.body)
+			}
+		}
+		r := s.do(t, "GET", "/api/v1/nothing", "")
+		if r.status != 404 || r.header.Get("Content-Type") != "application/problem+json" || r.json(t)["code"] != "not_found" {
+			t.Errorf("unknown route = %d %s", r.status, r.body)
+		}
+		if !strings.Contains(s.logs.String(), `"route":"/readyz"`) {
+			t.Errorf("no request log lines:\n%s", s.logs)
+		}
+	})
+}
+
+func TestSQLiteFileAndFolderAreCreated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nested", "folder", "app.db")
+	s := startService(t, map[string]string{"database.url": "sqlite:" + path})
+	if r := s.do(t, "GET", "/readyz", ""); r.status != 200 {
+		t.Fatalf("readyz = %d", r.status)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file not created: %v", err)
+	}
+}
+
+func TestBadConfigurationExitsWithCode2(t *testing.T) {
+	path := writeConfig(t, map[string]string{"auth.jwt_secret": "short", "database.url": "mysql://x"})
+	err := run(context.Background(), []string{"--config", path}, io.Discard, io.Discard)
+	var ce *config.Error
+	if !errors.As(err, &ce) || exitCode(err) != 2 {
+		t.Fatalf("run = %v (exit %d), want a config error with exit code 2", err, exitCode(err))
+	}
+	msg := err.Error()
+	for _, want := range []string{"config: 2 problems", "auth.jwt_secret must be at least 32 bytes", `unsupported scheme "mysql"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+}
+
+func TestUsageErrorsExitWithCode2(t *testing.T) {
+	path := writeConfig(t, map[string]string{"database.url": "sqlite:" + filepath.Join(t.TempDir(), "x.db")})
+	for _, args := range [][]string{{"frobnicate"}, {"migrate"}, {"migrate", "sideways"}, {"migrate", "force"}, {"migrate", "down", "x"}, {"serve", "now"}, {"--nope"}} {
+		err := run(context.Background(), append([]string{"--config", path}, args...), io.Discard, io.Discard)
+		if err == nil || exitCode(err) != 2 {
+			t.Errorf("run %q = %v (exit %d), want exit code 2", args, err, exitCode(err))
+		}
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			path := writeConfig(t, map[string]string{"database.url": dbtest.EmptyURL(t, engine)})
+			migrate := func(args ...string) string {
+				t.Helper()
+				var out bytes.Buffer
+				if err := run(context.Background(), append([]string{"--config", path, "migrate"}, args...), &out, io.Discard); err != nil {
+					t.Fatalf("migrate %q: %v", args, err)
+				}
+				return strings.TrimSpace(out.String())
+			}
+			steps := []struct {
+				args []string
+				want string
+			}{
+				{[]string{"version"}, "version: none (no migration applied)"},
+				{[]string{"up"}, "version: 1"},
+				{[]string{"up"}, "version: 1"}, // nothing to do is not an error
+				{[]string{"down"}, "version: none (no migration applied)"},
+				{[]string{"up"}, "version: 1"},
+				{[]string{"force", "1"}, "version: 1"},
+			}
+			for _, s := range steps {
+				if got := migrate(s.args...); got != s.want {
+					t.Errorf("migrate %q printed %q, want %q", s.args, got, s.want)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,304 @@
+package httpserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+)
+
+type payload struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+// newTestServer returns a server with routes that exercise every path of
+// the error handling, and the buffer its log goes to.
+func newTestServer(t *testing.T) (*echo.Echo, *bytes.Buffer) {
+	t.Helper()
+	var logs bytes.Buffer
+	e := New(slog.New(slog.NewJSONHandler(&logs, nil)))
+	e.POST("/echo", func(c *echo.Context) error {
+		var p payload
+		if err := c.Bind(&p); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, p)
+	})
+	e.GET("/panic", func(c *echo.Context) error { panic("kaboom") })
+	e.GET("/fail", func(c *echo.Context) error { return errors.New("secret database detail") })
+	e.GET("/invalid", func(c *echo.Context) error {
+		return fmt.Errorf("check: %w", apperr.Invalid(apperr.FieldError{Field: "username", Message: "too short"}, apperr.FieldError{Field: "password", Message: "too long"}))
+	})
+	e.GET("/unavailable", func(c *echo.Context) error {
+		return fmt.Errorf("query: %w: %w", apperr.ErrUnavailable, errors.New("connection refused"))
+	})
+	e.GET("/items/x", func(c *echo.Context) error { return c.String(http.StatusOK, "x") })
+	return e, &logs
+}
+
+func do(e http.Handler, method, path, contentType, body string, header ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	return rec
+}
+
+func decodeProblemBody(t *testing.T, rec *httptest.ResponseRecorder) Problem {
+	t.Helper()
+	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type = %q, want application/problem+json; body %s", ct, rec.Body)
+	}
+	var p Problem
+	dec := json.NewDecoder(rec.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != rec.Code || p.Type != ProblemTypePrefix+p.Code || p.Title == "" || p.RequestID == "" {
+		t.Fatalf("incomplete problem %+v for status %d", p, rec.Code)
+	}
+	return p
+}
+
+func TestStrictJSONBinding(t *testing.T) {
+	e, _ := newTestServer(t)
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+		code, detail            string
+	}{
+		{"valid", "application/json", `{"name":"a","count":2}`, 200, "", ""},
+		{"charset", "application/json; charset=utf-8", `{"name":"a"}`, 200, "", ""},
+		{"form", "application/x-www-form-urlencoded", `name=a`, 415, "unsupported_media_type", "must be JSON"},
+		{"no content type", "", `{"name":"a"}`, 415, "unsupported_media_type", "must be JSON"},
+		{"malformed", "application/json", `{"name":`, 400, "bad_request", "ends too early"},
+		{"syntax", "application/json", `{"name" "a"}`, 400, "bad_request", "malformed JSON"},
+		{"unknown field", "application/json", `{"name":"a","admin":true}`, 400, "bad_request", `unknown field "admin"`},
+		{"wrong type", "application/json", `{"name":5}`, 400, "bad_request", `field "name" must be a string`},
+		{"not an object", "application/json", `[1,2]`, 400, "bad_request", "must be a JSON object"},
+		{"empty", "application/json", ``, 400, "bad_request", "empty"},
+		{"trailing data", "application/json", `{"name":"a"} {"name":"b"}`, 400, "bad_request", "single JSON object"},
+		{"too large", "application/json", `{"name":"` + strings.Repeat("a", 100<<10) + `"}`, 413, "body_too_large", "64 KiB"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := do(e, http.MethodPost, "/echo", tc.contentType, tc.body)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d; body %s", rec.Code, tc.status, rec.Body)
+			}
+			if tc.status == 200 {
+				return
+			}
+			p := decodeProblemBody(t, rec)
+			if p.Code != tc.code || !strings.Contains(p.Detail, tc.detail) {
+				t.Errorf("problem %+v, want code %s and detail containing %q", p, tc.code, tc.detail)
+			}
+		})
+	}
+}
+
+func TestBodyTooLargeWithoutContentLength(t *testing.T) {
+	e, _ := newTestServer(t)
+	req := httptest.NewRequest(http.MethodPost, "/echo", io.MultiReader(strings.NewReader(`{"name":"`), strings.NewReader(strings.Repeat("a", 70<<10)), strings.NewReader(`"}`)))
+	req.ContentLength = -1
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", rec.Code)
+	}
+}
+
+func TestErrorsBecomeProblems(t *testing.T) {
+	e, logs := newTestServer(t)
+
+	rec := do(e, http.MethodGet, "/nope", "", "")
+	if p := decodeProblemBody(t, rec); rec.Code != 404 || p.Code != "not_found" {
+		t.Errorf("unknown route: %d %+v", rec.Code, p)
+	}
+
+	rec = do(e, http.MethodDelete, "/items/x", "", "")
+	if p := decodeProblemBody(t, rec); rec.Code != 405 || p.Code != "method_not_allowed" || !strings.Contains(rec.Header().Get("Allow"), "GET") {
+		t.Errorf("wrong method: %d %+v Allow=%q", rec.Code, p, rec.Header().Get("Allow"))
+	}
+
+	rec = do(e, http.MethodGet, "/invalid", "", "")
+	p := decodeProblemBody(t, rec)
+	if rec.Code != 422 || p.Code != "validation_failed" || len(p.Errors) != 2 || p.Errors[0].Field != "username" || p.Errors[1].Field != "password" {
+		t.Errorf("validation: %d %+v", rec.Code, p)
+	}
+
+	rec = do(e, http.MethodGet, "/unavailable", "", "")
+	if p := decodeProblemBody(t, rec); rec.Code != 503 || p.Code != "service_unavailable" || rec.Header().Get("Retry-After") != "1" {
+		t.Errorf("unavailable: %d %+v Retry-After=%q", rec.Code, p, rec.Header().Get("Retry-After"))
+	}
+
+	rec = do(e, http.MethodGet, "/fail", "", "", "X-Request-ID", "trace-42")
+	p = decodeProblemBody(t, rec)
+	if rec.Code != 500 || p.Code != "internal" || p.RequestID != "trace-42" || strings.Contains(rec.Body.String(), "secret") {
+		t.Errorf("internal error leaked or misreported: %d %s", rec.Code, rec.Body)
+	}
+	// The cause is logged once, on the request's line, with its id.
+	if n := strings.Count(logs.String(), "secret database detail"); n != 1 {
+		t.Errorf("cause logged %d times, want 1:\n%s", n, logs)
+	}
+	if !strings.Contains(logs.String(), `"request_id":"trace-42"`) {
+		t.Errorf("log lacks the request id:\n%s", logs)
+	}
+}
+
+func TestPanicIsA500NotACrash(t *testing.T) {
+	e, logs := newTestServer(t)
+	rec := do(e, http.MethodGet, "/panic", "", "")
+	if p := decodeProblemBody(t, rec); rec.Code != 500 || p.Code != "internal" || strings.Contains(rec.Body.String(), "kaboom") {
+		t.Fatalf("panic: %d %s", rec.Code, rec.Body)
+	}
+	if !strings.Contains(logs.String(), "panic: kaboom") || !strings.Contains(logs.String(), `"stack"`) {
+		t.Errorf("panic not logged with its stack:\n%s", logs)
+	}
+	// The server goes on serving.
+	if rec := do(e, http.MethodGet, "/items/x", "", ""); rec.Code != 200 {
+		t.Errorf("after a panic: %d", rec.Code)
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	e, logs := newTestServer(t)
+	rec := do(e, http.MethodGet, "/items/x", "", "", "X-Request-ID", "abc-123")
+	if got := rec.Header().Get("X-Request-ID"); got != "abc-123" {
+		t.Errorf("sane id not echoed: %q", got)
+	}
+	for _, bad := range []string{"has space", strings.Repeat("a", 65), "semi;colon", "new\nline"} {
+		rec := do(e, http.MethodGet, "/items/x", "", "", "X-Request-ID", bad)
+		got := rec.Header().Get("X-Request-ID")
+		if got == bad || len(got) != 32 {
+			t.Errorf("id %q: got %q, want a fresh 32-character id", bad, got)
+		}
+	}
+	rec = do(e, http.MethodGet, "/items/x", "", "")
+	if len(rec.Header().Get("X-Request-ID")) != 32 {
+		t.Errorf("no id generated: %q", rec.Header().Get("X-Request-ID"))
+	}
+	// One line per request with id, method, route, status, bytes, latency.
+	var line map[string]any
+	first, _, _ := strings.Cut(logs.String(), "\n")
+	if err := json.Unmarshal([]byte(first), &line); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"request_id", "method", "route", "status", "bytes", "latency"} {
+		if _, ok := line[k]; !ok {
+			t.Errorf("log line lacks %s: %s", k, first)
+		}
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 6 {
+		t.Errorf("%d log lines for 6 requests", n)
+	}
+}
+
+func TestTrailingSlashOptional(t *testing.T) {
+	e, _ := newTestServer(t)
+	for _, path := range []string{"/items/x", "/items/x/", "/items/x//"} {
+		if rec := do(e, http.MethodGet, path, "", ""); rec.Code != 200 {
+			t.Errorf("GET %s = %d", path, rec.Code)
+		}
+	}
+}
+
+// TestServeLetsInFlightRequestsFinish starts a request, begins the shutdown
+// while the handler is still working, and checks that the request completes
+// with 200 and that new connections are refused.
+func TestServeLetsInFlightRequestsFinish(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		w.Write([]byte("done"))
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, ln, h, 5*time.Second, slog.New(slog.DiscardHandler)) }()
+
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- result{status: resp.StatusCode, body: string(b)}
+	}()
+	<-entered
+	cancel() // shutdown starts while the request is in flight
+	// Wait until the listener is closed, then let the handler finish.
+	for range 100 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			break
+		}
+		c.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+		t.Error("new connections still accepted during shutdown")
+	}
+	close(release)
+	r := <-got
+	if r.err != nil || r.status != 200 || r.body != "done" {
+		t.Fatalf("in-flight request: %+v", r)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve = %v", err)
+	}
+}
+
+func TestServeGivesUpAfterShutdownTimeout(t *testing.T) {
+	entered := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-r.Context().Done() // never finishes by itself
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, ln, h, 100*time.Millisecond, slog.New(slog.DiscardHandler)) }()
+	go http.Get("http://" + ln.Addr().String() + "/")
+	<-entered
+	cancel()
+	if err := <-served; err == nil || !strings.Contains(err.Error(), "did not finish") {
+		t.Fatalf("Serve = %v, want a shutdown timeout error", err)
+	}
+}
