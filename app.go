@@ -7,16 +7,26 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/cleanslice/cleanslice/features/authenticate"
+	"github.com/cleanslice/cleanslice/features/changepassword"
 	"github.com/cleanslice/cleanslice/features/health"
+	"github.com/cleanslice/cleanslice/features/login"
+	"github.com/cleanslice/cleanslice/features/logout"
+	"github.com/cleanslice/cleanslice/features/me"
+	"github.com/cleanslice/cleanslice/features/signup"
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/httpserver"
+	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/platform/postgres"
 	"github.com/cleanslice/cleanslice/platform/sqlite"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/platform/token"
+	"github.com/cleanslice/cleanslice/shared/session"
 )
 
 // serve runs the HTTP service until ctx is cancelled.
@@ -33,22 +43,52 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	}
 	defer store.Close()
 
+	handler, err := newHandler(cfg, log, store, time.Now)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Address)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var background sync.WaitGroup
+	purgeCtx, stopPurge := context.WithCancel(ctx)
+	background.Go(func() { purge(purgeCtx, store, log, cfg.Auth.FailureWindow, time.Minute) })
+
 	log.Info("serving", "address", ln.Addr().String(), "database", store.Engine(), "env", cfg.Env)
-	err = httpserver.Serve(ctx, ln, routes(log, store), cfg.HTTP.ShutdownTimeout, log)
+	err = httpserver.Serve(ctx, ln, handler, cfg.HTTP.ShutdownTimeout, log)
+	stopPurge()
+	background.Wait()
 	log.Info("stopped")
 	return err
 }
 
-// routes wires every slice to its adapters and returns the whole route
-// table. This is the one place that sees every package.
-func routes(log *slog.Logger, store *sqlstore.Store) http.Handler {
-	healthH := health.NewHandler(health.New(store, time.Second))
+// newHandler wires every slice to its adapters and returns the whole route
+// table. This is the one place that sees every package. now is the clock.
+func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, now func() time.Time) (http.Handler, error) {
+	hasher := password.New(password.Params{
+		MemoryKiB:   cfg.Password.Argon2MemoryKiB,
+		Iterations:  cfg.Password.Argon2Iterations,
+		Parallelism: cfg.Password.Argon2Parallelism,
+	}, cfg.Password.Pepper, cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout)
+	cookies := token.NewCookies(token.NewJWT(cfg.Auth.JWTSecret, now), token.CookieConfig{
+		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
+	})
+	policy := session.Policy{TTL: cfg.Auth.SessionTTL, RefreshRatio: cfg.Auth.SessionRefreshRatio, AbsoluteTTL: cfg.Auth.SessionAbsoluteTTL}
+	limits := login.Limits{PerUsername: cfg.Auth.MaxFailedLogins, PerIP: loginFailuresPerIP, Window: cfg.Auth.FailureWindow}
+	minLen := cfg.Password.MinLength
 
-	e := httpserver.New(log)
+	authn := authenticate.NewMiddleware(authenticate.New(store, policy, now), cookies)
+	healthH := health.NewHandler(health.New(store, time.Second))
+	signupH := signup.NewHandler(signup.New(store, hasher, minLen, now))
+	loginH := login.NewHandler(login.New(store, store, store, hasher, policy, limits, now), cookies)
+	logoutH := logout.NewHandler(logout.New(store), cookies)
+	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, policy, minLen, now), cookies)
+
+	e, err := httpserver.New(log, httpserver.Options{TrustedOrigins: cfg.HTTP.TrustedOrigins, TrustedProxies: cfg.HTTP.TrustedProxies})
+	if err != nil {
+		return nil, err
+	}
 	e.GET("/", func(c *echo.Context) error { return c.Redirect(http.StatusTemporaryRedirect, "/docs") })
 	e.GET("/docs", docsPlaceholder)
 	e.GET("/livez", healthH.Live)
@@ -56,7 +96,45 @@ func routes(log *slog.Logger, store *sqlstore.Store) http.Handler {
 
 	api := e.Group("/api/v1")
 	api.GET("", healthH.Status)
-	return e
+	api.POST("/auth/signup", signupH.Handle, authn.Optional)
+	api.POST("/auth/login", loginH.Handle, authn.Optional)
+	api.DELETE("/auth/logout", logoutH.Handle, authn.Required)
+	api.GET("/auth/me", me.Handle, authn.Required)
+	api.PUT("/auth/password", changePasswordH.Handle, authn.Required)
+	return e, nil
+}
+
+// loginFailuresPerIP is how many failed logins one client address may make
+// inside auth.failure_window, across all usernames.
+const loginFailuresPerIP = 50
+
+// purge deletes expired sessions and stale login-failure windows every
+// interval until ctx is done. A failed round is logged and retried at the
+// next tick.
+func purge(ctx context.Context, store *sqlstore.Store, log *slog.Logger, failureWindow, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		sessions, err := store.DeleteExpiredSessions(ctx, now)
+		if err != nil {
+			log.Warn("purge expired sessions", "error", err)
+			continue
+		}
+		failures, err := store.DeleteStaleLoginFailures(ctx, now.Add(-failureWindow))
+		if err != nil {
+			log.Warn("purge stale login failures", "error", err)
+			continue
+		}
+		if sessions+failures > 0 {
+			log.Info("purged", "sessions", sessions, "login_failure_windows", failures)
+		}
+	}
 }
 
 func docsPlaceholder(c *echo.Context) error {

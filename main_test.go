@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cleanslice/cleanslice/db"
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 )
@@ -247,16 +249,25 @@ func TestMigrateCommand(t *testing.T) {
 				}
 				return strings.TrimSpace(out.String())
 			}
+			latest := latestMigration(t)
+			version := func(v int) string {
+				if v == 0 {
+					return "version: none (no migration applied)"
+				}
+				return fmt.Sprintf("version: %d", v)
+			}
 			steps := []struct {
 				args []string
 				want string
 			}{
-				{[]string{"version"}, "version: none (no migration applied)"},
-				{[]string{"up"}, "version: 1"},
-				{[]string{"up"}, "version: 1"}, // nothing to do is not an error
-				{[]string{"down"}, "version: none (no migration applied)"},
-				{[]string{"up"}, "version: 1"},
-				{[]string{"force", "1"}, "version: 1"},
+				{[]string{"version"}, version(0)},
+				{[]string{"up"}, version(latest)},
+				{[]string{"up"}, version(latest)}, // nothing to do is not an error
+				{[]string{"down"}, version(latest - 1)},
+				{[]string{"up"}, version(latest)},
+				{[]string{"down", fmt.Sprint(latest)}, version(0)},
+				{[]string{"up"}, version(latest)},
+				{[]string{"force", "1"}, version(1)},
 			}
 			for _, s := range steps {
 				if got := migrate(s.args...); got != s.want {
@@ -265,4 +276,17 @@ func TestMigrateCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+func latestMigration(t *testing.T) int {
+	t.Helper()
+	files, err := db.Migrations("sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := fs.Glob(files, "*.up.sql")
+	if err != nil || len(ups) == 0 {
+		t.Fatalf("no migrations: %v", err)
+	}
+	return len(ups)
 }

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"runtime"
@@ -320,6 +321,17 @@ func (c Config) validate() []string {
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		add("log.format must be text or json, not %q", c.Log.Format)
+	}
+	for _, o := range c.HTTP.TrustedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			add("http.trusted_origins: %q is not an origin like https://app.example.com", o)
+		}
+	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			add("http.trusted_proxies: %q is neither an IP address nor a CIDR range", p)
+		}
 	}
 	if c.Production() {
 		if c.Auth.JWTSecret == DevJWTSecret {

@@ -30,7 +30,10 @@ type payload struct {
 func newTestServer(t *testing.T) (*echo.Echo, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
-	e := New(slog.New(slog.NewJSONHandler(&logs, nil)))
+	e, err := New(slog.New(slog.NewJSONHandler(&logs, nil)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.POST("/echo", func(c *echo.Context) error {
 		var p payload
 		if err := c.Bind(&p); err != nil {

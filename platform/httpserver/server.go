@@ -15,17 +15,85 @@ import (
 	"github.com/labstack/echo/v5"
 )
 
-// New returns an echo instance with the middleware every route gets.
-// Trailing slashes are optional: /api/v1/ and /api/v1 are one route.
-func New(log *slog.Logger) *echo.Echo {
+// Options are the request-level security settings.
+type Options struct {
+	// TrustedOrigins may send cross-origin unsafe requests.
+	TrustedOrigins []string
+	// TrustedProxies (IPs or CIDRs) are believed about X-Forwarded-For;
+	// without any, the client IP is the socket's peer.
+	TrustedProxies []string
+}
+
+// New returns an echo instance with the middleware every route gets:
+// request ids, request logging, panic recovery, the body limit and
+// cross-origin protection (net/http's CrossOriginProtection refuses unsafe
+// cross-origin browser requests with 403). State-changing routes bind their
+// body with StrictJSON, which refuses anything but JSON (415): a browser
+// form cannot send JSON. Trailing slashes are optional.
+func New(log *slog.Logger, o Options) (*echo.Echo, error) {
+	cop := http.NewCrossOriginProtection()
+	for _, origin := range o.TrustedOrigins {
+		if err := cop.AddTrustedOrigin(origin); err != nil {
+			return nil, fmt.Errorf("http.trusted_origins: %w", err)
+		}
+	}
+	ipExtractor, err := clientIP(o.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           log,
 		HTTPErrorHandler: ErrorHandler,
 		Binder:           StrictJSON{},
+		IPExtractor:      ipExtractor,
 	})
 	e.Pre(trimTrailingSlash)
-	e.Use(requestID, logRequests(log), recoverPanics, limitBody)
-	return e
+	e.Use(requestID, logRequests(log), recoverPanics, limitBody, crossOrigin(cop))
+	return e, nil
+}
+
+// clientIP returns how to find the client's address: the socket's peer, or
+// with trusted proxies the nearest X-Forwarded-For entry they did not add.
+func clientIP(trusted []string) (echo.IPExtractor, error) {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect(), nil
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		n, err := ParseIPRange(p)
+		if err != nil {
+			return nil, fmt.Errorf("http.trusted_proxies: %w", err)
+		}
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...), nil
+}
+
+// ParseIPRange parses a CIDR or a single IP (as a one-address range).
+func ParseIPRange(s string) (*net.IPNet, error) {
+	if _, n, err := net.ParseCIDR(s); err == nil {
+		return n, nil
+	}
+	ip := net.ParseIP(s)
+	if ip == nil {
+		return nil, fmt.Errorf("%q is neither an IP address nor a CIDR range", s)
+	}
+	bits := 128
+	if ip4 := ip.To4(); ip4 != nil {
+		ip, bits = ip4, 32
+	}
+	return &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)}, nil
+}
+
+func crossOrigin(cop *http.CrossOriginProtection) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			if err := cop.Check(c.Request()); err != nil {
+				return NewProblem(http.StatusForbidden, "forbidden", "cross-origin request refused; add the origin to http.trusted_origins if it is yours")
+			}
+			return next(c)
+		}
+	}
 }
 
 // Server timeouts. The write timeout bounds the slowest handler, password

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
 )
 
 // Username limits.
@@ -63,3 +65,19 @@ func isAlnum(b byte) bool {
 }
 
 func isSeparator(b byte) bool { return b == '.' || b == '_' || b == '-' }
+
+// CheckCredentials checks a new account's username and password and returns
+// one validation error listing every failing field, or nil.
+func CheckCredentials(username, password string, minLen int) error {
+	var fields []apperr.FieldError
+	if err := CheckUsername(username); err != nil {
+		fields = append(fields, apperr.FieldError{Field: "username", Message: err.Error()})
+	}
+	if err := CheckPassword(password, minLen); err != nil {
+		fields = append(fields, apperr.FieldError{Field: "password", Message: err.Error()})
+	}
+	if len(fields) > 0 {
+		return apperr.Invalid(fields...)
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+// Package authenticate turns a session cookie into an auth.Actor: it loads
+// the session and its user in one query, refuses expired sessions and
+// inactive users, and renews a session inside its refresh window.
+package authenticate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/session"
+)
+
+// Interactor authenticates session secrets.
+type Interactor struct {
+	store  Store
+	policy session.Policy
+	now    func() time.Time
+}
+
+// New returns the interactor.
+func New(store Store, policy session.Policy, now func() time.Time) *Interactor {
+	return &Interactor{store: store, policy: policy, now: now}
+}
+
+// Result is an authenticated actor and, when the session was renewed, when
+// that happened and the new expiry (zero times otherwise).
+type Result struct {
+	Actor     auth.Actor
+	RenewedAt time.Time
+	RenewedTo time.Time
+}
+
+// Execute authenticates the session secret a client presented.
+func (i *Interactor) Execute(ctx context.Context, secret string) (Result, error) {
+	id, err := session.IDFromSecret(secret)
+	if err != nil {
+		return Result{}, auth.ErrNotAuthenticated
+	}
+	s, u, err := i.store.SessionWithUser(ctx, id)
+	if errors.Is(err, session.ErrNotFound) {
+		return Result{}, auth.ErrNotAuthenticated
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("authenticate: %w", err)
+	}
+	now := i.now()
+	if s.Expired(now) {
+		return Result{}, auth.ErrNotAuthenticated
+	}
+	if !u.IsActive {
+		if err := i.store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return Result{}, fmt.Errorf("authenticate: drop sessions of inactive user: %w", err)
+		}
+		return Result{}, auth.ErrNotAuthenticated
+	}
+	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID}}
+	if renewed, ok := i.policy.Renew(s, now); ok {
+		if err := i.store.ExtendSession(ctx, s.ID, renewed.ExpiresAt, renewed.LastSeenAt); err != nil {
+			return Result{}, fmt.Errorf("authenticate: renew session: %w", err)
+		}
+		res.RenewedAt, res.RenewedTo = now, renewed.ExpiresAt
+	}
+	return res, nil
+}

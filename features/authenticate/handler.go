@@ -1,0 +1,77 @@
+package authenticate
+
+import (
+	"errors"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
+)
+
+// Middleware puts the authenticated actor in the request context, where
+// handlers read it with auth.ActorFrom. It only authenticates: what an
+// actor may do is the interactors' decision.
+type Middleware struct {
+	interactor *Interactor
+	cookies    Cookies
+}
+
+// NewMiddleware returns the middleware.
+func NewMiddleware(i *Interactor, cookies Cookies) *Middleware {
+	return &Middleware{interactor: i, cookies: cookies}
+}
+
+// Required refuses a request without a valid session: 401 not_authenticated.
+func (m *Middleware) Required(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		ok, err := m.authenticate(c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return auth.ErrNotAuthenticated
+		}
+		return next(c)
+	}
+}
+
+// Optional lets an anonymous request through as the anonymous actor, so
+// that signup and login can refuse callers who are already logged in.
+func (m *Middleware) Optional(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		if _, err := m.authenticate(c); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+// authenticate reports whether the request has a valid session and, if it
+// has, puts its actor in the request context and re-issues a renewed
+// cookie. A cookie that no longer works is cleared.
+func (m *Middleware) authenticate(c *echo.Context) (bool, error) {
+	r, w := c.Request(), c.Response()
+	if !m.cookies.Present(r) {
+		return false, nil
+	}
+	secret, err := m.cookies.Read(r)
+	if err != nil {
+		m.cookies.Clear(w)
+		return false, nil
+	}
+	res, err := m.interactor.Execute(r.Context(), secret)
+	if errors.Is(err, auth.ErrNotAuthenticated) {
+		m.cookies.Clear(w)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !res.RenewedTo.IsZero() {
+		if err := m.cookies.Write(w, secret, res.RenewedAt, res.RenewedTo); err != nil {
+			return false, err
+		}
+	}
+	c.SetRequest(r.WithContext(auth.WithActor(r.Context(), res.Actor)))
+	return true, nil
+}

@@ -1,0 +1,27 @@
+package authenticate
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Store is the session storage this slice needs.
+type Store interface {
+	SessionWithUser(ctx context.Context, id []byte) (session.Session, user.User, error)
+	ExtendSession(ctx context.Context, id []byte, expiresAt, lastSeenAt time.Time) error
+	DeleteUserSessions(ctx context.Context, userID uuid.UUID) error
+}
+
+// Cookies reads and re-issues the session cookie.
+type Cookies interface {
+	Read(r *http.Request) (string, error)
+	Present(r *http.Request) bool
+	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
+	Clear(w http.ResponseWriter)
+}

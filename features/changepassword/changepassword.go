@@ -1,0 +1,87 @@
+// Package changepassword lets users change their own password. Every
+// session of the user ends, and the caller gets a fresh one.
+package changepassword
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Interactor changes passwords.
+type Interactor struct {
+	store          Store
+	hasher         Hasher
+	policy         session.Policy
+	minPasswordLen int
+	now            func() time.Time
+}
+
+// New returns the interactor.
+func New(store Store, hasher Hasher, policy session.Policy, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, policy: policy, minPasswordLen: minPasswordLen, now: now}
+}
+
+// Input is the current password and the new one.
+type Input struct {
+	CurrentPassword string
+	NewPassword     string
+}
+
+// Result is the caller's new session and its secret.
+type Result struct {
+	Session session.Session
+	Secret  string
+}
+
+// Execute checks the current password, stores the new one, ends every
+// session of the user and starts a new one for the caller, all in one
+// transaction.
+func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
+	if !actor.Authenticated() {
+		return Result{}, auth.ErrNotAuthenticated
+	}
+	var fields []apperr.FieldError
+	if in.CurrentPassword == "" {
+		fields = append(fields, apperr.FieldError{Field: "current_password", Message: "current_password is required"})
+	}
+	if err := user.CheckPassword(in.NewPassword, i.minPasswordLen); err != nil {
+		fields = append(fields, apperr.FieldError{Field: "new_password", Message: err.Error()})
+	}
+	if len(fields) > 0 {
+		return Result{}, apperr.Invalid(fields...)
+	}
+	u := actor.User
+	ok, err := i.hasher.Verify(ctx, u.PasswordHash, in.CurrentPassword)
+	if err != nil {
+		return Result{}, fmt.Errorf("change password: %w", err)
+	}
+	if !ok {
+		return Result{}, auth.ErrWrongPassword
+	}
+	hash, err := i.hasher.Hash(ctx, in.NewPassword)
+	if err != nil {
+		return Result{}, fmt.Errorf("change password: %w", err)
+	}
+	now := i.now()
+	secret, id := session.NewSecret()
+	s := i.policy.Start(id, u.ID, now)
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, session.Truncate(now)); err != nil {
+			return err
+		}
+		if err := i.store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		return i.store.InsertSession(ctx, s)
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("change password of %s: %w", u.Username, err)
+	}
+	return Result{Session: s, Secret: secret}, nil
+}

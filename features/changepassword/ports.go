@@ -1,0 +1,30 @@
+package changepassword
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/session"
+)
+
+// Store changes the password and the sessions in one transaction.
+type Store interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
+	DeleteUserSessions(ctx context.Context, userID uuid.UUID) error
+	InsertSession(ctx context.Context, s session.Session) error
+}
+
+// Hasher checks the current password and hashes the new one.
+type Hasher interface {
+	Verify(ctx context.Context, encoded, password string) (bool, error)
+	Hash(ctx context.Context, password string) (string, error)
+}
+
+// Cookies sets the new session cookie.
+type Cookies interface {
+	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
+}

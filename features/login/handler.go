@@ -1,0 +1,53 @@
+package login
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+	"github.com/labstack/echo/v5"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Handler is the HTTP adapter.
+type Handler struct {
+	interactor *Interactor
+	cookies    Cookies
+}
+
+// NewHandler returns the handler.
+func NewHandler(i *Interactor, cookies Cookies) *Handler { return &Handler{interactor: i, cookies: cookies} }
+
+type request struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type userResponse struct {
+	ID        uuid.UUID `json:"id"`
+	Username  string    `json:"username"`
+	Role      user.Role `json:"role"`
+	IsActive  bool      `json:"is_active"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Handle answers POST /api/v1/auth/login.
+func (h *Handler) Handle(c *echo.Context) error {
+	var req request
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input{Username: req.Username, Password: req.Password, ClientIP: c.RealIP()})
+	if err != nil {
+		return err
+	}
+	if err := h.cookies.Write(c.Response(), res.Secret, res.Session.CreatedAt, res.Session.ExpiresAt); err != nil {
+		return err
+	}
+	u := res.User
+	return c.JSON(http.StatusOK, userResponse{u.ID, u.Username, u.Role, u.IsActive, u.CreatedAt, u.UpdatedAt})
+}

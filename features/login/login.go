@@ -1,0 +1,145 @@
+// Package login checks a username and password and starts a session.
+// Unknown users and wrong passwords cost the same (one hash verification
+// each) and get the same answer; repeated failures per username and per
+// client IP are throttled through the database, so the limit holds across
+// replicas.
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Limits bound failed logins inside a window.
+type Limits struct {
+	PerUsername int
+	PerIP       int
+	Window      time.Duration
+}
+
+// Interactor logs users in.
+type Interactor struct {
+	users    Users
+	sessions Sessions
+	throttle Throttle
+	hasher   Hasher
+	policy   session.Policy
+	limits   Limits
+	now      func() time.Time
+}
+
+// New returns the interactor.
+func New(users Users, sessions Sessions, throttle Throttle, hasher Hasher, policy session.Policy, limits Limits, now func() time.Time) *Interactor {
+	return &Interactor{users: users, sessions: sessions, throttle: throttle, hasher: hasher, policy: policy, limits: limits, now: now}
+}
+
+// Input is a login attempt.
+type Input struct {
+	Username string
+	Password string
+	ClientIP string
+}
+
+// Result is the logged-in user and the new session with its secret, which
+// only the client keeps.
+type Result struct {
+	User    user.User
+	Session session.Session
+	Secret  string
+}
+
+// Execute checks the credentials and starts a session.
+func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
+	if actor.Authenticated() {
+		return Result{}, auth.ErrAlreadyAuthenticated
+	}
+	var missing []apperr.FieldError
+	if in.Username == "" {
+		missing = append(missing, apperr.FieldError{Field: "username", Message: "username is required"})
+	}
+	if in.Password == "" {
+		missing = append(missing, apperr.FieldError{Field: "password", Message: "password is required"})
+	}
+	if len(missing) > 0 {
+		return Result{}, apperr.Invalid(missing...)
+	}
+	now := i.now()
+	userKey, ipKey := "user:"+strings.ToLower(in.Username), "ip:"+in.ClientIP
+	if err := i.checkThrottle(ctx, now, userKey, i.limits.PerUsername); err != nil {
+		return Result{}, err
+	}
+	if err := i.checkThrottle(ctx, now, ipKey, i.limits.PerIP); err != nil {
+		return Result{}, err
+	}
+
+	u, err := i.users.UserByUsername(ctx, in.Username)
+	hash := u.PasswordHash
+	switch {
+	case errors.Is(err, user.ErrNotFound):
+		hash = i.hasher.Dummy()
+	case err != nil:
+		return Result{}, fmt.Errorf("login: %w", err)
+	}
+	ok, err := i.hasher.Verify(ctx, hash, in.Password)
+	if err != nil {
+		return Result{}, fmt.Errorf("login: %w", err)
+	}
+	if !ok || u.ID.IsNil() {
+		if err := i.throttle.RecordLoginFailure(ctx, now, i.limits.Window, userKey, ipKey); err != nil {
+			return Result{}, fmt.Errorf("login: %w", err)
+		}
+		return Result{}, auth.ErrInvalidCredentials
+	}
+	if !u.IsActive {
+		return Result{}, auth.ErrAccountInactive
+	}
+	if err := i.throttle.ClearLoginFailures(ctx, userKey); err != nil {
+		return Result{}, fmt.Errorf("login: %w", err)
+	}
+	if i.hasher.NeedsRehash(u.PasswordHash) {
+		if err := i.rehash(ctx, &u, in.Password, now); err != nil {
+			return Result{}, err
+		}
+	}
+	secret, id := session.NewSecret()
+	s := i.policy.Start(id, u.ID, now)
+	if err := i.sessions.InsertSession(ctx, s); err != nil {
+		return Result{}, fmt.Errorf("login: %w", err)
+	}
+	return Result{User: u, Session: s, Secret: secret}, nil
+}
+
+// checkThrottle refuses the attempt when key has reached limit failures in
+// a window that is still open.
+func (i *Interactor) checkThrottle(ctx context.Context, now time.Time, key string, limit int) error {
+	failures, start, err := i.throttle.LoginFailures(ctx, key)
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	if until := start.Add(i.limits.Window); failures >= limit && until.After(now) {
+		return auth.ErrTooManyAttempts(until.Sub(now))
+	}
+	return nil
+}
+
+// rehash stores a hash made with the current parameters. The password was
+// just verified, so this is the one moment it can be done.
+func (i *Interactor) rehash(ctx context.Context, u *user.User, password string, now time.Time) error {
+	hash, err := i.hasher.Hash(ctx, password)
+	if err != nil {
+		return fmt.Errorf("login: rehash: %w", err)
+	}
+	if err := i.users.UpdatePasswordHash(ctx, u.ID, hash, u.UpdatedAt); err != nil {
+		return fmt.Errorf("login: rehash: %w", err)
+	}
+	u.PasswordHash = hash
+	return nil
+}

@@ -1,0 +1,43 @@
+package login
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Users finds the user and upgrades an old password hash.
+type Users interface {
+	UserByUsername(ctx context.Context, username string) (user.User, error)
+	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
+}
+
+// Sessions stores the new session.
+type Sessions interface {
+	InsertSession(ctx context.Context, s session.Session) error
+}
+
+// Throttle counts failed logins.
+type Throttle interface {
+	LoginFailures(ctx context.Context, key string) (failures int, windowStart time.Time, err error)
+	RecordLoginFailure(ctx context.Context, now time.Time, window time.Duration, keys ...string) error
+	ClearLoginFailures(ctx context.Context, key string) error
+}
+
+// Hasher verifies passwords.
+type Hasher interface {
+	Verify(ctx context.Context, encoded, password string) (bool, error)
+	Hash(ctx context.Context, password string) (string, error)
+	NeedsRehash(encoded string) bool
+	Dummy() string
+}
+
+// Cookies sets the session cookie.
+type Cookies interface {
+	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
+}

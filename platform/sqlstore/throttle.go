@@ -1,0 +1,52 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// LoginFailures returns the failures counted for key and when their window
+// started; zero values when there are none.
+func (s *Store) LoginFailures(ctx context.Context, key string) (int, time.Time, error) {
+	var r struct {
+		Failures    int    `db:"failures"`
+		WindowStart dbTime `db:"window_start"`
+	}
+	err := s.translate("login failures", s.q(ctx).GetContext(ctx, &r,
+		`SELECT failures, window_start FROM login_throttle WHERE key = $1`, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, nil
+	}
+	return r.Failures, r.WindowStart.Time, err
+}
+
+// RecordLoginFailure counts one failure for each key at now. A window that
+// started more than window ago starts over at now. The upsert is atomic, so
+// concurrent failures on any number of replicas are all counted.
+func (s *Store) RecordLoginFailure(ctx context.Context, now time.Time, window time.Duration, keys ...string) error {
+	for _, key := range keys {
+		_, err := s.q(ctx).ExecContext(ctx,
+			`INSERT INTO login_throttle (key, failures, window_start) VALUES ($1, 1, $2)
+			 ON CONFLICT (key) DO UPDATE SET
+			   failures     = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.failures + 1 END,
+			   window_start = CASE WHEN login_throttle.window_start <= $3 THEN excluded.window_start ELSE login_throttle.window_start END`,
+			key, ts(now), ts(now.Add(-window)))
+		if err != nil {
+			return s.translate("record login failure", err)
+		}
+	}
+	return nil
+}
+
+// ClearLoginFailures forgets the failures of key.
+func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
+	_, err := s.q(ctx).ExecContext(ctx, `DELETE FROM login_throttle WHERE key = $1`, key)
+	return s.translate("clear login failures", err)
+}
+
+// DeleteStaleLoginFailures removes windows that started before cutoff.
+func (s *Store) DeleteStaleLoginFailures(ctx context.Context, cutoff time.Time) (int64, error) {
+	return s.execCount(ctx, "delete stale login failures", `DELETE FROM login_throttle WHERE window_start < $1`, ts(cutoff))
+}

@@ -1,0 +1,62 @@
+// Package auth holds the authenticated actor, the role hierarchy's
+// permissions and the authentication errors.
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Actor is who makes a request. The zero Actor is anonymous.
+type Actor struct {
+	User      user.User
+	SessionID []byte // the stored session id (SHA-256 of the secret)
+}
+
+// Authenticated reports whether the actor is a logged-in user.
+func (a Actor) Authenticated() bool { return len(a.SessionID) > 0 }
+
+// CanManage reports whether actor may change target: the target's role must
+// be strictly below the actor's, which rules out the actor itself, its peers
+// and every super admin.
+func CanManage(actor user.Role, target user.Role) bool {
+	return target.Valid() && target.Rank() < actor.Rank()
+}
+
+// CanAssign reports whether actor may give a user role r: only roles
+// strictly below its own.
+func CanAssign(actor user.Role, r user.Role) bool { return CanManage(actor, r) }
+
+// CanAdminister reports whether actor may manage users at all (admin+).
+func CanAdminister(actor user.Role) bool { return actor.Rank() >= user.RoleAdmin.Rank() }
+
+// Authentication and authorization errors.
+var (
+	ErrNotAuthenticated     = &apperr.Error{Kind: apperr.KindUnauthenticated, Code: "not_authenticated", Message: "log in first"}
+	ErrInvalidCredentials   = &apperr.Error{Kind: apperr.KindUnauthenticated, Code: "invalid_credentials", Message: "wrong username or password"}
+	ErrForbidden            = &apperr.Error{Kind: apperr.KindForbidden, Code: "forbidden", Message: "you are not allowed to do this"}
+	ErrAlreadyAuthenticated = &apperr.Error{Kind: apperr.KindForbidden, Code: "already_authenticated", Message: "you are already logged in; log out first"}
+	ErrAccountInactive      = &apperr.Error{Kind: apperr.KindForbidden, Code: "account_inactive", Message: "this account is inactive"}
+	ErrWrongPassword        = &apperr.Error{Kind: apperr.KindForbidden, Code: "wrong_password", Message: "the current password is wrong"}
+)
+
+// ErrTooManyAttempts returns the throttling error, retry after the given wait.
+func ErrTooManyAttempts(retryAfter time.Duration) *apperr.Error {
+	return &apperr.Error{Kind: apperr.KindTooManyRequests, Code: "too_many_attempts", Message: "too many failed logins; try again later", RetryAfter: retryAfter}
+}
+
+type actorKey struct{}
+
+// WithActor returns a context that carries a.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor in ctx, or the anonymous actor.
+func ActorFrom(ctx context.Context) Actor {
+	a, _ := ctx.Value(actorKey{}).(Actor)
+	return a
+}

@@ -1,0 +1,57 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// TestHierarchy is exhaustive over every pair of roles, unknown included.
+func TestHierarchy(t *testing.T) {
+	const (
+		U = user.RoleUser
+		A = user.RoleAdmin
+		S = user.RoleSuperAdmin
+		X = user.Role("root") // unknown
+	)
+	roles := []user.Role{U, A, S, X}
+	canManage := map[[2]user.Role]bool{
+		{A, U}: true,
+		{S, U}: true, {S, A}: true,
+	}
+	for _, actor := range roles {
+		for _, target := range roles {
+			want := canManage[[2]user.Role{actor, target}]
+			if got := CanManage(actor, target); got != want {
+				t.Errorf("CanManage(%s, %s) = %v, want %v", actor, target, got, want)
+			}
+			if got := CanAssign(actor, target); got != want {
+				t.Errorf("CanAssign(%s, %s) = %v, want %v", actor, target, got, want)
+			}
+		}
+	}
+	for role, want := range map[user.Role]bool{U: false, A: true, S: true, X: false} {
+		if got := CanAdminister(role); got != want {
+			t.Errorf("CanAdminister(%s) = %v, want %v", role, got, want)
+		}
+	}
+}
+
+func TestActorInContext(t *testing.T) {
+	if ActorFrom(context.Background()).Authenticated() {
+		t.Fatal("an empty context has an authenticated actor")
+	}
+	a := Actor{User: user.User{Username: "alice"}, SessionID: []byte{1}}
+	got := ActorFrom(WithActor(context.Background(), a))
+	if !got.Authenticated() || got.User.Username != "alice" {
+		t.Fatalf("ActorFrom = %+v", got)
+	}
+}
+
+func TestTooManyAttemptsMatchesItself(t *testing.T) {
+	if !errors.Is(ErrTooManyAttempts(5), ErrTooManyAttempts(0)) {
+		t.Fatal("throttling errors with different waits do not match")
+	}
+}
