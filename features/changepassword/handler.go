@@ -15,7 +15,9 @@ type Handler struct {
 }
 
 // NewHandler returns the handler.
-func NewHandler(i *Interactor, cookies Cookies) *Handler { return &Handler{interactor: i, cookies: cookies} }
+func NewHandler(i *Interactor, cookies Cookies) *Handler {
+	return &Handler{interactor: i, cookies: cookies}
+}
 
 type request struct {
 	CurrentPassword string `json:"current_password"`

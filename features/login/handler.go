@@ -18,7 +18,9 @@ type Handler struct {
 }
 
 // NewHandler returns the handler.
-func NewHandler(i *Interactor, cookies Cookies) *Handler { return &Handler{interactor: i, cookies: cookies} }
+func NewHandler(i *Interactor, cookies Cookies) *Handler {
+	return &Handler{interactor: i, cookies: cookies}
+}
 
 type request struct {
 	Username string `json:"username"`

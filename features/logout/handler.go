@@ -15,7 +15,9 @@ type Handler struct {
 }
 
 // NewHandler returns the handler.
-func NewHandler(i *Interactor, cookies Cookies) *Handler { return &Handler{interactor: i, cookies: cookies} }
+func NewHandler(i *Interactor, cookies Cookies) *Handler {
+	return &Handler{interactor: i, cookies: cookies}
+}
 
 // Handle answers DELETE /api/v1/auth/logout: 204 and an expired cookie.
 func (h *Handler) Handle(c *echo.Context) error {

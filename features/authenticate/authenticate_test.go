@@ -1,0 +1,138 @@
+package authenticate
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+type fakeStore struct {
+	sessions map[string]session.Session
+	users    map[uuid.UUID]user.User
+	extended int
+	fail     error
+}
+
+func (f *fakeStore) SessionWithUser(_ context.Context, id []byte) (session.Session, user.User, error) {
+	if f.fail != nil {
+		return session.Session{}, user.User{}, f.fail
+	}
+	s, ok := f.sessions[string(id)]
+	if !ok {
+		return session.Session{}, user.User{}, session.ErrNotFound
+	}
+	return s, f.users[s.UserID], nil
+}
+
+func (f *fakeStore) ExtendSession(_ context.Context, id []byte, expiresAt, lastSeenAt time.Time) error {
+	s := f.sessions[string(id)]
+	s.ExpiresAt, s.LastSeenAt = expiresAt, lastSeenAt
+	f.sessions[string(id)] = s
+	f.extended++
+	return nil
+}
+
+func (f *fakeStore) DeleteUserSessions(_ context.Context, userID uuid.UUID) error {
+	for k, s := range f.sessions {
+		if s.UserID == userID {
+			delete(f.sessions, k)
+		}
+	}
+	return nil
+}
+
+var (
+	t0     = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	policy = session.Policy{TTL: 15 * time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}
+)
+
+// setup stores one session for an active user, started at t0.
+func setup(active bool) (*fakeStore, string, *time.Time, *Interactor) {
+	u := user.User{ID: user.NewID(), Username: "alice", Role: user.RoleUser, IsActive: active}
+	secret, id := session.NewSecret()
+	f := &fakeStore{
+		sessions: map[string]session.Session{string(id): policy.Start(id, u.ID, t0)},
+		users:    map[uuid.UUID]user.User{u.ID: u},
+	}
+	now := t0
+	return f, secret, &now, New(f, policy, func() time.Time { return now })
+}
+
+func TestValidSessionOutsideRefreshWindow(t *testing.T) {
+	f, secret, now, i := setup(true)
+	*now = t0.Add(5 * time.Minute)
+	res, err := i.Execute(context.Background(), secret)
+	if err != nil || res.Actor.User.Username != "alice" || !res.Actor.Authenticated() {
+		t.Fatalf("Execute = %+v, %v", res, err)
+	}
+	if !res.RenewedTo.IsZero() || f.extended != 0 {
+		t.Fatalf("renewed outside the window: %+v, %d writes", res, f.extended)
+	}
+}
+
+func TestRenewalInsideWindowNeverPastAbsolute(t *testing.T) {
+	f, secret, now, i := setup(true)
+	*now = t0.Add(13 * time.Minute) // 2 of 15 minutes left: inside the 20 % window
+	res, err := i.Execute(context.Background(), secret)
+	if err != nil || !res.RenewedTo.Equal(t0.Add(28*time.Minute)) || !res.RenewedAt.Equal(*now) || f.extended != 1 {
+		t.Fatalf("Execute = %+v, %v, %d writes", res, err, f.extended)
+	}
+	// Keep renewing until the absolute expiry caps it.
+	for m := 26; m < 60; m += 13 {
+		*now = t0.Add(time.Duration(m) * time.Minute)
+		res, err = i.Execute(context.Background(), secret)
+		if err != nil {
+			t.Fatalf("at %d min: %v", m, err)
+		}
+		if res.RenewedTo.After(t0.Add(time.Hour)) {
+			t.Fatalf("renewed past the absolute expiry: %v", res.RenewedTo)
+		}
+	}
+	*now = t0.Add(time.Hour)
+	if _, err := i.Execute(context.Background(), secret); !errors.Is(err, auth.ErrNotAuthenticated) {
+		t.Fatalf("at the absolute expiry: %v", err)
+	}
+}
+
+func TestExpiredSession(t *testing.T) {
+	_, secret, now, i := setup(true)
+	*now = t0.Add(15 * time.Minute)
+	if _, err := i.Execute(context.Background(), secret); !errors.Is(err, auth.ErrNotAuthenticated) {
+		t.Fatalf("expired session: %v", err)
+	}
+}
+
+func TestInactiveUserLosesEverySession(t *testing.T) {
+	f, secret, _, i := setup(false)
+	if _, err := i.Execute(context.Background(), secret); !errors.Is(err, auth.ErrNotAuthenticated) {
+		t.Fatalf("inactive user: %v", err)
+	}
+	if len(f.sessions) != 0 {
+		t.Fatalf("%d sessions left", len(f.sessions))
+	}
+}
+
+func TestUnknownAndMalformedSecrets(t *testing.T) {
+	_, _, _, i := setup(true)
+	other, _ := session.NewSecret()
+	for _, s := range []string{other, "", "not-base64!"} {
+		if _, err := i.Execute(context.Background(), s); !errors.Is(err, auth.ErrNotAuthenticated) {
+			t.Errorf("secret %q: %v", s, err)
+		}
+	}
+}
+
+func TestStoreFailureIsNotA401(t *testing.T) {
+	f, secret, _, i := setup(true)
+	f.fail = errors.New("connection refused")
+	if _, err := i.Execute(context.Background(), secret); err == nil || errors.Is(err, auth.ErrNotAuthenticated) {
+		t.Fatalf("a database fault became %v", err)
+	}
+}

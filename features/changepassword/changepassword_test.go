@@ -1,0 +1,105 @@
+package changepassword
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// fakeStore records the calls made and whether they ran in a transaction.
+type fakeStore struct {
+	calls []string
+	inTx  bool
+	fail  error
+}
+
+func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	f.inTx = true
+	defer func() { f.inTx = false }()
+	return fn(ctx)
+}
+
+func (f *fakeStore) record(call string) error {
+	if !f.inTx {
+		call += " (outside tx)"
+	}
+	f.calls = append(f.calls, call)
+	return f.fail
+}
+
+func (f *fakeStore) UpdatePasswordHash(_ context.Context, _ uuid.UUID, hash string, _ time.Time) error {
+	return f.record("update " + hash)
+}
+func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) error {
+	return f.record("delete sessions")
+}
+func (f *fakeStore) InsertSession(context.Context, session.Session) error {
+	return f.record("insert session")
+}
+
+type fakeHasher struct{}
+
+func (fakeHasher) Verify(_ context.Context, encoded, pw string) (bool, error) {
+	return encoded == "hash:"+pw, nil
+}
+func (fakeHasher) Hash(_ context.Context, pw string) (string, error) { return "hash:" + pw, nil }
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+func setup() (*Interactor, *fakeStore, auth.Actor) {
+	f := &fakeStore{}
+	policy := session.Policy{TTL: 15 * time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}
+	actor := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:old password"}, SessionID: []byte{1}}
+	return New(f, fakeHasher{}, policy, 8, func() time.Time { return t0 }), f, actor
+}
+
+func TestChangePassword(t *testing.T) {
+	i, f, actor := setup()
+	res, err := i.Execute(context.Background(), actor, Input{CurrentPassword: "old password", NewPassword: "new password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "update hash:new password|delete sessions|insert session"
+	if got := strings.Join(f.calls, "|"); got != want {
+		t.Fatalf("calls %q, want %q", got, want)
+	}
+	id, _ := session.IDFromSecret(res.Secret)
+	if string(res.Session.ID) != string(id) || res.Session.UserID != actor.User.ID || string(res.Session.ID) == string(actor.SessionID) {
+		t.Fatalf("new session %+v", res.Session)
+	}
+}
+
+func TestChangePasswordRefusals(t *testing.T) {
+	i, f, actor := setup()
+	ctx := context.Background()
+	if _, err := i.Execute(ctx, auth.Actor{}, Input{CurrentPassword: "old password", NewPassword: "new password"}); !errors.Is(err, auth.ErrNotAuthenticated) {
+		t.Errorf("anonymous: %v", err)
+	}
+	if _, err := i.Execute(ctx, actor, Input{CurrentPassword: "wrong password", NewPassword: "new password"}); !errors.Is(err, auth.ErrWrongPassword) {
+		t.Errorf("wrong current password: %v", err)
+	}
+	_, err := i.Execute(ctx, actor, Input{CurrentPassword: "", NewPassword: "short"})
+	if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindInvalid || len(e.Fields) != 2 {
+		t.Errorf("invalid input: %v", err)
+	}
+	if len(f.calls) != 0 {
+		t.Fatalf("refused changes touched the store: %q", f.calls)
+	}
+}
+
+func TestStoreFailureIsReturned(t *testing.T) {
+	i, f, actor := setup()
+	f.fail = errors.New("disk full")
+	if _, err := i.Execute(context.Background(), actor, Input{CurrentPassword: "old password", NewPassword: "new password"}); !errors.Is(err, f.fail) {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -1,0 +1,27 @@
+package logout
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
+)
+
+type fakeStore struct{ deleted [][]byte }
+
+func (f *fakeStore) DeleteSession(_ context.Context, id []byte) error {
+	f.deleted = append(f.deleted, id)
+	return nil
+}
+
+func TestLogout(t *testing.T) {
+	f := &fakeStore{}
+	i := New(f)
+	if err := i.Execute(context.Background(), auth.Actor{}); !errors.Is(err, auth.ErrNotAuthenticated) || len(f.deleted) != 0 {
+		t.Fatalf("anonymous logout: %v, %d deletes", err, len(f.deleted))
+	}
+	if err := i.Execute(context.Background(), auth.Actor{SessionID: []byte("sid")}); err != nil || len(f.deleted) != 1 || string(f.deleted[0]) != "sid" {
+		t.Fatalf("logout: %v, deleted %q", err, f.deleted)
+	}
+}

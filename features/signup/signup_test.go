@@ -1,0 +1,75 @@
+package signup
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+type fakeStore struct{ users []user.User }
+
+func (f *fakeStore) InsertUser(_ context.Context, u user.User) error {
+	for _, x := range f.users {
+		if strings.EqualFold(x.Username, u.Username) {
+			return user.ErrUsernameTaken
+		}
+	}
+	f.users = append(f.users, u)
+	return nil
+}
+
+type fakeHasher struct{ calls int }
+
+func (h *fakeHasher) Hash(_ context.Context, pw string) (string, error) {
+	h.calls++
+	return "hash:" + pw, nil
+}
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 123456789, time.UTC)
+
+func setup() (*Interactor, *fakeStore, *fakeHasher) {
+	s, h := &fakeStore{}, &fakeHasher{}
+	return New(s, h, 8, func() time.Time { return t0 }), s, h
+}
+
+func TestSignup(t *testing.T) {
+	i, s, _ := setup()
+	u, err := i.Execute(context.Background(), auth.Actor{}, Input{Username: "Alice.S", Password: "long enough"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Username != "Alice.S" || u.Role != user.RoleUser || !u.IsActive || u.PasswordHash != "hash:long enough" || u.ID.IsNil() {
+		t.Fatalf("user %+v", u)
+	}
+	if !u.CreatedAt.Equal(t0.Truncate(time.Microsecond)) || u.CreatedAt != u.UpdatedAt {
+		t.Fatalf("timestamps %v %v", u.CreatedAt, u.UpdatedAt)
+	}
+	if len(s.users) != 1 {
+		t.Fatalf("%d users stored", len(s.users))
+	}
+	if _, err := i.Execute(context.Background(), auth.Actor{}, Input{Username: "alice.s", Password: "long enough"}); !errors.Is(err, user.ErrUsernameTaken) {
+		t.Fatalf("second signup: %v", err)
+	}
+}
+
+func TestSignupRefusals(t *testing.T) {
+	i, s, h := setup()
+	ctx := context.Background()
+	if _, err := i.Execute(ctx, auth.Actor{SessionID: []byte{1}}, Input{Username: "alice", Password: "long enough"}); !errors.Is(err, auth.ErrAlreadyAuthenticated) {
+		t.Errorf("logged in: %v", err)
+	}
+	_, err := i.Execute(ctx, auth.Actor{}, Input{Username: "a!", Password: "short"})
+	e, ok := apperr.As(err)
+	if !ok || e.Kind != apperr.KindInvalid || len(e.Fields) != 2 || e.Fields[0].Field != "username" || e.Fields[1].Field != "password" {
+		t.Fatalf("invalid input: %v %+v", err, e)
+	}
+	if len(s.users) != 0 || h.calls != 0 {
+		t.Fatalf("refused signups had effects: %d users, %d hashes", len(s.users), h.calls)
+	}
+}
