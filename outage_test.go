@@ -90,11 +90,28 @@ func TestDatabaseOutage(t *testing.T) {
 	if r := s.do(t, "GET", "/readyz", ""); r.status != 200 {
 		t.Fatalf("readyz before the outage = %d %s", r.status, r.body)
 	}
+	creds := `{"username":"alice","password":"password1"}`
+	if r := s.do(t, "POST", "/api/v1/auth/signup", creds); r.status != 201 {
+		t.Fatalf("signup = %d %s", r.status, r.body)
+	}
+	if r := s.do(t, "POST", "/api/v1/auth/login", creds); r.status != 200 {
+		t.Fatalf("login = %d %s", r.status, r.body)
+	}
 	proxy.stop()
 	for range 3 {
 		r := s.do(t, "GET", "/readyz", "")
 		if r.status != 503 || r.header.Get("Content-Type") != "application/problem+json" || r.json(t)["code"] != "service_unavailable" || r.header.Get("Retry-After") == "" {
 			t.Fatalf("readyz during the outage = %d %v %s", r.status, r.header, r.body)
+		}
+	}
+	for _, path := range []string{"/api/v1/auth/me", "/api/v1/auth/signup", "/api/v1/auth/login"} {
+		method, body := "POST", `{"username":"bobby","password":"password1"}`
+		if path == "/api/v1/auth/me" {
+			method, body = "GET", ""
+		}
+		r := s.do(t, method, path, body)
+		if r.status != 503 || r.json(t)["code"] != "service_unavailable" || r.header.Get("Retry-After") == "" {
+			t.Fatalf("%s during the outage = %d %s", path, r.status, r.body)
 		}
 	}
 	if r := s.do(t, "GET", "/livez", ""); r.status != 200 {
@@ -103,5 +120,8 @@ func TestDatabaseOutage(t *testing.T) {
 	proxy.start()
 	if r := s.do(t, "GET", "/readyz", ""); r.status != 200 {
 		t.Fatalf("readyz after the outage = %d %s", r.status, r.body)
+	}
+	if r := s.do(t, "GET", "/api/v1/auth/me", ""); r.status != 200 {
+		t.Fatalf("me after the outage = %d %s: the session must survive", r.status, r.body)
 	}
 }

@@ -23,12 +23,11 @@ func (s *Store) InsertSession(ctx context.Context, ss session.Session) error {
 }
 
 type sessionUserRow struct {
-	ID                []byte    `db:"session_id"`
-	CreatedAt         dbTime    `db:"session_created_at"`
-	ExpiresAt         dbTime    `db:"expires_at"`
-	AbsoluteExpiresAt dbTime    `db:"absolute_expires_at"`
-	LastSeenAt        dbTime    `db:"last_seen_at"`
-	UserID            uuid.UUID `db:"id"`
+	ID                []byte `db:"session_id"`
+	CreatedAt         dbTime `db:"session_created_at"`
+	ExpiresAt         dbTime `db:"expires_at"`
+	AbsoluteExpiresAt dbTime `db:"absolute_expires_at"`
+	LastSeenAt        dbTime `db:"last_seen_at"`
 	userRow
 }
 

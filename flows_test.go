@@ -1,0 +1,519 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	urlpkg "net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/platform/config"
+	"github.com/cleanslice/cleanslice/platform/dbtest"
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
+)
+
+// testClock is the service's clock in these tests.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// testApp is the whole route table on a real database with a controlled
+// clock, served over real HTTP.
+type testApp struct {
+	url   string
+	store *sqlstore.Store
+	clock *testClock
+	logs  *syncBuffer
+}
+
+// cheapHashing keeps argon2 fast in tests; the parameters' cost is measured
+// by the benchmarks in platform/password.
+var cheapHashing = map[string]string{
+	"password.argon2_memory_kib": "64",
+	"password.argon2_iterations": "1",
+	"password.queue_timeout":     "30s",
+}
+
+func newTestApp(t *testing.T, engine string, settings map[string]string) *testApp {
+	t.Helper()
+	all := map[string]string{}
+	for k, v := range cheapHashing {
+		all[k] = v
+	}
+	for k, v := range settings {
+		all[k] = v
+	}
+	cfg, err := config.Load(writeConfig(t, all), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := dbtest.Open(t, engine)
+	clock := &testClock{now: time.Now().UTC()}
+	logs := &syncBuffer{}
+	h, err := newHandler(cfg, slog.New(slog.NewJSONHandler(logs, nil)), store, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testApp{url: srv.URL, store: store, clock: clock, logs: logs}
+}
+
+// client is one browser: its own cookie jar.
+type client struct {
+	app  *testApp
+	http *http.Client
+}
+
+func (a *testApp) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{app: a, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+func (c *client) do(t *testing.T, method, path, body string, header ...string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, c.app.url+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// sessionCookie returns the session cookie the response sets, if any.
+func (r response) sessionCookie() *http.Cookie {
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == "access_token" {
+			return c
+		}
+	}
+	return nil
+}
+
+func credentials(username, password string) string {
+	return fmt.Sprintf(`{"username":%q,"password":%q}`, username, password)
+}
+
+func (c *client) signup(t *testing.T, username, password string) response {
+	t.Helper()
+	return c.do(t, "POST", "/api/v1/auth/signup", credentials(username, password))
+}
+
+func (c *client) login(t *testing.T, username, password string) response {
+	t.Helper()
+	return c.do(t, "POST", "/api/v1/auth/login", credentials(username, password))
+}
+
+// expect fails unless r has the status and, for an error, the problem code.
+func expect(t *testing.T, what string, r response, status int, code string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("%s: status %d, want %d; body %s", what, r.status, status, r.body)
+	}
+	if code == "" {
+		return
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("%s: Content-Type %q", what, ct)
+	}
+	var p struct{ Code string }
+	json.Unmarshal(r.body, &p)
+	if p.Code != code {
+		t.Fatalf("%s: code %q, want %q; body %s", what, p.Code, code, r.body)
+	}
+}
+
+func (a *testApp) count(t *testing.T, table string) int {
+	t.Helper()
+	var n int
+	if err := a.store.DB().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func forEachApp(t *testing.T, settings map[string]string, test func(t *testing.T, app *testApp)) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			test(t, newTestApp(t, engine, settings))
+		})
+	}
+}
+
+func TestAccountFlow(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c := app.client()
+		r := c.signup(t, "Alice.Smith", "first password")
+		expect(t, "signup", r, 201, "")
+		u := r.json(t)
+		if u["username"] != "Alice.Smith" || u["role"] != "user" || u["is_active"] != true || u["id"] == "" || u["created_at"] != u["updated_at"] {
+			t.Fatalf("signup body %s", r.body)
+		}
+		if _, err := time.Parse(time.RFC3339, u["created_at"].(string)); err != nil || !strings.HasSuffix(u["created_at"].(string), "Z") {
+			t.Fatalf("created_at %v is not RFC 3339 UTC", u["created_at"])
+		}
+		if len(u) != 6 {
+			t.Fatalf("user object has %d fields, want 6: %s", len(u), r.body)
+		}
+
+		r = c.login(t, "alice.smith", "first password")
+		expect(t, "login", r, 200, "")
+		if r.json(t)["id"] != u["id"] || r.sessionCookie() == nil {
+			t.Fatalf("login body %s, cookie %v", r.body, r.sessionCookie())
+		}
+		oldCookie := r.sessionCookie()
+		expect(t, "me", c.do(t, "GET", "/api/v1/auth/me", ""), 200, "")
+
+		r = c.do(t, "PUT", "/api/v1/auth/password", `{"current_password":"first password","new_password":"second password"}`)
+		expect(t, "change password", r, 204, "")
+		newCookie := r.sessionCookie()
+		if newCookie == nil || newCookie.Value == oldCookie.Value {
+			t.Fatal("change password did not issue a new cookie")
+		}
+		stale := app.client()
+		stale.http.Jar.SetCookies(mustURL(t, app.url), []*http.Cookie{oldCookie})
+		expect(t, "me with the old cookie", stale.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+		expect(t, "me with the new cookie", c.do(t, "GET", "/api/v1/auth/me", ""), 200, "")
+
+		r = c.do(t, "DELETE", "/api/v1/auth/logout", "")
+		expect(t, "logout", r, 204, "")
+		if ck := r.sessionCookie(); ck == nil || ck.MaxAge >= 0 {
+			t.Fatalf("logout did not expire the cookie: %v", ck)
+		}
+		expect(t, "me after logout", c.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+		if n := app.count(t, "sessions"); n != 0 {
+			t.Fatalf("%d sessions left after logout", n)
+		}
+
+		expect(t, "login with the old password", c.login(t, "Alice.Smith", "first password"), 401, "invalid_credentials")
+		expect(t, "login with the new password", c.login(t, "Alice.Smith", "second password"), 200, "")
+	})
+}
+
+func TestCookieAttributes(t *testing.T) {
+	forEachApp(t, map[string]string{"cookie.name": "access_token"}, func(t *testing.T, app *testApp) {
+		c := app.client()
+		c.signup(t, "alice", "password1")
+		raw := c.login(t, "alice", "password1").header.Get("Set-Cookie")
+		for _, attr := range []string{"access_token=", "Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=900", "Expires="} {
+			if !strings.Contains(raw, attr) {
+				t.Errorf("login Set-Cookie %q lacks %s", raw, attr)
+			}
+		}
+		if strings.Contains(raw, "Secure") {
+			t.Errorf("cookie.secure = false but the cookie is Secure: %q", raw)
+		}
+		raw = c.do(t, "DELETE", "/api/v1/auth/logout", "").header.Get("Set-Cookie")
+		for _, attr := range []string{"access_token=;", "Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=0"} {
+			if !strings.Contains(raw, attr) {
+				t.Errorf("logout Set-Cookie %q lacks %s", raw, attr)
+			}
+		}
+	})
+}
+
+func TestSessionRenewal(t *testing.T) {
+	forEachApp(t, map[string]string{"auth.session_ttl": "15m", "auth.session_absolute_ttl": "40m"}, func(t *testing.T, app *testApp) {
+		c := app.client()
+		c.signup(t, "alice", "password1")
+		expect(t, "login", c.login(t, "alice", "password1"), 200, "")
+		expiry := func() time.Time {
+			var s string
+			if err := app.store.DB().QueryRow("SELECT CAST(expires_at AS TEXT) FROM sessions").Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			return parseDBTime(t, s)
+		}
+		first := expiry()
+
+		app.clock.Advance(5 * time.Minute) // 10 of 15 minutes left: outside the window
+		r := c.do(t, "GET", "/api/v1/auth/me", "")
+		expect(t, "me outside the window", r, 200, "")
+		if r.sessionCookie() != nil || !expiry().Equal(first) {
+			t.Fatal("renewed outside the refresh window")
+		}
+
+		app.clock.Advance(8 * time.Minute) // 2 minutes left: inside the window
+		r = c.do(t, "GET", "/api/v1/auth/me", "")
+		expect(t, "me inside the window", r, 200, "")
+		renewed := expiry()
+		if r.sessionCookie() == nil || !renewed.After(first) {
+			t.Fatalf("not renewed inside the window: cookie %v, expiry %v -> %v", r.sessionCookie(), first, renewed)
+		}
+
+		app.clock.Advance(5 * time.Minute) // past the first expiry, inside the renewed one
+		expect(t, "me after the first expiry", c.do(t, "GET", "/api/v1/auth/me", ""), 200, "")
+
+		// Renew at every chance: the session still ends at the absolute limit.
+		for range 4 {
+			app.clock.Advance(12 * time.Minute)
+			c.do(t, "GET", "/api/v1/auth/me", "")
+		}
+		expect(t, "me past the absolute lifetime", c.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+	})
+}
+
+func TestExpiredSession(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c := app.client()
+		c.signup(t, "alice", "password1")
+		c.login(t, "alice", "password1")
+		app.clock.Advance(16 * time.Minute)
+		expect(t, "me with an expired session", c.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+	})
+}
+
+func TestInactivatedUserIsLockedOut(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c1, c2 := app.client(), app.client()
+		r := c1.signup(t, "alice", "password1")
+		c1.login(t, "alice", "password1")
+		c2.login(t, "alice", "password1")
+		if n := app.count(t, "sessions"); n != 2 {
+			t.Fatalf("%d sessions, want 2", n)
+		}
+		id := uuid.FromStringOrNil(r.json(t)["id"].(string))
+		if err := app.store.SetUserActive(context.Background(), id, false, app.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, "me of an inactive user", c1.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+		if n := app.count(t, "sessions"); n != 0 {
+			t.Fatalf("%d sessions left for an inactive user", n)
+		}
+		expect(t, "other session of an inactive user", c2.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+		expect(t, "login of an inactive user", c1.login(t, "alice", "password1"), 403, "account_inactive")
+	})
+}
+
+func TestConcurrentSignupsOfOneName(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		const n = 50
+		statuses := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				statuses[i] = app.client().signup(t, "popular", "password1").status
+			})
+		}
+		wg.Wait()
+		counts := map[int]int{}
+		for _, s := range statuses {
+			counts[s]++
+		}
+		if counts[201] != 1 || counts[409] != n-1 {
+			t.Fatalf("statuses %v, want one 201 and %d 409", counts, n-1)
+		}
+		if rows := app.count(t, "users"); rows != 1 {
+			t.Fatalf("%d user rows", rows)
+		}
+	})
+}
+
+func TestLoginThrottling(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c := app.client()
+		c.signup(t, "alice", "password1")
+		for i := range 5 {
+			expect(t, fmt.Sprintf("bad password %d", i+1), c.login(t, "alice", "wrong-password"), 401, "invalid_credentials")
+		}
+		r := c.login(t, "alice", "password1")
+		expect(t, "6th attempt with the right password", r, 429, "too_many_attempts")
+		if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" {
+			t.Fatalf("Retry-After %q", ra)
+		}
+		if n := app.count(t, "sessions"); n != 0 {
+			t.Fatalf("a throttled login made a session")
+		}
+		app.clock.Advance(15 * time.Minute)
+		expect(t, "after the window", c.login(t, "alice", "password1"), 200, "")
+		c.do(t, "DELETE", "/api/v1/auth/logout", "")
+		// The good login cleared the count: 4 more failures do not throttle.
+		for range 4 {
+			c.login(t, "alice", "wrong-password")
+		}
+		expect(t, "after 4 new failures", c.login(t, "alice", "password1"), 200, "")
+	})
+}
+
+func TestAlreadyAuthenticated(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c := app.client()
+		c.signup(t, "alice", "password1")
+		c.login(t, "alice", "password1")
+		expect(t, "signup while logged in", c.signup(t, "bobby", "password1"), 403, "already_authenticated")
+		expect(t, "login while logged in", c.login(t, "alice", "password1"), 403, "already_authenticated")
+		if n := app.count(t, "users"); n != 1 {
+			t.Fatalf("%d users", n)
+		}
+	})
+}
+
+func TestUnauthenticatedCalls(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c := app.client()
+		expect(t, "me", c.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+		expect(t, "logout", c.do(t, "DELETE", "/api/v1/auth/logout", ""), 401, "not_authenticated")
+		expect(t, "password", c.do(t, "PUT", "/api/v1/auth/password", `{"current_password":"a","new_password":"bbbbbbbbb"}`), 401, "not_authenticated")
+		c.http.Jar.SetCookies(mustURL(t, app.url), []*http.Cookie{{Name: "access_token", Value: "forged.token.value"}})
+		r := c.do(t, "GET", "/api/v1/auth/me", "")
+		expect(t, "me with a forged cookie", r, 401, "not_authenticated")
+		if ck := r.sessionCookie(); ck == nil || ck.MaxAge >= 0 {
+			t.Fatal("a forged cookie was not cleared")
+		}
+	})
+}
+
+// TestBadInputChangesNothing sends every kind of bad body to every endpoint
+// that takes one: each gets its problem response and nothing is written.
+func TestBadInputChangesNothing(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		owner := app.client()
+		owner.signup(t, "owner", "password1")
+		owner.login(t, "owner", "password1")
+		users, sessions := app.count(t, "users"), app.count(t, "sessions")
+		anon := app.client()
+		big := `{"username":"` + strings.Repeat("a", 100<<10) + `"}`
+		type bad struct {
+			name, body, contentType string
+			status                  int
+			code                    string
+		}
+		bodies := []bad{
+			{"malformed", `{"username":`, "application/json", 400, "bad_request"},
+			{"wrong type", `{"username":5,"password":true}`, "application/json", 400, "bad_request"},
+			{"unknown field", `{"username":"x","password":"y","role":"admin"}`, "application/json", 400, "bad_request"},
+			{"form", `username=x&password=y`, "application/x-www-form-urlencoded", 415, "unsupported_media_type"},
+			{"100 KB", big, "application/json", 413, "body_too_large"},
+		}
+		endpoints := []struct {
+			c          *client
+			method     string
+			path       string
+			emptyBody  string
+			emptyField []string
+		}{
+			{anon, "POST", "/api/v1/auth/signup", `{"username":"","password":""}`, []string{"username", "password"}},
+			{anon, "POST", "/api/v1/auth/login", `{"username":"","password":""}`, []string{"username", "password"}},
+			{owner, "PUT", "/api/v1/auth/password", `{"current_password":"","new_password":""}`, []string{"current_password", "new_password"}},
+		}
+		for _, e := range endpoints {
+			for _, b := range bodies {
+				r := e.c.do(t, e.method, e.path, b.body, "Content-Type", b.contentType)
+				expect(t, e.path+" "+b.name, r, b.status, b.code)
+			}
+			r := e.c.do(t, e.method, e.path, e.emptyBody)
+			expect(t, e.path+" empty strings", r, 422, "validation_failed")
+			var p struct {
+				Errors []struct{ Field, Message string }
+			}
+			json.Unmarshal(r.body, &p)
+			if len(p.Errors) != len(e.emptyField) {
+				t.Fatalf("%s empty strings: errors %+v, want fields %v", e.path, p.Errors, e.emptyField)
+			}
+			for i, f := range e.emptyField {
+				if p.Errors[i].Field != f || p.Errors[i].Message == "" {
+					t.Fatalf("%s empty strings: errors %+v, want fields %v", e.path, p.Errors, e.emptyField)
+				}
+			}
+		}
+		if u, s := app.count(t, "users"), app.count(t, "sessions"); u != users || s != sessions {
+			t.Fatalf("bad input changed the database: users %d -> %d, sessions %d -> %d", users, u, sessions, s)
+		}
+		if n := app.count(t, "login_throttle"); n != 0 {
+			t.Fatalf("bad input counted as login failures: %d", n)
+		}
+		expect(t, "owner still logged in", owner.do(t, "GET", "/api/v1/auth/me", ""), 200, "")
+	})
+}
+
+func TestSignupRules(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c := app.client()
+		r := c.signup(t, ".bad", "short")
+		expect(t, "bad username and password", r, 422, "validation_failed")
+		var p struct {
+			Errors []struct{ Field, Message string }
+		}
+		json.Unmarshal(r.body, &p)
+		if len(p.Errors) != 2 || p.Errors[0].Field != "username" || !strings.Contains(p.Errors[0].Message, "5 to 20") || p.Errors[1].Field != "password" {
+			t.Fatalf("errors %+v", p.Errors)
+		}
+		expect(t, "good signup", c.signup(t, "alice", "password1"), 201, "")
+		expect(t, "same name other case", c.signup(t, "ALICE", "password1"), 409, "username_taken")
+	})
+}
+
+func TestCrossOriginRequestsAreRefused(t *testing.T) {
+	forEachApp(t, map[string]string{"http.trusted_origins": "https://app.example.com"}, func(t *testing.T, app *testApp) {
+		c := app.client()
+		r := c.do(t, "POST", "/api/v1/auth/signup", credentials("alice", "password1"), "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
+		expect(t, "cross-site signup", r, 403, "forbidden")
+		if n := app.count(t, "users"); n != 0 {
+			t.Fatal("a cross-site request created a user")
+		}
+		r = c.do(t, "POST", "/api/v1/auth/signup", credentials("alice", "password1"), "Origin", "https://app.example.com", "Sec-Fetch-Site", "cross-site")
+		expect(t, "signup from a trusted origin", r, 201, "")
+		r = c.do(t, "GET", "/api/v1/", "", "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
+		expect(t, "cross-site GET", r, 200, "")
+	})
+}
+
+func mustURL(t *testing.T, s string) *urlpkg.URL {
+	t.Helper()
+	u, err := urlpkg.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// parseDBTime reads a timestamp cast to text by either engine.
+func parseDBTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999-07", "2006-01-02 15:04:05.999999-07:00"} {
+		if v, err := time.Parse(layout, s); err == nil {
+			return v
+		}
+	}
+	t.Fatalf("cannot parse timestamp %q", s)
+	return time.Time{}
+}

@@ -1,0 +1,192 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+var policy = session.Policy{TTL: 15 * time.Minute, RefreshRatio: 0.2, AbsoluteTTL: 24 * time.Hour}
+
+func insertUser(t *testing.T, s *sqlstore.Store, name string) user.User {
+	t.Helper()
+	u := newUser(name, user.RoleUser)
+	if err := s.InsertUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func startSession(t *testing.T, s *sqlstore.Store, u user.User, at time.Time) session.Session {
+	t.Helper()
+	_, id := session.NewSecret()
+	ss := policy.Start(id, u.ID, at)
+	if err := s.InsertSession(context.Background(), ss); err != nil {
+		t.Fatal(err)
+	}
+	return ss
+}
+
+func TestSessionWithUser(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := insertUser(t, s, "alice")
+		ss := startSession(t, s, u, t0)
+		got, gotUser, err := s.SessionWithUser(ctx, ss.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.ID, ss.ID) || got.UserID != u.ID || !got.CreatedAt.Equal(ss.CreatedAt) || !got.ExpiresAt.Equal(ss.ExpiresAt) ||
+			!got.AbsoluteExpiresAt.Equal(ss.AbsoluteExpiresAt) || !got.LastSeenAt.Equal(ss.LastSeenAt) {
+			t.Fatalf("session %+v, want %+v", got, ss)
+		}
+		if gotUser != u {
+			t.Fatalf("user %+v, want %+v", gotUser, u)
+		}
+		if _, _, err := s.SessionWithUser(ctx, make([]byte, 32)); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("unknown session: %v", err)
+		}
+
+		later := t0.Add(20 * time.Minute)
+		if err := s.ExtendSession(ctx, ss.ID, later, t0.Add(10*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got, _, _ = s.SessionWithUser(ctx, ss.ID)
+		if !got.ExpiresAt.Equal(later) || !got.LastSeenAt.Equal(t0.Add(10*time.Minute)) {
+			t.Fatalf("extended session %+v", got)
+		}
+	})
+}
+
+func TestDeletingSessions(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		alice, bob := insertUser(t, s, "alice"), insertUser(t, s, "bobby")
+		a1 := startSession(t, s, alice, t0)
+		startSession(t, s, alice, t0)
+		b1 := startSession(t, s, bob, t0.Add(-time.Hour)) // expired at t0
+		if err := s.DeleteSession(ctx, a1.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := s.SessionCount(ctx, alice.ID); n != 1 {
+			t.Fatalf("alice has %d sessions after deleting one of two", n)
+		}
+		if err := s.DeleteUserSessions(ctx, alice.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := s.SessionCount(ctx, alice.ID); n != 0 {
+			t.Fatalf("alice has %d sessions after deleting all", n)
+		}
+		n, err := s.DeleteExpiredSessions(ctx, t0)
+		if err != nil || n != 1 {
+			t.Fatalf("DeleteExpiredSessions = %d, %v; want 1", n, err)
+		}
+		if _, _, err := s.SessionWithUser(ctx, b1.ID); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("expired session still there: %v", err)
+		}
+	})
+}
+
+func TestSessionsGoWithTheirUser(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := insertUser(t, s, "alice")
+		ss := startSession(t, s, u, t0)
+		if _, err := s.DB().ExecContext(ctx, `DELETE FROM users WHERE id = $1`, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.SessionWithUser(ctx, ss.ID); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("session outlived its user: %v", err)
+		}
+		// And a session cannot point at a user who does not exist.
+		_, id := session.NewSecret()
+		if err := s.InsertSession(ctx, policy.Start(id, user.NewID(), t0)); err == nil {
+			t.Fatal("a session for a missing user was stored")
+		}
+	})
+}
+
+func TestUpdatePasswordAndActive(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := insertUser(t, s, "alice")
+		later := t0.Add(time.Hour)
+		if err := s.UpdatePasswordHash(ctx, u.ID, "$new", later); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetUserActive(ctx, u.ID, false, later); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.UserByID(ctx, u.ID)
+		if got.PasswordHash != "$new" || got.IsActive || !got.UpdatedAt.Equal(later) || !got.CreatedAt.Equal(u.CreatedAt) {
+			t.Fatalf("user after updates %+v", got)
+		}
+		if err := s.SetUserActive(ctx, user.NewID(), true, later); !errors.Is(err, user.ErrNotFound) {
+			t.Fatalf("update of a missing user: %v", err)
+		}
+	})
+}
+
+func TestLoginThrottle(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		window := 15 * time.Minute
+		if n, start, err := s.LoginFailures(ctx, "user:alice"); err != nil || n != 0 || !start.IsZero() {
+			t.Fatalf("no failures yet: %d %v %v", n, start, err)
+		}
+		for i := range 3 {
+			if err := s.RecordLoginFailure(ctx, t0.Add(time.Duration(i)*time.Minute), window, "user:alice", "ip:10.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, start, err := s.LoginFailures(ctx, "user:alice")
+		if err != nil || n != 3 || !start.Equal(t0) {
+			t.Fatalf("after 3 failures: %d %v %v", n, start, err)
+		}
+		if n, _, _ := s.LoginFailures(ctx, "ip:10.0.0.1"); n != 3 {
+			t.Fatalf("ip failures %d", n)
+		}
+		// A failure after the window starts a new one.
+		if err := s.RecordLoginFailure(ctx, t0.Add(window), window, "user:alice"); err != nil {
+			t.Fatal(err)
+		}
+		if n, start, _ := s.LoginFailures(ctx, "user:alice"); n != 1 || !start.Equal(t0.Add(window)) {
+			t.Fatalf("after the window: %d %v", n, start)
+		}
+		if err := s.ClearLoginFailures(ctx, "user:alice"); err != nil {
+			t.Fatal(err)
+		}
+		if n, _, _ := s.LoginFailures(ctx, "user:alice"); n != 0 {
+			t.Fatalf("after clearing: %d", n)
+		}
+		if n, err := s.DeleteStaleLoginFailures(ctx, t0.Add(time.Minute)); err != nil || n != 1 {
+			t.Fatalf("DeleteStaleLoginFailures = %d, %v", n, err)
+		}
+	})
+}
+
+// TestConcurrentFailuresAreAllCounted: the upsert is atomic, as it must be
+// when several replicas count failures for one username.
+func TestConcurrentFailuresAreAllCounted(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if err := s.RecordLoginFailure(context.Background(), t0, time.Hour, "user:alice"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if n, _, _ := s.LoginFailures(context.Background(), "user:alice"); n != 20 {
+			t.Fatalf("%d of 20 concurrent failures counted", n)
+		}
+	})
+}
