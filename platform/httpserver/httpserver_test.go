@@ -305,3 +305,45 @@ func TestServeGivesUpAfterShutdownTimeout(t *testing.T) {
 		t.Fatalf("Serve = %v, want a shutdown timeout error", err)
 	}
 }
+
+func TestClientIP(t *testing.T) {
+	ipOf := func(o Options, remote, xff string) string {
+		e, err := New(slog.New(slog.DiscardHandler), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.GET("/ip", func(c *echo.Context) error { return c.String(http.StatusOK, c.RealIP()) })
+		req := httptest.NewRequest(http.MethodGet, "/ip", nil)
+		req.RemoteAddr = remote
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec.Body.String()
+	}
+	proxied := Options{TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7"}}
+	tests := []struct {
+		name        string
+		o           Options
+		remote, xff string
+		want        string
+	}{
+		{"no proxies: the socket, whatever the header says", Options{}, "10.1.2.3:555", "203.0.113.9", "10.1.2.3"},
+		{"trusted proxy: the client it names", proxied, "10.1.2.3:555", "203.0.113.9", "203.0.113.9"},
+		{"trusted single-IP proxy", proxied, "192.0.2.7:555", "203.0.113.9", "203.0.113.9"},
+		{"chain: the nearest untrusted entry", proxied, "10.1.2.3:555", "198.51.100.1, 203.0.113.9, 10.9.9.9", "203.0.113.9"},
+		{"untrusted peer: its header is ignored", proxied, "198.51.100.5:555", "203.0.113.9", "198.51.100.5"},
+	}
+	for _, tc := range tests {
+		if got := ipOf(tc.o, tc.remote, tc.xff); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if _, err := New(slog.New(slog.DiscardHandler), Options{TrustedProxies: []string{"nonsense"}}); err == nil {
+		t.Error("a bad proxy address was accepted")
+	}
+	if _, err := New(slog.New(slog.DiscardHandler), Options{TrustedOrigins: []string{"not an origin"}}); err == nil {
+		t.Error("a bad origin was accepted")
+	}
+}
