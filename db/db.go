@@ -14,3 +14,16 @@ var migrations embed.FS
 func Migrations(engine string) (fs.FS, error) {
 	return fs.Sub(migrations, "migrations/"+engine)
 }
+
+// LatestVersion returns the number of the newest migration of engine.
+func LatestVersion(engine string) (int, error) {
+	files, err := Migrations(engine)
+	if err != nil {
+		return 0, err
+	}
+	ups, err := fs.Glob(files, "*.up.sql")
+	if err != nil {
+		return 0, err
+	}
+	return len(ups), nil
+}
