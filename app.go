@@ -14,10 +14,17 @@ import (
 
 	"github.com/cleanslice/cleanslice/features/authenticate"
 	"github.com/cleanslice/cleanslice/features/changepassword"
+	"github.com/cleanslice/cleanslice/features/createuser"
+	"github.com/cleanslice/cleanslice/features/grantadmin"
 	"github.com/cleanslice/cleanslice/features/health"
+	"github.com/cleanslice/cleanslice/features/inactivateuser"
+	"github.com/cleanslice/cleanslice/features/listusers"
 	"github.com/cleanslice/cleanslice/features/login"
 	"github.com/cleanslice/cleanslice/features/logout"
 	"github.com/cleanslice/cleanslice/features/me"
+	"github.com/cleanslice/cleanslice/features/reactivateuser"
+	"github.com/cleanslice/cleanslice/features/revokeadmin"
+	"github.com/cleanslice/cleanslice/features/setuserpassword"
 	"github.com/cleanslice/cleanslice/features/signup"
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/httpserver"
@@ -66,11 +73,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 // newHandler wires every slice to its adapters and returns the whole route
 // table. This is the one place that sees every package. now is the clock.
 func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, now func() time.Time) (http.Handler, error) {
-	hasher := password.New(password.Params{
-		MemoryKiB:   cfg.Password.Argon2MemoryKiB,
-		Iterations:  cfg.Password.Argon2Iterations,
-		Parallelism: cfg.Password.Argon2Parallelism,
-	}, cfg.Password.Pepper, cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout)
+	hasher := newHasher(cfg.Password)
 	cookies := token.NewCookies(token.NewJWT(cfg.Auth.JWTSecret, now), token.CookieConfig{
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
 	})
@@ -84,6 +87,13 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, now 
 	loginH := login.NewHandler(login.New(store, store, store, hasher, policy, limits, now), cookies)
 	logoutH := logout.NewHandler(logout.New(store), cookies)
 	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, policy, minLen, now), cookies)
+	createUserH := createuser.NewHandler(createuser.New(store, hasher, minLen, now))
+	listUsersH := listusers.NewHandler(listusers.New(store))
+	inactivateH := inactivateuser.NewHandler(inactivateuser.New(store, now))
+	reactivateH := reactivateuser.NewHandler(reactivateuser.New(store, now))
+	grantH := grantadmin.NewHandler(grantadmin.New(store, now))
+	revokeH := revokeadmin.NewHandler(revokeadmin.New(store, now))
+	setPasswordH := setuserpassword.NewHandler(setuserpassword.New(store, hasher, minLen, now))
 
 	e, err := httpserver.New(log, httpserver.Options{TrustedOrigins: cfg.HTTP.TrustedOrigins, TrustedProxies: cfg.HTTP.TrustedProxies})
 	if err != nil {
@@ -101,7 +111,22 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, now 
 	api.DELETE("/auth/logout", logoutH.Handle, authn.Required)
 	api.GET("/auth/me", me.Handle, authn.Required)
 	api.PUT("/auth/password", changePasswordH.Handle, authn.Required)
+	api.POST("/users", createUserH.Handle, authn.Required)
+	api.GET("/users", listUsersH.Handle, authn.Required)
+	api.PATCH("/users/inactivate", inactivateH.Handle, authn.Required)
+	api.PATCH("/users/reactivate", reactivateH.Handle, authn.Required)
+	api.PATCH("/users/grant", grantH.Handle, authn.Required)
+	api.PATCH("/users/revoke", revokeH.Handle, authn.Required)
+	api.PATCH("/users/password", setPasswordH.Handle, authn.Required)
 	return e, nil
+}
+
+func newHasher(cfg config.Password) *password.Hasher {
+	return password.New(password.Params{
+		MemoryKiB:   cfg.Argon2MemoryKiB,
+		Iterations:  cfg.Argon2Iterations,
+		Parallelism: cfg.Argon2Parallelism,
+	}, cfg.Pepper, cfg.MaxConcurrency, cfg.QueueTimeout)
 }
 
 // loginFailuresPerIP is how many failed logins one client address may make

@@ -5,6 +5,9 @@
 //	cleanslice [--config FILE] migrate down [N]       revert the last N migrations (default 1)
 //	cleanslice [--config FILE] migrate version        print the applied version
 //	cleanslice [--config FILE] migrate force V        record version V without running anything
+//	cleanslice [--config FILE] users create --username NAME --role ROLE [--password-env VAR]
+//	                                                  create a user; the password is read from
+//	                                                  stdin, or from the variable VAR
 package main
 
 import (
@@ -56,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", os.Getenv("CLEANSLICE_CONFIG"), "configuration file (default: ./config.toml if present)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cleanslice [--config FILE] [serve | migrate up|down [N]|version|force V]")
+		fmt.Fprintln(stderr, "usage: cleanslice [--config FILE] [serve | migrate up|down [N]|version|force V | users create --username NAME --role ROLE [--password-env VAR]]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -81,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, cfg, stderr)
 	case "migrate":
 		return migrateCommand(cfg, rest, stdout)
+	case "users":
+		return usersCommand(ctx, cfg, rest, os.Stdin, stdout)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
 }

@@ -111,7 +111,20 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	}
 	secret, id := session.NewSecret()
 	s := i.policy.Start(id, u.ID, now)
-	if err := i.sessions.InsertSession(ctx, s); err != nil {
+	// The session is stored under the user's row lock, after a second look
+	// at is_active: an inactivation racing with this login either waits and
+	// then deletes the new session, or wins and the login is refused.
+	err = i.sessions.WithinTx(ctx, func(ctx context.Context) error {
+		cur, err := i.sessions.UserByIDForUpdate(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if !cur.IsActive {
+			return auth.ErrAccountInactive
+		}
+		return i.sessions.InsertSession(ctx, s)
+	})
+	if err != nil {
 		return Result{}, fmt.Errorf("login: %w", err)
 	}
 	return Result{User: u, Session: s, Secret: secret}, nil

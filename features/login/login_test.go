@@ -51,6 +51,19 @@ func (f *fakeStore) UpdatePasswordHash(_ context.Context, id uuid.UUID, hash str
 	return nil
 }
 
+func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(ctx)
+}
+
+func (f *fakeStore) UserByIDForUpdate(_ context.Context, id uuid.UUID) (user.User, error) {
+	for _, u := range f.users {
+		if u.ID == id {
+			return u, nil
+		}
+	}
+	return user.User{}, user.ErrNotFound
+}
+
 func (f *fakeStore) InsertSession(_ context.Context, s session.Session) error {
 	f.sessions = append(f.sessions, s)
 	return nil

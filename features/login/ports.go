@@ -17,8 +17,10 @@ type Users interface {
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
 }
 
-// Sessions stores the new session.
+// Sessions stores the new session under the user's row lock.
 type Sessions interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	UserByIDForUpdate(ctx context.Context, id uuid.UUID) (user.User, error)
 	InsertSession(ctx context.Context, s session.Session) error
 }
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/auth"
-	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -42,8 +41,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 	if err != nil {
 		return user.User{}, fmt.Errorf("sign up %s: %w", in.Username, err)
 	}
-	now := session.Truncate(i.now())
-	u := user.User{ID: user.NewID(), Username: in.Username, PasswordHash: hash, Role: user.RoleUser, IsActive: true, CreatedAt: now, UpdatedAt: now}
+	u := user.New(in.Username, hash, user.RoleUser, i.now())
 	if err := i.store.InsertUser(ctx, u); err != nil {
 		return user.User{}, fmt.Errorf("sign up: %w", err)
 	}

@@ -60,3 +60,24 @@ func ActorFrom(ctx context.Context) Actor {
 	a, _ := ctx.Value(actorKey{}).(Actor)
 	return a
 }
+
+// Require returns nil when actor is logged in with at least role min,
+// ErrNotAuthenticated when it is not logged in and ErrForbidden otherwise.
+func Require(actor Actor, min user.Role) error {
+	switch {
+	case !actor.Authenticated():
+		return ErrNotAuthenticated
+	case actor.User.Role.Rank() < min.Rank():
+		return ErrForbidden
+	}
+	return nil
+}
+
+// CheckTarget returns ErrForbidden unless actor may manage target: never
+// itself, never a peer, never anyone above.
+func CheckTarget(actor Actor, target user.User) error {
+	if target.ID == actor.User.ID || !CanManage(actor.User.Role, target.Role) {
+		return ErrForbidden
+	}
+	return nil
+}

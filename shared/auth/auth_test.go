@@ -55,3 +55,25 @@ func TestTooManyAttemptsMatchesItself(t *testing.T) {
 		t.Fatal("throttling errors with different waits do not match")
 	}
 }
+
+func TestRequireAndCheckTarget(t *testing.T) {
+	admin := Actor{User: user.User{ID: user.NewID(), Role: user.RoleAdmin}, SessionID: []byte{1}}
+	if err := Require(Actor{}, user.RoleUser); !errors.Is(err, ErrNotAuthenticated) {
+		t.Errorf("anonymous: %v", err)
+	}
+	if err := Require(admin, user.RoleSuperAdmin); !errors.Is(err, ErrForbidden) {
+		t.Errorf("admin needing super_admin: %v", err)
+	}
+	if err := Require(admin, user.RoleAdmin); err != nil {
+		t.Errorf("admin needing admin: %v", err)
+	}
+	if err := CheckTarget(admin, admin.User); !errors.Is(err, ErrForbidden) {
+		t.Errorf("self: %v", err)
+	}
+	if err := CheckTarget(admin, user.User{ID: user.NewID(), Role: user.RoleAdmin}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("peer: %v", err)
+	}
+	if err := CheckTarget(admin, user.User{ID: user.NewID(), Role: user.RoleUser}); err != nil {
+		t.Errorf("user below: %v", err)
+	}
+}

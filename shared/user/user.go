@@ -66,3 +66,9 @@ var (
 
 // NewID returns a new time-ordered (version 7) user id.
 func NewID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
+
+// New returns an active user created at now, with a new id.
+func New(username, passwordHash string, role Role, now time.Time) User {
+	now = now.UTC().Truncate(time.Microsecond) // what the databases keep
+	return User{ID: NewID(), Username: username, PasswordHash: passwordHash, Role: role, IsActive: true, CreatedAt: now, UpdatedAt: now}
+}

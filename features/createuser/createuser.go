@@ -1,0 +1,64 @@
+// Package createuser lets admins create accounts with a role below their own.
+package createuser
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Interactor creates users.
+type Interactor struct {
+	store          Store
+	hasher         Hasher
+	minPasswordLen int
+	now            func() time.Time
+}
+
+// New returns the interactor.
+func New(store Store, hasher Hasher, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, minPasswordLen: minPasswordLen, now: now}
+}
+
+// Input is the new account.
+type Input struct {
+	Username string
+	Password string
+	Role     string
+}
+
+// Execute creates an active user with the given role, which must be below
+// the actor's: admins create users, super admins create users and admins.
+func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (user.User, error) {
+	if err := auth.Require(actor, user.RoleAdmin); err != nil {
+		return user.User{}, err
+	}
+	var fields []apperr.FieldError
+	if err := user.CheckCredentials(in.Username, in.Password, i.minPasswordLen); err != nil {
+		e, _ := apperr.As(err)
+		fields = e.Fields
+	}
+	role, err := user.ParseRole(in.Role)
+	if err != nil {
+		fields = append(fields, apperr.FieldError{Field: "role", Message: err.Error()})
+	}
+	if len(fields) > 0 {
+		return user.User{}, apperr.Invalid(fields...)
+	}
+	if !auth.CanAssign(actor.User.Role, role) {
+		return user.User{}, fmt.Errorf("create %s as %s: %w", role, actor.User.Role, auth.ErrForbidden)
+	}
+	hash, err := i.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return user.User{}, fmt.Errorf("create user: %w", err)
+	}
+	u := user.New(in.Username, hash, role, i.now())
+	if err := i.store.InsertUser(ctx, u); err != nil {
+		return user.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}

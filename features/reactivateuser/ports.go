@@ -1,0 +1,17 @@
+package reactivateuser
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Store locks and changes the target in one transaction.
+type Store interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	UserByUsernameForUpdate(ctx context.Context, username string) (user.User, error)
+	SetUserActive(ctx context.Context, userID uuid.UUID, active bool, updatedAt time.Time) error
+}

@@ -1,0 +1,59 @@
+// Package revokeadmin lets super admins make an admin a plain user again. The
+// new role applies from the target's next request.
+package revokeadmin
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Interactor runs the scenario.
+type Interactor struct {
+	store Store
+	now   func() time.Time
+}
+
+// New returns the interactor.
+func New(store Store, now func() time.Time) *Interactor { return &Interactor{store: store, now: now} }
+
+// Input names the target.
+type Input struct {
+	Username string
+}
+
+// Execute applies the change to the target, which must rank below the
+// actor, and returns the target as it is afterwards. Applying it twice
+// changes nothing the second time, updated_at included.
+func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (user.User, error) {
+	if err := auth.Require(actor, user.RoleSuperAdmin); err != nil {
+		return user.User{}, err
+	}
+	if err := user.CheckUsername(in.Username); err != nil {
+		return user.User{}, apperr.Invalid(apperr.FieldError{Field: "username", Message: err.Error()})
+	}
+	var out user.User
+	err := i.store.WithinTx(ctx, func(ctx context.Context) error {
+		u, err := i.store.UserByUsernameForUpdate(ctx, in.Username)
+		if err != nil {
+			return err
+		}
+		if err := auth.CheckTarget(actor, u); err != nil {
+			return err
+		}
+		out = u
+		if u.Role == user.RoleUser {
+			return nil
+		}
+		out.Role, out.UpdatedAt = user.RoleUser, i.now().UTC().Truncate(time.Microsecond)
+		return i.store.SetUserRole(ctx, u.ID, user.RoleUser, out.UpdatedAt)
+	})
+	if err != nil {
+		return user.User{}, fmt.Errorf("revoke admin from %s: %w", in.Username, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,23 @@
+package setuserpassword
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Store finds, locks and changes the target.
+type Store interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	UserByUsernameForUpdate(ctx context.Context, username string) (user.User, error)
+	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
+	DeleteUserSessions(ctx context.Context, userID uuid.UUID) error
+}
+
+// Hasher hashes the new password.
+type Hasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+}
