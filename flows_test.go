@@ -47,6 +47,7 @@ type testApp struct {
 	store *sqlstore.Store
 	clock *testClock
 	logs  *syncBuffer
+	cfg   config.Config
 }
 
 // cheapHashing keeps argon2 fast in tests; the parameters' cost is measured
@@ -59,7 +60,13 @@ var cheapHashing = map[string]string{
 
 func newTestApp(t *testing.T, engine string, settings map[string]string) *testApp {
 	t.Helper()
-	all := map[string]string{}
+	return newTestAppOn(t, dbtest.URL(t, engine), settings)
+}
+
+// newTestAppOn serves the route table on the database at dbURL.
+func newTestAppOn(t *testing.T, dbURL string, settings map[string]string) *testApp {
+	t.Helper()
+	all := map[string]string{"database.url": dbURL}
 	for k, v := range cheapHashing {
 		all[k] = v
 	}
@@ -70,7 +77,11 @@ func newTestApp(t *testing.T, engine string, settings map[string]string) *testAp
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := dbtest.Open(t, engine)
+	store, err := openStore(context.Background(), cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
 	clock := &testClock{now: time.Now().UTC()}
 	logs := &syncBuffer{}
 	h, err := newHandler(cfg, slog.New(slog.NewJSONHandler(logs, nil)), store, clock.Now)
@@ -79,7 +90,7 @@ func newTestApp(t *testing.T, engine string, settings map[string]string) *testAp
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &testApp{url: srv.URL, store: store, clock: clock, logs: logs}
+	return &testApp{url: srv.URL, store: store, clock: clock, logs: logs, cfg: cfg}
 }
 
 // client is one browser: its own cookie jar.
