@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -147,4 +150,128 @@ func TestRoleMatrix(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestAdminEffects(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		super := app.loggedIn(t, "the.super", user.RoleSuperAdmin)
+		target := app.loggedIn(t, "target.user", user.RoleUser)
+		expect(t, "a user lists users", target.do(t, "GET", "/api/v1/users", ""), 403, "forbidden")
+
+		// A role change applies from the target's next request.
+		app.clock.Advance(time.Second)
+		r := super.do(t, "PATCH", "/api/v1/users/grant", usernameBody("target.user"))
+		expect(t, "grant", r, 200, "")
+		granted := r.json(t)
+		if granted["role"] != "admin" || granted["updated_at"] == granted["created_at"] {
+			t.Fatalf("grant answered %s", r.body)
+		}
+		expect(t, "the new admin lists users", target.do(t, "GET", "/api/v1/users", ""), 200, "")
+
+		// Idempotent: the second grant changes nothing, updated_at included.
+		app.clock.Advance(time.Second)
+		r = super.do(t, "PATCH", "/api/v1/users/grant", usernameBody("TARGET.USER"))
+		expect(t, "grant again", r, 200, "")
+		if again := r.json(t); again["updated_at"] != granted["updated_at"] || again["role"] != "admin" {
+			t.Fatalf("second grant moved the user: %v -> %s", granted, r.body)
+		}
+		expect(t, "revoke", super.do(t, "PATCH", "/api/v1/users/revoke", usernameBody("target.user")), 200, "")
+		expect(t, "the ex-admin lists users", target.do(t, "GET", "/api/v1/users", ""), 403, "forbidden")
+
+		// Inactivation ends every session of the target at once.
+		r = super.do(t, "PATCH", "/api/v1/users/inactivate", usernameBody("target.user"))
+		expect(t, "inactivate", r, 200, "")
+		if r.json(t)["is_active"] != false {
+			t.Fatalf("inactivate answered %s", r.body)
+		}
+		inactivated := r.json(t)["updated_at"]
+		expect(t, "the inactive target's next request", target.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+		r = super.do(t, "PATCH", "/api/v1/users/inactivate", usernameBody("target.user"))
+		if expect(t, "inactivate again", r, 200, ""); r.json(t)["updated_at"] != inactivated {
+			t.Fatalf("second inactivate moved updated_at")
+		}
+		expect(t, "login while inactive", target.login(t, "target.user", seedPassword), 403, "account_inactive")
+		expect(t, "reactivate", super.do(t, "PATCH", "/api/v1/users/reactivate", usernameBody("target.user")), 200, "")
+		expect(t, "login after reactivation", target.login(t, "target.user", seedPassword), 200, "")
+
+		// A password reset ends the target's sessions; the new password works.
+		expect(t, "set password", super.do(t, "PATCH", "/api/v1/users/password", `{"username":"target.user","password":"reset password"}`), 204, "")
+		expect(t, "the target's old session", target.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+		expect(t, "login with the old password", target.login(t, "target.user", seedPassword), 401, "invalid_credentials")
+		expect(t, "login with the new password", target.login(t, "target.user", "reset password"), 200, "")
+
+		// Bad input: 422 naming every failing field.
+		r = super.do(t, "POST", "/api/v1/users", `{"username":"x","password":"y","role":"root"}`)
+		expect(t, "create with bad fields", r, 422, "validation_failed")
+		if fields := problemFields(t, r); strings.Join(fields, ",") != "username,password,role" {
+			t.Fatalf("fields %v", fields)
+		}
+		expect(t, "inactivate without a name", super.do(t, "PATCH", "/api/v1/users/inactivate", `{}`), 422, "validation_failed")
+	})
+}
+
+func problemFields(t *testing.T, r response) []string {
+	t.Helper()
+	var p struct{ Errors []struct{ Field string } }
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range p.Errors {
+		out = append(out, e.Field)
+	}
+	return out
+}
+
+// TestConcurrentGrantsAndRevokes: two super admins flip one user's role 100
+// times each at once. Nothing fails, and the row ends consistent.
+func TestConcurrentGrantsAndRevokes(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		s1, s2 := app.loggedIn(t, "super.one", user.RoleSuperAdmin), app.loggedIn(t, "super.two", user.RoleSuperAdmin)
+		app.seed(t, "flipper", user.RoleUser)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		statuses := map[int]int{}
+		for i := range 100 {
+			for _, c := range []*client{s1, s2} {
+				wg.Go(func() {
+					path := "/api/v1/users/grant"
+					if i%2 == 1 {
+						path = "/api/v1/users/revoke"
+					}
+					r := c.do(t, "PATCH", path, usernameBody("flipper"))
+					mu.Lock()
+					statuses[r.status]++
+					mu.Unlock()
+				})
+			}
+		}
+		wg.Wait()
+		if statuses[200] != 200 {
+			t.Fatalf("statuses %v, want 200 × 200", statuses)
+		}
+		u, err := app.store.UserByUsername(context.Background(), "flipper")
+		if err != nil || (u.Role != user.RoleUser && u.Role != user.RoleAdmin) || !u.IsActive {
+			t.Fatalf("final row %+v, %v", u, err)
+		}
+	})
+}
+
+// TestInactivationRacingLogin: whatever the interleaving, an inactivated
+// user is left with no session.
+func TestInactivationRacingLogin(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		admin := app.loggedIn(t, "the.admin", user.RoleAdmin)
+		for i := range 10 {
+			name := fmt.Sprintf("racer%d", i)
+			u := app.seed(t, name, user.RoleUser)
+			var wg sync.WaitGroup
+			wg.Go(func() { app.client().login(t, name, seedPassword) })
+			wg.Go(func() { admin.do(t, "PATCH", "/api/v1/users/inactivate", usernameBody(name)) })
+			wg.Wait()
+			if n, err := app.store.SessionCount(context.Background(), u.ID); err != nil || n != 0 {
+				t.Fatalf("%s: %d sessions left after inactivation (%v)", name, n, err)
+			}
+		}
+	})
 }
