@@ -1,8 +1,9 @@
 CREATE TABLE users (
     id            uuid        PRIMARY KEY,
-    username      text        NOT NULL,
+    -- "C": byte order, as on SQLite, whatever the database's collation.
+    username      text        COLLATE "C" NOT NULL,
     password_hash text        NOT NULL,
-    role          text        NOT NULL CHECK (role IN ('user', 'admin', 'super_admin')),
+    role          text        COLLATE "C" NOT NULL CHECK (role IN ('user', 'admin', 'super_admin')),
     is_active     boolean     NOT NULL DEFAULT true,
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL
