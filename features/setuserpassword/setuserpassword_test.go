@@ -1,0 +1,79 @@
+package setuserpassword
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+type fakeStore struct {
+	users map[string]user.User
+	calls []string
+}
+
+func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	f.calls = append(f.calls, "begin")
+	err := fn(ctx)
+	f.calls = append(f.calls, "end")
+	return err
+}
+
+func (f *fakeStore) UserByUsernameForUpdate(_ context.Context, name string) (user.User, error) {
+	u, ok := f.users[name]
+	if !ok {
+		return user.User{}, user.ErrNotFound
+	}
+	return u, nil
+}
+
+func (f *fakeStore) UpdatePasswordHash(_ context.Context, _ uuid.UUID, hash string, _ time.Time) error {
+	f.calls = append(f.calls, "update "+hash)
+	return nil
+}
+
+func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) error {
+	f.calls = append(f.calls, "delete sessions")
+	return nil
+}
+
+type fakeHasher struct{ calls int }
+
+func (h *fakeHasher) Hash(_ context.Context, pw string) (string, error) {
+	h.calls++
+	return "hash:" + pw, nil
+}
+
+func TestSetUserPassword(t *testing.T) {
+	admin := auth.Actor{User: user.User{ID: user.NewID(), Role: user.RoleAdmin}, SessionID: []byte{1}}
+	f := &fakeStore{users: map[string]user.User{
+		"target": {ID: user.NewID(), Username: "target", Role: user.RoleUser},
+		"peer.x": {ID: user.NewID(), Username: "peer.x", Role: user.RoleAdmin},
+	}}
+	h := &fakeHasher{}
+	i := New(f, h, 8, time.Now)
+	ctx := context.Background()
+	for name, want := range map[string]error{"nobody": user.ErrNotFound, "peer.x": auth.ErrForbidden} {
+		if err := i.Execute(ctx, admin, Input{Username: name, Password: "new password"}); !errors.Is(err, want) {
+			t.Errorf("%s: %v, want %v", name, err, want)
+		}
+	}
+	if err := i.Execute(ctx, admin, Input{Username: "target", Password: "short"}); err == nil {
+		t.Error("a short password was accepted")
+	}
+	if h.calls != 0 || len(f.calls) != 0 {
+		t.Fatalf("refusals hashed %d times, store calls %q", h.calls, f.calls)
+	}
+	if err := i.Execute(ctx, admin, Input{Username: "target", Password: "new password"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.calls, "|"); got != "begin|update hash:new password|delete sessions|end" {
+		t.Fatalf("calls %q", got)
+	}
+}
