@@ -28,6 +28,7 @@ import (
 	"github.com/cleanslice/cleanslice/features/signup"
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/httpserver"
+	"github.com/cleanslice/cleanslice/platform/openapi"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/platform/postgres"
 	"github.com/cleanslice/cleanslice/platform/sqlite"
@@ -95,12 +96,19 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, now 
 	revokeH := revokeadmin.NewHandler(revokeadmin.New(store, now))
 	setPasswordH := setuserpassword.NewHandler(setuserpassword.New(store, hasher, minLen, now))
 
+	docs, err := openapi.New()
+	if err != nil {
+		return nil, err
+	}
+
 	e, err := httpserver.New(log, httpserver.Options{TrustedOrigins: cfg.HTTP.TrustedOrigins, TrustedProxies: cfg.HTTP.TrustedProxies})
 	if err != nil {
 		return nil, err
 	}
 	e.GET("/", func(c *echo.Context) error { return c.Redirect(http.StatusTemporaryRedirect, "/docs") })
-	e.GET("/docs", docsPlaceholder)
+	e.GET("/docs", docs.UI)
+	e.GET("/docs/*", docs.Asset)
+	e.GET("/openapi.json", docs.Spec)
 	e.GET("/livez", healthH.Live)
 	e.GET("/readyz", healthH.Ready)
 
@@ -160,10 +168,6 @@ func purge(ctx context.Context, store *sqlstore.Store, log *slog.Logger, failure
 			log.Info("purged", "sessions", sessions, "login_failure_windows", failures)
 		}
 	}
-}
-
-func docsPlaceholder(c *echo.Context) error {
-	return c.HTML(http.StatusOK, `<!doctype html><title>cleanslice API</title><h1>cleanslice API</h1><p>The API is served under <code>/api/v1/</code>.</p>`)
 }
 
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {

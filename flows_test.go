@@ -126,7 +126,9 @@ func (c *client) do(t *testing.T, method, path, body string, header ...string) r
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	r := response{status: resp.StatusCode, header: resp.Header, body: b}
+	checkAgainstDoc(t, method, req.URL.String(), r)
+	return r
 }
 
 // sessionCookie returns the session cookie the response sets, if any.

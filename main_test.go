@@ -157,7 +157,9 @@ func (s *service) do(t *testing.T, method, path, body string) response {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	r := response{status: resp.StatusCode, header: resp.Header, body: b}
+	checkAgainstDoc(t, method, req.URL.String(), r)
+	return r
 }
 
 func forEachEngine(t *testing.T, test func(t *testing.T, engine, dbURL string)) {

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/labstack/echo/v5"
+
+	"github.com/cleanslice/cleanslice/platform/openapi"
+)
+
+type apiDoc struct {
+	doc    *openapi3.T
+	router routers.Router
+}
+
+// loadDoc parses and validates the served document once per test process.
+var loadDoc = sync.OnceValues(func() (*apiDoc, error) {
+	b, err := openapi.JSON()
+	if err != nil {
+		return nil, err
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+		return nil, err
+	}
+	doc.Servers = nil // match request paths as they are
+	router, err := legacy.NewRouter(doc)
+	if err != nil {
+		return nil, err
+	}
+	return &apiDoc{doc: doc, router: router}, nil
+})
+
+func mustDoc(t *testing.T) *apiDoc {
+	t.Helper()
+	d, err := loadDoc()
+	if err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	return d
+}
+
+// checkAgainstDoc fails the test when a response to a documented operation
+// breaks the document: an undocumented status, content type or body shape.
+// Requests the document does not describe (unknown paths, wrong methods,
+// /docs) are left to the route-table test.
+func checkAgainstDoc(t *testing.T, method, rawURL string, r response) {
+	t.Helper()
+	d := mustDoc(t)
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var route *routers.Route
+	var params map[string]string
+	for _, p := range []string{u.Path, strings.TrimSuffix(u.Path, "/"), u.Path + "/"} {
+		req := &http.Request{Method: method, URL: &url.URL{Path: p, RawQuery: u.RawQuery}, Header: http.Header{}}
+		if route, params, err = d.router.FindRoute(req); err == nil {
+			break
+		}
+	}
+	if route == nil {
+		return
+	}
+	req, _ := http.NewRequest(method, u.String(), nil)
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
+		Status:                 r.status,
+		Header:                 r.header,
+		Body:                   io.NopCloser(bytes.NewReader(r.body)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		t.Errorf("%s %s -> %d breaks openapi.yaml: %v\nbody: %s", method, u.Path, r.status, err, r.body)
+	}
+}
+
+// undocumented are the routes that serve the document itself, not the API.
+var undocumented = []string{"GET /", "GET /docs", "GET /docs/*", "GET /openapi.json", "GET /metrics"}
+
+// TestDocumentMatchesRoutes fails when a registered route is missing from
+// the document or the document lists a route that does not exist.
+func TestDocumentMatchesRoutes(t *testing.T) {
+	app := newTestApp(t, "sqlite", nil)
+	h, err := newHandler(app.cfg, slog.New(slog.DiscardHandler), app.store, app.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var registered []string
+	for _, r := range h.(*echo.Echo).Router().Routes() {
+		if r.Method == echo.RouteNotFound || strings.HasPrefix(r.Name, "echo_route") {
+			continue
+		}
+		key := r.Method + " " + normalizePath(r.Path)
+		if !slices.Contains(undocumented, key) {
+			registered = append(registered, key)
+		}
+	}
+	var documented []string
+	for path, item := range mustDoc(t).doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented = append(documented, method+" "+normalizePath(path))
+		}
+	}
+	slices.Sort(registered)
+	slices.Sort(documented)
+	for _, r := range registered {
+		if !slices.Contains(documented, r) {
+			t.Errorf("route %s is not in openapi.yaml", r)
+		}
+	}
+	for _, d := range documented {
+		if !slices.Contains(registered, d) {
+			t.Errorf("openapi.yaml lists %s, which is not a route", d)
+		}
+	}
+	if len(registered) < 15 {
+		t.Fatalf("only %d routes found: %v", len(registered), registered)
+	}
+}
+
+func normalizePath(p string) string {
+	if p != "/" {
+		p = strings.TrimSuffix(p, "/")
+	}
+	return p
+}
+
+func TestDocsAreServed(t *testing.T) {
+	app := newTestApp(t, "sqlite", nil)
+	c := app.client()
+	r := c.do(t, "GET", "/openapi.json", "")
+	if r.status != 200 || r.header.Get("Content-Type") != "application/json" || !strings.Contains(string(r.body), `"openapi":"3.1.0"`) {
+		t.Fatalf("/openapi.json: %d %q", r.status, r.header.Get("Content-Type"))
+	}
+	r = c.do(t, "GET", "/docs", "")
+	if r.status != 200 || !strings.Contains(string(r.body), "/docs/swagger-ui-bundle.js") || strings.Contains(string(r.body), "https://") {
+		t.Fatalf("/docs: %d %s", r.status, r.body)
+	}
+	for _, asset := range []string{"/docs/swagger-ui-bundle.js", "/docs/swagger-ui-standalone-preset.js", "/docs/swagger-ui.css", "/docs/index.css", "/docs/cleanslice-init.js"} {
+		if r := c.do(t, "GET", asset, ""); r.status != 200 || len(r.body) == 0 {
+			t.Errorf("%s: %d", asset, r.status)
+		}
+	}
+	expect(t, "missing asset", c.do(t, "GET", "/docs/nope.js", ""), 404, "not_found")
+}
