@@ -28,6 +28,7 @@ import (
 	"github.com/cleanslice/cleanslice/features/signup"
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/httpserver"
+	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/openapi"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/platform/postgres"
@@ -51,7 +52,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	}
 	defer store.Close()
 
-	handler, err := newHandler(cfg, log, store, time.Now)
+	m := metrics.New()
+	m.WatchDB(store.DB(), store.Engine())
+	handler, err := newHandler(cfg, log, store, m, time.Now)
 	if err != nil {
 		return err
 	}
@@ -60,12 +63,27 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	var background sync.WaitGroup
-	purgeCtx, stopPurge := context.WithCancel(ctx)
-	background.Go(func() { purge(purgeCtx, store, log, cfg.Auth.FailureWindow, time.Minute) })
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	background.Go(func() { purge(bgCtx, store, log, cfg.Auth.FailureWindow, time.Minute) })
+	if cfg.Metrics.Enabled && cfg.Metrics.Address != "" {
+		mln, err := net.Listen("tcp", cfg.Metrics.Address)
+		if err != nil {
+			ln.Close()
+			stopBackground()
+			background.Wait()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		log.Info("serving metrics", "address", mln.Addr().String())
+		background.Go(func() {
+			if err := httpserver.Serve(bgCtx, mln, m.Handler(), time.Second, log); err != nil {
+				log.Error("metrics server", "error", err)
+			}
+		})
+	}
 
 	log.Info("serving", "address", ln.Addr().String(), "database", store.Engine(), "env", cfg.Env)
 	err = httpserver.Serve(ctx, ln, handler, cfg.HTTP.ShutdownTimeout, log)
-	stopPurge()
+	stopBackground()
 	background.Wait()
 	log.Info("stopped")
 	return err
@@ -73,8 +91,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 
 // newHandler wires every slice to its adapters and returns the whole route
 // table. This is the one place that sees every package. now is the clock.
-func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, now func() time.Time) (http.Handler, error) {
-	hasher := newHasher(cfg.Password)
+func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *metrics.Metrics, now func() time.Time) (http.Handler, error) {
+	hasher := newHasher(cfg.Password, m)
 	cookies := token.NewCookies(token.NewJWT(cfg.Auth.JWTSecret, now), token.CookieConfig{
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
 	})
@@ -85,7 +103,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, now 
 	authn := authenticate.NewMiddleware(authenticate.New(store, policy, now), cookies)
 	healthH := health.NewHandler(health.New(store, time.Second))
 	signupH := signup.NewHandler(signup.New(store, hasher, minLen, now))
-	loginH := login.NewHandler(login.New(store, store, store, hasher, policy, limits, now), cookies)
+	loginH := login.NewHandler(login.New(store, store, store, hasher, m, policy, limits, now), cookies)
 	logoutH := logout.NewHandler(logout.New(store), cookies)
 	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, policy, minLen, now), cookies)
 	createUserH := createuser.NewHandler(createuser.New(store, hasher, minLen, now))
@@ -101,7 +119,11 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, now 
 		return nil, err
 	}
 
-	e, err := httpserver.New(log, httpserver.Options{TrustedOrigins: cfg.HTTP.TrustedOrigins, TrustedProxies: cfg.HTTP.TrustedProxies})
+	e, err := httpserver.New(log, httpserver.Options{
+		TrustedOrigins: cfg.HTTP.TrustedOrigins,
+		TrustedProxies: cfg.HTTP.TrustedProxies,
+		ObserveRequest: m.ObserveRequest,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +131,9 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, now 
 	e.GET("/docs", docs.UI)
 	e.GET("/docs/*", docs.Asset)
 	e.GET("/openapi.json", docs.Spec)
+	if cfg.Metrics.Enabled && cfg.Metrics.Address == "" {
+		e.GET("/metrics", echo.WrapHandler(m.Handler()))
+	}
 	e.GET("/livez", healthH.Live)
 	e.GET("/readyz", healthH.Ready)
 
@@ -129,12 +154,17 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, now 
 	return e, nil
 }
 
-func newHasher(cfg config.Password) *password.Hasher {
+// newHasher returns the password hasher; m may be nil (the CLI has no metrics).
+func newHasher(cfg config.Password, m *metrics.Metrics) *password.Hasher {
+	var obs password.Observer
+	if m != nil {
+		obs = m
+	}
 	return password.New(password.Params{
 		MemoryKiB:   cfg.Argon2MemoryKiB,
 		Iterations:  cfg.Argon2Iterations,
 		Parallelism: cfg.Argon2Parallelism,
-	}, cfg.Pepper, cfg.MaxConcurrency, cfg.QueueTimeout)
+	}, cfg.Pepper, cfg.MaxConcurrency, cfg.QueueTimeout, obs)
 }
 
 // loginFailuresPerIP is how many failed logins one client address may make

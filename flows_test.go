@@ -19,6 +19,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/dbtest"
+	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 )
 
@@ -84,7 +85,7 @@ func newTestAppOn(t *testing.T, dbURL string, settings map[string]string) *testA
 	t.Cleanup(func() { store.Close() })
 	clock := &testClock{now: time.Now().UTC()}
 	logs := &syncBuffer{}
-	h, err := newHandler(cfg, slog.New(slog.NewJSONHandler(logs, nil)), store, clock.Now)
+	h, err := newHandler(cfg, slog.New(slog.NewJSONHandler(logs, nil)), store, metrics.New(), clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -287,3 +287,55 @@ func latestMigration(t *testing.T) int {
 	}
 	return n
 }
+
+func TestMetrics(t *testing.T) {
+	s := startService(t, map[string]string{"database.url": "sqlite:" + filepath.Join(t.TempDir(), "m.db")})
+	scrape := func() string {
+		r := s.do(t, "GET", "/metrics", "")
+		if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
+			t.Fatalf("/metrics: %d %q", r.status, r.header.Get("Content-Type"))
+		}
+		return string(r.body)
+	}
+	s.do(t, "GET", "/api/v1/", "")
+	s.do(t, "GET", "/api/v1/", "")
+	s.do(t, "POST", "/api/v1/auth/login", `{"username":"nobody","password":"password1"}`)
+	body := scrape()
+	for _, want := range []string{
+		`cleanslice_http_requests_total{method="GET",route="/api/v1",status="200"} 2`,
+		`cleanslice_http_request_duration_seconds_count{method="POST",route="/api/v1/auth/login",status="401"} 1`,
+		`cleanslice_logins_total{outcome="invalid_credentials"} 1`,
+		`cleanslice_password_hash_wait_seconds_count 1`,
+		`cleanslice_password_hashes_in_progress 0`,
+		`go_sql_max_open_connections{db_name="sqlite"} 20`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	s.do(t, "GET", "/api/v1/", "")
+	if !strings.Contains(scrape(), `cleanslice_http_requests_total{method="GET",route="/api/v1",status="200"} 3`) {
+		t.Error("the request counter did not move")
+	}
+}
+
+func TestMetricsOnASeparateListenerOrOff(t *testing.T) {
+	metricsAddr := freeAddr(t)
+	s := startService(t, map[string]string{"database.url": "sqlite:" + filepath.Join(t.TempDir(), "m.db"), "metrics.address": metricsAddr})
+	expectStatus := func(url string, want int) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", url, resp.StatusCode, want)
+		}
+	}
+	expectStatus("http://"+metricsAddr+"/metrics", 200)
+	expectStatus(s.base+"/metrics", 404)
+
+	off := startService(t, map[string]string{"database.url": "sqlite:" + filepath.Join(t.TempDir(), "m.db"), "metrics.enabled": "false"})
+	expectStatus(off.base+"/metrics", 404)
+}

@@ -58,7 +58,7 @@ func usersCommand(ctx context.Context, cfg config.Config, args []string, stdin i
 		return err
 	}
 	defer store.Close()
-	hash, err := newHasher(cfg.Password).Hash(ctx, password)
+	hash, err := newHasher(cfg.Password, nil).Hash(ctx, password)
 	if err != nil {
 		return err
 	}

@@ -31,14 +31,15 @@ type Interactor struct {
 	sessions Sessions
 	throttle Throttle
 	hasher   Hasher
+	outcomes Outcomes
 	policy   session.Policy
 	limits   Limits
 	now      func() time.Time
 }
 
 // New returns the interactor.
-func New(users Users, sessions Sessions, throttle Throttle, hasher Hasher, policy session.Policy, limits Limits, now func() time.Time) *Interactor {
-	return &Interactor{users: users, sessions: sessions, throttle: throttle, hasher: hasher, policy: policy, limits: limits, now: now}
+func New(users Users, sessions Sessions, throttle Throttle, hasher Hasher, outcomes Outcomes, policy session.Policy, limits Limits, now func() time.Time) *Interactor {
+	return &Interactor{users: users, sessions: sessions, throttle: throttle, hasher: hasher, outcomes: outcomes, policy: policy, limits: limits, now: now}
 }
 
 // Input is a login attempt.
@@ -56,8 +57,23 @@ type Result struct {
 	Secret  string
 }
 
-// Execute checks the credentials and starts a session.
+// Execute checks the credentials and starts a session, and reports the
+// outcome: success, invalid_credentials, account_inactive,
+// too_many_attempts, already_authenticated, validation_failed or error.
 func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
+	res, err := i.login(ctx, actor, in)
+	outcome := "success"
+	if err != nil {
+		outcome = "error"
+		if e, ok := apperr.As(err); ok && e.Kind != apperr.KindInternal && e.Kind != apperr.KindUnavailable {
+			outcome = e.Code
+		}
+	}
+	i.outcomes.LoginOutcome(outcome)
+	return res, err
+}
+
+func (i *Interactor) login(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
 	if actor.Authenticated() {
 		return Result{}, auth.ErrAlreadyAuthenticated
 	}

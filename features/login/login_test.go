@@ -22,7 +22,10 @@ type fakeStore struct {
 	failures map[string]int
 	starts   map[string]time.Time
 	rehashed int
+	outcomes []string
 }
+
+func (f *fakeStore) LoginOutcome(o string) { f.outcomes = append(f.outcomes, o) }
 
 func newFakeStore(users ...user.User) *fakeStore {
 	f := &fakeStore{users: map[string]user.User{}, failures: map[string]int{}, starts: map[string]time.Time{}}
@@ -122,7 +125,7 @@ func (c *clock) Now() time.Time { return c.now }
 func setup(users ...user.User) (*Interactor, *fakeStore, *fakeHasher, *clock) {
 	store, hasher, clk := newFakeStore(users...), &fakeHasher{params: "v2"}, &clock{now: t0}
 	limits := Limits{PerUsername: 5, PerIP: 50, Window: 15 * time.Minute}
-	return New(store, store, store, hasher, policy, limits, clk.Now), store, hasher, clk
+	return New(store, store, store, hasher, store, policy, limits, clk.Now), store, hasher, clk
 }
 
 func alice(active bool) user.User {
@@ -275,5 +278,16 @@ func TestLoginRefusals(t *testing.T) {
 	}
 	if hasher.verifies != 0 || len(store.sessions) != 0 || len(store.failures) != 0 {
 		t.Errorf("refused attempts had effects: %d verifies, %d sessions, %v", hasher.verifies, len(store.sessions), store.failures)
+	}
+}
+
+func TestOutcomesAreCounted(t *testing.T) {
+	i, store, _, _ := setup(alice(true))
+	ctx := context.Background()
+	i.Execute(ctx, auth.Actor{}, Input{Username: "alice", Password: "secret-pw"})
+	i.Execute(ctx, auth.Actor{}, Input{Username: "alice", Password: "wrong"})
+	i.Execute(ctx, auth.Actor{}, Input{})
+	if got := strings.Join(store.outcomes, ","); got != "success,invalid_credentials,validation_failed" {
+		t.Fatalf("outcomes %s", got)
 	}
 }

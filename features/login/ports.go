@@ -43,3 +43,8 @@ type Hasher interface {
 type Cookies interface {
 	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
 }
+
+// Outcomes counts login attempts by outcome.
+type Outcomes interface {
+	LoginOutcome(outcome string)
+}

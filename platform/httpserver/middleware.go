@@ -95,7 +95,7 @@ func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 // problem response, so the line has the status that was sent. A 5xx line
 // carries the cause (and the stack of a panic): the error is logged here,
 // once, and nowhere else.
-func logRequests(log *slog.Logger) echo.MiddlewareFunc {
+func logRequests(log *slog.Logger, observe func(route, method string, status int, d time.Duration)) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			start := time.Now()
@@ -113,6 +113,10 @@ func logRequests(log *slog.Logger) echo.MiddlewareFunc {
 				route = "(no route)"
 			}
 			r := c.Request()
+			latency := time.Since(start)
+			if observe != nil {
+				observe(route, r.Method, status, latency)
+			}
 			attrs := []slog.Attr{
 				slog.String("request_id", RequestID(c)),
 				slog.String("method", r.Method),
@@ -120,7 +124,7 @@ func logRequests(log *slog.Logger) echo.MiddlewareFunc {
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
 				slog.Int64("bytes", size),
-				slog.Duration("latency", time.Since(start)),
+				slog.Duration("latency", latency),
 			}
 			level := slog.LevelInfo
 			if status >= 500 {

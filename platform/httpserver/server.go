@@ -22,6 +22,8 @@ type Options struct {
 	// TrustedProxies (IPs or CIDRs) are believed about X-Forwarded-For;
 	// without any, the client IP is the socket's peer.
 	TrustedProxies []string
+	// ObserveRequest, when set, is told about every request served.
+	ObserveRequest func(route, method string, status int, d time.Duration)
 }
 
 // New returns an echo instance with the middleware every route gets:
@@ -48,7 +50,7 @@ func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 		IPExtractor:      ipExtractor,
 	})
 	e.Pre(trimTrailingSlash)
-	e.Use(requestID, logRequests(log), recoverPanics, limitBody, crossOrigin(cop))
+	e.Use(requestID, logRequests(log, o.ObserveRequest), recoverPanics, limitBody, crossOrigin(cop))
 	return e, nil
 }
 

@@ -34,6 +34,7 @@ const (
 
 // Hasher hashes and verifies passwords. It is safe for concurrent use.
 type Hasher struct {
+	observer     Observer
 	params       Params
 	pepper       []byte
 	slots        chan struct{}
@@ -41,12 +42,27 @@ type Hasher struct {
 	dummy        string
 }
 
+// Observer is told how the pool is used (for metrics).
+type Observer interface {
+	HashStarted(wait time.Duration)
+	HashDone()
+}
+
+type noObserver struct{}
+
+func (noObserver) HashStarted(time.Duration) {}
+func (noObserver) HashDone()                 {}
+
 // New returns a hasher computing at most maxConcurrency hashes at once; a
 // caller that waits longer than queueTimeout for a slot gets an unavailable
 // error. It computes one hash up front: the dummy that unknown usernames are
-// verified against.
-func New(p Params, pepper string, maxConcurrency int, queueTimeout time.Duration) *Hasher {
+// verified against. obs may be nil.
+func New(p Params, pepper string, maxConcurrency int, queueTimeout time.Duration, obs Observer) *Hasher {
+	if obs == nil {
+		obs = noObserver{}
+	}
 	h := &Hasher{
+		observer:     obs,
 		params:       p,
 		pepper:       []byte(pepper),
 		slots:        make(chan struct{}, max(maxConcurrency, 1)),
@@ -63,13 +79,16 @@ var ErrBusy = fmt.Errorf("password hasher busy: %w", apperr.ErrUnavailable)
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
+		h.observer.HashStarted(0)
 		return nil
 	default:
 	}
+	start := time.Now()
 	t := time.NewTimer(h.queueTimeout)
 	defer t.Stop()
 	select {
 	case h.slots <- struct{}{}:
+		h.observer.HashStarted(time.Since(start))
 		return nil
 	case <-t.C:
 		return ErrBusy
@@ -78,7 +97,10 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 }
 
-func (h *Hasher) release() { <-h.slots }
+func (h *Hasher) release() {
+	<-h.slots
+	h.observer.HashDone()
+}
 
 // Hash returns the PHC string of password.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {

@@ -20,7 +20,7 @@ const pepper = "0123456789abcdef0123456789abcdef"
 
 func TestHashAndVerify(t *testing.T) {
 	ctx := context.Background()
-	h := New(cheap, pepper, 2, time.Second)
+	h := New(cheap, pepper, 2, time.Second, nil)
 	enc, err := h.Hash(ctx, "correct horse")
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestHashAndVerify(t *testing.T) {
 		}
 	}
 	// The pepper is part of the hash: another pepper does not verify.
-	other := New(cheap, strings.Repeat("x", 32), 2, time.Second)
+	other := New(cheap, strings.Repeat("x", 32), 2, time.Second, nil)
 	if ok, _ := other.Verify(ctx, enc, "correct horse"); ok {
 		t.Fatal("verified with another pepper")
 	}
@@ -48,7 +48,7 @@ func TestHashAndVerify(t *testing.T) {
 }
 
 func TestVerifyRejectsGarbage(t *testing.T) {
-	h := New(cheap, pepper, 1, time.Second)
+	h := New(cheap, pepper, 1, time.Second, nil)
 	for _, bad := range []string{"", "plain", "$argon2i$v=19$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=18$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=19$m=0,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=19$m=64,t=1,p=1$!!$a2V5"} {
 		if _, err := h.Verify(context.Background(), bad, "x"); err == nil {
 			t.Errorf("Verify(%q) accepted a malformed hash", bad)
@@ -58,12 +58,12 @@ func TestVerifyRejectsGarbage(t *testing.T) {
 
 func TestNeedsRehash(t *testing.T) {
 	ctx := context.Background()
-	old := New(cheap, pepper, 1, time.Second)
+	old := New(cheap, pepper, 1, time.Second, nil)
 	enc, _ := old.Hash(ctx, "pw")
 	if old.NeedsRehash(enc) {
 		t.Error("a current hash needs a rehash")
 	}
-	stronger := New(Params{MemoryKiB: 128, Iterations: 1, Parallelism: 1}, pepper, 1, time.Second)
+	stronger := New(Params{MemoryKiB: 128, Iterations: 1, Parallelism: 1}, pepper, 1, time.Second, nil)
 	if !stronger.NeedsRehash(enc) {
 		t.Error("a hash with old parameters does not need a rehash")
 	}
@@ -77,7 +77,7 @@ func TestNeedsRehash(t *testing.T) {
 }
 
 func TestPoolBoundAndQueueTimeout(t *testing.T) {
-	h := New(cheap, pepper, 2, 50*time.Millisecond)
+	h := New(cheap, pepper, 2, 50*time.Millisecond, nil)
 	ctx := context.Background()
 	// Fill both slots by hand, as two long hashes would.
 	if err := h.acquire(ctx); err != nil {
@@ -113,7 +113,7 @@ func TestPoolBoundAndQueueTimeout(t *testing.T) {
 }
 
 func TestConcurrencyNeverExceedsBound(t *testing.T) {
-	h := New(cheap, pepper, 3, 10*time.Second)
+	h := New(cheap, pepper, 3, 10*time.Second, nil)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	peak := 0
@@ -137,7 +137,7 @@ func TestConcurrencyNeverExceedsBound(t *testing.T) {
 }
 
 func BenchmarkHash(b *testing.B) {
-	h := New(defaults, pepper, 1, time.Minute)
+	h := New(defaults, pepper, 1, time.Minute, nil)
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
@@ -147,7 +147,7 @@ func BenchmarkHash(b *testing.B) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	h := New(defaults, pepper, 1, time.Minute)
+	h := New(defaults, pepper, 1, time.Minute, nil)
 	ctx := context.Background()
 	enc, _ := h.Hash(ctx, "correct horse battery staple")
 	for b.Loop() {

@@ -1,0 +1,82 @@
+// Package metrics exposes Prometheus metrics: HTTP requests by route,
+// method and status; the password-hash pool; the database pool; logins by
+// outcome; and the Go runtime and process.
+package metrics
+
+import (
+	"database/sql"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the service's collectors on its own registry.
+type Metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	hashBusy prometheus.Gauge
+	hashWait prometheus.Histogram
+	logins   *prometheus.CounterVec
+}
+
+// New returns the metrics, registered on a fresh registry.
+func New() *Metrics {
+	labels := []string{"route", "method", "status"}
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cleanslice_http_requests_total", Help: "HTTP requests served, by route, method and status.",
+		}, labels),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "cleanslice_http_request_duration_seconds", Help: "HTTP request latency, by route, method and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, labels),
+		hashBusy: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "cleanslice_password_hashes_in_progress", Help: "Password hashes or verifications running now.",
+		}),
+		hashWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "cleanslice_password_hash_wait_seconds", Help: "Time spent waiting for a hashing slot.",
+			Buckets: []float64{.0001, .001, .005, .01, .025, .05, .1, .25, .5, 1, 2},
+		}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cleanslice_logins_total", Help: "Login attempts by outcome.",
+		}, []string{"outcome"}),
+	}
+	m.registry.MustRegister(m.requests, m.latency, m.hashBusy, m.hashWait, m.logins,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// WatchDB adds the database pool's statistics.
+func (m *Metrics) WatchDB(db *sql.DB, engine string) {
+	m.registry.MustRegister(collectors.NewDBStatsCollector(db, engine))
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// ObserveRequest counts one served request.
+func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
+	s := strconv.Itoa(status)
+	m.requests.WithLabelValues(route, method, s).Inc()
+	m.latency.WithLabelValues(route, method, s).Observe(d.Seconds())
+}
+
+// HashStarted records a hash that got its slot after waiting wait.
+func (m *Metrics) HashStarted(wait time.Duration) {
+	m.hashWait.Observe(wait.Seconds())
+	m.hashBusy.Inc()
+}
+
+// HashDone records the end of a hash.
+func (m *Metrics) HashDone() { m.hashBusy.Dec() }
+
+// LoginOutcome counts one login attempt.
+func (m *Metrics) LoginOutcome(outcome string) { m.logins.WithLabelValues(outcome).Inc() }
