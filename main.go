@@ -5,6 +5,7 @@
 //	cleanslice [--config FILE] migrate down [N]       revert the last N migrations (default 1)
 //	cleanslice [--config FILE] migrate version        print the applied version
 //	cleanslice [--config FILE] migrate force V        record version V without running anything
+//	cleanslice [--config FILE] healthcheck            exit 0 when the local service's /readyz says 200
 //	cleanslice [--config FILE] users create --username NAME --role ROLE [--password-env VAR]
 //	                                                  create a user; the password is read from
 //	                                                  stdin, or from the variable VAR
@@ -16,10 +17,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
@@ -59,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", os.Getenv("CLEANSLICE_CONFIG"), "configuration file (default: ./config.toml if present)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cleanslice [--config FILE] [serve | migrate up|down [N]|version|force V | users create --username NAME --role ROLE [--password-env VAR]]")
+		fmt.Fprintln(stderr, "usage: cleanslice [--config FILE] [serve | healthcheck | migrate up|down [N]|version|force V | users create --username NAME --role ROLE [--password-env VAR]]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -86,8 +90,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrateCommand(cfg, rest, stdout)
 	case "users":
 		return usersCommand(ctx, cfg, rest, os.Stdin, stdout)
+	case "healthcheck":
+		return healthcheck(ctx, cfg.HTTP.Address, stdout)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// healthcheck asks the service listening on address (on this host) whether
+// it is ready: for container health checks where there is no curl.
+func healthcheck(ctx context.Context, address string, stdout io.Writer) error {
+	_, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return fmt.Errorf("healthcheck: http.address %q: %w", address, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/readyz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /readyz answered %d", resp.StatusCode)
+	}
+	fmt.Fprintln(stdout, "ready")
+	return nil
 }
 
 func migrateCommand(cfg config.Config, args []string, stdout io.Writer) error {
