@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,8 +26,8 @@ func writeFile(t *testing.T, body string) string {
 
 func problems(t *testing.T, err error) []string {
 	t.Helper()
-	ce, ok := err.(*Error)
-	if !ok {
+	var ce *Error
+	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v (%T), want *config.Error", err, err)
 	}
 	return ce.Problems
@@ -171,7 +172,7 @@ func TestProductionRefusesDevelopmentSettings(t *testing.T) {
 }
 
 func TestUnknownKeyAndBadValues(t *testing.T) {
-	_, err := Load(writeFile(t, "[http]\nadress = \":1\"\n"), envOf(map[string]string{
+	_, err := Load(writeFile(t, "[http]\nadress = \":1\"\n"), envOf(map[string]string{ //nolint:misspell // the typo is the test
 		"CLEANSLICE_DATABASE_MAX_OPEN_CONNS": "many",
 		"CLEANSLICE_COOKIE_SECURE":           "maybe",
 		"CLEANSLICE_COOKIE_SAME_SITE":        "sometimes",

@@ -156,7 +156,7 @@ func ensureTemplate(conn *sql.DB, base string) (string, error) {
 	if _, err := c.ExecContext(ctx, `SELECT pg_advisory_lock(7413520)`); err != nil {
 		return "", err
 	}
-	defer c.ExecContext(ctx, `SELECT pg_advisory_unlock(7413520)`)
+	defer func() { _, _ = c.ExecContext(ctx, `SELECT pg_advisory_unlock(7413520)`) }()
 	var exists bool
 	if err := c.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
 		return "", err

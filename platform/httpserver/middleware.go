@@ -3,6 +3,7 @@ package httpserver
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -41,7 +42,8 @@ func saneRequestID(id string) bool {
 	}
 	for i := 0; i < len(id); i++ {
 		b := id[i]
-		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '_' || b == '-' || b == ':') {
+		ok := b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '_' || b == '-' || b == ':'
+		if !ok {
 			return false
 		}
 	}
@@ -68,7 +70,7 @@ func recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) (err error) {
 		defer func() {
 			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
+				if e, ok := v.(error); ok && errors.Is(e, http.ErrAbortHandler) {
 					panic(v)
 				}
 				err = &panicError{value: v, stack: debug.Stack()}
@@ -131,7 +133,7 @@ func logRequests(log *slog.Logger, observe func(route, method string, status int
 				level = slog.LevelError
 				if err != nil {
 					attrs = append(attrs, slog.String("error", err.Error()))
-					if p, ok := err.(*panicError); ok {
+					if p := (*panicError)(nil); errors.As(err, &p) {
 						attrs = append(attrs, slog.String("stack", string(p.stack)))
 					}
 				}

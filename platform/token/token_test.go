@@ -105,7 +105,7 @@ func TestCookieAttributes(t *testing.T) {
 	if ck.Name != "access_token" || !ck.HttpOnly || !ck.Secure || ck.Path != "/" || ck.SameSite != http.SameSiteLaxMode || ck.MaxAge != 900 {
 		t.Fatalf("cookie attributes: %+v", ck)
 	}
-	req := httptest.NewRequest("GET", "/", nil)
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.AddCookie(&http.Cookie{Name: "access_token", Value: ck.Value})
 	if sid, err := c.Read(req); err != nil || sid != "secret" {
 		t.Fatalf("Read = %q, %v", sid, err)
@@ -117,7 +117,7 @@ func TestCookieAttributes(t *testing.T) {
 	if cleared.MaxAge != -1 || cleared.Value != "" || !cleared.HttpOnly || !cleared.Secure || cleared.Path != "/" || cleared.SameSite != http.SameSiteLaxMode {
 		t.Fatalf("cleared cookie: %+v", cleared)
 	}
-	if _, err := c.Read(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, ErrInvalid) {
+	if _, err := c.Read(httptest.NewRequest(http.MethodGet, "/", nil)); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Read without a cookie = %v", err)
 	}
 }

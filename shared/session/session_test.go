@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ func TestSecrets(t *testing.T) {
 		t.Fatal("the id contains the secret")
 	}
 	for _, bad := range []string{"", "short", secret + "A", "!!" + secret[2:]} {
-		if _, err := IDFromSecret(bad); err != ErrMalformedSecret {
+		if _, err := IDFromSecret(bad); !errors.Is(err, ErrMalformedSecret) {
 			t.Errorf("IDFromSecret(%q) = %v, want ErrMalformedSecret", bad, err)
 		}
 	}

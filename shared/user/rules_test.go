@@ -1,6 +1,7 @@
 package user
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -43,7 +44,7 @@ func TestCheckUsername(t *testing.T) {
 		{".user!", ErrUsernameCharacters},
 	}
 	for _, tc := range rejected {
-		if err := CheckUsername(tc.name); err != tc.want {
+		if err := CheckUsername(tc.name); !errors.Is(err, tc.want) {
 			t.Errorf("CheckUsername(%q) = %v, want %v", tc.name, err, tc.want)
 		}
 	}
@@ -70,10 +71,11 @@ func TestCheckPassword(t *testing.T) {
 }
 
 func TestRoleRank(t *testing.T) {
-	if !(RoleSuperAdmin.Rank() > RoleAdmin.Rank() && RoleAdmin.Rank() > RoleUser.Rank() && RoleUser.Rank() > Role("root").Rank()) {
+	ordered := RoleSuperAdmin.Rank() > RoleAdmin.Rank() && RoleAdmin.Rank() > RoleUser.Rank() && RoleUser.Rank() > Role("root").Rank()
+	if !ordered {
 		t.Fatal("role ranks are not ordered super_admin > admin > user > unknown")
 	}
-	if _, err := ParseRole("root"); err != ErrUnknownRole {
+	if _, err := ParseRole("root"); !errors.Is(err, ErrUnknownRole) {
 		t.Fatalf("ParseRole(root) = %v, want ErrUnknownRole", err)
 	}
 }
