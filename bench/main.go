@@ -1,0 +1,389 @@
+// Command bench measures cleanslice under load against references measured
+// in the same run, on this machine: `task bench:load` or `go run ./bench`
+// from the repository root, with PostgreSQL running.
+//
+// It builds the service, starts it on a fresh PostgreSQL database seeded
+// with 10,000 users, and runs each workload for a fixed time at a fixed
+// concurrency after a warm-up:
+//
+//	(a) GET /api/v1/                       vs (f) a bare net/http handler
+//	(b) GET /api/v1/auth/me                vs (g) the same SQL, direct
+//	(c) GET /api/v1/users?limit=20 (admin) vs (g) the same SQL, direct
+//	(d) POST /api/v1/auth/login            vs (h) verifications/s on all cores
+//	(e) a login flood at 4x the hash capacity while (c) runs at 16 connections
+//
+// and prints one table (or JSON with -json FILE).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cleanslice/cleanslice/platform/config"
+	"github.com/cleanslice/cleanslice/platform/password"
+	"github.com/cleanslice/cleanslice/platform/postgres"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+func main() {
+	if err := mainErr(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func mainErr() error {
+	concurrency := flag.Int("c", 64, "connections per workload")
+	duration := flag.Duration("d", 10*time.Second, "time per workload")
+	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per workload")
+	users := flag.Int("users", 10000, "users in the database")
+	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h); empty: all")
+	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
+	pgURL := flag.String("pg", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server (an admin connection)")
+	var env multiFlag
+	flag.Var(&env, "env", "extra KEY=VALUE for the service (repeatable), e.g. -env CLEANSLICE_DATABASE_MAX_OPEN_CONNS=40")
+	flag.Parse()
+	want := func(w string) bool { return *only == "" || strings.Contains(","+*only+",", ","+w+",") }
+
+	cfg, err := config.Load("config.toml", func(k string) string {
+		for _, kv := range env {
+			if name, v, _ := strings.Cut(kv, "="); name == k {
+				return v
+			}
+		}
+		return os.Getenv(k)
+	})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	fmt.Fprintf(os.Stderr, "bench: building and starting the service on PostgreSQL with %d users...\n", *users)
+	svc, err := startService(ctx, *pgURL, *users, env)
+	if err != nil {
+		return err
+	}
+	defer svc.stop()
+	adminCookie, err := svc.login("bench.admin")
+	if err != nil {
+		return err
+	}
+	userCookie, err := svc.login("bench.user")
+	if err != nil {
+		return err
+	}
+
+	client := newClient(*concurrency)
+	get := func(path string, c *http.Cookie) op {
+		return httpOp(client, func(ctx context.Context) *http.Request {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, svc.base+path, nil)
+			if c != nil {
+				req.AddCookie(c)
+			}
+			return req
+		})
+	}
+	loginBody := fmt.Sprintf(`{"username":"bench.user","password":%q}`, benchPassword)
+	login := func(cl *http.Client) op {
+		return httpOp(cl, func(ctx context.Context) *http.Request {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, svc.base+"/api/v1/auth/login", strings.NewReader(loginBody))
+			req.Header.Set("Content-Type", "application/json")
+			return req
+		})
+	}
+	measure := func(name string, conc int, o op, service bool) result {
+		fmt.Fprintf(os.Stderr, "bench: %s (%d connections, %s)...\n", name, conc, *duration)
+		run(ctx, name, conc, *warmup, o)
+		if service {
+			svc.resetPeakRSS()
+		}
+		r := run(ctx, name, conc, *duration, o)
+		if service {
+			r.PeakRSSMiB = svc.peakRSSMiB()
+		}
+		return r
+	}
+
+	var results []result
+	byName := map[string]*result{}
+	add := func(r result) {
+		results = append(results, r)
+		byName[r.Name[:1]] = &results[len(results)-1]
+	}
+
+	// References first, so the table can show ratios.
+	if want("f") || want("a") {
+		bare, err := startBare()
+		if err != nil {
+			return err
+		}
+		defer bare.Close()
+		add(measure("f bare net/http", *concurrency, httpOp(client, func(ctx context.Context) *http.Request {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+bare.Addr().String()+"/", nil)
+			return req
+		}), false))
+	}
+	if want("g") || want("b") || want("c") {
+		store, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		secret, err := sessionSecret(userCookie)
+		if err != nil {
+			return err
+		}
+		id, err := session.IDFromSecret(secret)
+		if err != nil {
+			return err
+		}
+		add(measure("g1 SQL of (b): session+user", *concurrency, func(ctx context.Context) (int, error) {
+			_, _, err := store.SessionWithUser(ctx, id)
+			return 200, err
+		}, false))
+		byName["g1"] = &results[len(results)-1]
+		add(measure("g2 SQL of (c): page+count", *concurrency, func(ctx context.Context) (int, error) {
+			_, _, err := store.ListUsers(ctx, user.Page{Sort: user.SortUpdatedAt, Descending: true, Limit: 20})
+			return 200, err
+		}, false))
+		byName["g2"] = &results[len(results)-1]
+	}
+	if want("h") || want("d") {
+		h := password.New(password.Params{MemoryKiB: cfg.Password.Argon2MemoryKiB, Iterations: cfg.Password.Argon2Iterations, Parallelism: cfg.Password.Argon2Parallelism},
+			cfg.Password.Pepper, runtime.NumCPU(), time.Minute, nil)
+		hash, err := h.Hash(ctx, benchPassword)
+		if err != nil {
+			return err
+		}
+		add(measure("h verify on all cores", runtime.NumCPU(), func(ctx context.Context) (int, error) {
+			_, err := h.Verify(ctx, hash, benchPassword)
+			return 200, err
+		}, false))
+	}
+
+	if want("a") {
+		add(measure("a GET /api/v1/", *concurrency, get("/api/v1/", nil), true))
+		ratio(byName["a"], byName["f"], 0.85)
+	}
+	if want("b") {
+		add(measure("b GET /auth/me", *concurrency, get("/api/v1/auth/me", userCookie), true))
+		ratio(byName["b"], byName["g1"], 0.6)
+	}
+	if want("c") {
+		add(measure("c GET /users?limit=20", *concurrency, get("/api/v1/users?limit=20", adminCookie), true))
+		ratio(byName["c"], byName["g2"], 0.6)
+	}
+	if want("d") {
+		add(measure("d POST /auth/login", *concurrency, login(newClient(*concurrency)), true))
+		ratio(byName["d"], byName["h"], 0.9)
+	}
+	if want("e") {
+		add(flood(ctx, svc, get("/api/v1/users?limit=20", adminCookie), login, cfg.Password.MaxConcurrency, byName["h"], *warmup, *duration))
+	}
+	for i := range results {
+		if results[i].Name[0] >= 'a' && results[i].Name[0] <= 'e' && results[i].PeakRSSMiB > 0 {
+			ok := results[i].PeakRSSMiB <= 150
+			results[i].Extra = merge(results[i].Extra, map[string]any{"rss_target_met": ok})
+		}
+	}
+
+	printTable(os.Stdout, results, *concurrency, *duration)
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(map[string]any{
+			"machine":     machine(),
+			"concurrency": *concurrency,
+			"duration":    duration.String(),
+			"users":       *users,
+			"results":     results,
+		}, "", "  ")
+		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flood sends logins at four times the hash capacity (open loop: arrivals
+// do not wait for answers) while (c) runs at 16 connections, and reports
+// the reads' latency and the logins' statuses.
+func flood(ctx context.Context, svc *service, read op, login func(*http.Client) op, slots int, h *result, warmup, d time.Duration) result {
+	rate := 4.0 * float64(slots) * 50 // ~50 verifications/s per slot at the defaults when (h) is absent
+	if h != nil && h.PerSecond > 0 {
+		rate = 4 * h.PerSecond
+	}
+	fmt.Fprintf(os.Stderr, "bench: e login flood at %.0f/s with (c) at 16 connections (%s)...\n", rate, d)
+	loginOp := login(newClient(1024))
+	var (
+		mu       sync.Mutex
+		statuses = map[int]int{}
+		lats     []time.Duration
+		inflight atomic.Int64
+		dropped  atomic.Int64
+	)
+	floodCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		interval := time.Duration(float64(time.Second) / rate)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-floodCtx.Done():
+				return
+			case <-t.C:
+			}
+			if inflight.Load() >= 1024 {
+				dropped.Add(1)
+				continue
+			}
+			inflight.Add(1)
+			wg.Go(func() {
+				defer inflight.Add(-1)
+				start := time.Now()
+				status, err := loginOp(context.Background())
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					statuses[0]++
+					return
+				}
+				statuses[status]++
+				lats = append(lats, time.Since(start))
+			})
+		}
+	})
+	time.Sleep(warmup)
+	svc.resetPeakRSS()
+	r := run(ctx, "e reads during a login flood", 16, d, read)
+	r.PeakRSSMiB = svc.peakRSSMiB()
+	stop()
+	wg.Wait()
+	r.Extra = map[string]any{"login_rate_per_s": rate, "login_statuses": statuses, "logins_not_sent": dropped.Load()}
+	bad := 0
+	for s, n := range statuses {
+		if s != 200 && s != 429 && s != 503 {
+			bad += n
+		}
+	}
+	met := r.P99 <= 50*time.Millisecond && bad == 0 && dropped.Load() == 0
+	r.Target = "reads p99 <= 50ms; logins only 200/429/503"
+	r.Met = &met
+	slices.Sort(lats)
+	r.Extra["login_p50"] = percentile(lats, 0.5).String()
+	r.Extra["login_p99"] = percentile(lats, 0.99).String()
+	return r
+}
+
+func ratio(r, ref *result, floor float64) {
+	if r == nil || ref == nil || ref.PerSecond == 0 {
+		return
+	}
+	r.Reference = ref.Name
+	r.Ratio = r.PerSecond / ref.PerSecond
+	r.Target = fmt.Sprintf(">= %.2f x", floor)
+	met := r.Ratio >= floor
+	r.Met = &met
+}
+
+func printTable(w *os.File, results []result, conc int, d time.Duration) {
+	fmt.Fprintf(w, "\ncleanslice bench: %s; %d connections, %s per workload\n\n", machine(), conc, d)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
+	fmt.Fprintln(tw, "workload\treq/s\tp50\tp99\tstatuses\tratio\ttarget\tmet\tpeak RSS\t")
+	for _, r := range results {
+		var st []string
+		for _, s := range statusList(r.Statuses) {
+			st = append(st, fmt.Sprintf("%d:%d", s, r.Statuses[s]))
+		}
+		if r.Errors > 0 {
+			st = append(st, fmt.Sprintf("err:%d", r.Errors))
+		}
+		ratioS, met, rss := "", "", ""
+		if r.Ratio > 0 {
+			ratioS = fmt.Sprintf("%.2f", r.Ratio)
+		}
+		if r.Met != nil {
+			met = map[bool]string{true: "yes", false: "NO"}[*r.Met]
+		}
+		if r.PeakRSSMiB > 0 {
+			rss = fmt.Sprintf("%.0f MiB", r.PeakRSSMiB)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.PerSecond, round(r.P50), round(r.P99), strings.Join(st, " "), ratioS, r.Target, met, rss)
+	}
+	tw.Flush()
+	for _, r := range results {
+		if r.Extra != nil && r.Name[0] == 'e' {
+			fmt.Fprintf(w, "\n(e) logins sent at %.0f/s: statuses %v, p50 %v, p99 %v, not sent %v\n", r.Extra["login_rate_per_s"], r.Extra["login_statuses"], r.Extra["login_p50"], r.Extra["login_p99"], r.Extra["logins_not_sent"])
+		}
+	}
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	}
+	return d.Round(time.Microsecond).String()
+}
+
+// startBare serves the same JSON as GET /api/v1/ from a bare net/http handler.
+func startBare() (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	body := []byte(`{"status":"ok"}` + "\n")
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+	}))
+	return ln, nil
+}
+
+func machine() string {
+	cpu := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores (%s), %s, %s", runtime.NumCPU(), cpu, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
+}
+
+func merge(a, b map[string]any) map[string]any {
+	if a == nil {
+		a = map[string]any{}
+	}
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
