@@ -346,10 +346,12 @@ func startBare() (net.Listener, error) {
 		return nil, err
 	}
 	body := []byte(`{"status":"ok"}` + "\n")
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
-	}))
+	go func() {
+		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+		}))
+	}()
 	return ln, nil
 }
 

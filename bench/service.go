@@ -66,7 +66,7 @@ func startService(ctx context.Context, adminURL string, users int, extraEnv []st
 	s.dbURL = u.String()
 	s.cleanup = append(s.cleanup, func() {
 		if a, err := sql.Open("postgres", adminURL); err == nil {
-			a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 			a.Close()
 		}
 	})
@@ -88,7 +88,7 @@ func startService(ctx context.Context, adminURL string, users int, extraEnv []st
 		cmd.Env = s.env
 		cmd.Stdin = strings.NewReader(benchPassword + "\n")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("users create %s: %v\n%s", acct[0], err, out)
+			return nil, fmt.Errorf("users create %s: %w\n%s", acct[0], err, out)
 		}
 	}
 	if err := seed(ctx, s.dbURL, users-3); err != nil {
@@ -102,13 +102,13 @@ func startService(ctx context.Context, adminURL string, users int, extraEnv []st
 		return nil, err
 	}
 	s.cleanup = append(s.cleanup, func() {
-		s.cmd.Process.Signal(os.Interrupt)
-		s.cmd.Wait()
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		_ = s.cmd.Wait()
 	})
 	for range 200 {
 		if resp, err := http.Get(s.base + "/readyz"); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			if resp.StatusCode == http.StatusOK {
 				return s, nil
 			}
 		}
@@ -177,7 +177,7 @@ func sessionSecret(c *http.Cookie) (string, error) {
 
 // resetPeakRSS clears the kernel's peak-RSS mark of the service process.
 func (s *service) resetPeakRSS() {
-	os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", s.cmd.Process.Pid), []byte("5"), 0)
+	_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", s.cmd.Process.Pid), []byte("5"), 0)
 }
 
 // peakRSSMiB reads VmHWM, the peak resident set since the last reset.
