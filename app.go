@@ -137,20 +137,25 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	e.GET("/livez", healthH.Live)
 	e.GET("/readyz", healthH.Ready)
 
+	// Routes that hash a password wait for their turn here, before any
+	// database work: a login flood queues (bounded, then 503) instead of
+	// filling the database pool that every other request needs.
+	hashing := httpserver.Limit(2*cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout)
+
 	api := e.Group("/api/v1")
 	api.GET("", healthH.Status)
-	api.POST("/auth/signup", signupH.Handle, authn.Optional)
-	api.POST("/auth/login", loginH.Handle, authn.Optional)
+	api.POST("/auth/signup", signupH.Handle, hashing, authn.Optional)
+	api.POST("/auth/login", loginH.Handle, hashing, authn.Optional)
 	api.DELETE("/auth/logout", logoutH.Handle, authn.Required)
 	api.GET("/auth/me", me.Handle, authn.Required)
-	api.PUT("/auth/password", changePasswordH.Handle, authn.Required)
-	api.POST("/users", createUserH.Handle, authn.Required)
+	api.PUT("/auth/password", changePasswordH.Handle, hashing, authn.Required)
+	api.POST("/users", createUserH.Handle, hashing, authn.Required)
 	api.GET("/users", listUsersH.Handle, authn.Required)
 	api.PATCH("/users/inactivate", inactivateH.Handle, authn.Required)
 	api.PATCH("/users/reactivate", reactivateH.Handle, authn.Required)
 	api.PATCH("/users/grant", grantH.Handle, authn.Required)
 	api.PATCH("/users/revoke", revokeH.Handle, authn.Required)
-	api.PATCH("/users/password", setPasswordH.Handle, authn.Required)
+	api.PATCH("/users/password", setPasswordH.Handle, hashing, authn.Required)
 	return e, nil
 }
 

@@ -25,6 +25,27 @@ type result struct {
 	Met        *bool          `json:"met,omitempty"`
 	PeakRSSMiB float64        `json:"peak_rss_mib,omitempty"`
 	Extra      map[string]any `json:"extra,omitempty"`
+
+	lat     []time.Duration // sorted
+	elapsed time.Duration
+}
+
+// merge adds another measurement of the same workload.
+func (r *result) merge(o result) {
+	if r.Statuses == nil {
+		r.Statuses = map[int]int{}
+	}
+	r.Name = o.Name
+	r.lat = append(r.lat, o.lat...)
+	slices.Sort(r.lat)
+	r.elapsed += o.elapsed
+	r.Errors += o.Errors
+	for k, v := range o.Statuses {
+		r.Statuses[k] += v
+	}
+	r.Requests = len(r.lat)
+	r.PerSecond = float64(r.Requests) / r.elapsed.Seconds()
+	r.P50, r.P99 = percentile(r.lat, 0.50), percentile(r.lat, 0.99)
 }
 
 // op is one unit of work; it returns an HTTP status (0 for non-HTTP work).
@@ -73,6 +94,7 @@ func run(ctx context.Context, name string, concurrency int, d time.Duration, o o
 		}
 	}
 	slices.Sort(all)
+	r.lat, r.elapsed = all, elapsed
 	r.Requests = len(all)
 	r.PerSecond = float64(len(all)) / elapsed.Seconds()
 	r.P50, r.P99 = percentile(all, 0.50), percentile(all, 0.99)

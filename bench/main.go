@@ -50,6 +50,7 @@ func mainErr() error {
 	duration := flag.Duration("d", 10*time.Second, "time per workload")
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per workload")
 	users := flag.Int("users", 10000, "users in the database")
+	rounds := flag.Int("rounds", 5, "alternating slices per workload and reference")
 	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h); empty: all")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	pgURL := flag.String("pg", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server (an admin connection)")
@@ -103,39 +104,48 @@ func mainErr() error {
 			return req
 		})
 	}
-	measure := func(name string, conc int, o op, service bool) result {
-		fmt.Fprintf(os.Stderr, "bench: %s (%d connections, %s)...\n", name, conc, *duration)
-		run(ctx, name, conc, *warmup, o)
-		if service {
+	// workload is one measured thing; service marks the ones served by the
+	// service, whose peak RSS is recorded.
+	type workload struct {
+		name    string
+		conc    int
+		o       op
+		service bool
+	}
+	// pair measures a workload and its reference in alternating slices of
+	// the run, so that drift on a noisy machine hits both alike.
+	pair := func(ref, w workload, rounds int) (result, result) {
+		fmt.Fprintf(os.Stderr, "bench: %s vs %s (%d connections, %s each, in %d alternating slices)...\n", w.name, ref.name, w.conc, *duration, rounds)
+		run(ctx, ref.name, ref.conc, *warmup/2, ref.o)
+		run(ctx, w.name, w.conc, *warmup/2, w.o)
+		var rr, wr result
+		peak := 0.0
+		slice := *duration / time.Duration(rounds)
+		for range rounds {
+			rr.merge(run(ctx, ref.name, ref.conc, slice, ref.o))
 			svc.resetPeakRSS()
+			wr.merge(run(ctx, w.name, w.conc, slice, w.o))
+			peak = max(peak, svc.peakRSSMiB())
 		}
-		r := run(ctx, name, conc, *duration, o)
-		if service {
-			r.PeakRSSMiB = svc.peakRSSMiB()
-		}
-		return r
+		wr.PeakRSSMiB = peak
+		return rr, wr
 	}
 
 	var results []result
-	byName := map[string]*result{}
-	add := func(r result) {
-		results = append(results, r)
-		byName[r.Name[:1]] = &results[len(results)-1]
-	}
 
-	// References first, so the table can show ratios.
-	if want("f") || want("a") {
+	refs := map[string]workload{}
+	if want("a") || want("f") {
 		bare, err := startBare()
 		if err != nil {
 			return err
 		}
 		defer bare.Close()
-		add(measure("f bare net/http", *concurrency, httpOp(client, func(ctx context.Context) *http.Request {
+		refs["a"] = workload{"f bare net/http", *concurrency, httpOp(client, func(ctx context.Context) *http.Request {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+bare.Addr().String()+"/", nil)
 			return req
-		}), false))
+		}), false}
 	}
-	if want("g") || want("b") || want("c") {
+	if want("b") || want("c") || want("g") {
 		store, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
 		if err != nil {
 			return err
@@ -149,48 +159,57 @@ func mainErr() error {
 		if err != nil {
 			return err
 		}
-		add(measure("g1 SQL of (b): session+user", *concurrency, func(ctx context.Context) (int, error) {
+		refs["b"] = workload{"g1 SQL of (b): session+user", *concurrency, func(ctx context.Context) (int, error) {
 			_, _, err := store.SessionWithUser(ctx, id)
 			return 200, err
-		}, false))
-		byName["g1"] = &results[len(results)-1]
-		add(measure("g2 SQL of (c): page+count", *concurrency, func(ctx context.Context) (int, error) {
+		}, false}
+		refs["c"] = workload{"g2 SQL of (c): page+count", *concurrency, func(ctx context.Context) (int, error) {
 			_, _, err := store.ListUsers(ctx, user.Page{Sort: user.SortUpdatedAt, Descending: true, Limit: 20})
 			return 200, err
-		}, false))
-		byName["g2"] = &results[len(results)-1]
+		}, false}
 	}
-	if want("h") || want("d") {
+	if want("d") || want("h") || want("e") {
 		h := password.New(password.Params{MemoryKiB: cfg.Password.Argon2MemoryKiB, Iterations: cfg.Password.Argon2Iterations, Parallelism: cfg.Password.Argon2Parallelism},
 			cfg.Password.Pepper, runtime.NumCPU(), time.Minute, nil)
 		hash, err := h.Hash(ctx, benchPassword)
 		if err != nil {
 			return err
 		}
-		add(measure("h verify on all cores", runtime.NumCPU(), func(ctx context.Context) (int, error) {
+		refs["d"] = workload{"h verify on all cores", runtime.NumCPU(), func(ctx context.Context) (int, error) {
 			_, err := h.Verify(ctx, hash, benchPassword)
 			return 200, err
-		}, false))
+		}, false}
 	}
-
-	if want("a") {
-		add(measure("a GET /api/v1/", *concurrency, get("/api/v1/", nil), true))
-		ratio(byName["a"], byName["f"], 0.85)
+	workloads := []struct {
+		key   string
+		w     workload
+		floor float64
+	}{
+		{"a", workload{"a GET /api/v1/", *concurrency, get("/api/v1/", nil), true}, 0.85},
+		{"b", workload{"b GET /auth/me", *concurrency, get("/api/v1/auth/me", userCookie), true}, 0.6},
+		{"c", workload{"c GET /users?limit=20", *concurrency, get("/api/v1/users?limit=20", adminCookie), true}, 0.6},
+		{"d", workload{"d POST /auth/login", *concurrency, login(newClient(*concurrency)), true}, 0.9},
 	}
-	if want("b") {
-		add(measure("b GET /auth/me", *concurrency, get("/api/v1/auth/me", userCookie), true))
-		ratio(byName["b"], byName["g1"], 0.6)
-	}
-	if want("c") {
-		add(measure("c GET /users?limit=20", *concurrency, get("/api/v1/users?limit=20", adminCookie), true))
-		ratio(byName["c"], byName["g2"], 0.6)
-	}
-	if want("d") {
-		add(measure("d POST /auth/login", *concurrency, login(newClient(*concurrency)), true))
-		ratio(byName["d"], byName["h"], 0.9)
+	var hashRef *result
+	for _, wl := range workloads {
+		if !want(wl.key) && !want(map[string]string{"a": "f", "b": "g", "c": "g", "d": "h"}[wl.key]) {
+			continue
+		}
+		// Logins take up to a second each at 64 connections: slices of the
+		// run would cut too many off, so (d) and (h) run once each.
+		r := *rounds
+		if wl.key == "d" {
+			r = 1
+		}
+		ref, res := pair(refs[wl.key], wl.w, r)
+		ratio(&res, &ref, wl.floor)
+		results = append(results, ref, res)
+		if wl.key == "d" {
+			hashRef = &results[len(results)-2]
+		}
 	}
 	if want("e") {
-		add(flood(ctx, svc, get("/api/v1/users?limit=20", adminCookie), login, cfg.Password.MaxConcurrency, byName["h"], *warmup, *duration))
+		results = append(results, flood(ctx, svc, get("/api/v1/users?limit=20", adminCookie), login, cfg.Password.MaxConcurrency, hashRef, *warmup, *duration))
 	}
 	for i := range results {
 		if results[i].Name[0] >= 'a' && results[i].Name[0] <= 'e' && results[i].PeakRSSMiB > 0 {

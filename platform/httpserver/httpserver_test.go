@@ -347,3 +347,37 @@ func TestClientIP(t *testing.T) {
 		t.Error("a bad origin was accepted")
 	}
 }
+
+func TestLimit(t *testing.T) {
+	e, err := New(slog.New(slog.DiscardHandler), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}, 2), make(chan struct{})
+	e.GET("/slow", func(c *echo.Context) error {
+		entered <- struct{}{}
+		<-release
+		return c.NoContent(http.StatusNoContent)
+	}, Limit(2, 50*time.Millisecond))
+	results := make(chan int, 2)
+	for range 2 {
+		go func() { results <- do(e, http.MethodGet, "/slow", "", "").Code }()
+	}
+	<-entered
+	<-entered
+	// Both slots are taken: the third request waits 50 ms, then gets 503.
+	rec := do(e, http.MethodGet, "/slow", "", "")
+	if p := decodeProblemBody(t, rec); rec.Code != 503 || p.Code != "service_unavailable" || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("third request: %d %+v", rec.Code, p)
+	}
+	close(release)
+	for range 2 {
+		if code := <-results; code != http.StatusNoContent {
+			t.Fatalf("admitted request: %d", code)
+		}
+	}
+	// Slots are given back.
+	if rec := do(e, http.MethodGet, "/slow", "", ""); rec.Code != http.StatusNoContent {
+		t.Fatalf("after release: %d", rec.Code)
+	}
+}

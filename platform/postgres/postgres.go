@@ -85,6 +85,10 @@ func openDB(dsn string) (*sql.DB, error) {
 	if q.Get("connect_timeout") == "" {
 		q.Set("connect_timeout", "5")
 	}
+	if q.Get("binary_parameters") == "" {
+		// One round trip per parameterized query instead of two.
+		q.Set("binary_parameters", "yes")
+	}
 	u.RawQuery = q.Encode()
 	connector, err := pq.NewConnector(u.String())
 	if err != nil {

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/cleanslice/cleanslice/platform/metrics"
+)
+
+// BenchmarkStatus measures the route table's own cost per request (no
+// network): middleware, routing, logging, metrics, JSON.
+func BenchmarkStatus(b *testing.B) {
+	app := newTestApp(&testing.T{}, "sqlite", nil)
+	h, err := newHandler(app.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.store, metrics.New(), app.clock.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+}
