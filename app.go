@@ -28,6 +28,7 @@ import (
 	"github.com/cleanslice/cleanslice/features/signup"
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/httpserver"
+	"github.com/cleanslice/cleanslice/platform/logging"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/openapi"
 	"github.com/cleanslice/cleanslice/platform/password"
@@ -40,7 +41,9 @@ import (
 
 // serve runs the HTTP service until ctx is cancelled.
 func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
-	log := newLogger(cfg.Log, logOut)
+	out := logging.NewOutput(logOut, logging.FlushInterval)
+	defer out.Close()
+	log := logging.New(cfg.Log.Level, cfg.Log.Format, out)
 	if cfg.Database.MigrateOnStart {
 		if err := migrateUp(cfg.Database); err != nil {
 			return err
@@ -203,16 +206,6 @@ func purge(ctx context.Context, store *sqlstore.Store, log *slog.Logger, failure
 			log.Info("purged", "sessions", sessions, "login_failure_windows", failures)
 		}
 	}
-}
-
-func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level)) // validated by config
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 func openStore(ctx context.Context, cfg config.Database) (*sqlstore.Store, error) {

@@ -123,6 +123,19 @@ func startService(t *testing.T, settings map[string]string) *service {
 	return nil
 }
 
+// waitForLog waits for a line containing want: info lines are flushed
+// every logging.FlushInterval.
+func (s *service) waitForLog(t *testing.T, want string) {
+	t.Helper()
+	for range 100 {
+		if strings.Contains(s.logs.String(), want) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Errorf("no log line with %s:\n%s", want, s.logs)
+}
+
 type response struct {
 	status int
 	header http.Header
@@ -195,9 +208,7 @@ func TestServiceBasics(t *testing.T) {
 		if r.status != 404 || r.header.Get("Content-Type") != "application/problem+json" || r.json(t)["code"] != "not_found" {
 			t.Errorf("unknown route = %d %s", r.status, r.body)
 		}
-		if !strings.Contains(s.logs.String(), `"route":"/readyz"`) {
-			t.Errorf("no request log lines:\n%s", s.logs)
-		}
+		s.waitForLog(t, `"route":"/readyz"`)
 	})
 }
 

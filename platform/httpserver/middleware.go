@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -50,10 +51,29 @@ func saneRequestID(id string) bool {
 	return true
 }
 
-func newRequestID() string {
-	b := make([]byte, 16)
+// Request ids are a random per-process prefix and a counter: unique across
+// replicas (64 random bits) and cheaper than 16 fresh random bytes a request.
+var (
+	idPrefix  = newIDPrefix()
+	idCounter atomic.Uint64
+)
+
+func newIDPrefix() string {
+	b := make([]byte, 8)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+func newRequestID() string {
+	var b [32]byte
+	copy(b[:16], idPrefix)
+	n := idCounter.Add(1)
+	const digits = "0123456789abcdef"
+	for i := 31; i >= 16; i-- {
+		b[i] = digits[n&0xf]
+		n >>= 4
+	}
+	return string(b[:])
 }
 
 // panicError carries a recovered panic and where it happened.

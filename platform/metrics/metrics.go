@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,7 @@ type Metrics struct {
 	hashBusy prometheus.Gauge
 	hashWait prometheus.Histogram
 	logins   *prometheus.CounterVec
+	series   sync.Map // requestKey -> requestSeries
 }
 
 // New returns the metrics, registered on a fresh registry.
@@ -62,11 +64,32 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 }
 
-// ObserveRequest counts one served request.
+type requestKey struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+// ObserveRequest counts one served request. The series of each route,
+// method and status are looked up once and kept, so the hot path does no
+// label hashing.
 func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
-	s := strconv.Itoa(status)
-	m.requests.WithLabelValues(route, method, s).Inc()
-	m.latency.WithLabelValues(route, method, s).Observe(d.Seconds())
+	k := requestKey{route, method, status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		s := strconv.Itoa(status)
+		v, _ = m.series.LoadOrStore(k, requestSeries{
+			count:   m.requests.WithLabelValues(route, method, s),
+			latency: m.latency.WithLabelValues(route, method, s),
+		})
+	}
+	rs := v.(requestSeries)
+	rs.count.Inc()
+	rs.latency.Observe(d.Seconds())
 }
 
 // HashStarted records a hash that got its slot after waiting wait.
