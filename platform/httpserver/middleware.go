@@ -139,14 +139,17 @@ func logRequests(log *slog.Logger, observe func(route, method string, status int
 			if observe != nil {
 				observe(route, r.Method, status, latency)
 			}
-			attrs := []slog.Attr{
+			attrs := make([]slog.Attr, 0, 9)
+			attrs = append(attrs,
 				slog.String("request_id", RequestID(c)),
 				slog.String("method", r.Method),
 				slog.String("route", route),
-				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
 				slog.Int64("bytes", size),
 				slog.Duration("latency", latency),
+			)
+			if r.URL.Path != route {
+				attrs = append(attrs, slog.String("path", r.URL.Path))
 			}
 			level := slog.LevelInfo
 			if status >= 500 {
