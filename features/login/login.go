@@ -89,11 +89,17 @@ func (i *Interactor) login(ctx context.Context, actor auth.Actor, in Input) (Res
 	}
 	now := i.now()
 	userKey, ipKey := "user:"+strings.ToLower(in.Username), "ip:"+in.ClientIP
-	if err := i.checkThrottle(ctx, now, userKey, i.limits.PerUsername); err != nil {
-		return Result{}, err
+	userWindow, ipWindow, err := i.throttle.LoginFailures(ctx, userKey, ipKey)
+	if err != nil {
+		return Result{}, fmt.Errorf("login: %w", err)
 	}
-	if err := i.checkThrottle(ctx, now, ipKey, i.limits.PerIP); err != nil {
-		return Result{}, err
+	for _, c := range []struct {
+		w     auth.FailureWindow
+		limit int
+	}{{userWindow, i.limits.PerUsername}, {ipWindow, i.limits.PerIP}} {
+		if blocked, until := c.w.Blocks(now, c.limit, i.limits.Window); blocked {
+			return Result{}, auth.ErrTooManyAttempts(until.Sub(now))
+		}
 	}
 
 	u, err := i.users.UserByUsername(ctx, in.Username)
@@ -117,8 +123,10 @@ func (i *Interactor) login(ctx context.Context, actor auth.Actor, in Input) (Res
 	if !u.IsActive {
 		return Result{}, auth.ErrAccountInactive
 	}
-	if err := i.throttle.ClearLoginFailures(ctx, userKey); err != nil {
-		return Result{}, fmt.Errorf("login: %w", err)
+	if userWindow.Failures > 0 {
+		if err := i.throttle.ClearLoginFailures(ctx, userKey); err != nil {
+			return Result{}, fmt.Errorf("login: %w", err)
+		}
 	}
 	if i.hasher.NeedsRehash(u.PasswordHash) {
 		if err := i.rehash(ctx, &u, in.Password, now); err != nil {
@@ -127,36 +135,17 @@ func (i *Interactor) login(ctx context.Context, actor auth.Actor, in Input) (Res
 	}
 	secret, id := session.NewSecret()
 	s := i.policy.Start(id, u.ID, now)
-	// The session is stored under the user's row lock, after a second look
-	// at is_active: an inactivation racing with this login either waits and
-	// then deletes the new session, or wins and the login is refused.
-	err = i.sessions.WithinTx(ctx, func(ctx context.Context) error {
-		cur, err := i.sessions.UserByIDForUpdate(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		if !cur.IsActive {
-			return auth.ErrAccountInactive
-		}
-		return i.sessions.InsertSession(ctx, s)
-	})
+	// The session is stored only if the user is still active, under the
+	// user's row lock: an inactivation racing with this login either waits
+	// and then deletes the new session, or wins and the login is refused.
+	stored, err := i.sessions.InsertSessionIfActive(ctx, s)
 	if err != nil {
 		return Result{}, fmt.Errorf("login: %w", err)
 	}
+	if !stored {
+		return Result{}, auth.ErrAccountInactive
+	}
 	return Result{User: u, Session: s, Secret: secret}, nil
-}
-
-// checkThrottle refuses the attempt when key has reached limit failures in
-// a window that is still open.
-func (i *Interactor) checkThrottle(ctx context.Context, now time.Time, key string, limit int) error {
-	failures, start, err := i.throttle.LoginFailures(ctx, key)
-	if err != nil {
-		return fmt.Errorf("login: %w", err)
-	}
-	if until := start.Add(i.limits.Window); failures >= limit && until.After(now) {
-		return auth.ErrTooManyAttempts(until.Sub(now))
-	}
-	return nil
 }
 
 // rehash stores a hash made with the current parameters. The password was

@@ -54,26 +54,19 @@ func (f *fakeStore) UpdatePasswordHash(_ context.Context, id uuid.UUID, hash str
 	return nil
 }
 
-func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	return fn(ctx)
-}
-
-func (f *fakeStore) UserByIDForUpdate(_ context.Context, id uuid.UUID) (user.User, error) {
+func (f *fakeStore) InsertSessionIfActive(_ context.Context, s session.Session) (bool, error) {
 	for _, u := range f.users {
-		if u.ID == id {
-			return u, nil
+		if u.ID == s.UserID && u.IsActive {
+			f.sessions = append(f.sessions, s)
+			return true, nil
 		}
 	}
-	return user.User{}, user.ErrNotFound
+	return false, nil
 }
 
-func (f *fakeStore) InsertSession(_ context.Context, s session.Session) error {
-	f.sessions = append(f.sessions, s)
-	return nil
-}
-
-func (f *fakeStore) LoginFailures(_ context.Context, key string) (int, time.Time, error) {
-	return f.failures[key], f.starts[key], nil
+func (f *fakeStore) LoginFailures(_ context.Context, userKey, ipKey string) (auth.FailureWindow, auth.FailureWindow, error) {
+	return auth.FailureWindow{Failures: f.failures[userKey], Start: f.starts[userKey]},
+		auth.FailureWindow{Failures: f.failures[ipKey], Start: f.starts[ipKey]}, nil
 }
 
 func (f *fakeStore) RecordLoginFailure(_ context.Context, now time.Time, window time.Duration, keys ...string) error {

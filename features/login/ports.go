@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -17,16 +18,14 @@ type Users interface {
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
 }
 
-// Sessions stores the new session under the user's row lock.
+// Sessions stores the new session if the user is still active.
 type Sessions interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-	UserByIDForUpdate(ctx context.Context, id uuid.UUID) (user.User, error)
-	InsertSession(ctx context.Context, s session.Session) error
+	InsertSessionIfActive(ctx context.Context, s session.Session) (bool, error)
 }
 
 // Throttle counts failed logins.
 type Throttle interface {
-	LoginFailures(ctx context.Context, key string) (failures int, windowStart time.Time, err error)
+	LoginFailures(ctx context.Context, userKey, ipKey string) (auth.FailureWindow, auth.FailureWindow, error)
 	RecordLoginFailure(ctx context.Context, now time.Time, window time.Duration, keys ...string) error
 	ClearLoginFailures(ctx context.Context, key string) error
 }

@@ -22,6 +22,18 @@ func (s *Store) InsertSession(ctx context.Context, ss session.Session) error {
 	return s.translate("insert session", err)
 }
 
+// InsertSessionIfActive stores a new session only if its user exists and
+// is active, in one statement that locks the user's row: an inactivation
+// racing with it either waits and then deletes the new session, or commits
+// first and nothing is stored. It reports whether the session was stored.
+func (s *Store) InsertSessionIfActive(ctx context.Context, ss session.Session) (bool, error) {
+	n, err := s.execCount(ctx, "insert session",
+		`INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at)
+		 SELECT $1, id, $3, $4, $5, $6 FROM users WHERE id = $2 AND is_active`+s.d.ForUpdate,
+		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt))
+	return n == 1, err
+}
+
 type sessionUserRow struct {
 	ID                []byte `db:"session_id"`
 	CreatedAt         dbTime `db:"session_created_at"`

@@ -138,33 +138,33 @@ func TestLoginThrottle(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		window := 15 * time.Minute
-		if n, start, err := s.LoginFailures(ctx, "user:alice"); err != nil || n != 0 || !start.IsZero() {
-			t.Fatalf("no failures yet: %d %v %v", n, start, err)
+		if w, _, err := s.LoginFailures(ctx, "user:alice", "ip:10.0.0.1"); err != nil || w.Failures != 0 || !w.Start.IsZero() {
+			t.Fatalf("no failures yet: %+v %v", w, err)
 		}
 		for i := range 3 {
 			if err := s.RecordLoginFailure(ctx, t0.Add(time.Duration(i)*time.Minute), window, "user:alice", "ip:10.0.0.1"); err != nil {
 				t.Fatal(err)
 			}
 		}
-		n, start, err := s.LoginFailures(ctx, "user:alice")
-		if err != nil || n != 3 || !start.Equal(t0) {
-			t.Fatalf("after 3 failures: %d %v %v", n, start, err)
+		w, ipw, err := s.LoginFailures(ctx, "user:alice", "ip:10.0.0.1")
+		if err != nil || w.Failures != 3 || !w.Start.Equal(t0) || ipw.Failures != 3 {
+			t.Fatalf("after 3 failures: %+v %+v %v", w, ipw, err)
 		}
-		if n, _, _ := s.LoginFailures(ctx, "ip:10.0.0.1"); n != 3 {
-			t.Fatalf("ip failures %d", n)
+		if w, ipw, _ := s.LoginFailures(ctx, "ip:10.0.0.1", "user:bob"); w.Failures != 3 || ipw.Failures != 0 {
+			t.Fatalf("keys mixed up: %+v %+v", w, ipw)
 		}
 		// A failure after the window starts a new one.
 		if err := s.RecordLoginFailure(ctx, t0.Add(window), window, "user:alice"); err != nil {
 			t.Fatal(err)
 		}
-		if n, start, _ := s.LoginFailures(ctx, "user:alice"); n != 1 || !start.Equal(t0.Add(window)) {
-			t.Fatalf("after the window: %d %v", n, start)
+		if w, _, _ := s.LoginFailures(ctx, "user:alice", "ip:x"); w.Failures != 1 || !w.Start.Equal(t0.Add(window)) {
+			t.Fatalf("after the window: %+v", w)
 		}
 		if err := s.ClearLoginFailures(ctx, "user:alice"); err != nil {
 			t.Fatal(err)
 		}
-		if n, _, _ := s.LoginFailures(ctx, "user:alice"); n != 0 {
-			t.Fatalf("after clearing: %d", n)
+		if w, _, _ := s.LoginFailures(ctx, "user:alice", "ip:x"); w.Failures != 0 {
+			t.Fatalf("after clearing: %+v", w)
 		}
 		if n, err := s.DeleteStaleLoginFailures(ctx, t0.Add(time.Minute)); err != nil || n != 1 {
 			t.Fatalf("DeleteStaleLoginFailures = %d, %v", n, err)
@@ -185,8 +185,33 @@ func TestConcurrentFailuresAreAllCounted(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n, _, _ := s.LoginFailures(context.Background(), "user:alice"); n != 20 {
-			t.Fatalf("%d of 20 concurrent failures counted", n)
+		if w, _, _ := s.LoginFailures(context.Background(), "user:alice", "ip:x"); w.Failures != 20 {
+			t.Fatalf("%d of 20 concurrent failures counted", w.Failures)
+		}
+	})
+}
+
+func TestInsertSessionIfActive(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := insertUser(t, s, "alice")
+		_, id := session.NewSecret()
+		if ok, err := s.InsertSessionIfActive(ctx, policy.Start(id, u.ID, t0)); err != nil || !ok {
+			t.Fatalf("active user: %v, %v", ok, err)
+		}
+		if err := s.SetUserActive(ctx, u.ID, false, t0); err != nil {
+			t.Fatal(err)
+		}
+		_, id2 := session.NewSecret()
+		if ok, err := s.InsertSessionIfActive(ctx, policy.Start(id2, u.ID, t0)); err != nil || ok {
+			t.Fatalf("inactive user: %v, %v", ok, err)
+		}
+		_, id3 := session.NewSecret()
+		if ok, err := s.InsertSessionIfActive(ctx, policy.Start(id3, user.NewID(), t0)); err != nil || ok {
+			t.Fatalf("missing user: %v, %v", ok, err)
+		}
+		if n, _ := s.SessionCount(ctx, u.ID); n != 1 {
+			t.Fatalf("%d sessions, want 1", n)
 		}
 	})
 }

@@ -2,24 +2,35 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
 )
 
-// LoginFailures returns the failures counted for key and when their window
-// started; zero values when there are none.
-func (s *Store) LoginFailures(ctx context.Context, key string) (int, time.Time, error) {
-	var r struct {
+// LoginFailures returns the failure windows of two keys (a username's and
+// a client IP's) in one query; a key without failures has a zero window.
+func (s *Store) LoginFailures(ctx context.Context, key1, key2 string) (auth.FailureWindow, auth.FailureWindow, error) {
+	var rows []struct {
+		Key         string `db:"key"`
 		Failures    int    `db:"failures"`
 		WindowStart dbTime `db:"window_start"`
 	}
-	err := s.translate("login failures", s.q(ctx).GetContext(ctx, &r,
-		`SELECT failures, window_start FROM login_throttle WHERE key = $1`, key))
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, time.Time{}, nil
+	err := s.q(ctx).SelectContext(ctx, &rows,
+		`SELECT key, failures, window_start FROM login_throttle WHERE key IN ($1, $2)`, key1, key2)
+	if err != nil {
+		return auth.FailureWindow{}, auth.FailureWindow{}, s.translate("login failures", err)
 	}
-	return r.Failures, r.WindowStart.Time, err
+	var w1, w2 auth.FailureWindow
+	for _, r := range rows {
+		w := auth.FailureWindow{Failures: r.Failures, Start: r.WindowStart.Time}
+		switch r.Key {
+		case key1:
+			w1 = w
+		case key2:
+			w2 = w
+		}
+	}
+	return w1, w2, nil
 }
 
 // RecordLoginFailure counts one failure for each key at now. A window that

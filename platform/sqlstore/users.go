@@ -79,12 +79,6 @@ func (s *Store) UserByUsernameForUpdate(ctx context.Context, username string) (u
 		`SELECT `+userColumns+` FROM users WHERE lower(username) = lower($1)`+s.d.ForUpdate, username)
 }
 
-// UserByIDForUpdate finds a user by id and locks the row until the
-// transaction in ctx ends. Call it inside WithinTx.
-func (s *Store) UserByIDForUpdate(ctx context.Context, id uuid.UUID) (user.User, error) {
-	return s.getUser(ctx, "lock user by id", `SELECT `+userColumns+` FROM users WHERE id = $1`+s.d.ForUpdate, id)
-}
-
 // SetUserRole changes a user's role.
 func (s *Store) SetUserRole(ctx context.Context, userID uuid.UUID, role user.Role, updatedAt time.Time) error {
 	return s.updateUser(ctx, "set user role",

@@ -48,6 +48,20 @@ func ErrTooManyAttempts(retryAfter time.Duration) *apperr.Error {
 	return &apperr.Error{Kind: apperr.KindTooManyRequests, Code: "too_many_attempts", Message: "too many failed logins; try again later", RetryAfter: retryAfter}
 }
 
+// FailureWindow is the failed logins counted for one key (a username or a
+// client IP) since the window started.
+type FailureWindow struct {
+	Failures int
+	Start    time.Time
+}
+
+// Blocks reports whether the window refuses further attempts at now, and
+// until when.
+func (w FailureWindow) Blocks(now time.Time, limit int, length time.Duration) (bool, time.Time) {
+	until := w.Start.Add(length)
+	return w.Failures >= limit && until.After(now), until
+}
+
 type actorKey struct{}
 
 // WithActor returns a context that carries a.
