@@ -28,3 +28,27 @@ func BenchmarkStatus(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMe measures an authenticated request on SQLite: cookie, JWT,
+// session+user query, JSON.
+func BenchmarkMe(b *testing.B) {
+	t := &testing.T{}
+	app := newTestApp(t, "sqlite", nil)
+	c := app.client()
+	c.signup(t, "bench.user", "password1")
+	cookie := c.login(t, "bench.user", "password1").sessionCookie()
+	h, err := newHandler(app.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.store, metrics.New(), app.clock.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/auth/me", nil)
+	req.AddCookie(cookie)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatal(rec.Code)
+		}
+	}
+}

@@ -11,12 +11,14 @@
 //	(c) GET /api/v1/users?limit=20 (admin) vs (g) the same SQL, direct
 //	(d) POST /api/v1/auth/login            vs (h) verifications/s on all cores
 //	(e) a login flood at 4x the hash capacity while (c) runs at 16 connections
+//	(i) the (g) queries through pgx's database/sql driver vs lib/pq
 //
 // and prints one table (or JSON with -json FILE).
 package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -31,9 +33,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/platform/postgres"
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -51,7 +56,7 @@ func mainErr() error {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per workload")
 	users := flag.Int("users", 10000, "users in the database")
 	rounds := flag.Int("rounds", 5, "alternating slices per workload and reference")
-	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h); empty: all")
+	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i); empty: all")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	pgURL := flag.String("pg", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server (an admin connection)")
 	var env multiFlag
@@ -125,7 +130,9 @@ func mainErr() error {
 			rr.merge(run(ctx, ref.name, ref.conc, slice, ref.o))
 			svc.resetPeakRSS()
 			wr.merge(run(ctx, w.name, w.conc, slice, w.o))
-			peak = max(peak, svc.peakRSSMiB())
+			if w.service {
+				peak = max(peak, svc.peakRSSMiB())
+			}
 		}
 		wr.PeakRSSMiB = peak
 		return rr, wr
@@ -206,6 +213,51 @@ func mainErr() error {
 		results = append(results, ref, res)
 		if wl.key == "d" {
 			hashRef = &results[len(results)-2]
+		}
+	}
+	if want("i") {
+		// What the driver costs: the (g) queries through pgx's database/sql
+		// driver under the same sqlx code, alternated with lib/pq.
+		pq, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
+		if err != nil {
+			return err
+		}
+		defer pq.Close()
+		pgxDB, err := sql.Open("pgx", svc.dbURL)
+		if err != nil {
+			return err
+		}
+		pgxDB.SetMaxOpenConns(cfg.Database.MaxOpenConns)
+		pgxDB.SetMaxIdleConns(cfg.Database.MaxOpenConns)
+		d := postgres.Dialect
+		d.DriverName = "pgx"
+		viaPgx := sqlstore.New(pgxDB, d)
+		defer viaPgx.Close()
+		secret, err := sessionSecret(userCookie)
+		if err != nil {
+			return err
+		}
+		id, err := session.IDFromSecret(secret)
+		if err != nil {
+			return err
+		}
+		for _, q := range []struct {
+			name string
+			run  func(s *sqlstore.Store) op
+		}{
+			{"(b) session+user", func(s *sqlstore.Store) op {
+				return func(ctx context.Context) (int, error) { _, _, err := s.SessionWithUser(ctx, id); return 200, err }
+			}},
+			{"(c) page+count", func(s *sqlstore.Store) op {
+				return func(ctx context.Context) (int, error) {
+					_, _, err := s.ListUsers(ctx, user.Page{Sort: user.SortUpdatedAt, Descending: true, Limit: 20})
+					return 200, err
+				}
+			}},
+		} {
+			ref, res := pair(workload{"i lib/pq " + q.name, *concurrency, q.run(pq), false}, workload{"i pgx " + q.name, *concurrency, q.run(viaPgx), false}, *rounds)
+			res.Reference, res.Ratio = ref.Name, res.PerSecond/ref.PerSecond
+			results = append(results, ref, res)
 		}
 	}
 	if want("e") {

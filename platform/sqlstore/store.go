@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -37,8 +38,9 @@ type Dialect struct {
 
 // Store implements every feature port on one database.
 type Store struct {
-	db *sqlx.DB
-	d  Dialect
+	db    *sqlx.DB
+	d     Dialect
+	stmts sync.Map // query text -> *sqlx.Stmt, prepared once per connection
 }
 
 // New wraps an open database. The store owns db and closes it in Close.
@@ -52,8 +54,14 @@ func (s *Store) Engine() string { return s.d.Name }
 // DB returns the underlying pool, for statistics and tests.
 func (s *Store) DB() *sql.DB { return s.db.DB }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the prepared statements and the pool.
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool {
+		_ = v.(*sqlx.Stmt).Close()
+		return true
+	})
+	return s.db.Close()
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -90,19 +98,66 @@ func (s *Store) WithinTx(ctx context.Context, fn func(ctx context.Context) error
 	return nil
 }
 
-// querier is what *sqlx.DB and *sqlx.Tx have in common that the store uses.
+// querier is what the store runs queries through.
 type querier interface {
 	GetContext(ctx context.Context, dest any, query string, args ...any) error
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// q returns the transaction in ctx, or the pool.
+// q returns the transaction in ctx, or else the pool through prepared
+// statements. Every query the store runs is a constant text (or one of a
+// few), so outside transactions (the hot paths: authentication, lists,
+// login) each is prepared once per connection and then only executed: the
+// database parses and plans it once, not on every call. Inside a
+// transaction queries run as they are; preparing there would need a second
+// connection while the transaction holds one.
 func (s *Store) q(ctx context.Context) querier {
 	if tx, ok := ctx.Value(txKey{}).(*sqlx.Tx); ok {
 		return tx
 	}
-	return s.db
+	return prepared{s}
+}
+
+type prepared struct{ s *Store }
+
+func (p prepared) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if v, ok := p.s.stmts.Load(query); ok {
+		return v.(*sqlx.Stmt), nil
+	}
+	st, err := p.s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := p.s.stmts.LoadOrStore(query, st); loaded {
+		_ = st.Close() // another caller prepared it first
+		return v.(*sqlx.Stmt), nil
+	}
+	return st, nil
+}
+
+func (p prepared) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	return st.GetContext(ctx, dest, args...)
+}
+
+func (p prepared) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	return st.SelectContext(ctx, dest, args...)
+}
+
+func (p prepared) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 // errUnique marks a unique violation; methods turn it into their domain error.
