@@ -27,15 +27,19 @@ func RequestID(c *echo.Context) string {
 // from A-Z a-z 0-9 . _ - :) or makes one, and echoes it back.
 func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		id := c.Request().Header.Get("X-Request-ID")
+		id := c.Request().Header.Get(requestIDHeader)
 		if !saneRequestID(id) {
 			id = newRequestID()
 		}
 		c.Set(requestIDKey, id)
-		c.Response().Header().Set("X-Request-ID", id)
+		c.Response().Header()[requestIDHeader] = []string{id}
 		return next(c)
 	}
 }
+
+// requestIDHeader is X-Request-ID in canonical form, so that header
+// lookups need no conversion.
+const requestIDHeader = "X-Request-Id"
 
 func saneRequestID(id string) bool {
 	if len(id) == 0 || len(id) > 64 {
@@ -105,10 +109,14 @@ func recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		r := c.Request()
-		if r.ContentLength > MaxBodyBytes {
+		switch {
+		case r.ContentLength > MaxBodyBytes:
 			return NewProblem(http.StatusRequestEntityTooLarge, "body_too_large", statusDetail(http.StatusRequestEntityTooLarge))
+		case r.Body == nil || r.Body == http.NoBody:
+			// nothing to limit
+		default:
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, MaxBodyBytes)
 		}
-		r.Body = http.MaxBytesReader(c.Response(), r.Body, MaxBodyBytes)
 		return next(c)
 	}
 }
