@@ -59,13 +59,13 @@ var cheapHashing = map[string]string{
 	"password.queue_timeout":     "30s",
 }
 
-func newTestApp(t *testing.T, engine string, settings map[string]string) *testApp {
+func newTestApp(t testing.TB, engine string, settings map[string]string) *testApp {
 	t.Helper()
 	return newTestAppOn(t, dbtest.URL(t, engine), settings)
 }
 
 // newTestAppOn serves the route table on the database at dbURL.
-func newTestAppOn(t *testing.T, dbURL string, settings map[string]string) *testApp {
+func newTestAppOn(t testing.TB, dbURL string, settings map[string]string) *testApp {
 	t.Helper()
 	all := map[string]string{"database.url": dbURL}
 	for k, v := range cheapHashing {
@@ -105,7 +105,7 @@ func (a *testApp) client() *client {
 	return &client{app: a, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
 }
 
-func (c *client) do(t *testing.T, method, path, body string, header ...string) response {
+func (c *client) do(t testing.TB, method, path, body string, header ...string) response {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -146,12 +146,12 @@ func credentials(username, password string) string {
 	return fmt.Sprintf(`{"username":%q,"password":%q}`, username, password)
 }
 
-func (c *client) signup(t *testing.T, username, password string) response {
+func (c *client) signup(t testing.TB, username, password string) response {
 	t.Helper()
 	return c.do(t, "POST", "/api/v1/auth/signup", credentials(username, password))
 }
 
-func (c *client) login(t *testing.T, username, password string) response {
+func (c *client) login(t testing.TB, username, password string) response {
 	t.Helper()
 	return c.do(t, "POST", "/api/v1/auth/login", credentials(username, password))
 }
@@ -175,7 +175,7 @@ func expect(t *testing.T, what string, r response, status int, code string) {
 	}
 }
 
-func (a *testApp) count(t *testing.T, table string) int {
+func (a *testApp) count(t testing.TB, table string) int {
 	t.Helper()
 	var n int
 	if err := a.store.DB().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {

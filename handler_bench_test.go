@@ -13,7 +13,7 @@ import (
 // BenchmarkStatus measures the route table's own cost per request (no
 // network): middleware, routing, logging, metrics, JSON.
 func BenchmarkStatus(b *testing.B) {
-	app := newTestApp(&testing.T{}, "sqlite", nil)
+	app := newTestApp(b, "sqlite", nil)
 	h, err := newHandler(app.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.store, metrics.New(), app.clock.Now)
 	if err != nil {
 		b.Fatal(err)
@@ -32,11 +32,10 @@ func BenchmarkStatus(b *testing.B) {
 // BenchmarkMe measures an authenticated request on SQLite: cookie, JWT,
 // session+user query, JSON.
 func BenchmarkMe(b *testing.B) {
-	t := &testing.T{}
-	app := newTestApp(t, "sqlite", nil)
+	app := newTestApp(b, "sqlite", nil)
 	c := app.client()
-	c.signup(t, "bench.user", "password1")
-	cookie := c.login(t, "bench.user", "password1").sessionCookie()
+	c.signup(b, "bench.user", "password1")
+	cookie := c.login(b, "bench.user", "password1").sessionCookie()
 	h, err := newHandler(app.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.store, metrics.New(), app.clock.Now)
 	if err != nil {
 		b.Fatal(err)

@@ -46,7 +46,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -57,7 +57,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // writeConfig writes a config file from key = value lines grouped by section.
-func writeConfig(t *testing.T, settings map[string]string) string {
+func writeConfig(t testing.TB, settings map[string]string) string {
 	t.Helper()
 	sections := map[string][]string{}
 	for k, v := range settings {
@@ -142,7 +142,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {

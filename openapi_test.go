@@ -49,7 +49,7 @@ var loadDoc = sync.OnceValues(func() (*apiDoc, error) {
 	return &apiDoc{doc: doc, router: router}, nil
 })
 
-func mustDoc(t *testing.T) *apiDoc {
+func mustDoc(t testing.TB) *apiDoc {
 	t.Helper()
 	d, err := loadDoc()
 	if err != nil {
@@ -62,7 +62,7 @@ func mustDoc(t *testing.T) *apiDoc {
 // breaks the document: an undocumented status, content type or body shape.
 // Requests the document does not describe (unknown paths, wrong methods,
 // /docs) are left to the route-table test.
-func checkAgainstDoc(t *testing.T, method, rawURL string, r response) {
+func checkAgainstDoc(t testing.TB, method, rawURL string, r response) {
 	t.Helper()
 	d := mustDoc(t)
 	u, err := url.Parse(rawURL)

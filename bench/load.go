@@ -109,7 +109,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[i]
 }
 
-// latencies of the subset of requests a filter keeps, for mixed workloads.
+// statusList returns the statuses seen, in order.
 func statusList(m map[int]int) []int {
 	var keys []int
 	for k := range m {
