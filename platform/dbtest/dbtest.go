@@ -183,7 +183,28 @@ func ensureTemplate(conn *sql.DB, base string) (string, error) {
 	if _, err := c.ExecContext(ctx, "ALTER DATABASE "+pq.QuoteIdentifier(building)+" RENAME TO "+pq.QuoteIdentifier(name)); err != nil {
 		return "", err
 	}
+	dropOldTemplates(ctx, c, name)
 	return name, nil
+}
+
+// dropOldTemplates removes templates of earlier migration sets. One still
+// being cloned by another test process is left for a later run.
+func dropOldTemplates(ctx context.Context, c *sql.Conn, current string) {
+	rows, err := c.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'cleanslice\_tpl\_%' AND datname <> $1`, current)
+	if err != nil {
+		return
+	}
+	var old []string
+	for rows.Next() {
+		var n string
+		if rows.Scan(&n) == nil {
+			old = append(old, n)
+		}
+	}
+	rows.Close()
+	for _, n := range old {
+		_, _ = c.ExecContext(ctx, "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(n))
+	}
 }
 
 func newPostgresDB(t testing.TB) string {
