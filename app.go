@@ -44,12 +44,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	out := logging.NewOutput(logOut, logging.FlushInterval)
 	defer out.Close()
 	log := logging.New(cfg.Log.Level, cfg.Log.Format, out)
-	if cfg.Database.MigrateOnStart {
-		if err := migrateUp(cfg.Database); err != nil {
-			return err
-		}
-	}
-	store, err := openStore(ctx, cfg.Database)
+	store, err := openMigrated(ctx, cfg.Database, cfg.Database.MigrateOnStart)
 	if err != nil {
 		return err
 	}
@@ -222,11 +217,19 @@ func newMigrator(cfg config.Database) (*sqlstore.Migrator, error) {
 	return postgres.NewMigrator(cfg.URL)
 }
 
-func migrateUp(cfg config.Database) error {
-	m, err := newMigrator(cfg)
-	if err != nil {
-		return err
+// openMigrated applies pending migrations first when migrate is true, then
+// opens the store.
+func openMigrated(ctx context.Context, cfg config.Database, migrate bool) (*sqlstore.Store, error) {
+	if migrate {
+		m, err := newMigrator(cfg)
+		if err != nil {
+			return nil, err
+		}
+		err = m.Up()
+		m.Close()
+		if err != nil {
+			return nil, err
+		}
 	}
-	defer m.Close()
-	return m.Up()
+	return openStore(ctx, cfg)
 }

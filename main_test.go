@@ -153,20 +153,31 @@ func (r response) json(t testing.TB) map[string]any {
 
 func (s *service) do(t *testing.T, method, path, body string) response {
 	t.Helper()
+	return send(t, s.client, method, s.base+path, body)
+}
+
+// send makes one request (a JSON body when body is not empty; header is
+// name, value pairs), reads the whole answer and checks it against the
+// OpenAPI document.
+func send(t testing.TB, hc *http.Client, method, url, body string, header ...string) response {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, s.base+path, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := s.client.Do(req)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)

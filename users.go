@@ -50,10 +50,7 @@ func usersCommand(ctx context.Context, cfg config.Config, args []string, stdin i
 		return fmt.Errorf("users create: %s", describeInvalid(err))
 	}
 
-	if err := migrateUp(cfg.Database); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg.Database)
+	store, err := openMigrated(ctx, cfg.Database, true)
 	if err != nil {
 		return err
 	}

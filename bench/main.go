@@ -91,6 +91,16 @@ func mainErr() error {
 		return err
 	}
 
+	// The session id of bench.user's cookie, for the (g) and (i) queries.
+	secret, err := sessionSecret(userCookie)
+	if err != nil {
+		return err
+	}
+	id, err := session.IDFromSecret(secret)
+	if err != nil {
+		return err
+	}
+
 	client := newClient(*concurrency)
 	get := func(path string, c *http.Cookie) op {
 		return httpOp(client, func(ctx context.Context) *http.Request {
@@ -158,14 +168,6 @@ func mainErr() error {
 			return err
 		}
 		defer store.Close()
-		secret, err := sessionSecret(userCookie)
-		if err != nil {
-			return err
-		}
-		id, err := session.IDFromSecret(secret)
-		if err != nil {
-			return err
-		}
 		refs["b"] = workload{"g1 SQL of (b): session+user", *concurrency, func(ctx context.Context) (int, error) {
 			_, _, err := store.SessionWithUser(ctx, id)
 			return 200, err
@@ -233,14 +235,6 @@ func mainErr() error {
 		d.DriverName = "pgx"
 		viaPgx := sqlstore.New(pgxDB, d)
 		defer viaPgx.Close()
-		secret, err := sessionSecret(userCookie)
-		if err != nil {
-			return err
-		}
-		id, err := session.IDFromSecret(secret)
-		if err != nil {
-			return err
-		}
 		for _, q := range []struct {
 			name string
 			run  func(s *sqlstore.Store) op
