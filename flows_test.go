@@ -449,6 +449,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		if u, s := app.count(t, "users"), app.count(t, "sessions"); u != users || s != sessions {
 			t.Fatalf("bad input changed the database: users %d -> %d, sessions %d -> %d", users, u, sessions, s)
 		}
+		r := owner.do(t, "DELETE", "/api/v1/auth/logout", "a=b", "Content-Type", "application/x-www-form-urlencoded")
+		expect(t, "logout with a form body", r, 415, "unsupported_media_type")
 		if n := app.count(t, "login_throttle"); n != 0 {
 			t.Fatalf("bad input counted as login failures: %d", n)
 		}

@@ -381,3 +381,23 @@ func TestLimit(t *testing.T) {
 		t.Fatalf("after release: %d", rec.Code)
 	}
 }
+
+func TestStateChangingBodiesMustBeJSON(t *testing.T) {
+	e, _ := newTestServer(t)
+	e.DELETE("/items/x", func(c *echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	if rec := do(e, http.MethodDelete, "/items/x", "application/x-www-form-urlencoded", "a=b"); rec.Code != 415 {
+		t.Errorf("DELETE with a form body: %d", rec.Code)
+	}
+	if rec := do(e, http.MethodDelete, "/items/x", "", ""); rec.Code != 204 {
+		t.Errorf("DELETE without a body: %d", rec.Code)
+	}
+	if rec := do(e, http.MethodDelete, "/items/x", "application/json", "{}"); rec.Code != 204 {
+		t.Errorf("DELETE with a JSON body: %d", rec.Code)
+	}
+	if rec := do(e, http.MethodPost, "/nowhere", "text/plain", "x"); rec.Code != 404 {
+		t.Errorf("unknown route with a text body: %d, want 404", rec.Code)
+	}
+	if rec := do(e, http.MethodPut, "/items/x", "text/plain", "x"); rec.Code != 405 {
+		t.Errorf("wrong method with a text body: %d, want 405", rec.Code)
+	}
+}

@@ -189,3 +189,23 @@ func trimTrailingSlash(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
+
+// requireJSONBody refuses a state-changing request whose body is not JSON
+// with 415, whatever its route does with the body: a browser form can never
+// change state. Unknown routes and methods keep their 404 and 405.
+func requireJSONBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		r := c.Request()
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if r.Body == nil || r.Body == http.NoBody || IsJSON(r.Header.Get("Content-Type")) {
+			return next(c)
+		}
+		if name := c.RouteInfo().Name; name == echo.NotFoundRouteName || name == echo.MethodNotAllowedRouteName {
+			return next(c)
+		}
+		return NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", statusDetail(http.StatusUnsupportedMediaType))
+	}
+}

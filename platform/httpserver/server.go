@@ -29,9 +29,9 @@ type Options struct {
 // New returns an echo instance with the middleware every route gets:
 // request ids, request logging, panic recovery, the body limit and
 // cross-origin protection (net/http's CrossOriginProtection refuses unsafe
-// cross-origin browser requests with 403). State-changing routes bind their
-// body with StrictJSON, which refuses anything but JSON (415): a browser
-// form cannot send JSON. Trailing slashes are optional.
+// cross-origin browser requests with 403), and 415 for a state-changing
+// request whose body is not JSON: a browser form cannot send JSON. Routes
+// bind bodies with StrictJSON. Trailing slashes are optional.
 func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 	cop := http.NewCrossOriginProtection()
 	for _, origin := range o.TrustedOrigins {
@@ -50,7 +50,7 @@ func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 		IPExtractor:      ipExtractor,
 	})
 	e.Pre(trimTrailingSlash)
-	e.Use(requestID, logRequests(log, o.ObserveRequest), recoverPanics, limitBody, crossOrigin(cop))
+	e.Use(requestID, logRequests(log, o.ObserveRequest), recoverPanics, limitBody, crossOrigin(cop), requireJSONBody)
 	return e, nil
 }
 
