@@ -200,7 +200,7 @@ func requireJSONBody(next echo.HandlerFunc) echo.HandlerFunc {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			return next(c)
 		}
-		if r.Body == nil || r.Body == http.NoBody || IsJSON(r.Header.Get("Content-Type")) {
+		if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody || IsJSON(r.Header.Get("Content-Type")) {
 			return next(c)
 		}
 		if name := c.RouteInfo().Name; name == echo.NotFoundRouteName || name == echo.MethodNotAllowedRouteName {
