@@ -101,7 +101,7 @@ type Password struct {
 // Log configures logging.
 type Log struct {
 	Level  string // debug, info, warn, error
-	Format string // text or json
+	Format string // text or json ("auto" in the file: text in development, json in production)
 }
 
 // Metrics configures the Prometheus endpoint.
@@ -138,7 +138,7 @@ var Defaults = map[string]any{
 	"password.max_concurrency":    0,
 	"password.queue_timeout":      "1s",
 	"log.level":                   "info",
-	"log.format":                  "text",
+	"log.format":                  "auto",
 	"metrics.enabled":             true,
 	"metrics.address":             "",
 }
@@ -240,6 +240,12 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			Address: p.str("metrics.address"),
 		},
 	}
+	if c.Log.Format == "auto" {
+		c.Log.Format = "text"
+		if c.Production() {
+			c.Log.Format = "json"
+		}
+	}
 	if c.Password.MaxConcurrency == 0 {
 		c.Password.MaxConcurrency = runtime.NumCPU()
 	}
@@ -320,7 +326,7 @@ func (c Config) validate() []string {
 		add("log.level must be debug, info, warn or error, not %q", c.Log.Level)
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
-		add("log.format must be text or json, not %q", c.Log.Format)
+		add("log.format must be text, json or auto, not %q", c.Log.Format)
 	}
 	for _, o := range c.HTTP.TrustedOrigins {
 		u, err := url.Parse(o)

@@ -76,6 +76,9 @@ func TestDefaults(t *testing.T) {
 	if c.Password.MaxConcurrency < 1 || c.Password.Argon2MemoryKiB != 19456 || c.Password.MinLength != 8 {
 		t.Errorf("unexpected password defaults: %+v", c.Password)
 	}
+	if c.Log.Format != "text" {
+		t.Errorf("development logs %s, want text by default", c.Log.Format)
+	}
 	if c.Database.Engine() != "sqlite" || c.Database.SQLitePath() != "data/cleanslice.db" {
 		t.Errorf("engine %q path %q", c.Database.Engine(), c.Database.SQLitePath())
 	}
@@ -168,6 +171,9 @@ func TestProductionRefusesDevelopmentSettings(t *testing.T) {
 	}))
 	if err != nil || !c.Production() {
 		t.Fatalf("valid production config refused: %v", err)
+	}
+	if c.Log.Format != "json" {
+		t.Errorf("production logs %s, want json by default", c.Log.Format)
 	}
 }
 
