@@ -7,9 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -53,7 +50,6 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	}
 	defer store.Close()
 
-	tuneRuntime(cfg.Password.MaxConcurrency)
 	m := metrics.New()
 	m.WatchDB(store.DB(), store.Engine())
 	handler, err := newHandler(cfg, log, store, m, time.Now)
@@ -159,23 +155,6 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	api.PATCH("/users/revoke", revokeH.Handle, authn.Required)
 	api.PATCH("/users/password", setPasswordH.Handle, hashing, authn.Required)
 	return e, nil
-}
-
-// tuneRuntime makes room for password hashing, unless the operator set
-// GOMAXPROCS or GOGC. Hashes run on their own lowest-priority threads
-// (platform/password), so the kernel serves requests first and hashes fill
-// the idle CPU; the runtime gets a P for each hash in flight, so a hash
-// never holds one a request needs. Each hash allocates 19 MiB (at the
-// defaults) that is garbage a moment later: collecting at 50 % heap growth
-// instead of 100 % keeps the peak RSS of a login flood near 115 MiB
-// instead of 155 MiB (measured with task bench -- -only d,e).
-func tuneRuntime(hashSlots int) {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + hashSlots)
-	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
-	}
 }
 
 // newHasher returns the password hasher; m may be nil (the CLI has no metrics).

@@ -121,10 +121,7 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 		return false, err
 	}
 	defer h.release()
-	var got []byte
-	inBackground(func() {
-		got = argon2.IDKey(h.peppered(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(key)))
-	})
+	got := argon2.IDKey(h.peppered(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(key)))
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
@@ -149,10 +146,7 @@ func (h *Hasher) encode(password string) string {
 	salt := make([]byte, saltLen)
 	rand.Read(salt)
 	p := h.params
-	var key []byte
-	inBackground(func() {
-		key = argon2.IDKey(h.peppered(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
-	})
+	key := argon2.IDKey(h.peppered(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
 		b64.EncodeToString(salt), b64.EncodeToString(key))
 }
