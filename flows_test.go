@@ -188,6 +188,9 @@ func TestAccountFlow(t *testing.T) {
 
 		r = c.login(t, "alice.smith", "first password")
 		expect(t, "login", r, 200, "")
+		if r.header.Get("Cache-Control") != "no-store" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("login response headers: %v", r.header)
+		}
 		if r.json(t)["id"] != u["id"] || r.sessionCookie() == nil {
 			t.Fatalf("login body %s, cookie %v", r.body, r.sessionCookie())
 		}

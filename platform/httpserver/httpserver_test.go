@@ -401,3 +401,20 @@ func TestStateChangingBodiesMustBeJSON(t *testing.T) {
 		t.Errorf("wrong method with a text body: %d, want 405", rec.Code)
 	}
 }
+
+func TestSecureHeaders(t *testing.T) {
+	e, _ := newTestServer(t)
+	e.GET("/api/v1/thing", func(c *echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	rec := do(e, http.MethodGet, "/api/v1/thing", "", "")
+	if rec.Header().Get("Cache-Control") != "no-store" || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("API response headers: %v", rec.Header())
+	}
+	rec = do(e, http.MethodGet, "/nope", "", "")
+	if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("a problem response lacks nosniff: %v", rec.Header())
+	}
+	rec = do(e, http.MethodGet, "/items/x", "", "")
+	if rec.Header().Get("Cache-Control") != "" {
+		t.Errorf("a non-API response is marked no-store: %v", rec.Header())
+	}
+}

@@ -209,3 +209,23 @@ func requireJSONBody(next echo.HandlerFunc) echo.HandlerFunc {
 		return NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", statusDetail(http.StatusUnsupportedMediaType))
 	}
 }
+
+// Header values set on every response, shared so setting them allocates
+// nothing.
+var (
+	noSniff = []string{"nosniff"}
+	noStore = []string{"no-store"}
+)
+
+// secureHeaders tells browsers not to guess content types, and not to
+// store API answers (they carry accounts and set session cookies).
+func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		h := c.Response().Header()
+		h["X-Content-Type-Options"] = noSniff
+		if strings.HasPrefix(c.Request().URL.Path, "/api/") {
+			h["Cache-Control"] = noStore
+		}
+		return next(c)
+	}
+}

@@ -50,7 +50,7 @@ func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 		IPExtractor:      ipExtractor,
 	})
 	e.Pre(trimTrailingSlash)
-	e.Use(requestID, logRequests(log, o.ObserveRequest), recoverPanics, limitBody, crossOrigin(cop), requireJSONBody)
+	e.Use(requestID, secureHeaders, logRequests(log, o.ObserveRequest), recoverPanics, limitBody, crossOrigin(cop), requireJSONBody)
 	return e, nil
 }
 
