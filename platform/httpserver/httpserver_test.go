@@ -418,3 +418,17 @@ func TestSecureHeaders(t *testing.T) {
 		t.Errorf("a non-API response is marked no-store: %v", rec.Header())
 	}
 }
+
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	e, logs := newTestServer(t)
+	e.GET("/gone", func(c *echo.Context) error {
+		return fmt.Errorf("query: %w", context.Canceled)
+	})
+	rec := do(e, http.MethodGet, "/gone", "", "")
+	if rec.Code != StatusClientClosedRequest {
+		t.Fatalf("status %d, want 499", rec.Code)
+	}
+	if strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Fatalf("a client that left was logged as a server error:\n%s", logs)
+	}
+}

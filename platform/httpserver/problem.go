@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -86,8 +87,19 @@ func ProblemFor(err error) *Problem {
 	if status := echo.StatusCode(err); status == http.StatusServiceUnavailable {
 		return ProblemFor(apperr.ErrUnavailable)
 	}
+	if errors.Is(err, context.Canceled) {
+		// The client went away; nobody reads this, but the log line says
+		// what happened instead of reporting a server error.
+		p := NewProblem(StatusClientClosedRequest, "client_closed_request", "the client closed the request")
+		p.Title = "Client Closed Request"
+		return p
+	}
 	return internalProblem()
 }
+
+// StatusClientClosedRequest is the status logged for a request whose client
+// went away before the answer (nginx's convention).
+const StatusClientClosedRequest = 499
 
 func internalProblem() *Problem {
 	return NewProblem(http.StatusInternalServerError, "internal", "an internal error occurred; quote the request id when reporting it")
