@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cleanslice/cleanslice/platform/dbtest"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// TestPurge runs the purge loop on both engines: expired sessions and stale
+// failure windows go, live ones stay, and the loop stops with its context.
+func TestPurge(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			store := dbtest.Open(t, engine)
+			ctx := context.Background()
+			now := time.Now()
+			u := user.New("alice", "$hash", user.RoleUser, now)
+			if err := store.InsertUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+			policy := session.Policy{TTL: time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}
+			_, oldID := session.NewSecret()
+			_, liveID := session.NewSecret()
+			for _, s := range []session.Session{policy.Start(oldID, u.ID, now.Add(-2*time.Minute)), policy.Start(liveID, u.ID, now)} {
+				if err := store.InsertSession(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := store.RecordLoginFailure(ctx, now.Add(-time.Hour), 15*time.Minute, "user:old"); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.RecordLoginFailure(ctx, now, 15*time.Minute, "user:recent"); err != nil {
+				t.Fatal(err)
+			}
+
+			loopCtx, stop := context.WithCancel(ctx)
+			var wg sync.WaitGroup
+			wg.Go(func() { purge(loopCtx, store, slog.New(slog.DiscardHandler), 15*time.Minute, 10*time.Millisecond) })
+			for range 300 {
+				n, _ := store.SessionCount(ctx, u.ID)
+				old, _, _ := store.LoginFailures(ctx, "user:old", "user:recent")
+				if n == 1 && old.Failures == 0 {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			stop()
+			wg.Wait() // the loop must end with its context
+
+			if _, _, err := store.SessionWithUser(ctx, liveID); err != nil {
+				t.Errorf("the live session was purged: %v", err)
+			}
+			if _, _, err := store.SessionWithUser(ctx, oldID); err == nil {
+				t.Error("the expired session survived the purge")
+			}
+			old, recent, err := store.LoginFailures(ctx, "user:old", "user:recent")
+			if err != nil || old.Failures != 0 || recent.Failures != 1 {
+				t.Errorf("failure windows after the purge: old %+v, recent %+v, %v", old, recent, err)
+			}
+		})
+	}
+}
