@@ -72,7 +72,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	secret, id := session.NewSecret()
 	s := i.policy.Start(id, u.ID, now)
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
-		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, session.Truncate(now)); err != nil {
+		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, user.Timestamp(now)); err != nil {
 			return err
 		}
 		if err := i.store.DeleteUserSessions(ctx, u.ID); err != nil {

@@ -50,7 +50,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		if u.Role == user.RoleAdmin {
 			return nil
 		}
-		out.Role, out.UpdatedAt = user.RoleAdmin, i.now().UTC().Truncate(time.Microsecond)
+		out.Role, out.UpdatedAt = user.RoleAdmin, user.Timestamp(i.now())
 		return i.store.SetUserRole(ctx, u.ID, user.RoleAdmin, out.UpdatedAt)
 	})
 	if err != nil {

@@ -50,7 +50,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		if !u.IsActive {
 			return nil
 		}
-		out.IsActive, out.UpdatedAt = false, i.now().UTC().Truncate(time.Microsecond)
+		out.IsActive, out.UpdatedAt = false, user.Timestamp(i.now())
 		if err := i.store.SetUserActive(ctx, u.ID, false, out.UpdatedAt); err != nil {
 			return err
 		}

@@ -48,7 +48,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		if u.IsActive {
 			return nil
 		}
-		out.IsActive, out.UpdatedAt = true, i.now().UTC().Truncate(time.Microsecond)
+		out.IsActive, out.UpdatedAt = true, user.Timestamp(i.now())
 		return i.store.SetUserActive(ctx, u.ID, true, out.UpdatedAt)
 	})
 	if err != nil {

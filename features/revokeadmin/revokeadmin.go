@@ -49,7 +49,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		if u.Role == user.RoleUser {
 			return nil
 		}
-		out.Role, out.UpdatedAt = user.RoleUser, i.now().UTC().Truncate(time.Microsecond)
+		out.Role, out.UpdatedAt = user.RoleUser, user.Timestamp(i.now())
 		return i.store.SetUserRole(ctx, u.ID, user.RoleUser, out.UpdatedAt)
 	})
 	if err != nil {

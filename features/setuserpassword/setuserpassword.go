@@ -59,7 +59,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 		if err := auth.CheckTarget(actor, u); err != nil {
 			return err
 		}
-		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, i.now().UTC().Truncate(time.Microsecond)); err != nil {
+		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, user.Timestamp(i.now())); err != nil {
 			return err
 		}
 		return i.store.DeleteUserSessions(ctx, u.ID)

@@ -12,6 +12,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // Session is a login. Its ID is the SHA-256 of the secret the client holds,
@@ -66,13 +67,13 @@ type Policy struct {
 
 // Start returns a new session for userID at now, with its id.
 func (p Policy) Start(id []byte, userID uuid.UUID, now time.Time) Session {
-	now = Truncate(now)
+	now = user.Timestamp(now)
 	return Session{
 		ID:                id,
 		UserID:            userID,
 		CreatedAt:         now,
-		ExpiresAt:         Truncate(now.Add(min(p.TTL, p.AbsoluteTTL))),
-		AbsoluteExpiresAt: Truncate(now.Add(p.AbsoluteTTL)),
+		ExpiresAt:         user.Timestamp(now.Add(min(p.TTL, p.AbsoluteTTL))),
+		AbsoluteExpiresAt: user.Timestamp(now.Add(p.AbsoluteTTL)),
 		LastSeenAt:        now,
 	}
 }
@@ -90,7 +91,7 @@ func (p Policy) Renew(s Session, now time.Time) (Session, bool) {
 	if remaining > time.Duration(p.RefreshRatio*float64(p.TTL)) {
 		return s, false
 	}
-	next := Truncate(now.Add(p.TTL))
+	next := user.Timestamp(now.Add(p.TTL))
 	if next.After(s.AbsoluteExpiresAt) {
 		next = s.AbsoluteExpiresAt
 	}
@@ -98,9 +99,6 @@ func (p Policy) Renew(s Session, now time.Time) (Session, bool) {
 		return s, false
 	}
 	s.ExpiresAt = next
-	s.LastSeenAt = Truncate(now)
+	s.LastSeenAt = user.Timestamp(now)
 	return s, true
 }
-
-// Truncate drops what the databases do not store: below a microsecond.
-func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

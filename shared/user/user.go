@@ -69,6 +69,11 @@ func NewID() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 
 // New returns an active user created at now, with a new id.
 func New(username, passwordHash string, role Role, now time.Time) User {
-	now = now.UTC().Truncate(time.Microsecond) // what the databases keep
+	now = Timestamp(now)
 	return User{ID: NewID(), Username: username, PasswordHash: passwordHash, Role: role, IsActive: true, CreatedAt: now, UpdatedAt: now}
 }
+
+// Timestamp returns t as the databases keep it: UTC, to the microsecond.
+// Every time the domain stores goes through it, so what is returned equals
+// what is read back.
+func Timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
