@@ -51,12 +51,11 @@ func (m *Middleware) Optional(next echo.HandlerFunc) echo.HandlerFunc {
 // cookie. A cookie that no longer works is cleared.
 func (m *Middleware) authenticate(c *echo.Context) (bool, error) {
 	r, w := c.Request(), c.Response()
-	if !m.cookies.Present(r) {
-		return false, nil
-	}
 	secret, err := m.cookies.Read(r)
 	if err != nil {
-		m.cookies.Clear(w)
+		if !m.cookies.Absent(err) {
+			m.cookies.Clear(w) // a cookie that is not ours, or expired
+		}
 		return false, nil
 	}
 	res, err := m.interactor.Execute(r.Context(), secret)

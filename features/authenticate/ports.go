@@ -21,7 +21,7 @@ type Store interface {
 // Cookies reads and re-issues the session cookie.
 type Cookies interface {
 	Read(r *http.Request) (string, error)
-	Present(r *http.Request) bool
+	Absent(err error) bool
 	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
 	Clear(w http.ResponseWriter)
 }

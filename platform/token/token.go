@@ -90,20 +90,21 @@ type Cookies struct {
 // NewCookies returns the cookie adapter.
 func NewCookies(j *JWT, cfg CookieConfig) *Cookies { return &Cookies{jwt: j, cfg: cfg} }
 
-// Read returns the session secret in the request's cookie.
+// ErrNoCookie is returned by Read for a request without a session cookie.
+var ErrNoCookie = errors.New("no session cookie")
+
+// Read returns the session secret in the request's cookie: ErrNoCookie when
+// there is none, an error wrapping ErrInvalid when it is not a valid token.
 func (c *Cookies) Read(r *http.Request) (string, error) {
 	ck, err := r.Cookie(c.cfg.Name)
 	if err != nil {
-		return "", fmt.Errorf("%w: no cookie", ErrInvalid)
+		return "", ErrNoCookie
 	}
 	return c.jwt.Parse(ck.Value)
 }
 
-// Present reports whether the request carries a session cookie at all.
-func (c *Cookies) Present(r *http.Request) bool {
-	_, err := r.Cookie(c.cfg.Name)
-	return err == nil
-}
+// Absent reports whether err from Read means there was no cookie at all.
+func (c *Cookies) Absent(err error) bool { return errors.Is(err, ErrNoCookie) }
 
 // Write sets the cookie to a token for sid that expires with the session.
 func (c *Cookies) Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error {

@@ -117,7 +117,12 @@ func TestCookieAttributes(t *testing.T) {
 	if cleared.MaxAge != -1 || cleared.Value != "" || !cleared.HttpOnly || !cleared.Secure || cleared.Path != "/" || cleared.SameSite != http.SameSiteLaxMode {
 		t.Fatalf("cleared cookie: %+v", cleared)
 	}
-	if _, err := c.Read(httptest.NewRequest(http.MethodGet, "/", nil)); !errors.Is(err, ErrInvalid) {
+	if _, err := c.Read(httptest.NewRequest(http.MethodGet, "/", nil)); !errors.Is(err, ErrNoCookie) || !c.Absent(err) {
 		t.Fatalf("Read without a cookie = %v", err)
+	}
+	bad := httptest.NewRequest(http.MethodGet, "/", nil)
+	bad.AddCookie(&http.Cookie{Name: "access_token", Value: "forged"})
+	if _, err := c.Read(bad); !errors.Is(err, ErrInvalid) || c.Absent(err) {
+		t.Fatalf("Read with a forged cookie = %v", err)
 	}
 }
