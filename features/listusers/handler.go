@@ -28,18 +28,19 @@ type userResponse struct {
 }
 
 type response struct {
-	Users  []userResponse `json:"users"`
-	Total  int            `json:"total"`
-	Limit  int            `json:"limit"`
-	Offset int            `json:"offset"`
+	Users      []userResponse `json:"users"`
+	Total      int            `json:"total"`
+	Limit      int            `json:"limit"`
+	Offset     *int           `json:"offset"`
+	NextCursor *string        `json:"next_cursor"`
 }
 
-var known = []string{"limit", "offset", "sort", "order"}
+var known = []string{"limit", "offset", "cursor", "sort", "order"}
 
 // Handle answers GET /api/v1/users.
 func (h *Handler) Handle(c *echo.Context) error {
 	q := c.Request().URL.Query()
-	in := Input{Limit: q.Get("limit"), Offset: q.Get("offset"), Sort: q.Get("sort"), Order: q.Get("order")}
+	in := Input{Limit: q.Get("limit"), Offset: q.Get("offset"), Sort: q.Get("sort"), Order: q.Get("order"), Cursor: q.Get("cursor")}
 	for name := range q {
 		if !slices.Contains(known, name) {
 			in.Unknown = append(in.Unknown, name)
@@ -52,6 +53,9 @@ func (h *Handler) Handle(c *echo.Context) error {
 		return err
 	}
 	out := response{Users: make([]userResponse, len(res.Users)), Total: res.Total, Limit: res.Limit, Offset: res.Offset}
+	if res.NextCursor != "" {
+		out.NextCursor = &res.NextCursor
+	}
 	for i, u := range res.Users {
 		out.Users[i] = userResponse{u.ID, u.Username, u.Role, u.IsActive, u.CreatedAt, u.UpdatedAt}
 	}

@@ -1,4 +1,5 @@
-// Package listusers lets admins page through all users.
+// Package listusers lets admins page through all users, by offset or by
+// cursor.
 package listusers
 
 import (
@@ -8,8 +9,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gofrs/uuid/v5"
+
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/cursor"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -27,17 +31,20 @@ func New(store Store) *Interactor { return &Interactor{store: store} }
 
 // Input is the query as the client wrote it; empty means the default.
 type Input struct {
-	Limit, Offset, Sort, Order string
+	Limit, Offset, Sort, Order, Cursor string
 	// Unknown names query parameters that mean nothing here.
 	Unknown []string
 }
 
 // Result is one page and the number of all users.
 type Result struct {
-	Users  []user.User
-	Total  int
-	Limit  int
-	Offset int
+	Users []user.User
+	Total int
+	Limit int
+	// Offset is the number of users skipped; nil on a page reached by cursor.
+	Offset *int
+	// NextCursor continues after this page; empty on the last page.
+	NextCursor string
 }
 
 // Execute checks the query, listing every bad parameter at once, and returns
@@ -50,11 +57,48 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	if err != nil {
 		return Result{}, err
 	}
-	users, total, err := i.store.ListUsers(ctx, page)
+	// One row more than the page says whether another page follows.
+	fetch := page
+	fetch.Limit++
+	users, total, err := i.store.ListUsers(ctx, fetch)
 	if err != nil {
 		return Result{}, fmt.Errorf("list users: %w", err)
 	}
-	return Result{Users: users, Total: total, Limit: page.Limit, Offset: page.Offset}, nil
+	res := Result{Users: users, Total: total, Limit: page.Limit}
+	if page.After == nil {
+		res.Offset = &page.Offset
+	}
+	if len(users) > page.Limit {
+		res.Users = users[:page.Limit]
+		res.NextCursor = encodeCursor(page, user.KeyOf(res.Users[page.Limit-1], page.Sort))
+	}
+	return res, nil
+}
+
+// A cursor holds its sort, its order and the last row's key.
+func encodeCursor(p user.Page, k user.Key) string {
+	return cursor.Encode(string(p.Sort), order(p.Descending), k.Value, k.ID.String())
+}
+
+func order(descending bool) string {
+	if descending {
+		return "desc"
+	}
+	return "asc"
+}
+
+func decodeCursor(s string) (user.Page, error) {
+	f, err := cursor.Decode(s, 4)
+	if err != nil {
+		return user.Page{}, err
+	}
+	p := user.Page{Sort: user.SortField(f[0]), Descending: f[1] == "desc"}
+	id, err := uuid.FromString(f[3])
+	if err != nil || (f[1] != "asc" && f[1] != "desc") || user.CheckKeyValue(p.Sort, f[2]) != nil {
+		return user.Page{}, cursor.ErrInvalid
+	}
+	p.After = &user.Key{Value: f[2], ID: id}
+	return p, nil
 }
 
 func parse(in Input) (user.Page, error) {
@@ -92,8 +136,21 @@ func parse(in Input) (user.Page, error) {
 	default:
 		bad("order", "order must be asc or desc")
 	}
+	if in.Cursor != "" {
+		c, err := decodeCursor(in.Cursor)
+		switch {
+		case err != nil:
+			bad("cursor", "cursor is malformed or altered; use next_cursor exactly as a page gave it")
+		case in.Offset != "":
+			bad("cursor", "cursor cannot be combined with offset")
+		case in.Sort != "" && user.SortField(in.Sort) != c.Sort, in.Order != "" && in.Order != order(c.Descending):
+			bad("cursor", fmt.Sprintf("this cursor continues sort=%s&order=%s; leave sort and order out or give those", c.Sort, order(c.Descending)))
+		default:
+			p.Sort, p.Descending, p.After = c.Sort, c.Descending, c.After
+		}
+	}
 	for _, name := range in.Unknown {
-		bad(name, "unknown parameter; use limit, offset, sort and order")
+		bad(name, "unknown parameter; use limit, offset, cursor, sort and order")
 	}
 	if len(fields) > 0 {
 		return user.Page{}, apperr.Invalid(fields...)

@@ -3,6 +3,7 @@ package listusers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -76,5 +77,46 @@ func TestListUsersAuthorization(t *testing.T) {
 	res, err := i.Execute(context.Background(), admin, Input{Limit: "5"})
 	if err != nil || res.Total != 7 || res.Limit != 5 || len(f.got) != 1 {
 		t.Fatalf("admin: %+v, %v", res, err)
+	}
+}
+
+// pageStore returns n users, whatever page is asked for.
+type pageStore struct {
+	n   int
+	got []user.Page
+}
+
+func (f *pageStore) ListUsers(_ context.Context, p user.Page) ([]user.User, int, error) {
+	f.got = append(f.got, p)
+	us := make([]user.User, f.n)
+	for i := range us {
+		us[i] = user.User{ID: user.NewID(), Username: fmt.Sprintf("User%02d", i), Role: user.RoleUser}
+	}
+	return us[:min(f.n, p.Limit)], 1000, nil
+}
+
+func TestNextCursor(t *testing.T) {
+	ctx := context.Background()
+	// A full page and one more row: the cursor continues after the page's last row.
+	f := &pageStore{n: 50}
+	res, err := New(f).Execute(ctx, admin, Input{Limit: "3", Sort: "username", Order: "asc"})
+	if err != nil || len(res.Users) != 3 || res.NextCursor == "" || res.Offset == nil || *res.Offset != 0 {
+		t.Fatalf("first page: %+v, %v", res, err)
+	}
+	if f.got[0].Limit != 4 {
+		t.Fatalf("asked the store for %d rows, want limit+1", f.got[0].Limit)
+	}
+	res2, err := New(f).Execute(ctx, admin, Input{Limit: "3", Cursor: res.NextCursor})
+	if err != nil || res2.Offset != nil {
+		t.Fatalf("cursor page: %+v, %v", res2, err)
+	}
+	p := f.got[1]
+	if p.Sort != user.SortUsername || p.Descending || p.After == nil || p.After.Value != "user02" || p.After.ID != res.Users[2].ID {
+		t.Fatalf("cursor page asked %+v (after %+v)", p, p.After)
+	}
+	// The last page has no cursor.
+	res3, err := New(&pageStore{n: 3}).Execute(ctx, admin, Input{Limit: "3"})
+	if err != nil || res3.NextCursor != "" {
+		t.Fatalf("last page: cursor %q, %v", res3.NextCursor, err)
 	}
 }

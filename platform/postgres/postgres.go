@@ -28,6 +28,7 @@ var Dialect = sqlstore.Dialect{
 	IsUniqueViolation: func(err error) bool { return sqlState(err) == "23505" },
 	IsUnavailable:     isUnavailable,
 	ForUpdate:         " FOR UPDATE",
+	InSubquery:        "= ANY (ARRAY(%s))",
 }
 
 // Options tunes the pool.

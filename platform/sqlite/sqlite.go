@@ -34,7 +34,8 @@ var Dialect = sqlstore.Dialect{
 	},
 	// Every transaction begins IMMEDIATE (see dsn), which takes the write
 	// lock up front: the rows read are as good as locked.
-	ForUpdate: "",
+	ForUpdate:  "",
+	InSubquery: "IN (%s)",
 }
 
 // Options tunes the pool.

@@ -34,6 +34,11 @@ type Dialect struct {
 	// (" FOR UPDATE" on PostgreSQL; empty on SQLite, whose write
 	// transactions take the database lock when they begin).
 	ForUpdate string
+	// InSubquery is how to write "x IN (subquery)" (%s is the subquery) so
+	// that the engine runs the subquery once and then looks each x up by
+	// index: PostgreSQL's planner may hash-join a plain IN against a scan of
+	// the whole table, ANY (ARRAY(...)) it cannot.
+	InSubquery string
 }
 
 // Store implements every feature port on one database.

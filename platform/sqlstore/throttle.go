@@ -57,7 +57,12 @@ func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
 	return s.translate("clear login failures", err)
 }
 
-// DeleteStaleLoginFailures removes windows that started before cutoff.
+// DeleteStaleLoginFailures removes windows that started before cutoff, in
+// batches through the window_start index.
 func (s *Store) DeleteStaleLoginFailures(ctx context.Context, cutoff time.Time) (int64, error) {
-	return s.execCount(ctx, "delete stale login failures", `DELETE FROM login_throttle WHERE window_start < $1`, ts(cutoff))
+	return s.deleteInBatches(ctx, "delete stale login failures", s.purgeLoginFailures(), ts(cutoff))
+}
+
+func (s *Store) purgeLoginFailures() string {
+	return s.batchDelete("login_throttle", "key", "window_start < $1")
 }

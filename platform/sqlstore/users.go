@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
@@ -85,36 +86,31 @@ func (s *Store) SetUserRole(ctx context.Context, userID uuid.UUID, role user.Rol
 		`UPDATE users SET role = $2, updated_at = $3 WHERE id = $1`, userID, string(role), ts(updatedAt))
 }
 
-// orderBy maps each sort field to its ORDER BY list; %[1]s is the
-// direction. Ties are broken by id in the same direction; usernames are
-// unique ignoring case, so they have none. Each list matches an index
-// (migration 3), so every page is an index scan.
-var orderBy = map[user.SortField]string{
-	user.SortUsername:  "lower(username) %[1]s",
-	user.SortRole:      "role %[1]s, id %[1]s",
-	user.SortIsActive:  "is_active %[1]s, id %[1]s",
-	user.SortCreatedAt: "created_at %[1]s, id %[1]s",
-	user.SortUpdatedAt: "updated_at %[1]s, id %[1]s",
+// sortKey maps each sort field to the expression it orders by. Ties are
+// broken by id in the same direction; usernames are unique ignoring case,
+// so they have none. Each (key, id) pair matches an index (migrations 1 and
+// 3), so every page, by offset or after a key, is an index range scan.
+var sortKey = map[user.SortField]string{
+	user.SortUsername:  "lower(username)",
+	user.SortRole:      "role",
+	user.SortIsActive:  "is_active",
+	user.SortCreatedAt: "created_at",
+	user.SortUpdatedAt: "updated_at",
 }
 
-// ListUsers returns one page of users and the number of all users.
+// ListUsers returns one page of users and the number of all users. The
+// count is a row kept by triggers (migration 4): O(1) at any size.
 func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, int, error) {
-	order, ok := orderBy[p.Sort]
-	if !ok {
-		return nil, 0, fmt.Errorf("list users: unknown sort field %q", p.Sort)
-	}
-	dir := "ASC"
-	if p.Descending {
-		dir = "DESC"
+	query, args, err := listQuery(p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list users: %w", err)
 	}
 	var rows []userRow
-	err := s.q(ctx).SelectContext(ctx, &rows,
-		`SELECT `+userColumns+` FROM users ORDER BY `+fmt.Sprintf(order, dir)+` LIMIT $1 OFFSET $2`, p.Limit, p.Offset)
-	if err != nil {
+	if err := s.q(ctx).SelectContext(ctx, &rows, query, args...); err != nil {
 		return nil, 0, s.translate("list users", err)
 	}
 	var total int
-	if err := s.q(ctx).GetContext(ctx, &total, `SELECT count(*) FROM users`); err != nil {
+	if err := s.q(ctx).GetContext(ctx, &total, `SELECT n FROM user_count`); err != nil {
 		return nil, 0, s.translate("count users", err)
 	}
 	users := make([]user.User, len(rows))
@@ -122,4 +118,50 @@ func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, int, e
 		users[i] = r.user()
 	}
 	return users, total, nil
+}
+
+// listQuery returns the query of a page and its parameters: by offset, or
+// the rows after a key (keyset: at any depth an index range scan that
+// starts at the key).
+func listQuery(p user.Page) (string, []any, error) {
+	key, ok := sortKey[p.Sort]
+	if !ok {
+		return "", nil, fmt.Errorf("unknown sort field %q", p.Sort)
+	}
+	dir, cmp := "ASC", ">"
+	if p.Descending {
+		dir, cmp = "DESC", "<"
+	}
+	// Usernames are unique: the key alone is the position.
+	order, pos, after := key+" "+dir, key, "$2"
+	if p.Sort != user.SortUsername {
+		order, pos, after = order+", id "+dir, "("+key+", id)", "($2, $3)"
+	}
+	query := `SELECT ` + userColumns + ` FROM users `
+	args := []any{p.Limit}
+	if p.After == nil {
+		return query + `ORDER BY ` + order + ` LIMIT $1 OFFSET $2`, append(args, p.Offset), nil
+	}
+	v, err := keyArg(p.Sort, p.After.Value)
+	if err != nil {
+		return "", nil, fmt.Errorf("key %q: %w", p.After.Value, err)
+	}
+	args = append(args, v)
+	if p.Sort != user.SortUsername {
+		args = append(args, p.After.ID)
+	}
+	return query + `WHERE ` + pos + ` ` + cmp + ` ` + after + ` ORDER BY ` + order + ` LIMIT $1`, args, nil
+}
+
+// keyArg turns a key's text into the query parameter its column compares
+// with.
+func keyArg(f user.SortField, v string) (any, error) {
+	switch f {
+	case user.SortIsActive:
+		return strconv.ParseBool(v)
+	case user.SortCreatedAt, user.SortUpdatedAt:
+		t, err := user.KeyTime(v)
+		return ts(t), err
+	}
+	return v, nil
 }

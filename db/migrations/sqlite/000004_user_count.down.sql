@@ -1,0 +1,3 @@
+DROP TRIGGER user_count_delete;
+DROP TRIGGER user_count_insert;
+DROP TABLE user_count;

@@ -1,0 +1,39 @@
+package sqlstore
+
+import (
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// ListQuery is one page query with sample parameters, for plan tests.
+type ListQuery struct {
+	SQL  string
+	Args []any
+}
+
+// PurgeQueries returns the batch deletes of s's engine.
+func (s *Store) PurgeQueries() (sessions, loginFailures string) {
+	return s.purgeSessions(), s.purgeLoginFailures()
+}
+
+// ListQueries returns the query of every kind of page: each sort field and
+// direction, by offset and after a key.
+func ListQueries() []ListQuery {
+	var out []ListQuery
+	sample := user.User{ID: user.NewID(), Username: "m", Role: user.RoleUser, IsActive: true,
+		CreatedAt: time.Date(2026, 11, 24, 10, 0, 25, 0, time.UTC), UpdatedAt: time.Date(2026, 11, 24, 10, 3, 0, 0, time.UTC)}
+	for _, f := range user.SortFields {
+		for _, desc := range []bool{false, true} {
+			k := user.KeyOf(sample, f)
+			for _, p := range []user.Page{{Sort: f, Descending: desc, Limit: 21}, {Sort: f, Descending: desc, Limit: 21, After: &k}} {
+				q, args, err := listQuery(p)
+				if err != nil {
+					panic(err)
+				}
+				out = append(out, ListQuery{q, args})
+			}
+		}
+	}
+	return out
+}
