@@ -91,9 +91,11 @@ func startService(ctx context.Context, adminURL string, users int, extraEnv []st
 			return nil, fmt.Errorf("users create %s: %w\n%s", acct[0], err, out)
 		}
 	}
+	start := time.Now()
 	if err := seed(ctx, s.dbURL, users-3); err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(os.Stderr, "bench: seeded %d users and their sessions in %s\n", users-3, time.Since(start).Round(time.Second))
 
 	s.cmd = exec.Command(s.bin, "serve")
 	s.cmd.Env = s.env
@@ -117,7 +119,8 @@ func startService(ctx context.Context, adminURL string, users int, extraEnv []st
 	return nil, fmt.Errorf("service did not become ready")
 }
 
-// seed adds n users with bench.user's password hash, ages and roles varied.
+// seed adds n users with bench.user's password hash, ages and roles varied,
+// and one live session for each.
 func seed(ctx context.Context, dbURL string, n int) error {
 	db, err := sql.Open("postgres", dbURL)
 	if err != nil {
@@ -132,7 +135,14 @@ func seed(ctx context.Context, dbURL string, n int) error {
 	if err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
-	_, err = db.ExecContext(ctx, `ANALYZE users`)
+	_, err = db.ExecContext(ctx, `
+		INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at)
+		SELECT sha256(id::text::bytea), id, now(), now() + interval '1 day', now() + interval '1 day', now()
+		FROM users WHERE username LIKE 'seed%'`)
+	if err != nil {
+		return fmt.Errorf("seed sessions: %w", err)
+	}
+	_, err = db.ExecContext(ctx, `ANALYZE users, sessions`)
 	return err
 }
 
@@ -140,6 +150,24 @@ func (s *service) stop() {
 	for i := len(s.cleanup) - 1; i >= 0; i-- {
 		s.cleanup[i]()
 	}
+}
+
+// nextCursor returns the next_cursor of the list page at path.
+func (s *service) nextCursor(c *http.Cookie, path string) (string, error) {
+	req, _ := http.NewRequest(http.MethodGet, s.base+path, nil)
+	req.AddCookie(c)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var page struct {
+		NextCursor *string `json:"next_cursor"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || page.NextCursor == nil {
+		return "", fmt.Errorf("%s: status %d, no next_cursor (%v)", path, resp.StatusCode, err)
+	}
+	return *page.NextCursor, nil
 }
 
 // login returns the session cookie of a fresh login.
