@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/cleanslice/cleanslice/platform/metrics"
@@ -14,23 +16,27 @@ import (
 // network): middleware, routing, logging, metrics, JSON.
 func BenchmarkStatus(b *testing.B) {
 	app := newTestApp(b, "sqlite", nil)
-	serveLoop(b, app, httptest.NewRequest(http.MethodGet, "/api/v1/", nil))
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/", nil)
+	serveLoop(b, app, func(int) *http.Request { return req }, http.StatusOK)
 }
 
-// serveLoop serves req again and again through a fresh route table whose
-// log goes nowhere, as the service's buffered log nearly does.
-func serveLoop(b *testing.B, app *testApp, req *http.Request) {
+// serveLoop serves the requests of newReq (given the iteration) through a
+// fresh route table whose log goes nowhere, as the service's buffered log
+// nearly does, and checks each status.
+func serveLoop(b *testing.B, app *testApp, newReq func(i int) *http.Request, status int) {
 	h, err := newHandler(app.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.store, metrics.New(), app.clock.Now)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatal(rec.Code)
+		h.ServeHTTP(rec, newReq(i))
+		if rec.Code != status {
+			b.Fatal(rec.Code, rec.Body)
 		}
+		i++
 	}
 }
 
@@ -42,5 +48,29 @@ func BenchmarkMe(b *testing.B) {
 	c.signup(b, "bench.user", "password1")
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/auth/me", nil)
 	req.AddCookie(c.login(b, "bench.user", "password1").sessionCookie())
-	serveLoop(b, app, req)
+	serveLoop(b, app, func(int) *http.Request { return req }, http.StatusOK)
+}
+
+// jsonRequest is a POST of a JSON body.
+func jsonRequest(path, body string) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+// BenchmarkSignup and BenchmarkLogin measure the routes that bind a body
+// (strict JSON decoding included) on SQLite, with the tests' cheap hashing.
+func BenchmarkSignup(b *testing.B) {
+	app := newTestApp(b, "sqlite", nil)
+	serveLoop(b, app, func(i int) *http.Request {
+		return jsonRequest("/api/v1/auth/signup", fmt.Sprintf(`{"username":"user%07d","password":"password1"}`, i))
+	}, http.StatusCreated)
+}
+
+func BenchmarkLogin(b *testing.B) {
+	app := newTestApp(b, "sqlite", nil)
+	app.client().signup(b, "bench.user", "password1")
+	serveLoop(b, app, func(int) *http.Request {
+		return jsonRequest("/api/v1/auth/login", `{"username":"bench.user","password":"password1"}`)
+	}, http.StatusOK)
 }

@@ -329,9 +329,10 @@ func (c Config) validate() []string {
 		add("log.format must be text, json or auto, not %q", c.Log.Format)
 	}
 	for _, o := range c.HTTP.TrustedOrigins {
+		// Exactly what a browser sends in Origin: scheme://host[:port].
 		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			add("http.trusted_origins: %q is not an origin like https://app.example.com", o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Contains(u.Host, "*") || o != u.Scheme+"://"+u.Host {
+			add("http.trusted_origins: %q is not an origin like https://app.example.com (scheme://host[:port], no path, no wildcard)", o)
 		}
 	}
 	for _, p := range c.HTTP.TrustedProxies {

@@ -182,16 +182,17 @@ func TestUnknownKeyAndBadValues(t *testing.T) {
 		"CLEANSLICE_DATABASE_MAX_OPEN_CONNS": "many",
 		"CLEANSLICE_COOKIE_SECURE":           "maybe",
 		"CLEANSLICE_COOKIE_SAME_SITE":        "sometimes",
-		"CLEANSLICE_HTTP_TRUSTED_ORIGINS":    "https://ok.example,ftp://x,https://a.example/path",
+		"CLEANSLICE_HTTP_TRUSTED_ORIGINS":    "https://ok.example,ftp://x,https://a.example/path http://localhost:5173 https://slash.example/ https://*.example.com *",
 		"CLEANSLICE_HTTP_TRUSTED_PROXIES":    "10.0.0.0/8,192.168.1.1,proxy.local",
 	}))
 	got := strings.Join(problems(t, err), "\n")
-	if strings.Contains(got, "ok.example") || strings.Contains(got, "10.0.0.0/8") || strings.Contains(got, "192.168.1.1") {
+	if strings.Contains(got, "ok.example") || strings.Contains(got, "localhost:5173") || strings.Contains(got, "10.0.0.0/8") || strings.Contains(got, "192.168.1.1") {
 		t.Errorf("valid origins or proxies refused: %s", got)
 	}
 	for _, w := range []string{"http.adress: unknown key", "CLEANSLICE_DATABASE_MAX_OPEN_CONNS: \"many\" is not a whole number",
 		"CLEANSLICE_COOKIE_SECURE: \"maybe\" is not true or false", "cookie.same_site must be lax, strict or none",
-		`http.trusted_origins: "ftp://x"`, `http.trusted_origins: "https://a.example/path"`, `http.trusted_proxies: "proxy.local"`} {
+		`http.trusted_origins: "ftp://x"`, `http.trusted_origins: "https://a.example/path"`, `http.trusted_proxies: "proxy.local"`,
+		`http.trusted_origins: "https://slash.example/"`, `http.trusted_origins: "https://*.example.com"`, `http.trusted_origins: "*"`} {
 		if !strings.Contains(got, w) {
 			t.Errorf("problems %q lack %q", got, w)
 		}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/viper"
 )
@@ -78,13 +79,14 @@ func (p *parser) boolean(key string) bool {
 	return b
 }
 
-// list accepts a TOML array or, from the environment, a comma-separated string.
+// list accepts a TOML array or, from the environment, a string of items
+// separated by whitespace or commas.
 func (p *parser) list(key string) []string {
 	val, src := p.raw(key)
 	var items []string
 	switch x := val.(type) {
 	case string:
-		items = strings.Split(x, ",")
+		items = strings.FieldsFunc(x, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 	case []string:
 		items = x
 	case []any:

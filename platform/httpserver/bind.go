@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +18,10 @@ const MaxBodyBytes = 64 << 10
 
 // StrictJSON is the echo.Binder handlers use through c.Bind: the body must
 // be declared JSON and hold exactly one JSON value whose fields all exist in
-// the target, with the right types. Every failure is a problem: 415 when the
-// body is not JSON, 413 when it is too large, 400 otherwise.
+// the target, with the right types, and no object may name a member twice
+// (parsers disagree on which duplicate wins: a classic way past a check).
+// Every failure is a problem: 415 when the body is not JSON, 413 when it is
+// too large, 400 otherwise.
 type StrictJSON struct{}
 
 // Bind decodes the request body into target.
@@ -27,7 +30,14 @@ func (StrictJSON) Bind(c *echo.Context, target any) error {
 	if !IsJSON(r.Header.Get("Content-Type")) {
 		return NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", statusDetail(http.StatusUnsupportedMediaType))
 	}
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body) // at most MaxBodyBytes: see limitBody
+	if err != nil {
+		return decodeProblem(err)
+	}
+	if name, dup := duplicateName(body); dup {
+		return badRequest(fmt.Sprintf("member %q appears more than once in an object", name))
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(target); err != nil {
 		return decodeProblem(err)
@@ -41,6 +51,49 @@ func (StrictJSON) Bind(c *echo.Context, target any) error {
 		return badRequest("the body must hold a single JSON object and nothing after it")
 	}
 	return nil
+}
+
+// duplicateName reports the first member name that appears twice in one
+// object, at any depth. Malformed JSON is left to the decoder to report.
+func duplicateName(body []byte) (string, bool) {
+	type frame struct {
+		names     map[string]bool // nil for an array
+		expectKey bool
+	}
+	var stack []frame
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		top := len(stack) - 1
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{names: map[string]bool{}, expectKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:top]
+			top--
+		default:
+			if top >= 0 && stack[top].names != nil && stack[top].expectKey {
+				name, _ := tok.(string)
+				if stack[top].names[name] {
+					return name, true
+				}
+				stack[top].names[name] = true
+				stack[top].expectKey = false
+				continue
+			}
+		}
+		// A value ended: in an object, a name comes next.
+		if top >= 0 && stack[top].names != nil {
+			stack[top].expectKey = true
+		}
+	}
 }
 
 // IsJSON reports whether a Content-Type header declares JSON.

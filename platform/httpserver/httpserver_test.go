@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,11 @@ func TestStrictJSONBinding(t *testing.T) {
 		{"empty", "application/json", ``, 400, "bad_request", "empty"},
 		{"trailing data", "application/json", `{"name":"a"} {"name":"b"}`, 400, "bad_request", "single JSON object"},
 		{"too large", "application/json", `{"name":"` + strings.Repeat("a", 100<<10) + `"}`, 413, "body_too_large", "64 KiB"},
+		{"duplicate member", "application/json", `{"name":"a","count":1,"name":"b"}`, 400, "bad_request", `member "name" appears more than once`},
+		{"duplicate after a nested value", "application/json", `{"name":"a","count":{"x":[1,{"y":2}]},"count":3}`, 400, "bad_request", `member "count"`},
+		{"duplicate inside a nested object", "application/json", `{"name":{"a":1,"a":2}}`, 400, "bad_request", `member "a"`},
+		{"duplicate in an array's object", "application/json", `{"name":[{"k":1},{"k":1,"k":2}]}`, 400, "bad_request", `member "k"`},
+		{"same name in sibling objects", "application/json", `{"name":[{"k":1},{"k":2}]}`, 400, "bad_request", `field "name" must be a string`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -430,5 +436,76 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), `"level":"ERROR"`) {
 		t.Fatalf("a client that left was logged as a server error:\n%s", logs)
+	}
+}
+
+func TestCORS(t *testing.T) {
+	const app = "http://localhost:5173"
+	e, err := New(slog.New(slog.DiscardHandler), Options{TrustedOrigins: []string{app}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handled := 0
+	e.POST("/login", func(c *echo.Context) error {
+		handled++
+		var p payload
+		if err := c.Bind(&p); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, p)
+	})
+	e.GET("/me", func(c *echo.Context) error { return apperr.ErrUnavailable })
+
+	// A preflight from the trusted origin.
+	rec := do(e, http.MethodOptions, "/login", "", "", "Origin", app, "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "content-type,x-request-id")
+	h := rec.Header()
+	if rec.Code != http.StatusNoContent || h.Get("Access-Control-Allow-Origin") != app || h.Get("Access-Control-Allow-Credentials") != "true" ||
+		!strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") || h.Get("Access-Control-Max-Age") != "7200" ||
+		!strings.Contains(h.Get("Access-Control-Allow-Headers"), "Content-Type") || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "X-Request-Id") ||
+		!slices.Contains(h.Values("Vary"), "Origin") {
+		t.Fatalf("preflight: %d %v", rec.Code, h)
+	}
+	// Actual requests, a success and errors, carry the headers too.
+	for _, tc := range []struct {
+		method, path, ct, body string
+		status                 int
+	}{
+		{http.MethodPost, "/login", "application/json", `{"name":"a"}`, 200},
+		{http.MethodPost, "/login", "application/json", `{"name":`, 400},
+		{http.MethodPost, "/login", "text/plain", `x`, 415},
+		{http.MethodGet, "/me", "", "", 503},
+		{http.MethodGet, "/nowhere", "", "", 404},
+	} {
+		rec := do(e, tc.method, tc.path, tc.ct, tc.body, "Origin", app, "Sec-Fetch-Site", "same-site")
+		h := rec.Header()
+		if rec.Code != tc.status || h.Get("Access-Control-Allow-Origin") != app || h.Get("Access-Control-Allow-Credentials") != "true" ||
+			!slices.Contains(h.Values("Vary"), "Origin") || !strings.Contains(h.Get("Access-Control-Expose-Headers"), "X-Request-Id") ||
+			!strings.Contains(h.Get("Access-Control-Expose-Headers"), "Retry-After") {
+			t.Errorf("%s %s: %d (want %d) %v", tc.method, tc.path, rec.Code, tc.status, h)
+		}
+	}
+	// An untrusted origin: no CORS header at all, and its unsafe request is
+	// refused before the handler.
+	handled = 0
+	for _, rec := range []*httptest.ResponseRecorder{
+		do(e, http.MethodOptions, "/login", "", "", "Origin", "https://evil.example", "Access-Control-Request-Method", "POST"),
+		do(e, http.MethodPost, "/login", "application/json", `{"name":"a"}`, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"),
+		do(e, http.MethodGet, "/me", "", "", "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"),
+	} {
+		for k := range rec.Header() {
+			if strings.HasPrefix(k, "Access-Control-") {
+				t.Errorf("untrusted origin got %s: %v", k, rec.Header())
+			}
+		}
+	}
+	if rec := do(e, http.MethodPost, "/login", "application/json", `{"name":"a"}`, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"); rec.Code != http.StatusForbidden || handled != 0 {
+		t.Errorf("untrusted unsafe request: %d, handled %d times", rec.Code, handled)
+	}
+	// Same-origin and non-browser requests are as before: no CORS headers.
+	for _, hdr := range [][]string{nil, {"Sec-Fetch-Site", "same-origin"}} {
+		rec := do(e, http.MethodPost, "/login", "application/json", `{"name":"a"}`, hdr...)
+		if rec.Code != 200 || rec.Header().Get("Access-Control-Allow-Origin") != "" {
+			t.Errorf("same-origin/non-browser: %d %v", rec.Code, rec.Header())
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
 )
 
 // Options are the request-level security settings.
@@ -27,11 +28,12 @@ type Options struct {
 }
 
 // New returns an echo instance with the middleware every route gets:
-// request ids, request logging, panic recovery, the body limit and
-// cross-origin protection (net/http's CrossOriginProtection refuses unsafe
-// cross-origin browser requests with 403), and 415 for a state-changing
-// request whose body is not JSON: a browser form cannot send JSON. Routes
-// bind bodies with StrictJSON. Trailing slashes are optional.
+// request ids, request logging, panic recovery, CORS for the trusted
+// origins, the body limit and cross-origin protection (net/http's
+// CrossOriginProtection refuses unsafe cross-origin browser requests with
+// 403), and 415 for a state-changing request whose body is not JSON: a
+// browser form cannot send JSON. Routes bind bodies with StrictJSON.
+// Trailing slashes are optional.
 func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 	cop := http.NewCrossOriginProtection()
 	for _, origin := range o.TrustedOrigins {
@@ -50,8 +52,41 @@ func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 		IPExtractor:      ipExtractor,
 	})
 	e.Pre(trimTrailingSlash)
-	e.Use(requestID, secureHeaders, logRequests(log, o.ObserveRequest), recoverPanics, limitBody, crossOrigin(cop), requireJSONBody)
+	e.Use(requestID, secureHeaders, logRequests(log, o.ObserveRequest), recoverPanics)
+	if len(o.TrustedOrigins) > 0 {
+		cors, err := corsFor(o.TrustedOrigins)
+		if err != nil {
+			return nil, err
+		}
+		// Before every middleware that can refuse a request, so that
+		// refusals (413, 415, 401, ...) reach the front-end readable.
+		e.Use(cors)
+	}
+	e.Use(limitBody, crossOrigin(cop), requireJSONBody)
 	return e, nil
+}
+
+// corsMaxAge is how long, in seconds, a browser may cache a preflight's
+// answer (Chromium caps it at 2 hours).
+const corsMaxAge = 7200
+
+// corsFor returns echo's CORS middleware for origins: credentials allowed,
+// the origin echoed (never *), preflights answered with the route's methods
+// and the headers the API reads; the request id and Retry-After readable
+// by scripts. Other origins get no CORS headers; their unsafe requests are
+// then refused by crossOrigin.
+func corsFor(origins []string) (echo.MiddlewareFunc, error) {
+	mw, err := middleware.CORSConfig{
+		AllowOrigins:     origins,
+		AllowHeaders:     []string{"Content-Type", requestIDHeader},
+		AllowCredentials: true,
+		ExposeHeaders:    []string{requestIDHeader, "Retry-After"},
+		MaxAge:           corsMaxAge,
+	}.ToMiddleware()
+	if err != nil {
+		return nil, fmt.Errorf("http.trusted_origins: %w", err)
+	}
+	return mw, nil
 }
 
 // clientIP returns how to find the client's address: the socket's peer, or
