@@ -154,7 +154,7 @@ func TestRoleMatrix(t *testing.T) {
 }
 
 func TestAdminEffects(t *testing.T) {
-	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
 		super := app.loggedIn(t, "the.super", user.RoleSuperAdmin)
 		target := app.loggedIn(t, "target.user", user.RoleUser)
 		expect(t, "a user lists users", target.do(t, "GET", "/api/v1/users", ""), 403, "forbidden")
@@ -227,7 +227,7 @@ func problemFields(t *testing.T, r response) []string {
 // TestConcurrentGrantsAndRevokes: two super admins flip one user's role 100
 // times each at once. Nothing fails, and the row ends consistent.
 func TestConcurrentGrantsAndRevokes(t *testing.T) {
-	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
 		s1, s2 := app.loggedIn(t, "super.one", user.RoleSuperAdmin), app.loggedIn(t, "super.two", user.RoleSuperAdmin)
 		app.seed(t, "flipper", user.RoleUser)
 		var wg sync.WaitGroup
@@ -249,7 +249,7 @@ func TestConcurrentGrantsAndRevokes(t *testing.T) {
 		}
 		wg.Wait()
 		if statuses[200] != 200 {
-			t.Fatalf("statuses %v, want 200 × 200", statuses)
+			t.Fatalf("statuses %v, want 200 × 200\n%s", statuses, app.logLines(`"status":5`))
 		}
 		u, err := app.store.UserByUsername(context.Background(), "flipper")
 		if err != nil || (u.Role != user.RoleUser && u.Role != user.RoleAdmin) || !u.IsActive {
@@ -261,7 +261,7 @@ func TestConcurrentGrantsAndRevokes(t *testing.T) {
 // TestInactivationRacingLogin: whatever the interleaving, an inactivated
 // user is left with no session.
 func TestInactivationRacingLogin(t *testing.T) {
-	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
 		admin := app.loggedIn(t, "the.admin", user.RoleAdmin)
 		for i := range 10 {
 			name := fmt.Sprintf("racer%d", i)
@@ -553,4 +553,15 @@ func TestUsersCreatePasswordFromEnv(t *testing.T) {
 	}
 	app := newTestAppOn(t, cfg.Database.URL, nil)
 	expect(t, "login with the password from the environment", app.client().login(t, "env.user", "from the environment"), 200, "")
+}
+
+// logLines returns the service's log lines that contain s.
+func (a *testApp) logLines(s string) string {
+	var out []string
+	for _, l := range strings.Split(a.logs.String(), "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -52,7 +55,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 
 	m := metrics.New()
 	m.WatchDB(store.DB(), store.Engine())
-	handler, err := newHandler(cfg, log, store, m, time.Now)
+	drain := &httpserver.Drain{}
+	handler, err := newHandler(cfg, log, store, m, drain, time.Now)
 	if err != nil {
 		return err
 	}
@@ -73,23 +77,54 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		}
 		log.Info("serving metrics", "address", mln.Addr().String())
 		background.Go(func() {
-			if err := httpserver.Serve(bgCtx, mln, m.Handler(), time.Second, log); err != nil {
+			if err := httpserver.Serve(bgCtx, mln, m.Handler(), httpserver.Shutdown{Timeout: time.Second}, log); err != nil {
 				log.Error("metrics server", "error", err)
 			}
 		})
 	}
 
 	log.Info("serving", "address", ln.Addr().String(), "database", store.Engine(), "env", cfg.Env)
-	err = httpserver.Serve(ctx, ln, handler, cfg.HTTP.ShutdownTimeout, log)
+	served := make(chan struct{})
+	err = httpserver.Serve(ctx, ln, handler, httpserver.Shutdown{
+		Delay:   cfg.HTTP.ShutdownDelay,
+		Timeout: cfg.HTTP.ShutdownTimeout,
+		Drain:   drain,
+		Hurry:   secondSignal(ctx, served),
+	}, log)
+	close(served)
+	log.Info("shutdown: stopping background work")
 	stopBackground()
 	background.Wait()
-	log.Info("stopped")
+	log.Info("stopped; closing the database pool") // the deferred Close
 	return err
 }
 
+// secondSignal returns a channel closed when SIGINT or SIGTERM arrives
+// after ctx has ended (by the first one), until done is closed.
+func secondSignal(ctx context.Context, done <-chan struct{}) <-chan struct{} {
+	hurry := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-done:
+			return
+		}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(sig)
+		select {
+		case <-sig:
+			close(hurry)
+		case <-done:
+		}
+	}()
+	return hurry
+}
+
 // newHandler wires every slice to its adapters and returns the whole route
-// table. This is the one place that sees every package. now is the clock.
-func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *metrics.Metrics, now func() time.Time) (http.Handler, error) {
+// table. This is the one place that sees every package. drain turns the
+// readiness probe off at shutdown; now is the clock.
+func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *metrics.Metrics, drain *httpserver.Drain, now func() time.Time) (http.Handler, error) {
 	hasher := newHasher(cfg.Password, m)
 	cookies := token.NewCookies(token.NewJWT(cfg.Auth.JWTSecret, now), token.CookieConfig{
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
@@ -99,7 +134,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	minLen := cfg.Password.MinLength
 
 	authn := authenticate.NewMiddleware(authenticate.New(store, policy, now), cookies)
-	healthH := health.NewHandler(health.New(store, time.Second))
+	healthH := health.NewHandler(health.New(store, drain, time.Second))
 	signupH := signup.NewHandler(signup.New(store, hasher, minLen, now))
 	loginH := login.NewHandler(login.New(store, store, store, hasher, m, policy, limits, now), cookies)
 	logoutH := logout.NewHandler(logout.New(store), cookies)
@@ -207,7 +242,7 @@ func openStore(ctx context.Context, cfg config.Database) (*sqlstore.Store, error
 	if cfg.Engine() == "sqlite" {
 		return sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{MaxOpenConns: cfg.MaxOpenConns})
 	}
-	return postgres.Open(ctx, cfg.URL, postgres.Options{MaxOpenConns: cfg.MaxOpenConns})
+	return postgres.Open(ctx, cfg.URL, postgres.Options{MaxOpenConns: cfg.MaxOpenConns, NoPrepare: !cfg.PreparedStatements})
 }
 
 func newMigrator(cfg config.Database) (*sqlstore.Migrator, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/dbtest"
+	"github.com/cleanslice/cleanslice/platform/httpserver"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 )
@@ -60,6 +62,14 @@ var cheapHashing = map[string]string{
 
 func newTestApp(t testing.TB, engine string, settings map[string]string) *testApp {
 	t.Helper()
+	if engine == dbtest.PgBouncer {
+		// What PgBouncer < 1.21 in transaction mode needs.
+		settings = maps.Clone(settings)
+		if settings == nil {
+			settings = map[string]string{}
+		}
+		settings["database.prepared_statements"] = "false"
+	}
 	return newTestAppOn(t, dbtest.URL(t, engine), settings)
 }
 
@@ -84,7 +94,7 @@ func newTestAppOn(t testing.TB, dbURL string, settings map[string]string) *testA
 	t.Cleanup(func() { store.Close() })
 	clock := &testClock{now: time.Now().UTC()}
 	logs := &syncBuffer{}
-	h, err := newHandler(cfg, slog.New(slog.NewJSONHandler(logs, nil)), store, metrics.New(), clock.Now)
+	h, err := newHandler(cfg, slog.New(slog.NewJSONHandler(logs, nil)), store, metrics.New(), &httpserver.Drain{}, clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +172,15 @@ func (a *testApp) count(t testing.TB, table string) int {
 }
 
 func forEachApp(t *testing.T, settings map[string]string, test func(t *testing.T, app *testApp)) {
-	for _, engine := range dbtest.Engines {
+	forEachAppOn(t, dbtest.Engines, settings, test)
+}
+
+// forEachAppOn runs test on each of engines: dbtest.ScaleOut adds
+// PostgreSQL through PgBouncer in transaction mode and PostgreSQL at
+// SERIALIZABLE, for the flows that must hold however the service is
+// deployed.
+func forEachAppOn(t *testing.T, engines []string, settings map[string]string, test func(t *testing.T, app *testApp)) {
+	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
 			test(t, newTestApp(t, engine, settings))
@@ -171,7 +189,7 @@ func forEachApp(t *testing.T, settings map[string]string, test func(t *testing.T
 }
 
 func TestAccountFlow(t *testing.T) {
-	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
 		c := app.client()
 		r := c.signup(t, "Alice.Smith", "first password")
 		expect(t, "signup", r, 201, "")
@@ -319,7 +337,7 @@ func TestInactivatedUserIsLockedOut(t *testing.T) {
 }
 
 func TestConcurrentSignupsOfOneName(t *testing.T) {
-	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
 		const n = 50
 		statuses := make([]int, n)
 		var wg sync.WaitGroup
@@ -343,7 +361,7 @@ func TestConcurrentSignupsOfOneName(t *testing.T) {
 }
 
 func TestLoginThrottling(t *testing.T) {
-	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
 		c := app.client()
 		c.signup(t, "alice", "password1")
 		for i := range 5 {

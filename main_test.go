@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -360,4 +361,100 @@ func TestMetricsOnASeparateListenerOrOff(t *testing.T) {
 
 	off := startService(t, map[string]string{"database.url": "sqlite:" + filepath.Join(t.TempDir(), "m.db"), "metrics.enabled": "false"})
 	expectStatus(off.base+"/metrics", 404)
+}
+
+// TestRollingRestart: on shutdown with http.shutdown_delay, /readyz says 503
+// at once while every route still serves (Connection: close); a login whose
+// body is still arriving when the listener closes completes with 200; run
+// returns cleanly and the log names each phase.
+func TestRollingRestart(t *testing.T) {
+	addr := freeAddr(t)
+	path := writeConfig(t, map[string]string{
+		"http.address": addr, "http.shutdown_delay": "700ms", "log.format": "json",
+		"database.url": dbtest.URL(t, "sqlite"), "password.argon2_memory_kib": "64", "password.argon2_iterations": "1",
+	})
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--config", path}, io.Discard, logs) }()
+	base := "http://" + addr
+	get := func(p string) *http.Response {
+		t.Helper()
+		resp, err := http.Get(base + p)
+		if err != nil {
+			t.Fatalf("GET %s: %v\n%s", p, err, logs)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for range 200 {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	body := `{"username":"roller","password":"password1"}`
+	resp, err := http.Post(base+"/api/v1/auth/signup", "application/json", strings.NewReader(body))
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("signup: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if r := get("/readyz"); r.StatusCode != 200 {
+		t.Fatalf("/readyz before shutdown: %d", r.StatusCode)
+	}
+
+	// A login that starts now and sends the rest of its body only after
+	// the listener has closed.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/v1/auth/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", addr, len(body), body[:10])
+
+	cancel() // SIGTERM
+	for range 100 {
+		if r, err := http.Get(base + "/readyz"); err == nil && r.StatusCode == 503 {
+			r.Body.Close()
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if r := get("/readyz"); r.StatusCode != 503 {
+		t.Fatalf("/readyz while draining: %d, want 503", r.StatusCode)
+	}
+	if r := get("/api/v1/"); r.StatusCode != 200 || !r.Close {
+		t.Fatalf("a route while draining: %d, Connection: close %v", r.StatusCode, r.Close)
+	}
+	for range 300 { // until the listener is closed
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			break
+		}
+		c.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Fatal("the listener is still open after the delay")
+	}
+	fmt.Fprint(conn, body[10:])
+	r, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || r.StatusCode != 200 {
+		t.Fatalf("in-flight login: %v, %v\n%s", r, err, logs)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("service did not stop")
+	}
+	for _, phase := range []string{"shutdown: draining", "shutdown: listener closed", "shutdown: stopping background work", "stopped"} {
+		if !strings.Contains(logs.String(), phase) {
+			t.Errorf("no log line %q:\n%s", phase, logs)
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/labstack/echo/v5"
 
+	"github.com/cleanslice/cleanslice/platform/httpserver"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/openapi"
 )
@@ -100,7 +101,7 @@ var undocumented = []string{"GET /", "GET /docs", "GET /docs/*", "GET /openapi.j
 // the document or the document lists a route that does not exist.
 func TestDocumentMatchesRoutes(t *testing.T) {
 	app := newTestApp(t, "sqlite", nil)
-	h, err := newHandler(app.cfg, slog.New(slog.DiscardHandler), app.store, metrics.New(), app.clock.Now)
+	h, err := newHandler(app.cfg, slog.New(slog.DiscardHandler), app.store, metrics.New(), &httpserver.Drain{}, app.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

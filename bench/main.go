@@ -14,6 +14,8 @@
 //	(d) POST /api/v1/auth/login            vs (h) verifications/s on all cores
 //	(e) a login flood at 4x the hash capacity while (c) runs at 16 connections
 //	(i) the (g) queries through pgx's database/sql driver vs lib/pq
+//	(j) the (b) query prepared once per connection vs unprepared (the
+//	    database.prepared_statements = false mode, for PgBouncer)
 //
 // and prints one table (or JSON with -json FILE).
 package main
@@ -58,7 +60,7 @@ func mainErr() error {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per workload")
 	users := flag.Int("users", 10000, "users in the database")
 	rounds := flag.Int("rounds", 5, "alternating slices per workload and reference")
-	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i); empty: all")
+	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j); empty: all")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	pgURL := flag.String("pg", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server (an admin connection)")
 	var env multiFlag
@@ -165,7 +167,7 @@ func mainErr() error {
 		}), false}
 	}
 	if want("b") || want("c") || want("g") {
-		store, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
+		store, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns, NoPrepare: !cfg.Database.PreparedStatements})
 		if err != nil {
 			return err
 		}
@@ -249,6 +251,27 @@ func mainErr() error {
 		}
 	}
 	results = append(results, sequential...)
+	if want("j") {
+		// What database.prepared_statements = false (for PgBouncer in
+		// transaction mode) costs the (b) query: prepared once per
+		// connection vs an unnamed statement per call, same driver, same pool.
+		p, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		u, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns, NoPrepare: true})
+		if err != nil {
+			return err
+		}
+		defer u.Close()
+		me := func(s *sqlstore.Store) op {
+			return func(ctx context.Context) (int, error) { _, _, err := s.SessionWithUser(ctx, id); return 200, err }
+		}
+		ref, res := pair(workload{"j prepared: SQL of (b)", *concurrency, me(p), false}, workload{"j unprepared: SQL of (b)", *concurrency, me(u), false}, *rounds)
+		res.Reference, res.Ratio = ref.Name, res.PerSecond/ref.PerSecond
+		results = append(results, ref, res)
+	}
 	if want("i") {
 		// What the driver costs: the (g) queries through pgx's database/sql
 		// driver under the same sqlx code, alternated with lib/pq.
@@ -265,7 +288,7 @@ func mainErr() error {
 		pgxDB.SetMaxIdleConns(cfg.Database.MaxOpenConns)
 		d := postgres.Dialect
 		d.DriverName = "pgx"
-		viaPgx := sqlstore.New(pgxDB, d)
+		viaPgx := sqlstore.New(pgxDB, d, sqlstore.Options{Prepare: true})
 		defer viaPgx.Close()
 		for _, q := range []struct {
 			name string

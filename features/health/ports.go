@@ -6,3 +6,8 @@ import "context"
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
+
+// Drain tells whether the process has begun to shut down.
+type Drain interface {
+	Draining() bool
+}

@@ -47,6 +47,7 @@ func (c Config) Production() bool { return c.Env == "production" }
 // HTTP configures the listener.
 type HTTP struct {
 	Address         string
+	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
 	TrustedOrigins  []string
 	TrustedProxies  []string
@@ -54,9 +55,10 @@ type HTTP struct {
 
 // Database configures the store.
 type Database struct {
-	URL            string // sqlite:<path> or postgres://...
-	MigrateOnStart bool
-	MaxOpenConns   int
+	URL                string // sqlite:<path> or postgres://...
+	MigrateOnStart     bool
+	MaxOpenConns       int
+	PreparedStatements bool // off behind a pooler in transaction mode
 }
 
 // Engine returns "sqlite" or "postgres".
@@ -113,34 +115,36 @@ type Metrics struct {
 // Defaults is every key with its default value. config.toml repeats them with
 // comments; a default for every key also makes every env override work.
 var Defaults = map[string]any{
-	"env":                         "development",
-	"http.address":                ":8000",
-	"http.shutdown_timeout":       "15s",
-	"http.trusted_origins":        []string{},
-	"http.trusted_proxies":        []string{},
-	"database.url":                "sqlite:data/cleanslice.db",
-	"database.migrate_on_start":   true,
-	"database.max_open_conns":     20,
-	"auth.jwt_secret":             DevJWTSecret,
-	"auth.session_ttl":            "15m",
-	"auth.session_refresh_ratio":  0.2,
-	"auth.session_absolute_ttl":   "24h",
-	"auth.max_failed_logins":      5,
-	"auth.failure_window":         "15m",
-	"cookie.name":                 "access_token",
-	"cookie.secure":               false,
-	"cookie.same_site":            "lax",
-	"password.pepper":             DevPepper,
-	"password.min_length":         8,
-	"password.argon2_memory_kib":  19456,
-	"password.argon2_iterations":  2,
-	"password.argon2_parallelism": 1,
-	"password.max_concurrency":    0,
-	"password.queue_timeout":      "1s",
-	"log.level":                   "info",
-	"log.format":                  "auto",
-	"metrics.enabled":             true,
-	"metrics.address":             "",
+	"env":                          "development",
+	"http.address":                 ":8000",
+	"http.shutdown_delay":          "0s",
+	"http.shutdown_timeout":        "15s",
+	"http.trusted_origins":         []string{},
+	"http.trusted_proxies":         []string{},
+	"database.url":                 "sqlite:data/cleanslice.db",
+	"database.migrate_on_start":    true,
+	"database.max_open_conns":      20,
+	"database.prepared_statements": true,
+	"auth.jwt_secret":              DevJWTSecret,
+	"auth.session_ttl":             "15m",
+	"auth.session_refresh_ratio":   0.2,
+	"auth.session_absolute_ttl":    "24h",
+	"auth.max_failed_logins":       5,
+	"auth.failure_window":          "15m",
+	"cookie.name":                  "access_token",
+	"cookie.secure":                false,
+	"cookie.same_site":             "lax",
+	"password.pepper":              DevPepper,
+	"password.min_length":          8,
+	"password.argon2_memory_kib":   19456,
+	"password.argon2_iterations":   2,
+	"password.argon2_parallelism":  1,
+	"password.max_concurrency":     0,
+	"password.queue_timeout":       "1s",
+	"log.level":                    "info",
+	"log.format":                   "auto",
+	"metrics.enabled":              true,
+	"metrics.address":              "",
 }
 
 // Error lists every problem found in the configuration.
@@ -200,14 +204,16 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		Env: p.str("env"),
 		HTTP: HTTP{
 			Address:         p.str("http.address"),
+			ShutdownDelay:   p.duration("http.shutdown_delay"),
 			ShutdownTimeout: p.duration("http.shutdown_timeout"),
 			TrustedOrigins:  p.list("http.trusted_origins"),
 			TrustedProxies:  p.list("http.trusted_proxies"),
 		},
 		Database: Database{
-			URL:            p.str("database.url"),
-			MigrateOnStart: p.boolean("database.migrate_on_start"),
-			MaxOpenConns:   p.integer("database.max_open_conns", 1, 1000),
+			URL:                p.str("database.url"),
+			MigrateOnStart:     p.boolean("database.migrate_on_start"),
+			MaxOpenConns:       p.integer("database.max_open_conns", 1, 1000),
+			PreparedStatements: p.boolean("database.prepared_statements"),
 		},
 		Auth: Auth{
 			JWTSecret:           p.str("auth.jwt_secret"),
@@ -273,6 +279,7 @@ func (c Config) validate() []string {
 		add("http.address must not be empty")
 	}
 	positive := map[string]time.Duration{
+		"http.shutdown_delay":       c.HTTP.ShutdownDelay,
 		"http.shutdown_timeout":     c.HTTP.ShutdownTimeout,
 		"auth.session_ttl":          c.Auth.SessionTTL,
 		"auth.session_absolute_ttl": c.Auth.SessionAbsoluteTTL,

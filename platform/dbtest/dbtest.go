@@ -39,8 +39,8 @@ const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 // Engines lists the engines every database test runs on.
 var Engines = []string{"postgres", "sqlite"}
 
-// URL returns the database.url of a fresh, migrated database for engine,
-// dropped when the test ends.
+// URL returns the database.url of a fresh, migrated database for engine
+// (one of Engines, or a variant of ScaleOut), dropped when the test ends.
 func URL(t testing.TB, engine string) string {
 	t.Helper()
 	switch engine {
@@ -50,6 +50,10 @@ func URL(t testing.TB, engine string) string {
 		return "sqlite:" + path
 	case "postgres":
 		return newPostgresDB(t)
+	case PgBouncer:
+		return pgbouncerDB(t)
+	case Serializable:
+		return serializableDB(t)
 	}
 	t.Fatalf("dbtest: unknown engine %q", engine)
 	return ""
@@ -82,7 +86,7 @@ func Open(t testing.TB, engine string) *sqlstore.Store {
 	if engine == "sqlite" {
 		s, err = sqlite.Open(ctx, u[len("sqlite:"):], sqlite.Options{MaxOpenConns: 8})
 	} else {
-		s, err = postgres.Open(ctx, u, postgres.Options{MaxOpenConns: 8})
+		s, err = postgres.Open(ctx, u, postgres.Options{MaxOpenConns: 8, NoPrepare: engine == PgBouncer})
 	}
 	if err != nil {
 		t.Fatalf("dbtest: open %s: %v", engine, err)

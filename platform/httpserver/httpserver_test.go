@@ -249,7 +249,7 @@ func TestServeLetsInFlightRequestsFinish(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, ln, h, 5*time.Second, slog.New(slog.DiscardHandler)) }()
+	go func() { served <- Serve(ctx, ln, h, Shutdown{Timeout: 5 * time.Second}, slog.New(slog.DiscardHandler)) }()
 
 	type result struct {
 		status int
@@ -303,7 +303,9 @@ func TestServeGivesUpAfterShutdownTimeout(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, ln, h, 100*time.Millisecond, slog.New(slog.DiscardHandler)) }()
+	go func() {
+		served <- Serve(ctx, ln, h, Shutdown{Timeout: 100 * time.Millisecond}, slog.New(slog.DiscardHandler))
+	}()
 	go http.Get("http://" + ln.Addr().String() + "/")
 	<-entered
 	cancel()
@@ -507,5 +509,56 @@ func TestCORS(t *testing.T) {
 		if rec.Code != 200 || rec.Header().Get("Access-Control-Allow-Origin") != "" {
 			t.Errorf("same-origin/non-browser: %d %v", rec.Code, rec.Header())
 		}
+	}
+}
+
+// TestServeDrains: after the context ends, requests are still served for
+// the delay, with Connection: close and Drain on; closing Hurry cuts the
+// delay short.
+func TestServeDrains(t *testing.T) {
+	drain := &Drain{}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, drain.Draining())
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	hurry := make(chan struct{})
+	served := make(chan error, 1)
+	go func() {
+		served <- Serve(ctx, ln, h, Shutdown{Delay: time.Hour, Timeout: time.Second, Drain: drain, Hurry: hurry}, slog.New(slog.DiscardHandler))
+	}()
+	get := func() (*http.Response, string) {
+		t.Helper()
+		resp, err := http.Get("http://" + ln.Addr().String() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if resp, body := get(); body != "false" || resp.Close {
+		t.Fatalf("before shutdown: draining %s, close %v", body, resp.Close)
+	}
+	cancel()
+	for !drain.Draining() {
+		time.Sleep(time.Millisecond)
+	}
+	for range 3 {
+		if resp, body := get(); resp.StatusCode != 200 || body != "true" || !resp.Close {
+			t.Fatalf("while draining: %d, draining %s, Connection: close %v", resp.StatusCode, body, resp.Close)
+		}
+	}
+	close(hurry)
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Hurry did not cut the delay short")
 	}
 }

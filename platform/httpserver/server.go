@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -142,10 +143,33 @@ const (
 	idleTimeout       = 2 * time.Minute
 )
 
-// Serve serves h on ln until ctx is done, then stops accepting connections
-// and lets in-flight requests finish for up to shutdownTimeout. Requests do
-// not inherit ctx: a shutdown does not cancel them.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler, shutdownTimeout time.Duration, log *slog.Logger) error {
+// Drain says whether the process is shutting down: from the first signal
+// on, the readiness probe answers 503 while requests are still served.
+type Drain struct{ on atomic.Bool }
+
+// Draining reports whether shutdown has begun.
+func (d *Drain) Draining() bool { return d != nil && d.on.Load() }
+
+// Shutdown says how Serve stops once its context is done.
+type Shutdown struct {
+	// Delay is how long every route keeps serving, with Connection: close
+	// on its answers and Drain set, before the listener closes: time for a
+	// load balancer to see the 503 of /readyz and send traffic elsewhere.
+	Delay time.Duration
+	// Timeout bounds the wait for in-flight requests once the listener is
+	// closed.
+	Timeout time.Duration
+	// Drain, when set, is turned on when shutdown begins.
+	Drain *Drain
+	// Hurry, when closed, cuts the rest of Delay short (a second signal).
+	Hurry <-chan struct{}
+}
+
+// Serve serves h on ln until ctx is done, then shuts down in the phases of
+// sd, each logged: drain (readiness 503, keep-alives off, still serving for
+// sd.Delay), close the listener, let in-flight requests finish for up to
+// sd.Timeout. Requests do not inherit ctx: a shutdown does not cancel them.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, sd Shutdown, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -161,12 +185,26 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, shutdownTimeout
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", "grace", shutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	if sd.Drain != nil {
+		sd.Drain.on.Store(true)
+	}
+	// Answers say Connection: close and idle connections are closed, so
+	// keep-alive clients reconnect, through the balancer, elsewhere.
+	srv.SetKeepAlivesEnabled(false)
+	if sd.Delay > 0 {
+		log.Info("shutdown: draining; /readyz answers 503, requests are still served", "delay", sd.Delay)
+		select {
+		case <-time.After(sd.Delay):
+		case <-sd.Hurry:
+			log.Info("shutdown: second signal, draining cut short")
+		}
+	}
+	log.Info("shutdown: listener closed, finishing in-flight requests", "grace", sd.Timeout)
+	sctx, cancel := context.WithTimeout(context.Background(), sd.Timeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
-		return fmt.Errorf("http server: in-flight requests did not finish within %s: %w", shutdownTimeout, err)
+		return fmt.Errorf("http server: in-flight requests did not finish within %s: %w", sd.Timeout, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http server: %w", err)

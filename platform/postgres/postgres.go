@@ -27,13 +27,21 @@ var Dialect = sqlstore.Dialect{
 	DriverName:        "postgres",
 	IsUniqueViolation: func(err error) bool { return sqlState(err) == "23505" },
 	IsUnavailable:     isUnavailable,
-	ForUpdate:         " FOR UPDATE",
-	InSubquery:        "= ANY (ARRAY(%s))",
+	IsRetryable: func(err error) bool {
+		c := sqlState(err)
+		return c == "40001" || c == "40P01" // serialization failure, deadlock
+	},
+	ForUpdate:  " FOR UPDATE",
+	InSubquery: "= ANY (ARRAY(%s))",
 }
 
 // Options tunes the pool.
 type Options struct {
 	MaxOpenConns int
+	// NoPrepare sends every query as a single round-trip unnamed statement
+	// instead of preparing it once per connection: for PgBouncer in
+	// transaction mode.
+	NoPrepare bool
 }
 
 // Open connects to the database at dsn (a postgres:// URL), checks that it
@@ -49,7 +57,7 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.Store, error) {
 	sqlDB.SetMaxIdleConns(n)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetConnMaxLifetime(time.Hour)
-	s := sqlstore.New(sqlDB, Dialect)
+	s := sqlstore.New(sqlDB, Dialect, sqlstore.Options{Prepare: !o.NoPrepare})
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {
@@ -111,8 +119,7 @@ func isUnavailable(err error) bool {
 	case code == "":
 	case code[:2] == "08", // connection exception
 		code[:2] == "53",                                  // insufficient resources, too many connections
-		code == "57P01", code == "57P02", code == "57P03", // shutting down, crashed, starting up
-		code == "40001", code == "40P01": // serialization failure, deadlock: a retry may succeed
+		code == "57P01", code == "57P02", code == "57P03": // shutting down, crashed, starting up
 		return true
 	default:
 		return false

@@ -28,6 +28,8 @@ var Dialect = sqlstore.Dialect{
 		c := code(err)
 		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	},
+	// A write waits for the lock (busy timeout) instead of failing.
+	IsRetryable: func(error) bool { return false },
 	IsUnavailable: func(err error) bool {
 		c := code(err) & 0xff // primary result code
 		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
@@ -53,7 +55,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.Store, error) 
 	n := max(o.MaxOpenConns, 1)
 	sqlDB.SetMaxOpenConns(n)
 	sqlDB.SetMaxIdleConns(n)
-	s := sqlstore.New(sqlDB, Dialect)
+	s := sqlstore.New(sqlDB, Dialect, sqlstore.Options{Prepare: true})
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)

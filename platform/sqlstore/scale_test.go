@@ -232,8 +232,10 @@ func TestQueryPlans(t *testing.T) {
 		for q, args := range queries {
 			plan := explain(t, s, q, args)
 			for _, line := range strings.Split(plan, "\n") {
-				seq := strings.Contains(line, "Seq Scan") || strings.HasPrefix(strings.TrimLeft(line, " ->"), "Sort") ||
-					strings.Contains(line, "TEMP B-TREE") || (strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, "USING"))
+				// user_count has one row: reading it whole is one row.
+				seq := strings.Contains(line, "Seq Scan") && !strings.Contains(line, "Seq Scan on user_count") ||
+					strings.HasPrefix(strings.TrimLeft(line, " ->"), "Sort") || strings.Contains(line, "TEMP B-TREE") ||
+					strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, "USING") && line != "SCAN user_count"
 				if seq {
 					t.Errorf("%s\nreads without an index (%q):\n%s", q, line, plan)
 				}

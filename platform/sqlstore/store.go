@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -30,6 +31,9 @@ type Dialect struct {
 	// IsUnavailable reports whether err means the database cannot serve now
 	// (connection refused or lost, server shutting down, lock wait exhausted).
 	IsUnavailable func(err error) bool
+	// IsRetryable reports whether err aborted a transaction that may simply
+	// run again and succeed: a serialization failure or a deadlock.
+	IsRetryable func(err error) bool
 	// ForUpdate locks the rows a SELECT reads until the transaction ends
 	// (" FOR UPDATE" on PostgreSQL; empty on SQLite, whose write
 	// transactions take the database lock when they begin).
@@ -43,14 +47,24 @@ type Dialect struct {
 
 // Store implements every feature port on one database.
 type Store struct {
-	db    *sqlx.DB
-	d     Dialect
-	stmts sync.Map // query text -> *sqlx.Stmt, prepared once per connection
+	db      *sqlx.DB
+	d       Dialect
+	prepare bool
+	stmts   sync.Map // query text -> *sqlx.Stmt, prepared once per connection
+}
+
+// Options tunes a store.
+type Options struct {
+	// Prepare makes each query outside a transaction a statement prepared
+	// once per connection. A pooler in transaction mode (PgBouncer < 1.21)
+	// cannot keep prepared statements: then queries go as single
+	// round-trip unnamed statements.
+	Prepare bool
 }
 
 // New wraps an open database. The store owns db and closes it in Close.
-func New(db *sql.DB, d Dialect) *Store {
-	return &Store{db: sqlx.NewDb(db, d.DriverName), d: d}
+func New(db *sql.DB, d Dialect, o Options) *Store {
+	return &Store{db: sqlx.NewDb(db, d.DriverName), d: d, prepare: o.Prepare}
 }
 
 // Engine returns the dialect's name.
@@ -78,11 +92,45 @@ type txKey struct{}
 // WithinTx runs fn in a transaction carried by the context it is given:
 // every store method called with that context joins it, and so does a nested
 // WithinTx. The transaction commits when fn returns nil and rolls back when
-// it returns an error or panics.
-func (s *Store) WithinTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+// it returns an error or panics. A transaction that the database aborted as
+// a serialization failure or a deadlock (normal at SERIALIZABLE, the
+// isolation of distributed PostgreSQL-compatible databases) runs again from
+// the start, fn included: fn must only work through the store.
+func (s *Store) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*sqlx.Tx); ok {
 		return fn(ctx)
 	}
+	return s.retry(ctx, func() error { return s.runTx(ctx, fn) })
+}
+
+// Retries of a transaction the database aborted: at most maxAttempts runs;
+// the n-th wait is drawn from [0, retryBase x 2^n), at most retryCap, so
+// that transactions that collided spread out (exponential back-off with
+// full jitter). Many writers of one row at SERIALIZABLE need several turns.
+const (
+	maxAttempts = 20
+	retryBase   = time.Millisecond
+	retryCap    = 100 * time.Millisecond
+)
+
+// retry runs attempt until it succeeds, fails for another reason, has run
+// maxAttempts times or ctx ends. Only database work that rolled back is
+// retried, so nothing is done twice.
+func (s *Store) retry(ctx context.Context, attempt func() error) error {
+	for n := 1; ; n++ {
+		err := attempt()
+		if err == nil || n == maxAttempts || !s.d.IsRetryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(rand.N(min(retryBase<<n, retryCap))):
+		}
+	}
+}
+
+func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return s.translate("begin transaction", err)
@@ -110,23 +158,36 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// q returns the transaction in ctx, or else the pool through prepared
-// statements. Every query the store runs is a constant text (or one of a
-// few), so outside transactions (the hot paths: authentication, lists,
-// login) each is prepared once per connection and then only executed: the
+// q returns the transaction in ctx, or else the pool. Every query the store
+// runs is a constant text (or one of a few), so outside transactions (the
+// hot paths: authentication, lists, login) each is prepared once per
+// connection and then only executed, unless Options.Prepare is off: the
 // database parses and plans it once, not on every call. Inside a
 // transaction queries run as they are; preparing there would need a second
-// connection while the transaction holds one.
+// connection while the transaction holds one. A statement outside a
+// transaction is a transaction of its own, retried like WithinTx's.
 func (s *Store) q(ctx context.Context) querier {
 	if tx, ok := ctx.Value(txKey{}).(*sqlx.Tx); ok {
 		return tx
 	}
-	return prepared{s}
+	return pool{s}
 }
 
-type prepared struct{ s *Store }
+type pool struct{ s *Store }
 
-func (p prepared) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+// on returns what runs query: its prepared statement, or the pool itself.
+func (p pool) on(ctx context.Context, query string) (querier, error) {
+	if !p.s.prepare {
+		return p.s.db, nil
+	}
+	st, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmtQuerier{st}, nil
+}
+
+func (p pool) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	if v, ok := p.s.stmts.Load(query); ok {
 		return v.(*sqlx.Stmt), nil
 	}
@@ -141,28 +202,51 @@ func (p prepared) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
 	return st, nil
 }
 
-func (p prepared) GetContext(ctx context.Context, dest any, query string, args ...any) error {
-	st, err := p.stmt(ctx, query)
-	if err != nil {
-		return err
-	}
-	return st.GetContext(ctx, dest, args...)
+func (p pool) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	return p.s.retry(ctx, func() error {
+		q, err := p.on(ctx, query)
+		if err != nil {
+			return err
+		}
+		return q.GetContext(ctx, dest, query, args...)
+	})
 }
 
-func (p prepared) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
-	st, err := p.stmt(ctx, query)
-	if err != nil {
-		return err
-	}
-	return st.SelectContext(ctx, dest, args...)
+func (p pool) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
+	return p.s.retry(ctx, func() error {
+		q, err := p.on(ctx, query)
+		if err != nil {
+			return err
+		}
+		return q.SelectContext(ctx, dest, query, args...)
+	})
 }
 
-func (p prepared) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := p.stmt(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(ctx, args...)
+func (p pool) ExecContext(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	err = p.s.retry(ctx, func() error {
+		q, err := p.on(ctx, query)
+		if err != nil {
+			return err
+		}
+		res, err = q.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// stmtQuerier runs a prepared statement; the query text is its own.
+type stmtQuerier struct{ st *sqlx.Stmt }
+
+func (q stmtQuerier) GetContext(ctx context.Context, dest any, _ string, args ...any) error {
+	return q.st.GetContext(ctx, dest, args...)
+}
+
+func (q stmtQuerier) SelectContext(ctx context.Context, dest any, _ string, args ...any) error {
+	return q.st.SelectContext(ctx, dest, args...)
+}
+
+func (q stmtQuerier) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+	return q.st.ExecContext(ctx, args...)
 }
 
 // errUnique marks a unique violation; methods turn it into their domain error.
@@ -179,7 +263,7 @@ func (s *Store) translate(op string, err error) error {
 		return err
 	case s.d.IsUniqueViolation(err):
 		return fmt.Errorf("%s: %w: %w", op, errUnique, err)
-	case s.d.IsUnavailable(err), errors.Is(err, context.DeadlineExceeded):
+	case s.d.IsUnavailable(err), s.d.IsRetryable(err), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w: %w", op, apperr.ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)

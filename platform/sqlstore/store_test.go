@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -184,4 +185,38 @@ func TestClosedDatabaseIsUnavailableOrFails(t *testing.T) {
 			t.Fatalf("closed pool reported not found: %v", err)
 		}
 	})
+}
+
+// TestSerializationFailuresAreRetried: at SERIALIZABLE, 20 transactions
+// that read and then update one row abort each other (SQLSTATE 40001);
+// WithinTx runs them again until every one commits.
+func TestSerializationFailuresAreRetried(t *testing.T) {
+	s := dbtest.Open(t, dbtest.Serializable)
+	ctx := context.Background()
+	u := insertUser(t, s, "contended")
+	var runs atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for i := range 20 {
+		wg.Go(func() {
+			errs <- s.WithinTx(ctx, func(ctx context.Context) error {
+				runs.Add(1)
+				got, err := s.UserByID(ctx, u.ID)
+				if err != nil {
+					return err
+				}
+				return s.SetUserActive(ctx, u.ID, !got.IsActive, t0.Add(time.Duration(i)*time.Second))
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("a transaction failed: %v", err)
+		}
+	}
+	if runs.Load() <= 20 {
+		t.Fatalf("%d runs for 20 transactions: no serialization failure was retried", runs.Load())
+	}
 }
