@@ -156,6 +156,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 		TrustedOrigins: cfg.HTTP.TrustedOrigins,
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		ObserveRequest: m.ObserveRequest,
+		RequestTimeout: cfg.HTTP.RequestTimeout,
 	})
 	if err != nil {
 		return nil, err
@@ -240,9 +241,9 @@ func purge(ctx context.Context, store *sqlstore.Store, log *slog.Logger, failure
 
 func openStore(ctx context.Context, cfg config.Database) (*sqlstore.Store, error) {
 	if cfg.Engine() == "sqlite" {
-		return sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{MaxOpenConns: cfg.MaxOpenConns})
+		return sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{MaxOpenConns: cfg.MaxOpenConns, BusyTimeout: cfg.ResponseTimeout})
 	}
-	return postgres.Open(ctx, cfg.URL, postgres.Options{MaxOpenConns: cfg.MaxOpenConns, NoPrepare: !cfg.PreparedStatements})
+	return postgres.Open(ctx, cfg.URL, postgres.Options{MaxOpenConns: cfg.MaxOpenConns, NoPrepare: !cfg.PreparedStatements, ResponseTimeout: cfg.ResponseTimeout})
 }
 
 func newMigrator(cfg config.Database) (*sqlstore.Migrator, error) {

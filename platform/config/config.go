@@ -26,6 +26,14 @@ const (
 	DevPepper    = "dev-only-password-pepper-change-me-0123456789"
 )
 
+// WriteTimeout is the HTTP server's write timeout: the longest any answer
+// can take to be written. MaxRequestTimeout keeps the request deadline
+// below it, with room to write the 503.
+const (
+	WriteTimeout      = 30 * time.Second
+	MaxRequestTimeout = WriteTimeout - 5*time.Second
+)
+
 // MinSecretLen is the shortest jwt secret or pepper accepted.
 const MinSecretLen = 32
 
@@ -47,6 +55,7 @@ func (c Config) Production() bool { return c.Env == "production" }
 // HTTP configures the listener.
 type HTTP struct {
 	Address         string
+	RequestTimeout  time.Duration
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
 	TrustedOrigins  []string
@@ -59,6 +68,7 @@ type Database struct {
 	MigrateOnStart     bool
 	MaxOpenConns       int
 	PreparedStatements bool // off behind a pooler in transaction mode
+	ResponseTimeout    time.Duration
 }
 
 // Engine returns "sqlite" or "postgres".
@@ -117,6 +127,7 @@ type Metrics struct {
 var Defaults = map[string]any{
 	"env":                          "development",
 	"http.address":                 ":8000",
+	"http.request_timeout":         "5s",
 	"http.shutdown_delay":          "0s",
 	"http.shutdown_timeout":        "15s",
 	"http.trusted_origins":         []string{},
@@ -125,6 +136,7 @@ var Defaults = map[string]any{
 	"database.migrate_on_start":    true,
 	"database.max_open_conns":      20,
 	"database.prepared_statements": true,
+	"database.response_timeout":    "4s",
 	"auth.jwt_secret":              DevJWTSecret,
 	"auth.session_ttl":             "15m",
 	"auth.session_refresh_ratio":   0.2,
@@ -204,6 +216,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		Env: p.str("env"),
 		HTTP: HTTP{
 			Address:         p.str("http.address"),
+			RequestTimeout:  p.duration("http.request_timeout"),
 			ShutdownDelay:   p.duration("http.shutdown_delay"),
 			ShutdownTimeout: p.duration("http.shutdown_timeout"),
 			TrustedOrigins:  p.list("http.trusted_origins"),
@@ -214,6 +227,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			MigrateOnStart:     p.boolean("database.migrate_on_start"),
 			MaxOpenConns:       p.integer("database.max_open_conns", 1, 1000),
 			PreparedStatements: p.boolean("database.prepared_statements"),
+			ResponseTimeout:    p.duration("database.response_timeout"),
 		},
 		Auth: Auth{
 			JWTSecret:           p.str("auth.jwt_secret"),
@@ -290,6 +304,12 @@ func (c Config) validate() []string {
 		if positive[k] < 0 {
 			add("%s must be positive", k)
 		}
+	}
+	if t := c.HTTP.RequestTimeout; t <= 0 || t > MaxRequestTimeout {
+		add("http.request_timeout must be above 0 and at most %s (the server's write timeout is %s)", MaxRequestTimeout, WriteTimeout)
+	}
+	if t := c.Database.ResponseTimeout; t <= 0 || t >= c.HTTP.RequestTimeout {
+		add("database.response_timeout must be above 0 and below http.request_timeout (%s), so a silent database is noticed before the request's deadline", c.HTTP.RequestTimeout)
 	}
 	if c.Auth.SessionAbsoluteTTL > 0 && c.Auth.SessionAbsoluteTTL < c.Auth.SessionTTL {
 		add("auth.session_absolute_ttl must not be shorter than auth.session_ttl")

@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -227,5 +228,19 @@ func secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 			h["Cache-Control"] = noStore
 		}
 		return next(c)
+	}
+}
+
+// deadline gives every request's context a deadline d from now: the queries,
+// transactions, pool waits and hashing queue under it end then, and the
+// request gets 503 (the store reports a passed deadline as unavailable).
+func deadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
 	}
 }

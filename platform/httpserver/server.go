@@ -15,6 +15,8 @@ import (
 
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
+
+	"github.com/cleanslice/cleanslice/platform/config"
 )
 
 // Options are the request-level security settings.
@@ -26,6 +28,9 @@ type Options struct {
 	TrustedProxies []string
 	// ObserveRequest, when set, is told about every request served.
 	ObserveRequest func(route, method string, status int, d time.Duration)
+	// RequestTimeout, when positive, is every request's deadline: its
+	// context ends then, and the database work under it with it.
+	RequestTimeout time.Duration
 }
 
 // New returns an echo instance with the middleware every route gets:
@@ -54,6 +59,9 @@ func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 	})
 	e.Pre(trimTrailingSlash)
 	e.Use(requestID, secureHeaders, logRequests(log, o.ObserveRequest), recoverPanics)
+	if o.RequestTimeout > 0 {
+		e.Use(deadline(o.RequestTimeout))
+	}
 	if len(o.TrustedOrigins) > 0 {
 		cors, err := corsFor(o.TrustedOrigins)
 		if err != nil {
@@ -139,7 +147,7 @@ func crossOrigin(cop *http.CrossOriginProtection) echo.MiddlewareFunc {
 const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 15 * time.Second
-	writeTimeout      = 30 * time.Second
+	writeTimeout      = config.WriteTimeout
 	idleTimeout       = 2 * time.Minute
 )
 

@@ -33,6 +33,12 @@ var Dialect = sqlstore.Dialect{
 	},
 	ForUpdate:  " FOR UPDATE",
 	InSubquery: "= ANY (ARRAY(%s))",
+	// A transaction waits at most 2 s for a row lock, then fails as
+	// unavailable (503, retry); one whose client went silent while it held
+	// locks is ended by the server after 5 s idle, releasing them. SET
+	// LOCAL scopes both to the transaction, which PgBouncer's transaction
+	// mode allows.
+	TxSetup: `SET LOCAL lock_timeout = '2s'; SET LOCAL idle_in_transaction_session_timeout = '5s'`,
 }
 
 // Options tunes the pool.
@@ -42,13 +48,18 @@ type Options struct {
 	// instead of preparing it once per connection: for PgBouncer in
 	// transaction mode.
 	NoPrepare bool
+	// ResponseTimeout bounds how long a connection waits for the server to
+	// start answering what it sent (0: no bound). Past it the connection is
+	// dropped and the query fails as unavailable: a silent link (partition,
+	// frozen host) ends there instead of when TCP gives up, hours later.
+	ResponseTimeout time.Duration
 }
 
 // Open connects to the database at dsn (a postgres:// URL), checks that it
 // answers and returns the store. A connect timeout of 5 s is added unless the
 // URL sets one, so a database that does not answer fails fast.
 func Open(ctx context.Context, dsn string, o Options) (*sqlstore.Store, error) {
-	sqlDB, err := openDB(dsn)
+	sqlDB, err := openDB(dsn, o.ResponseTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +80,7 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.Store, error) {
 
 // NewMigrator returns a migrator on its own connection to dsn.
 func NewMigrator(dsn string) (*sqlstore.Migrator, error) {
-	sqlDB, err := openDB(dsn)
+	sqlDB, err := openDB(dsn, 0) // a migration may rightly run for minutes
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +96,7 @@ func NewMigrator(dsn string) (*sqlstore.Migrator, error) {
 	return sqlstore.NewMigrator(files, "postgres", drv)
 }
 
-func openDB(dsn string) (*sql.DB, error) {
+func openDB(dsn string, responseTimeout time.Duration) (*sql.DB, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad url: %w", err)
@@ -103,7 +114,60 @@ func openDB(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	if responseTimeout > 0 {
+		connector.Dialer(watchdogDialer{timeout: responseTimeout})
+	}
 	return sql.OpenDB(connector), nil
+}
+
+// watchdogDialer dials connections that give up on a silent server.
+type watchdogDialer struct {
+	net.Dialer
+	timeout time.Duration
+}
+
+func (d watchdogDialer) Dial(network, address string) (net.Conn, error) {
+	return d.DialContext(context.Background(), network, address)
+}
+
+func (d watchdogDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return d.DialContext(ctx, network, address)
+}
+
+func (d watchdogDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := d.Dialer.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	return &watchdogConn{Conn: c, timeout: d.timeout}, nil
+}
+
+// watchdogConn expects an answer within timeout of every write, and more
+// of it within timeout of every read. The protocol only reads after it has
+// written (a query, a sync, a startup message), and an idle connection
+// reads nothing, so the deadline can only fire on a server that went
+// silent mid-exchange. lib/pq then marks the connection bad, and
+// database/sql discards it instead of returning it to the pool.
+type watchdogConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *watchdogConn) Write(b []byte) (int, error) {
+	if err := c.Conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *watchdogConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+	}
+	return n, err
 }
 
 func sqlState(err error) string {
@@ -118,6 +182,8 @@ func isUnavailable(err error) bool {
 	switch code := sqlState(err); {
 	case code == "":
 	case code[:2] == "08", // connection exception
+		code == "55P03",                                   // lock_not_available: lock_timeout passed
+		code == "25P03",                                   // idle_in_transaction_session_timeout ended the transaction
 		code[:2] == "53",                                  // insufficient resources, too many connections
 		code == "57P01", code == "57P02", code == "57P03": // shutting down, crashed, starting up
 		return true

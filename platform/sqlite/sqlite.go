@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/golang-migrate/migrate/v4/database/sqlite"
 	msqlite "modernc.org/sqlite"
@@ -43,12 +44,15 @@ var Dialect = sqlstore.Dialect{
 // Options tunes the pool.
 type Options struct {
 	MaxOpenConns int
+	// BusyTimeout bounds the wait for the write lock (default 5 s); past it
+	// the write fails as unavailable.
+	BusyTimeout time.Duration
 }
 
 // Open opens (creating it and its folder if needed) the database file at
 // path with WAL journaling, a busy timeout and foreign keys on.
 func Open(ctx context.Context, path string, o Options) (*sqlstore.Store, error) {
-	sqlDB, err := openDB(path)
+	sqlDB, err := openDB(path, o.BusyTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +69,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.Store, error) 
 
 // NewMigrator returns a migrator on its own connection to the file at path.
 func NewMigrator(path string) (*sqlstore.Migrator, error) {
-	sqlDB, err := openDB(path)
+	sqlDB, err := openDB(path, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +85,10 @@ func NewMigrator(path string) (*sqlstore.Migrator, error) {
 	return sqlstore.NewMigrator(files, "sqlite", drv)
 }
 
-func openDB(path string) (*sql.DB, error) {
+func openDB(path string, busyTimeout time.Duration) (*sql.DB, error) {
+	if busyTimeout <= 0 {
+		busyTimeout = 5 * time.Second
+	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("sqlite: create folder for %s: %w", path, err)
@@ -89,7 +96,7 @@ func openDB(path string) (*sql.DB, error) {
 	}
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
 	sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())

@@ -43,6 +43,9 @@ type Dialect struct {
 	// index: PostgreSQL's planner may hash-join a plain IN against a scan of
 	// the whole table, ANY (ARRAY(...)) it cannot.
 	InSubquery string
+	// TxSetup, when set, runs first in every transaction: session settings
+	// scoped to it (SET LOCAL works through a pooler in transaction mode).
+	TxSetup string
 }
 
 // Store implements every feature port on one database.
@@ -141,6 +144,11 @@ func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context) error) (
 			_ = tx.Rollback() // the error that got us here is the one worth reporting
 		}
 	}()
+	if s.d.TxSetup != "" {
+		if _, err := tx.ExecContext(ctx, s.d.TxSetup); err != nil {
+			return s.translate("set up transaction", err)
+		}
+	}
 	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
 		return err
 	}
