@@ -125,8 +125,8 @@ func secondSignal(ctx context.Context, done <-chan struct{}) <-chan struct{} {
 // table. This is the one place that sees every package. drain turns the
 // readiness probe off at shutdown; now is the clock.
 func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *metrics.Metrics, drain *httpserver.Drain, now func() time.Time) (http.Handler, error) {
-	hasher := newHasher(cfg.Password, m)
-	cookies := token.NewCookies(token.NewJWT(cfg.Auth.JWTSecret, now), token.CookieConfig{
+	hasher := newHasher(cfg.Password, m, log)
+	cookies := token.NewCookies(token.NewJWT(token.Secrets{Current: cfg.Auth.JWTSecret, Previous: cfg.Auth.JWTPreviousSecrets}, now), token.CookieConfig{
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
 	})
 	policy := session.Policy{TTL: cfg.Auth.SessionTTL, RefreshRatio: cfg.Auth.SessionRefreshRatio, AbsoluteTTL: cfg.Auth.SessionAbsoluteTTL}
@@ -193,8 +193,9 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	return e, nil
 }
 
-// newHasher returns the password hasher; m may be nil (the CLI has no metrics).
-func newHasher(cfg config.Password, m *metrics.Metrics) *password.Hasher {
+// newHasher returns the password hasher; m and log may be nil (the CLI has
+// no metrics).
+func newHasher(cfg config.Password, m *metrics.Metrics, log *slog.Logger) *password.Hasher {
 	var obs password.Observer
 	if m != nil {
 		obs = m
@@ -203,7 +204,7 @@ func newHasher(cfg config.Password, m *metrics.Metrics) *password.Hasher {
 		MemoryKiB:   cfg.Argon2MemoryKiB,
 		Iterations:  cfg.Argon2Iterations,
 		Parallelism: cfg.Argon2Parallelism,
-	}, cfg.Pepper, cfg.MaxConcurrency, cfg.QueueTimeout, obs)
+	}, password.Peppers{Current: cfg.Pepper, Previous: cfg.PreviousPeppers}, cfg.MaxConcurrency, cfg.QueueTimeout, obs, log)
 }
 
 // loginFailuresPerIP is how many failed logins one client address may make

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -25,8 +26,10 @@ func TestComposeFile(t *testing.T) {
 			DependsOn   map[string]struct{ Condition string } `yaml:"depends_on"`
 			Healthcheck struct{ Test []string }
 			Volumes     []string
+			Secrets     []string
 		}
 		Volumes map[string]any
+		Secrets map[string]struct{ Environment, File string }
 	}
 	b, err := os.ReadFile("compose.yaml")
 	if err != nil {
@@ -50,6 +53,16 @@ func TestComposeFile(t *testing.T) {
 	}
 	if app.Environment["CLEANSLICE_DATABASE_MIGRATE_ON_START"] != "true" || !strings.Contains(app.Environment["CLEANSLICE_DATABASE_URL"], "@db:5432/") {
 		t.Errorf("app environment: %v", app.Environment)
+	}
+	// The secrets come as files, from compose secrets the app is given.
+	for env, name := range map[string]string{"CLEANSLICE_AUTH_JWT_SECRET_FILE": "jwt_secret", "CLEANSLICE_PASSWORD_PEPPER_FILE": "pepper"} {
+		src, ok := c.Secrets[name]
+		if app.Environment[env] != "/run/secrets/"+name || !slices.Contains(app.Secrets, name) || !ok || src.Environment == "" {
+			t.Errorf("secret %s: %s=%q, app secrets %v, source %+v", name, env, app.Environment[env], app.Secrets, src)
+		}
+		if !bytes.Contains(mustRead(t, ".env.example"), []byte(src.Environment+"=")) {
+			t.Errorf(".env.example lacks %s, the source of secret %s", src.Environment, name)
+		}
 	}
 	example, err := os.ReadFile(".env.example")
 	if err != nil {
@@ -97,4 +110,13 @@ func TestHealthcheckCommand(t *testing.T) {
 	if err := healthcheck(context.Background(), freeAddr(t), &bytes.Buffer{}); err == nil {
 		t.Fatal("healthcheck of nothing succeeded")
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -9,6 +9,8 @@
 //	cleanslice [--config FILE] users create --username NAME --role ROLE [--password-env VAR]
 //	                                                  create a user; the password is read from
 //	                                                  stdin, or from the variable VAR
+//	cleanslice [--config FILE] users hashes           count stored password hashes by pepper
+//	                                                  and argon2 parameters
 package main
 
 import (
@@ -63,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", os.Getenv("CLEANSLICE_CONFIG"), "configuration file (default: ./config.toml if present)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cleanslice [--config FILE] [serve | healthcheck | migrate up|down [N]|version|force V | users create --username NAME --role ROLE [--password-env VAR]]")
+		fmt.Fprintln(stderr, "usage: cleanslice [--config FILE] [serve | healthcheck | migrate up|down [N]|version|force V | users create --username NAME --role ROLE [--password-env VAR] | users hashes]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -2,28 +2,89 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/cleanslice/cleanslice/platform/config"
+	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// usersCommand runs `users create`: the operator's way to make the first
-// super admin (or any account) without the API. The password comes from
-// stdin (one line) or from the environment variable named by --password-env,
-// never from the command line, where it would show in process listings.
+// usersCommand runs `users create` or `users hashes`.
 func usersCommand(ctx context.Context, cfg config.Config, args []string, stdin io.Reader, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return usageError{"users needs create --username NAME --role super_admin|admin|user [--password-env VAR]"}
+	switch {
+	case len(args) == 1 && args[0] == "hashes":
+		return hashesCommand(ctx, cfg, stdout)
+	case len(args) > 0 && args[0] == "create":
+		return createUserCommand(ctx, cfg, args, stdin, stdout)
 	}
+	return usageError{"users needs create --username NAME --role super_admin|admin|user [--password-env VAR], or hashes"}
+}
+
+// hashesCommand prints how many stored password hashes each pepper
+// generation and each argon2 parameter set made: the progress of a pepper
+// rotation (drop a previous pepper when nothing is left on it) and of a
+// parameter change.
+func hashesCommand(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	store, err := openMigrated(ctx, cfg.Database, false)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	names := map[string]string{password.PepperID(cfg.Password.Pepper): "password.pepper (current)"}
+	for i, p := range cfg.Password.PreviousPeppers {
+		if _, dup := names[password.PepperID(p)]; !dup {
+			names[password.PepperID(p)] = fmt.Sprintf("password.previous_peppers[%d]", i)
+		}
+	}
+	legacy := "password.pepper (current)"
+	if len(cfg.Password.PreviousPeppers) > 0 {
+		legacy = "password.previous_peppers[0]"
+	}
+	type row struct{ id, params string }
+	counts := map[row]int{}
+	err = store.EachPasswordHash(ctx, func(h string) {
+		id, p := password.Describe(h)
+		counts[row{id, fmt.Sprintf("m=%d,t=%d,p=%d", p.MemoryKiB, p.Iterations, p.Parallelism)}]++
+	})
+	if err != nil {
+		return err
+	}
+	rows := slices.SortedFunc(maps.Keys(counts), func(a, b row) int { return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.params, b.params)) })
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEPPER ID\tPEPPER\tARGON2\tHASHES")
+	for _, r := range rows {
+		id, name := r.id, names[r.id]
+		switch {
+		case id == "":
+			id, name = "(none)", legacy+", made before pepper ids"
+		case id == "?":
+			name = "unreadable hash"
+		case name == "":
+			name = "NOT CONFIGURED: these users cannot log in"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", id, name, r.params, counts[r])
+	}
+	return tw.Flush()
+}
+
+// createUserCommand runs `users create`: the operator's way to make the
+// first super admin (or any account) without the API. The password comes
+// from stdin (one line) or from the environment variable named by
+// --password-env, never from the command line, where it would show in
+// process listings.
+func createUserCommand(ctx context.Context, cfg config.Config, args []string, stdin io.Reader, stdout io.Writer) error {
 	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	username := fs.String("username", "", "the new user's name")
@@ -55,7 +116,7 @@ func usersCommand(ctx context.Context, cfg config.Config, args []string, stdin i
 		return err
 	}
 	defer store.Close()
-	hash, err := newHasher(cfg.Password, nil).Hash(ctx, password)
+	hash, err := newHasher(cfg.Password, nil, nil).Hash(ctx, password)
 	if err != nil {
 		return err
 	}

@@ -25,12 +25,13 @@ func New(store Store, policy session.Policy, now func() time.Time) *Interactor {
 	return &Interactor{store: store, policy: policy, now: now}
 }
 
-// Result is an authenticated actor and, when the session was renewed, when
-// that happened and the new expiry (zero times otherwise).
+// Result is an authenticated actor, when it was authenticated, and when its
+// session expires; Renewed says the expiry was just moved.
 type Result struct {
 	Actor     auth.Actor
-	RenewedAt time.Time
-	RenewedTo time.Time
+	Now       time.Time
+	ExpiresAt time.Time
+	Renewed   bool
 }
 
 // Execute authenticates the session secret a client presented.
@@ -56,12 +57,12 @@ func (i *Interactor) Execute(ctx context.Context, secret string) (Result, error)
 		}
 		return Result{}, auth.ErrNotAuthenticated
 	}
-	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID}}
+	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID}, Now: now, ExpiresAt: s.ExpiresAt}
 	if renewed, ok := i.policy.Renew(s, now); ok {
 		if err := i.store.ExtendSession(ctx, s.ID, renewed.ExpiresAt, renewed.LastSeenAt); err != nil {
 			return Result{}, fmt.Errorf("authenticate: renew session: %w", err)
 		}
-		res.RenewedAt, res.RenewedTo = now, renewed.ExpiresAt
+		res.ExpiresAt, res.Renewed = renewed.ExpiresAt, true
 	}
 	return res, nil
 }

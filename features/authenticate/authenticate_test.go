@@ -72,7 +72,7 @@ func TestValidSessionOutsideRefreshWindow(t *testing.T) {
 	if err != nil || res.Actor.User.Username != "alice" || !res.Actor.Authenticated() {
 		t.Fatalf("Execute = %+v, %v", res, err)
 	}
-	if !res.RenewedTo.IsZero() || f.extended != 0 {
+	if res.Renewed || f.extended != 0 {
 		t.Fatalf("renewed outside the window: %+v, %d writes", res, f.extended)
 	}
 }
@@ -81,7 +81,7 @@ func TestRenewalInsideWindowNeverPastAbsolute(t *testing.T) {
 	f, secret, now, i := setup(true)
 	*now = t0.Add(13 * time.Minute) // 2 of 15 minutes left: inside the 20 % window
 	res, err := i.Execute(context.Background(), secret)
-	if err != nil || !res.RenewedTo.Equal(t0.Add(28*time.Minute)) || !res.RenewedAt.Equal(*now) || f.extended != 1 {
+	if err != nil || !res.Renewed || !res.ExpiresAt.Equal(t0.Add(28*time.Minute)) || !res.Now.Equal(*now) || f.extended != 1 {
 		t.Fatalf("Execute = %+v, %v, %d writes", res, err, f.extended)
 	}
 	// Keep renewing until the absolute expiry caps it.
@@ -91,8 +91,8 @@ func TestRenewalInsideWindowNeverPastAbsolute(t *testing.T) {
 		if err != nil {
 			t.Fatalf("at %d min: %v", m, err)
 		}
-		if res.RenewedTo.After(t0.Add(time.Hour)) {
-			t.Fatalf("renewed past the absolute expiry: %v", res.RenewedTo)
+		if res.ExpiresAt.After(t0.Add(time.Hour)) {
+			t.Fatalf("renewed past the absolute expiry: %v", res.ExpiresAt)
 		}
 	}
 	*now = t0.Add(time.Hour)

@@ -47,11 +47,13 @@ func (m *Middleware) Optional(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // authenticate reports whether the request has a valid session and, if it
-// has, puts its actor in the request context and re-issues a renewed
-// cookie. A cookie that no longer works is cleared.
+// has, puts its actor in the request context and re-issues the cookie when
+// the session was renewed or the cookie was signed with a previous secret
+// (the session row is the same; only the signature moves to the current
+// secret). A cookie that no longer works is cleared.
 func (m *Middleware) authenticate(c *echo.Context) (bool, error) {
 	r, w := c.Request(), c.Response()
-	secret, err := m.cookies.Read(r)
+	secret, resign, err := m.cookies.Read(r)
 	if err != nil {
 		if !m.cookies.Absent(err) {
 			m.cookies.Clear(w) // a cookie that is not ours, or expired
@@ -66,8 +68,8 @@ func (m *Middleware) authenticate(c *echo.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if !res.RenewedTo.IsZero() {
-		if err := m.cookies.Write(w, secret, res.RenewedAt, res.RenewedTo); err != nil {
+	if res.Renewed || resign {
+		if err := m.cookies.Write(w, secret, res.Now, res.ExpiresAt); err != nil {
 			return false, err
 		}
 	}

@@ -18,9 +18,11 @@ type Store interface {
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) error
 }
 
-// Cookies reads and re-issues the session cookie.
+// Cookies reads and re-issues the session cookie. Read also says whether
+// the cookie should be re-issued (signed with a secret that is no longer
+// the current one).
 type Cookies interface {
-	Read(r *http.Request) (string, error)
+	Read(r *http.Request) (secret string, resign bool, err error)
 	Absent(err error) bool
 	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
 	Clear(w http.ResponseWriter)

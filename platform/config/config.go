@@ -85,6 +85,7 @@ func (d Database) SQLitePath() string { return strings.TrimPrefix(d.URL, "sqlite
 // Auth configures sessions and login throttling.
 type Auth struct {
 	JWTSecret           string
+	JWTPreviousSecrets  []string // still verify; re-issued with JWTSecret
 	SessionTTL          time.Duration
 	SessionRefreshRatio float64
 	SessionAbsoluteTTL  time.Duration
@@ -102,6 +103,7 @@ type Cookie struct {
 // Password configures hashing.
 type Password struct {
 	Pepper            string
+	PreviousPeppers   []string // still verify the hashes they made
 	MinLength         int
 	Argon2MemoryKiB   uint32
 	Argon2Iterations  uint32
@@ -138,6 +140,7 @@ var Defaults = map[string]any{
 	"database.prepared_statements": true,
 	"database.response_timeout":    "4s",
 	"auth.jwt_secret":              DevJWTSecret,
+	"auth.jwt_previous_secrets":    []string{},
 	"auth.session_ttl":             "15m",
 	"auth.session_refresh_ratio":   0.2,
 	"auth.session_absolute_ttl":    "24h",
@@ -147,6 +150,7 @@ var Defaults = map[string]any{
 	"cookie.secure":                false,
 	"cookie.same_site":             "lax",
 	"password.pepper":              DevPepper,
+	"password.previous_peppers":    []string{},
 	"password.min_length":          8,
 	"password.argon2_memory_kib":   19456,
 	"password.argon2_iterations":   2,
@@ -206,7 +210,8 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			}
 		}
 	}
-	p := parser{v: v, env: env}
+	p := parser{v: v, env: env, src: map[string]string{}}
+	p.readSecretFiles(getenv)
 	for _, k := range v.AllKeys() {
 		if _, known := Defaults[k]; !known {
 			p.problem("%s: unknown key", k)
@@ -231,6 +236,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		},
 		Auth: Auth{
 			JWTSecret:           p.str("auth.jwt_secret"),
+			JWTPreviousSecrets:  p.list("auth.jwt_previous_secrets"),
 			SessionTTL:          p.duration("auth.session_ttl"),
 			SessionRefreshRatio: p.float("auth.session_refresh_ratio"),
 			SessionAbsoluteTTL:  p.duration("auth.session_absolute_ttl"),
@@ -244,6 +250,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		},
 		Password: Password{
 			Pepper:            p.str("password.pepper"),
+			PreviousPeppers:   p.list("password.previous_peppers"),
 			MinLength:         p.integer("password.min_length", 1, 128),
 			Argon2MemoryKiB:   uint32(p.integer("password.argon2_memory_kib", 8, 4<<20)),
 			Argon2Iterations:  uint32(p.integer("password.argon2_iterations", 1, 100)),
@@ -275,6 +282,41 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		return Config{}, &Error{Problems: p.problems}
 	}
 	return c, nil
+}
+
+// SecretKeys can be read from a file named by their environment variable
+// with _FILE appended (CLEANSLICE_AUTH_JWT_SECRET_FILE=/run/secrets/jwt), as
+// container secrets are mounted.
+var SecretKeys = []string{"auth.jwt_secret", "auth.jwt_previous_secrets", "password.pepper", "password.previous_peppers", "database.url"}
+
+// readSecretFiles takes the value of each secret key whose _FILE variable is
+// set from that file, one trailing newline trimmed. Setting both forms, or
+// a file that cannot be read, is a problem naming the key and the path,
+// never the content.
+func (p *parser) readSecretFiles(getenv func(string) string) {
+	for _, k := range SecretKeys {
+		name := EnvName(k) + "_FILE"
+		path := getenv(name)
+		if path == "" {
+			continue
+		}
+		if getenv(EnvName(k)) != "" {
+			p.problem("%s: both %s and %s are set; use one", k, EnvName(k), name)
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			p.problem("%s: cannot read %s=%s: %v", k, name, path, err)
+			continue
+		}
+		v := strings.TrimSuffix(string(b), "\n")
+		p.env[k] = strings.TrimSuffix(v, "\r")
+		p.src[k] = name + "=" + path
+	}
 }
 
 // EnvName returns the environment variable that overrides key.
@@ -330,9 +372,25 @@ func (c Config) validate() []string {
 		scheme, _, _ := strings.Cut(u, ":")
 		add("database.url: unsupported scheme %q (use sqlite:<path> or postgres://...)", scheme)
 	}
-	for k, secret := range map[string]string{"auth.jwt_secret": c.Auth.JWTSecret, "password.pepper": c.Password.Pepper} {
-		if len(secret) < MinSecretLen {
-			add("%s must be at least %d bytes", k, MinSecretLen)
+	// Every generation of a secret, from any source, meets the same rules.
+	generations := map[string][]string{
+		"auth.jwt_secret":           {c.Auth.JWTSecret},
+		"auth.jwt_previous_secrets": c.Auth.JWTPreviousSecrets,
+		"password.pepper":           {c.Password.Pepper},
+		"password.previous_peppers": c.Password.PreviousPeppers,
+	}
+	for _, k := range sortedKeys(generations) {
+		for i, secret := range generations[k] {
+			name := k
+			if strings.Contains(k, "previous") {
+				name = fmt.Sprintf("%s[%d]", k, i)
+			}
+			if len(secret) < MinSecretLen {
+				add("%s must be at least %d bytes", name, MinSecretLen)
+			}
+			if c.Production() && (secret == DevJWTSecret || secret == DevPepper) {
+				add("%s: the development value is refused in production", name)
+			}
 		}
 	}
 	if c.Cookie.Name == "" {
@@ -368,12 +426,6 @@ func (c Config) validate() []string {
 		}
 	}
 	if c.Production() {
-		if c.Auth.JWTSecret == DevJWTSecret {
-			add("auth.jwt_secret: the development secret is refused in production")
-		}
-		if c.Password.Pepper == DevPepper {
-			add("password.pepper: the development pepper is refused in production")
-		}
 		if !c.Cookie.Secure {
 			add("cookie.secure must be true in production")
 		}

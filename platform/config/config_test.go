@@ -149,7 +149,7 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 func TestProductionRefusesDevelopmentSettings(t *testing.T) {
 	_, err := Load(writeFile(t, "env = \"production\"\n"), envOf(nil))
 	got := strings.Join(problems(t, err), "\n")
-	for _, w := range []string{"auth.jwt_secret: the development secret", "password.pepper: the development pepper", "cookie.secure must be true"} {
+	for _, w := range []string{"auth.jwt_secret: the development value", "password.pepper: the development value", "cookie.secure must be true"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("problems %q lack %q", got, w)
 		}
@@ -205,5 +205,63 @@ func TestMissingOrBrokenFile(t *testing.T) {
 	}
 	if _, err := Load(writeFile(t, "[http\n"), envOf(nil)); err == nil || !strings.Contains(err.Error(), "cannot parse") {
 		t.Errorf("broken file: %v", err)
+	}
+}
+
+func TestSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	secret := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	jwtCur, jwtOld := strings.Repeat("j", 40), strings.Repeat("o", 40)
+	c, err := Load(writeFile(t, ""), envOf(map[string]string{
+		"CLEANSLICE_AUTH_JWT_SECRET_FILE":           secret("jwt", jwtCur+"\n"),
+		"CLEANSLICE_AUTH_JWT_PREVIOUS_SECRETS_FILE": secret("jwt-old", jwtOld+"\n"+strings.Repeat("p", 33)+"\n"),
+		"CLEANSLICE_PASSWORD_PEPPER_FILE":           secret("pepper", strings.Repeat("q", 32)+"\r\n"),
+		"CLEANSLICE_DATABASE_URL_FILE":              secret("db", "sqlite:from-file.db\n"),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Auth.JWTSecret != jwtCur || len(c.Auth.JWTPreviousSecrets) != 2 || c.Auth.JWTPreviousSecrets[0] != jwtOld ||
+		c.Password.Pepper != strings.Repeat("q", 32) || c.Database.URL != "sqlite:from-file.db" {
+		t.Fatalf("values from files: %+v %+v %+v", c.Auth, c.Password.Pepper, c.Database.URL)
+	}
+
+	missing := filepath.Join(dir, "nope")
+	_, err = Load(writeFile(t, ""), envOf(map[string]string{
+		"CLEANSLICE_AUTH_JWT_SECRET":      strings.Repeat("s", 32),
+		"CLEANSLICE_AUTH_JWT_SECRET_FILE": secret("jwt2", "content-never-shown-0123456789abcdef"),
+		"CLEANSLICE_PASSWORD_PEPPER_FILE": missing,
+	}))
+	got := strings.Join(problems(t, err), "\n")
+	for _, want := range []string{
+		"auth.jwt_secret: both CLEANSLICE_AUTH_JWT_SECRET and CLEANSLICE_AUTH_JWT_SECRET_FILE are set",
+		"password.pepper: cannot read CLEANSLICE_PASSWORD_PEPPER_FILE=" + missing,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems %q lack %q", got, want)
+		}
+	}
+	if strings.Contains(got, "content-never-shown") {
+		t.Errorf("a problem shows a secret: %s", got)
+	}
+
+	// Every generation meets the rules, from any source.
+	_, err = Load(writeFile(t, "env = \"production\"\n[cookie]\nsecure = true\n"), envOf(map[string]string{
+		"CLEANSLICE_AUTH_JWT_SECRET":                strings.Repeat("s", 32),
+		"CLEANSLICE_PASSWORD_PEPPER":                strings.Repeat("p", 32),
+		"CLEANSLICE_AUTH_JWT_PREVIOUS_SECRETS_FILE": secret("short", "short\n"),
+		"CLEANSLICE_PASSWORD_PREVIOUS_PEPPERS":      DevPepper,
+	}))
+	got = strings.Join(problems(t, err), "\n")
+	for _, want := range []string{"auth.jwt_previous_secrets[0] must be at least 32 bytes", "password.previous_peppers[0]: the development value is refused in production"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems %q lack %q", got, want)
+		}
 	}
 }

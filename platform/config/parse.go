@@ -16,6 +16,7 @@ import (
 type parser struct {
 	v        *viper.Viper
 	env      map[string]string
+	src      map[string]string // where an env value came from, when not its variable
 	problems []string
 }
 
@@ -26,6 +27,9 @@ func (p *parser) problem(format string, args ...any) {
 // raw returns the value of key and where it came from, for messages.
 func (p *parser) raw(key string) (any, string) {
 	if s, ok := p.env[key]; ok {
+		if src, ok := p.src[key]; ok {
+			return s, src
+		}
 		return s, EnvName(key)
 	}
 	return p.v.Get(key), key

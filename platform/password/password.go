@@ -1,6 +1,12 @@
 // Package password hashes passwords with argon2id over HMAC-SHA256(pepper,
-// password), encoded as PHC strings that carry their parameters, on a
-// bounded pool so a burst of logins cannot exhaust memory or CPU.
+// password), encoded as PHC strings that carry their parameters and which
+// pepper made them (argon2's keyid parameter), on a bounded pool so a
+// burst of logins cannot exhaust memory or CPU.
+//
+// Peppers rotate by generation: the current one makes every new hash,
+// previous ones still verify the hashes they made, and a login on such a
+// hash stores a new one (NeedsRehash). One verification per attempt,
+// whatever the number of peppers: the hash names its own.
 package password
 
 import (
@@ -12,7 +18,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -35,11 +44,33 @@ const (
 // Hasher hashes and verifies passwords. It is safe for concurrent use.
 type Hasher struct {
 	observer     Observer
+	log          *slog.Logger
 	params       Params
-	pepper       []byte
+	pepper       []byte            // the current pepper
+	pepperID     string            // and its id
+	peppers      map[string][]byte // every configured pepper by id
+	legacy       []byte            // the pepper of hashes that name none
 	slots        chan struct{}
 	queueTimeout time.Duration
 	dummy        string
+	missing      sync.Map // salts of hashes already logged for an unknown pepper
+	missingN     atomic.Int64
+}
+
+// Peppers are the pepper generations: Current makes new hashes, Previous
+// still verify theirs. Hashes made before peppers had ids mean Previous[0]
+// when there is one, else Current.
+type Peppers struct {
+	Current  string
+	Previous []string
+}
+
+// PepperID is the id a hash records for the pepper that made it: 6 bytes
+// of a SHA-256 of the pepper, base64 (argon2's keyid). It names a pepper
+// without revealing it.
+func PepperID(pepper string) string {
+	sum := sha256.Sum256([]byte("cleanslice pepper id\x00" + pepper))
+	return b64.EncodeToString(sum[:6])
 }
 
 // Observer is told how the pool is used (for metrics).
@@ -56,17 +87,30 @@ func (noObserver) HashDone()                 {}
 // New returns a hasher computing at most maxConcurrency hashes at once; a
 // caller that waits longer than queueTimeout for a slot gets an unavailable
 // error. It computes one hash up front: the dummy that unknown usernames are
-// verified against. obs may be nil.
-func New(p Params, pepper string, maxConcurrency int, queueTimeout time.Duration, obs Observer) *Hasher {
+// verified against. obs and log may be nil.
+func New(p Params, peppers Peppers, maxConcurrency int, queueTimeout time.Duration, obs Observer, log *slog.Logger) *Hasher {
 	if obs == nil {
 		obs = noObserver{}
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	h := &Hasher{
 		observer:     obs,
+		log:          log,
 		params:       p,
-		pepper:       []byte(pepper),
+		pepper:       []byte(peppers.Current),
+		pepperID:     PepperID(peppers.Current),
+		peppers:      map[string][]byte{},
 		slots:        make(chan struct{}, max(maxConcurrency, 1)),
 		queueTimeout: queueTimeout,
+	}
+	for _, pp := range append([]string{peppers.Current}, peppers.Previous...) {
+		h.peppers[PepperID(pp)] = []byte(pp)
+	}
+	h.legacy = h.pepper
+	if len(peppers.Previous) > 0 {
+		h.legacy = []byte(peppers.Previous[0])
 	}
 	h.dummy = h.encode(rand.Text())
 	return h
@@ -111,33 +155,79 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return h.encode(password), nil
 }
 
-// Verify reports whether password matches the PHC string encoded.
+// Verify reports whether password matches the PHC string encoded, with
+// the pepper the hash names. A hash whose pepper is no longer configured
+// costs the same one verification and never matches, exactly like a wrong
+// password; it is logged once per hash, so an operator who dropped a
+// pepper too early sees it.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
 	p, salt, key, err := decode(encoded)
 	if err != nil {
 		return false, err
 	}
+	pepper, known := h.pepperOf(p.keyID)
 	if err := h.acquire(ctx); err != nil {
 		return false, err
 	}
 	defer h.release()
-	got := argon2.IDKey(h.peppered(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(key)))
+	got := argon2.IDKey(peppered(pepper, password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(key)))
+	if !known {
+		h.unknownPepper(p.keyID, salt)
+		return false, nil
+	}
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
-// NeedsRehash reports whether encoded was made with other parameters than
-// the current ones (or cannot be read), so a login should store a new hash.
+// pepperOf returns the pepper of a hash's key id ("" for hashes made before
+// ids), or the current one and false when that pepper is not configured.
+func (h *Hasher) pepperOf(id string) ([]byte, bool) {
+	if id == "" {
+		return h.legacy, true
+	}
+	if pp, ok := h.peppers[id]; ok {
+		return pp, true
+	}
+	return h.pepper, false
+}
+
+// maxLoggedMissing bounds the memory of hashes already reported.
+const maxLoggedMissing = 100_000
+
+func (h *Hasher) unknownPepper(id string, salt []byte) {
+	if h.missingN.Load() >= maxLoggedMissing {
+		return
+	}
+	if _, seen := h.missing.LoadOrStore(string(salt), true); seen {
+		return
+	}
+	h.missingN.Add(1)
+	h.log.Warn("password hash made with a pepper that is not configured: the login fails; put the pepper back in password.previous_peppers", "pepper_id", id)
+}
+
+// NeedsRehash reports whether encoded was made with other parameters or
+// another pepper than the current ones (or cannot be read), so a login
+// should store a new hash.
 func (h *Hasher) NeedsRehash(encoded string) bool {
 	p, salt, key, err := decode(encoded)
-	return err != nil || p != h.params || len(salt) != saltLen || len(key) != keyLen
+	return err != nil || p.Params != h.params || p.keyID != h.pepperID || len(salt) != saltLen || len(key) != keyLen
+}
+
+// Describe returns what made a stored hash: its pepper id (empty: made
+// before ids; "?" unreadable) and its parameters, for the hash report.
+func Describe(encoded string) (pepperID string, p Params) {
+	d, _, _, err := decode(encoded)
+	if err != nil {
+		return "?", Params{}
+	}
+	return d.keyID, d.Params
 }
 
 // Dummy returns a valid hash of a random password, to verify against when
 // the user does not exist, so that case costs what a wrong password costs.
 func (h *Hasher) Dummy() string { return h.dummy }
 
-func (h *Hasher) peppered(password string) []byte {
-	m := hmac.New(sha256.New, h.pepper)
+func peppered(pepper []byte, password string) []byte {
+	m := hmac.New(sha256.New, pepper)
 	m.Write([]byte(password))
 	return m.Sum(nil)
 }
@@ -146,16 +236,22 @@ func (h *Hasher) encode(password string) string {
 	salt := make([]byte, saltLen)
 	rand.Read(salt)
 	p := h.params
-	key := argon2.IDKey(h.peppered(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
-		b64.EncodeToString(salt), b64.EncodeToString(key))
+	key := argon2.IDKey(peppered(h.pepper, password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d,keyid=%s$%s$%s", argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism,
+		h.pepperID, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 var b64 = base64.RawStdEncoding
 
 var errFormat = errors.New("password hash: not an argon2id PHC string")
 
-func decode(encoded string) (p Params, salt, key []byte, err error) {
+// decoded are a hash's parameters and the id of its pepper.
+type decoded struct {
+	Params
+	keyID string
+}
+
+func decode(encoded string) (p decoded, salt, key []byte, err error) {
 	parts := strings.Split(encoded, "$")
 	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
 		return p, nil, nil, errFormat
@@ -164,7 +260,15 @@ func decode(encoded string) (p Params, salt, key []byte, err error) {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
 		return p, nil, nil, errFormat
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Iterations, &p.Parallelism); err != nil {
+	params, keyID, hasID := strings.Cut(parts[3], ",keyid=")
+	if hasID {
+		if keyID == "" {
+			return p, nil, nil, errFormat
+		}
+		p.keyID = keyID
+	}
+	var rest string
+	if n, _ := fmt.Sscanf(params, "m=%d,t=%d,p=%d%s", &p.MemoryKiB, &p.Iterations, &p.Parallelism, &rest); n != 3 {
 		return p, nil, nil, errFormat
 	}
 	if p.MemoryKiB == 0 || p.Iterations == 0 || p.Parallelism == 0 {

@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -20,12 +21,12 @@ const pepper = "0123456789abcdef0123456789abcdef"
 
 func TestHashAndVerify(t *testing.T) {
 	ctx := context.Background()
-	h := New(cheap, pepper, 2, time.Second, nil)
+	h := New(cheap, Peppers{Current: pepper}, 2, time.Second, nil, nil)
 	enc, err := h.Hash(ctx, "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(enc, "$argon2id$v=19$m=64,t=1,p=1$") {
+	if !strings.HasPrefix(enc, "$argon2id$v=19$m=64,t=1,p=1,keyid="+PepperID(pepper)+"$") {
 		t.Fatalf("not a PHC string with its parameters: %s", enc)
 	}
 	if enc2, _ := h.Hash(ctx, "correct horse"); enc2 == enc {
@@ -37,7 +38,7 @@ func TestHashAndVerify(t *testing.T) {
 		}
 	}
 	// The pepper is part of the hash: another pepper does not verify.
-	other := New(cheap, strings.Repeat("x", 32), 2, time.Second, nil)
+	other := New(cheap, Peppers{Current: strings.Repeat("x", 32)}, 2, time.Second, nil, nil)
 	if ok, _ := other.Verify(ctx, enc, "correct horse"); ok {
 		t.Fatal("verified with another pepper")
 	}
@@ -48,7 +49,7 @@ func TestHashAndVerify(t *testing.T) {
 }
 
 func TestVerifyRejectsGarbage(t *testing.T) {
-	h := New(cheap, pepper, 1, time.Second, nil)
+	h := New(cheap, Peppers{Current: pepper}, 1, time.Second, nil, nil)
 	for _, bad := range []string{"", "plain", "$argon2i$v=19$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=18$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=19$m=0,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=19$m=64,t=1,p=1$!!$a2V5"} {
 		if _, err := h.Verify(context.Background(), bad, "x"); err == nil {
 			t.Errorf("Verify(%q) accepted a malformed hash", bad)
@@ -58,12 +59,12 @@ func TestVerifyRejectsGarbage(t *testing.T) {
 
 func TestNeedsRehash(t *testing.T) {
 	ctx := context.Background()
-	old := New(cheap, pepper, 1, time.Second, nil)
+	old := New(cheap, Peppers{Current: pepper}, 1, time.Second, nil, nil)
 	enc, _ := old.Hash(ctx, "pw")
 	if old.NeedsRehash(enc) {
 		t.Error("a current hash needs a rehash")
 	}
-	stronger := New(Params{MemoryKiB: 128, Iterations: 1, Parallelism: 1}, pepper, 1, time.Second, nil)
+	stronger := New(Params{MemoryKiB: 128, Iterations: 1, Parallelism: 1}, Peppers{Current: pepper}, 1, time.Second, nil, nil)
 	if !stronger.NeedsRehash(enc) {
 		t.Error("a hash with old parameters does not need a rehash")
 	}
@@ -77,7 +78,7 @@ func TestNeedsRehash(t *testing.T) {
 }
 
 func TestPoolBoundAndQueueTimeout(t *testing.T) {
-	h := New(cheap, pepper, 2, 50*time.Millisecond, nil)
+	h := New(cheap, Peppers{Current: pepper}, 2, 50*time.Millisecond, nil, nil)
 	ctx := context.Background()
 	// Fill both slots by hand, as two long hashes would.
 	if err := h.acquire(ctx); err != nil {
@@ -113,7 +114,7 @@ func TestPoolBoundAndQueueTimeout(t *testing.T) {
 }
 
 func TestConcurrencyNeverExceedsBound(t *testing.T) {
-	h := New(cheap, pepper, 3, 10*time.Second, nil)
+	h := New(cheap, Peppers{Current: pepper}, 3, 10*time.Second, nil, nil)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	peak := 0
@@ -137,7 +138,7 @@ func TestConcurrencyNeverExceedsBound(t *testing.T) {
 }
 
 func BenchmarkHash(b *testing.B) {
-	h := New(defaults, pepper, 1, time.Minute, nil)
+	h := New(defaults, Peppers{Current: pepper}, 1, time.Minute, nil, nil)
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
@@ -147,7 +148,7 @@ func BenchmarkHash(b *testing.B) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	h := New(defaults, pepper, 1, time.Minute, nil)
+	h := New(defaults, Peppers{Current: pepper}, 1, time.Minute, nil, nil)
 	ctx := context.Background()
 	enc, _ := h.Hash(ctx, "correct horse battery staple")
 	for b.Loop() {
@@ -156,3 +157,65 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// TestPepperGenerations: a hash made with a previous pepper verifies and
+// needs a rehash; once that pepper is dropped it never matches, and that
+// is logged once per hash; hashes without a pepper id mean the first
+// previous pepper, or the current one when there is none.
+func TestPepperGenerations(t *testing.T) {
+	ctx := context.Background()
+	const p1, p2 = "first-pepper-0123456789abcdef0123", "second-pepper-0123456789abcdef012"
+	v1 := New(cheap, Peppers{Current: p1}, 1, time.Second, nil, nil)
+	old, _ := v1.Hash(ctx, "pw")
+	if !strings.Contains(old, ",keyid="+PepperID(p1)+"$") || strings.Contains(old, p1) {
+		t.Fatalf("hash does not name its pepper by id: %s", old)
+	}
+
+	rotated := New(cheap, Peppers{Current: p2, Previous: []string{p1}}, 1, time.Second, nil, nil)
+	if ok, err := rotated.Verify(ctx, old, "pw"); !ok || err != nil {
+		t.Fatalf("old-pepper hash after rotation: %v, %v", ok, err)
+	}
+	if !rotated.NeedsRehash(old) {
+		t.Fatal("an old-pepper hash does not need a rehash")
+	}
+	fresh, _ := rotated.Hash(ctx, "pw")
+	if rotated.NeedsRehash(fresh) || !strings.Contains(fresh, PepperID(p2)) {
+		t.Fatalf("new hash %s", fresh)
+	}
+
+	var logs strings.Builder
+	count := &countingObserver{}
+	dropped := New(cheap, Peppers{Current: p2}, 1, time.Second, count, slog.New(slog.NewTextHandler(&logs, nil)))
+	count.started = 0 // the dummy hash made by New
+	for range 3 {
+		if ok, err := dropped.Verify(ctx, old, "pw"); ok || err != nil {
+			t.Fatalf("hash of a dropped pepper: %v, %v; want a plain mismatch", ok, err)
+		}
+	}
+	if count.started != 3 {
+		t.Fatalf("3 verifications on a dropped pepper ran %d hashes, want one each (same cost as a wrong password)", count.started)
+	}
+	if n := strings.Count(logs.String(), "pepper_id="+PepperID(p1)); n != 1 {
+		t.Fatalf("dropped pepper logged %d times, want once:\n%s", n, logs.String())
+	}
+
+	// A hash from before pepper ids.
+	legacy := strings.Replace(old, ",keyid="+PepperID(p1), "", 1)
+	if ok, _ := v1.Verify(ctx, legacy, "pw"); !ok {
+		t.Fatal("a hash without an id does not mean the current pepper when there is no previous one")
+	}
+	if ok, _ := rotated.Verify(ctx, legacy, "pw"); !ok {
+		t.Fatal("a hash without an id does not mean the first previous pepper")
+	}
+	if !v1.NeedsRehash(legacy) {
+		t.Fatal("a hash without an id does not get one at the next login")
+	}
+	if id, p := Describe(old); id != PepperID(p1) || p != cheap {
+		t.Fatalf("Describe = %q, %+v", id, p)
+	}
+}
+
+type countingObserver struct{ started int }
+
+func (c *countingObserver) HashStarted(time.Duration) { c.started++ }
+func (c *countingObserver) HashDone()                 {}

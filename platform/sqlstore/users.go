@@ -173,3 +173,21 @@ func keyArg(f user.SortField, v string) (any, error) {
 	}
 	return v, nil
 }
+
+// EachPasswordHash calls fn with every stored password hash, streaming: a
+// whole-table read, for the operator's hash report, never a request.
+func (s *Store) EachPasswordHash(ctx context.Context, fn func(hash string)) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT password_hash FROM users`)
+	if err != nil {
+		return s.translate("password hashes", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return s.translate("password hashes", err)
+		}
+		fn(h)
+	}
+	return s.translate("password hashes", rows.Err())
+}

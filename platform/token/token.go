@@ -1,8 +1,16 @@
 // Package token issues and checks the session JWT (HS256 only) and carries
 // it in the session cookie.
+//
+// Secrets rotate by generation: the current secret signs, previous ones
+// only verify. Every token names the secret that signed it in its kid
+// header (an id derived from the secret, never the secret), so verifying
+// costs one HMAC whatever the number of secrets, and a token naming an
+// unknown secret is refused before any.
 package token
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,14 +19,31 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// Secrets are the signing key generations.
+type Secrets struct {
+	Current  string
+	Previous []string
+}
+
+// KeyID returns the kid that names secret: 8 bytes of a SHA-256 of it,
+// base64url.
+func KeyID(secret string) string {
+	sum := sha256.Sum256([]byte("cleanslice jwt key id\x00" + secret))
+	return base64.RawURLEncoding.EncodeToString(sum[:8])
+}
+
 // Issuer is the iss claim of every token.
 const Issuer = "cleanslice"
 
 // JWT signs and verifies session tokens. The session secret travels in the
 // sid claim; iat, exp and iss are always set and checked.
 type JWT struct {
-	key    []byte
-	parser *jwt.Parser
+	key     []byte            // the current secret
+	kid     string            // and its id
+	keys    map[string][]byte // every configured secret by id
+	legacy  []byte            // the secret of tokens without a kid
+	parser  *jwt.Parser
+	keyFunc jwt.Keyfunc
 }
 
 type claims struct {
@@ -26,11 +51,16 @@ type claims struct {
 	jwt.RegisteredClaims
 }
 
-// NewJWT returns a codec using key. now is the clock expiry is checked
-// against.
-func NewJWT(key string, now func() time.Time) *JWT {
-	return &JWT{
-		key: []byte(key),
+// NewJWT returns a codec signing with secrets.Current and verifying with
+// every generation. Tokens issued before key ids mean secrets.Previous[0]
+// when there is one, else the current secret. now is the clock expiry is
+// checked against.
+func NewJWT(secrets Secrets, now func() time.Time) *JWT {
+	j := &JWT{
+		key:    []byte(secrets.Current),
+		kid:    KeyID(secrets.Current),
+		keys:   map[string][]byte{},
+		legacy: []byte(secrets.Current),
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 			jwt.WithExpirationRequired(),
@@ -39,6 +69,28 @@ func NewJWT(key string, now func() time.Time) *JWT {
 			jwt.WithTimeFunc(now),
 		),
 	}
+	for _, sec := range append([]string{secrets.Current}, secrets.Previous...) {
+		j.keys[KeyID(sec)] = []byte(sec)
+	}
+	if len(secrets.Previous) > 0 {
+		j.legacy = []byte(secrets.Previous[0])
+	}
+	j.keyFunc = j.keyFor
+	return j
+}
+
+var errUnknownKey = errors.New("signed with a secret that is not configured")
+
+// keyFor returns the secret the token's kid names.
+func (j *JWT) keyFor(t *jwt.Token) (any, error) {
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" {
+		return j.legacy, nil
+	}
+	if k, ok := j.keys[kid]; ok {
+		return k, nil
+	}
+	return nil, errUnknownKey
 }
 
 // Issue returns a signed token for the session secret sid.
@@ -51,6 +103,7 @@ func (j *JWT) Issue(sid string, issuedAt, expiresAt time.Time) (string, error) {
 			ExpiresAt: jwt.NewNumericDate(expiresAt),
 		},
 	})
+	t.Header["kid"] = j.kid
 	s, err := t.SignedString(j.key)
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
@@ -61,17 +114,20 @@ func (j *JWT) Issue(sid string, issuedAt, expiresAt time.Time) (string, error) {
 // ErrInvalid is returned for every token that is not one of ours, valid now.
 var ErrInvalid = errors.New("invalid session token")
 
-// Parse verifies a token and returns its session secret.
-func (j *JWT) Parse(token string) (string, error) {
+// Parse verifies a token and returns its session secret, and whether it
+// was signed with another secret than the current one (it should then be
+// re-issued).
+func (j *JWT) Parse(token string) (sid string, stale bool, err error) {
 	var c claims
-	_, err := j.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return j.key, nil })
+	t, err := j.parser.ParseWithClaims(token, &c, j.keyFunc)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrInvalid, err)
+		return "", false, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if c.SID == "" {
-		return "", fmt.Errorf("%w: no sid claim", ErrInvalid)
+		return "", false, fmt.Errorf("%w: no sid claim", ErrInvalid)
 	}
-	return c.SID, nil
+	kid, _ := t.Header["kid"].(string)
+	return c.SID, kid != j.kid, nil
 }
 
 // CookieConfig is the session cookie's attributes.
@@ -93,12 +149,14 @@ func NewCookies(j *JWT, cfg CookieConfig) *Cookies { return &Cookies{jwt: j, cfg
 // ErrNoCookie is returned by Read for a request without a session cookie.
 var ErrNoCookie = errors.New("no session cookie")
 
-// Read returns the session secret in the request's cookie: ErrNoCookie when
-// there is none, an error wrapping ErrInvalid when it is not a valid token.
-func (c *Cookies) Read(r *http.Request) (string, error) {
+// Read returns the session secret in the request's cookie, and whether the
+// cookie should be re-issued (signed with a previous secret): ErrNoCookie
+// when there is none, an error wrapping ErrInvalid when it is not a valid
+// token.
+func (c *Cookies) Read(r *http.Request) (secret string, resign bool, err error) {
 	ck, err := r.Cookie(c.cfg.Name)
 	if err != nil {
-		return "", ErrNoCookie
+		return "", false, ErrNoCookie
 	}
 	return c.jwt.Parse(ck.Value)
 }
