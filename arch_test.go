@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -129,5 +130,66 @@ func TestDependencyRuleCatchesViolations(t *testing.T) {
 		if !slices.ContainsFunc(got, func(v string) bool { return strings.HasPrefix(v, module+"/"+bad+" ") }) {
 			t.Errorf("no violation reported for %s", bad)
 		}
+	}
+}
+
+// TestToolsStayOutOfTheBuild: the developer tools (tools/go.mod) are not in
+// the service's module graph, and go build ./... links none of them.
+func TestToolsStayOutOfTheBuild(t *testing.T) {
+	b, err := os.ReadFile("tools/go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tools, and the modules tools/go.mod requires (read as text: no
+	// download of the tools is needed).
+	var tools, required []string
+	block := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "tool (" || line == "require (":
+			block = strings.TrimSuffix(line, " (")
+		case line == ")":
+			block = ""
+		case block == "tool" && line != "":
+			tools = append(tools, line)
+		case block == "require" && line != "":
+			required = append(required, strings.Fields(line)[0])
+		}
+	}
+	if len(tools) < 2 {
+		t.Fatalf("tools/go.mod names %d tools, want air and golangci-lint at least", len(tools))
+	}
+	goList := func(args ...string) []string {
+		t.Helper()
+		out, err := exec.Command("go", append([]string{"list"}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("go list %v: %v", args, err)
+		}
+		return strings.Fields(string(out))
+	}
+	// A tool's module is the longest required module path its package is in.
+	var toolModules []string
+	for _, tool := range tools {
+		best := ""
+		for _, m := range required {
+			if (tool == m || strings.HasPrefix(tool, m+"/")) && len(m) > len(best) {
+				best = m
+			}
+		}
+		if best == "" {
+			t.Fatalf("tools/go.mod requires no module for tool %s", tool)
+		}
+		toolModules = append(toolModules, best)
+	}
+	graph := goList("-m", "all")
+	linked := goList("-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", "./...")
+	for _, m := range toolModules {
+		if slices.Contains(graph, m) || slices.Contains(linked, m) {
+			t.Errorf("tool module %s is in the service's go.mod graph or build", m)
+		}
+	}
+	if main, _ := os.ReadFile("go.mod"); strings.Contains(string(main), "\ntool ") {
+		t.Error("go.mod has tool directives: they belong in tools/go.mod")
 	}
 }

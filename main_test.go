@@ -396,11 +396,11 @@ func TestRollingRestart(t *testing.T) {
 	}
 	body := `{"username":"roller","password":"password1"}`
 	resp, err := http.Post(base+"/api/v1/auth/signup", "application/json", strings.NewReader(body))
-	if err != nil || resp.StatusCode != 201 {
+	if err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("signup: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	if r := get("/readyz"); r.StatusCode != 200 {
+	if r := get("/readyz"); r.StatusCode != http.StatusOK {
 		t.Fatalf("/readyz before shutdown: %d", r.StatusCode)
 	}
 
@@ -415,16 +415,16 @@ func TestRollingRestart(t *testing.T) {
 
 	cancel() // SIGTERM
 	for range 100 {
-		if r, err := http.Get(base + "/readyz"); err == nil && r.StatusCode == 503 {
+		if r, err := http.Get(base + "/readyz"); err == nil && r.StatusCode == http.StatusServiceUnavailable {
 			r.Body.Close()
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if r := get("/readyz"); r.StatusCode != 503 {
+	if r := get("/readyz"); r.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("/readyz while draining: %d, want 503", r.StatusCode)
 	}
-	if r := get("/api/v1/"); r.StatusCode != 200 || !r.Close {
+	if r := get("/api/v1/"); r.StatusCode != http.StatusOK || !r.Close {
 		t.Fatalf("a route while draining: %d, Connection: close %v", r.StatusCode, r.Close)
 	}
 	for range 300 { // until the listener is closed
@@ -441,7 +441,7 @@ func TestRollingRestart(t *testing.T) {
 	}
 	fmt.Fprint(conn, body[10:])
 	r, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil || r.StatusCode != 200 {
+	if err != nil || r.StatusCode != http.StatusOK {
 		t.Fatalf("in-flight login: %v, %v\n%s", r, err, logs)
 	}
 	select {

@@ -165,7 +165,7 @@ func (s *service) nextCursor(c *http.Cookie, path string) (string, error) {
 		NextCursor *string `json:"next_cursor"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || page.NextCursor == nil {
-		return "", fmt.Errorf("%s: status %d, no next_cursor (%v)", path, resp.StatusCode, err)
+		return "", fmt.Errorf("%s: status %d, no next_cursor (%w)", path, resp.StatusCode, err)
 	}
 	return *page.NextCursor, nil
 }

@@ -548,7 +548,7 @@ func TestServeDrains(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	for range 3 {
-		if resp, body := get(); resp.StatusCode != 200 || body != "true" || !resp.Close {
+		if resp, body := get(); resp.StatusCode != http.StatusOK || body != "true" || !resp.Close {
 			t.Fatalf("while draining: %d, draining %s, Connection: close %v", resp.StatusCode, body, resp.Close)
 		}
 	}

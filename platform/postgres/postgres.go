@@ -156,7 +156,7 @@ type watchdogConn struct {
 }
 
 func (c *watchdogConn) Write(b []byte) (int, error) {
-	if err := c.Conn.SetDeadline(time.Now().Add(c.timeout)); err != nil {
+	if err := c.SetDeadline(time.Now().Add(c.timeout)); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(b)
@@ -165,7 +165,7 @@ func (c *watchdogConn) Write(b []byte) (int, error) {
 func (c *watchdogConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 {
-		_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
+		_ = c.SetReadDeadline(time.Now().Add(c.timeout))
 	}
 	return n, err
 }
