@@ -61,7 +61,7 @@ func (a *testApp) snapshot(t *testing.T) string {
 
 type adminAction struct {
 	name, method, path string
-	body               func(target string) string
+	body               func(target string) string // nil: the target goes in ?username=
 }
 
 var adminActions = []adminAction{
@@ -78,6 +78,16 @@ var adminActions = []adminAction{
 	{"set password", "PATCH", "/api/v1/users/password", func(n string) string {
 		return fmt.Sprintf(`{"username":%q,"password":"password2"}`, n)
 	}},
+	{"list sessions", "GET", "/api/v1/users/sessions", nil},
+	{"end sessions", "DELETE", "/api/v1/users/sessions", usernameBody},
+}
+
+// request returns the path and body of the action on target.
+func (a adminAction) request(target string) (path, body string) {
+	if a.body == nil {
+		return a.path + "?username=" + target, ""
+	}
+	return a.path, a.body(target)
 }
 
 func usernameBody(n string) string { return fmt.Sprintf(`{"username":%q}`, n) }
@@ -135,7 +145,8 @@ func TestRoleMatrix(t *testing.T) {
 					}
 					for _, target := range []string{"self", "user", "admin", "other super", "unknown"} {
 						before := app.snapshot(t)
-						r := c.do(t, action.method, action.path, action.body(targetNames[target]))
+						path, body := action.request(targetNames[target])
+						r := c.do(t, action.method, path, body)
 						want := expectedStatus(actor, target, action.name)
 						if r.status != want {
 							t.Errorf("%s %s %s: status %d, want %d; body %s", actor, action.name, target, r.status, want, r.body)

@@ -18,10 +18,15 @@ import (
 	"github.com/cleanslice/cleanslice/features/authenticate"
 	"github.com/cleanslice/cleanslice/features/changepassword"
 	"github.com/cleanslice/cleanslice/features/createuser"
+	"github.com/cleanslice/cleanslice/features/endothersessions"
+	"github.com/cleanslice/cleanslice/features/endsession"
+	"github.com/cleanslice/cleanslice/features/endusersessions"
 	"github.com/cleanslice/cleanslice/features/grantadmin"
 	"github.com/cleanslice/cleanslice/features/health"
 	"github.com/cleanslice/cleanslice/features/inactivateuser"
+	"github.com/cleanslice/cleanslice/features/listsessions"
 	"github.com/cleanslice/cleanslice/features/listusers"
+	"github.com/cleanslice/cleanslice/features/listusersessions"
 	"github.com/cleanslice/cleanslice/features/login"
 	"github.com/cleanslice/cleanslice/features/logout"
 	"github.com/cleanslice/cleanslice/features/me"
@@ -66,7 +71,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	}
 	var background sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(ctx)
-	background.Go(func() { purge(bgCtx, store, log, cfg.Auth.FailureWindow, time.Minute) })
+	background.Go(func() { purge(bgCtx, store, m, log, cfg.Auth.FailureWindow, time.Minute) })
 	if cfg.Metrics.Enabled && cfg.Metrics.Address != "" {
 		mln, err := net.Listen("tcp", cfg.Metrics.Address)
 		if err != nil {
@@ -130,22 +135,27 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
 	})
 	policy := session.Policy{TTL: cfg.Auth.SessionTTL, RefreshRatio: cfg.Auth.SessionRefreshRatio, AbsoluteTTL: cfg.Auth.SessionAbsoluteTTL}
-	limits := login.Limits{PerUsername: cfg.Auth.MaxFailedLogins, PerIP: loginFailuresPerIP, Window: cfg.Auth.FailureWindow}
+	limits := login.Limits{PerUsername: cfg.Auth.MaxFailedLogins, PerIP: loginFailuresPerIP, Window: cfg.Auth.FailureWindow, SessionsPerUser: cfg.Auth.MaxSessionsPerUser}
 	minLen := cfg.Password.MinLength
 
-	authn := authenticate.NewMiddleware(authenticate.New(store, policy, now), cookies)
+	authn := authenticate.NewMiddleware(authenticate.New(store, m, policy, now), cookies)
 	healthH := health.NewHandler(health.New(store, drain, time.Second))
 	signupH := signup.NewHandler(signup.New(store, hasher, minLen, now))
 	loginH := login.NewHandler(login.New(store, store, store, hasher, m, policy, limits, now), cookies)
-	logoutH := logout.NewHandler(logout.New(store), cookies)
-	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, policy, minLen, now), cookies)
+	logoutH := logout.NewHandler(logout.New(store, m), cookies)
+	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, m, policy, minLen, now), cookies)
+	listSessionsH := listsessions.NewHandler(listsessions.New(store, now))
+	endSessionH := endsession.NewHandler(endsession.New(store, m), cookies)
+	endOtherSessionsH := endothersessions.NewHandler(endothersessions.New(store, m))
 	createUserH := createuser.NewHandler(createuser.New(store, hasher, minLen, now))
 	listUsersH := listusers.NewHandler(listusers.New(store))
-	inactivateH := inactivateuser.NewHandler(inactivateuser.New(store, now))
+	inactivateH := inactivateuser.NewHandler(inactivateuser.New(store, m, now))
 	reactivateH := reactivateuser.NewHandler(reactivateuser.New(store, now))
 	grantH := grantadmin.NewHandler(grantadmin.New(store, now))
 	revokeH := revokeadmin.NewHandler(revokeadmin.New(store, now))
-	setPasswordH := setuserpassword.NewHandler(setuserpassword.New(store, hasher, minLen, now))
+	setPasswordH := setuserpassword.NewHandler(setuserpassword.New(store, hasher, m, minLen, now))
+	listUserSessionsH := listusersessions.NewHandler(listusersessions.New(store, now))
+	endUserSessionsH := endusersessions.NewHandler(endusersessions.New(store, m))
 
 	docs, err := openapi.New()
 	if err != nil {
@@ -183,6 +193,9 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	api.DELETE("/auth/logout", logoutH.Handle, authn.Required)
 	api.GET("/auth/me", me.Handle, authn.Required)
 	api.PUT("/auth/password", changePasswordH.Handle, hashing, authn.Required)
+	api.GET("/auth/sessions", listSessionsH.Handle, authn.Required)
+	api.DELETE("/auth/sessions", endOtherSessionsH.Handle, authn.Required)
+	api.DELETE("/auth/sessions/:id", endSessionH.Handle, authn.Required)
 	api.POST("/users", createUserH.Handle, hashing, authn.Required)
 	api.GET("/users", listUsersH.Handle, authn.Required)
 	api.PATCH("/users/inactivate", inactivateH.Handle, authn.Required)
@@ -190,6 +203,8 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	api.PATCH("/users/grant", grantH.Handle, authn.Required)
 	api.PATCH("/users/revoke", revokeH.Handle, authn.Required)
 	api.PATCH("/users/password", setPasswordH.Handle, hashing, authn.Required)
+	api.GET("/users/sessions", listUserSessionsH.Handle, authn.Required)
+	api.DELETE("/users/sessions", endUserSessionsH.Handle, authn.Required)
 	return e, nil
 }
 
@@ -214,7 +229,7 @@ const loginFailuresPerIP = 50
 // purge deletes expired sessions and stale login-failure windows every
 // interval until ctx is done. A failed round is logged and retried at the
 // next tick.
-func purge(ctx context.Context, store *sqlstore.Store, log *slog.Logger, failureWindow, interval time.Duration) {
+func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *slog.Logger, failureWindow, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -234,6 +249,7 @@ func purge(ctx context.Context, store *sqlstore.Store, log *slog.Logger, failure
 			log.Warn("purge stale login failures", "error", err)
 			continue
 		}
+		m.SessionsEnded(session.EndedByExpiry, int(sessions))
 		if sessions+failures > 0 {
 			log.Info("purged", "sessions", sessions, "login_failure_windows", failures)
 		}

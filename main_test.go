@@ -323,12 +323,16 @@ func TestMetrics(t *testing.T) {
 	s.do(t, "GET", "/api/v1/", "")
 	s.do(t, "GET", "/api/v1/", "")
 	s.do(t, "POST", "/api/v1/auth/login", `{"username":"nobody","password":"password1"}`)
+	s.do(t, "POST", "/api/v1/auth/signup", `{"username":"metered","password":"password1"}`)
+	s.do(t, "POST", "/api/v1/auth/login", `{"username":"metered","password":"password1"}`)
+	s.do(t, "DELETE", "/api/v1/auth/logout", "")
 	body := scrape()
 	for _, want := range []string{
 		`cleanslice_http_requests_total{method="GET",route="/api/v1",status="200"} 2`,
 		`cleanslice_http_request_duration_seconds_count{method="POST",route="/api/v1/auth/login",status="401"} 1`,
 		`cleanslice_logins_total{outcome="invalid_credentials"} 1`,
-		`cleanslice_password_hash_wait_seconds_count 1`,
+		`cleanslice_password_hash_wait_seconds_count 3`,
+		`cleanslice_sessions_ended_total{reason="logout"} 1`,
 		`cleanslice_password_hashes_in_progress 0`,
 		`go_sql_max_open_connections{db_name="sqlite"} 20`,
 	} {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/platform/dbtest"
+	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -42,7 +43,9 @@ func TestPurge(t *testing.T) {
 
 			loopCtx, stop := context.WithCancel(ctx)
 			var wg sync.WaitGroup
-			wg.Go(func() { purge(loopCtx, store, slog.New(slog.DiscardHandler), 15*time.Minute, 10*time.Millisecond) })
+			wg.Go(func() {
+				purge(loopCtx, store, metrics.New(), slog.New(slog.DiscardHandler), 15*time.Minute, 10*time.Millisecond)
+			})
 			for range 300 {
 				n, _ := store.SessionCount(ctx, u.ID)
 				old, _, _ := store.LoginFailures(ctx, "user:old", "user:recent")

@@ -15,14 +15,15 @@ import (
 
 // Interactor authenticates session secrets.
 type Interactor struct {
-	store  Store
-	policy session.Policy
-	now    func() time.Time
+	store   Store
+	metrics Metrics
+	policy  session.Policy
+	now     func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, policy session.Policy, now func() time.Time) *Interactor {
-	return &Interactor{store: store, policy: policy, now: now}
+func New(store Store, metrics Metrics, policy session.Policy, now func() time.Time) *Interactor {
+	return &Interactor{store: store, metrics: metrics, policy: policy, now: now}
 }
 
 // Result is an authenticated actor, when it was authenticated, and when its
@@ -52,9 +53,11 @@ func (i *Interactor) Execute(ctx context.Context, secret string) (Result, error)
 		return Result{}, auth.ErrNotAuthenticated
 	}
 	if !u.IsActive {
-		if err := i.store.DeleteUserSessions(ctx, u.ID); err != nil {
+		n, err := i.store.DeleteUserSessions(ctx, u.ID)
+		if err != nil {
 			return Result{}, fmt.Errorf("authenticate: drop sessions of inactive user: %w", err)
 		}
+		i.metrics.SessionsEnded(session.EndedByInactivation, n)
 		return Result{}, auth.ErrNotAuthenticated
 	}
 	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID}, Now: now, ExpiresAt: s.ExpiresAt}

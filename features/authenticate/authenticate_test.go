@@ -39,13 +39,15 @@ func (f *fakeStore) ExtendSession(_ context.Context, id []byte, expiresAt, lastS
 	return nil
 }
 
-func (f *fakeStore) DeleteUserSessions(_ context.Context, userID uuid.UUID) error {
+func (f *fakeStore) DeleteUserSessions(_ context.Context, userID uuid.UUID) (int, error) {
+	n := 0
 	for k, s := range f.sessions {
 		if s.UserID == userID {
 			delete(f.sessions, k)
+			n++
 		}
 	}
-	return nil
+	return n, nil
 }
 
 var (
@@ -62,7 +64,7 @@ func setup(active bool) (*fakeStore, string, *time.Time, *Interactor) {
 		users:    map[uuid.UUID]user.User{u.ID: u},
 	}
 	now := t0
-	return f, secret, &now, New(f, policy, func() time.Time { return now })
+	return f, secret, &now, New(f, fakeMetrics{}, policy, func() time.Time { return now })
 }
 
 func TestValidSessionOutsideRefreshWindow(t *testing.T) {
@@ -136,3 +138,8 @@ func TestStoreFailureIsNotA401(t *testing.T) {
 		t.Fatalf("a database fault became %v", err)
 	}
 }
+
+// fakeMetrics counts ended sessions by reason.
+type fakeMetrics map[session.EndReason]int
+
+func (m fakeMetrics) SessionsEnded(r session.EndReason, n int) { m[r] += n }

@@ -15,7 +15,12 @@ import (
 type Store interface {
 	SessionWithUser(ctx context.Context, id []byte) (session.Session, user.User, error)
 	ExtendSession(ctx context.Context, id []byte, expiresAt, lastSeenAt time.Time) error
-	DeleteUserSessions(ctx context.Context, userID uuid.UUID) error
+	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
+}
+
+// Metrics counts the sessions this scenario ends.
+type Metrics interface {
+	SessionsEnded(reason session.EndReason, n int)
 }
 
 // Cookies reads and re-issues the session cookie. Read also says whether

@@ -16,6 +16,7 @@ import (
 // Interactor changes passwords.
 type Interactor struct {
 	store          Store
+	metrics        Metrics
 	hasher         Hasher
 	policy         session.Policy
 	minPasswordLen int
@@ -23,14 +24,17 @@ type Interactor struct {
 }
 
 // New returns the interactor.
-func New(store Store, hasher Hasher, policy session.Policy, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, policy: policy, minPasswordLen: minPasswordLen, now: now}
+func New(store Store, hasher Hasher, metrics Metrics, policy session.Policy, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, metrics: metrics, policy: policy, minPasswordLen: minPasswordLen, now: now}
 }
 
-// Input is the current password and the new one.
+// Input is the current password and the new one, and the client the new
+// session is recorded for.
 type Input struct {
 	CurrentPassword string
 	NewPassword     string
+	UserAgent       string
+	ClientIP        string
 }
 
 // Result is the caller's new session and its secret.
@@ -71,17 +75,22 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	now := i.now()
 	secret, id := session.NewSecret()
 	s := i.policy.Start(id, u.ID, now)
+	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
+	ended := 0
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, user.Timestamp(now)); err != nil {
 			return err
 		}
-		if err := i.store.DeleteUserSessions(ctx, u.ID); err != nil {
+		n, err := i.store.DeleteUserSessions(ctx, u.ID)
+		if err != nil {
 			return err
 		}
+		ended = n
 		return i.store.InsertSession(ctx, s)
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("change password of %s: %w", u.Username, err)
 	}
+	i.metrics.SessionsEnded(session.EndedByPassword, ended)
 	return Result{Session: s, Secret: secret}, nil
 }

@@ -39,8 +39,8 @@ func (f *fakeStore) record(call string) error {
 func (f *fakeStore) UpdatePasswordHash(_ context.Context, _ uuid.UUID, hash string, _ time.Time) error {
 	return f.record("update " + hash)
 }
-func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) error {
-	return f.record("delete sessions")
+func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) (int, error) {
+	return 2, f.record("delete sessions")
 }
 func (f *fakeStore) InsertSession(context.Context, session.Session) error {
 	return f.record("insert session")
@@ -59,7 +59,7 @@ func setup() (*Interactor, *fakeStore, auth.Actor) {
 	f := &fakeStore{}
 	policy := session.Policy{TTL: 15 * time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}
 	actor := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:old password"}, SessionID: []byte{1}}
-	return New(f, fakeHasher{}, policy, 8, func() time.Time { return t0 }), f, actor
+	return New(f, fakeHasher{}, fakeMetrics{}, policy, 8, func() time.Time { return t0 }), f, actor
 }
 
 func TestChangePassword(t *testing.T) {
@@ -103,3 +103,8 @@ func TestStoreFailureIsReturned(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// fakeMetrics counts ended sessions by reason.
+type fakeMetrics map[session.EndReason]int
+
+func (m fakeMetrics) SessionsEnded(r session.EndReason, n int) { m[r] += n }

@@ -31,7 +31,10 @@ func (h *Handler) Handle(c *echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input(req))
+	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input{
+		CurrentPassword: req.CurrentPassword, NewPassword: req.NewPassword,
+		UserAgent: c.Request().UserAgent(), ClientIP: c.RealIP(),
+	})
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
-	DeleteUserSessions(ctx context.Context, userID uuid.UUID) error
+	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
 	InsertSession(ctx context.Context, s session.Session) error
 }
 
@@ -27,4 +27,9 @@ type Hasher interface {
 // Cookies sets the new session cookie.
 type Cookies interface {
 	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
+}
+
+// Metrics counts the sessions this scenario ends.
+type Metrics interface {
+	SessionsEnded(reason session.EndReason, n int)
 }

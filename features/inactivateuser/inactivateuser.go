@@ -10,17 +10,21 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // Interactor runs the scenario.
 type Interactor struct {
-	store Store
-	now   func() time.Time
+	store   Store
+	metrics Metrics
+	now     func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, now func() time.Time) *Interactor { return &Interactor{store: store, now: now} }
+func New(store Store, metrics Metrics, now func() time.Time) *Interactor {
+	return &Interactor{store: store, metrics: metrics, now: now}
+}
 
 // Input names the target.
 type Input struct {
@@ -37,8 +41,12 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 	if err := user.CheckUsername(in.Username); err != nil {
 		return user.User{}, apperr.Invalid(apperr.FieldError{Field: "username", Message: err.Error()})
 	}
-	var out user.User
+	var (
+		out   user.User
+		ended int
+	)
 	err := i.store.WithinTx(ctx, func(ctx context.Context) error {
+		ended = 0
 		u, err := i.store.UserByUsernameForUpdate(ctx, in.Username)
 		if err != nil {
 			return err
@@ -54,10 +62,12 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		if err := i.store.SetUserActive(ctx, u.ID, false, out.UpdatedAt); err != nil {
 			return err
 		}
-		return i.store.DeleteUserSessions(ctx, u.ID)
+		ended, err = i.store.DeleteUserSessions(ctx, u.ID)
+		return err
 	})
 	if err != nil {
 		return user.User{}, fmt.Errorf("inactivate %s: %w", in.Username, err)
 	}
+	i.metrics.SessionsEnded(session.EndedByInactivation, ended)
 	return out, nil
 }

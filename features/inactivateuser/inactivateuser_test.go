@@ -11,6 +11,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -53,9 +54,9 @@ func (f *fakeStore) SetUserActive(_ context.Context, id uuid.UUID, active bool, 
 	return nil
 }
 
-func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) error {
+func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) (int, error) {
 	f.record("delete sessions")
-	return nil
+	return 1, nil
 }
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -67,7 +68,7 @@ func setup() (*Interactor, *fakeStore, auth.Actor) {
 		"other.admin": {ID: user.NewID(), Username: "other.admin", Role: user.RoleAdmin, IsActive: true},
 		"target":      {ID: user.NewID(), Username: "target", Role: user.RoleUser, IsActive: true, UpdatedAt: t0.Add(-time.Hour)},
 	}}
-	return New(f, func() time.Time { return t0 }), f, auth.Actor{User: admin, SessionID: []byte{1}}
+	return New(f, fakeMetrics{}, func() time.Time { return t0 }), f, auth.Actor{User: admin, SessionID: []byte{1}}
 }
 
 func TestInactivate(t *testing.T) {
@@ -114,3 +115,8 @@ func TestInactivateRefusals(t *testing.T) {
 		}
 	}
 }
+
+// fakeMetrics counts ended sessions by reason.
+type fakeMetrics map[session.EndReason]int
+
+func (m fakeMetrics) SessionsEnded(r session.EndReason, n int) { m[r] += n }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -14,5 +15,10 @@ type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UserByUsernameForUpdate(ctx context.Context, username string) (user.User, error)
 	SetUserActive(ctx context.Context, userID uuid.UUID, active bool, updatedAt time.Time) error
-	DeleteUserSessions(ctx context.Context, userID uuid.UUID) error
+	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
+}
+
+// Metrics counts the sessions this scenario ends.
+type Metrics interface {
+	SessionsEnded(reason session.EndReason, n int)
 }

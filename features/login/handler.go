@@ -43,7 +43,7 @@ func (h *Handler) Handle(c *echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input{Username: req.Username, Password: req.Password, ClientIP: c.RealIP()})
+	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input{Username: req.Username, Password: req.Password, ClientIP: c.RealIP(), UserAgent: c.Request().UserAgent()})
 	if err != nil {
 		return err
 	}

@@ -18,11 +18,12 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Limits bound failed logins inside a window.
+// Limits bound failed logins inside a window, and live sessions per user.
 type Limits struct {
-	PerUsername int
-	PerIP       int
-	Window      time.Duration
+	PerUsername     int
+	PerIP           int
+	Window          time.Duration
+	SessionsPerUser int
 }
 
 // Interactor logs users in.
@@ -42,11 +43,12 @@ func New(users Users, sessions Sessions, throttle Throttle, hasher Hasher, outco
 	return &Interactor{users: users, sessions: sessions, throttle: throttle, hasher: hasher, outcomes: outcomes, policy: policy, limits: limits, now: now}
 }
 
-// Input is a login attempt.
+// Input is a login attempt, and the client the session is recorded for.
 type Input struct {
-	Username string
-	Password string
-	ClientIP string
+	Username  string
+	Password  string
+	ClientIP  string
+	UserAgent string
 }
 
 // Result is the logged-in user and the new session with its secret, which
@@ -135,6 +137,7 @@ func (i *Interactor) login(ctx context.Context, actor auth.Actor, in Input) (Res
 	}
 	secret, id := session.NewSecret()
 	s := i.policy.Start(id, u.ID, now)
+	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
 	// The session is stored only if the user is still active, under the
 	// user's row lock: an inactivation racing with this login either waits
 	// and then deletes the new session, or wins and the login is refused.
@@ -145,6 +148,11 @@ func (i *Interactor) login(ctx context.Context, actor auth.Actor, in Input) (Res
 	if !stored {
 		return Result{}, auth.ErrAccountInactive
 	}
+	ended, err := i.sessions.DeleteOldestSessions(ctx, u.ID, i.limits.SessionsPerUser)
+	if err != nil {
+		return Result{}, fmt.Errorf("login: session limit: %w", err)
+	}
+	i.outcomes.SessionsEnded(session.EndedByLimit, ended)
 	return Result{User: u, Session: s, Secret: secret}, nil
 }
 

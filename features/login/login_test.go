@@ -23,12 +23,34 @@ type fakeStore struct {
 	starts   map[string]time.Time
 	rehashed int
 	outcomes []string
+	ended    map[session.EndReason]int
 }
 
 func (f *fakeStore) LoginOutcome(o string) { f.outcomes = append(f.outcomes, o) }
 
+func (f *fakeStore) SessionsEnded(r session.EndReason, n int) { f.ended[r] += n }
+
+// DeleteOldestSessions keeps the user's newest keep sessions.
+func (f *fakeStore) DeleteOldestSessions(_ context.Context, userID uuid.UUID, keep int) (int, error) {
+	var kept []session.Session
+	n, mine := 0, 0
+	for i := len(f.sessions) - 1; i >= 0; i-- { // newest last
+		s := f.sessions[i]
+		if s.UserID == userID {
+			mine++
+			if mine > keep {
+				n++
+				continue
+			}
+		}
+		kept = append([]session.Session{s}, kept...)
+	}
+	f.sessions = kept
+	return n, nil
+}
+
 func newFakeStore(users ...user.User) *fakeStore {
-	f := &fakeStore{users: map[string]user.User{}, failures: map[string]int{}, starts: map[string]time.Time{}}
+	f := &fakeStore{users: map[string]user.User{}, failures: map[string]int{}, starts: map[string]time.Time{}, ended: map[session.EndReason]int{}}
 	for _, u := range users {
 		f.users[strings.ToLower(u.Username)] = u
 	}
@@ -117,7 +139,7 @@ func (c *clock) Now() time.Time { return c.now }
 
 func setup(users ...user.User) (*Interactor, *fakeStore, *fakeHasher, *clock) {
 	store, hasher, clk := newFakeStore(users...), &fakeHasher{params: "v2"}, &clock{now: t0}
-	limits := Limits{PerUsername: 5, PerIP: 50, Window: 15 * time.Minute}
+	limits := Limits{PerUsername: 5, PerIP: 50, Window: 15 * time.Minute, SessionsPerUser: 3}
 	return New(store, store, store, hasher, store, policy, limits, clk.Now), store, hasher, clk
 }
 
@@ -282,5 +304,28 @@ func TestOutcomesAreCounted(t *testing.T) {
 	i.Execute(ctx, auth.Actor{}, Input{})
 	if got := strings.Join(store.outcomes, ","); got != "success,invalid_credentials,validation_failed" {
 		t.Fatalf("outcomes %s", got)
+	}
+}
+
+// TestSessionLimitAndClient: a login records the client (User-Agent
+// cleaned, IP), and one past the per-user limit ends the oldest session.
+func TestSessionLimitAndClient(t *testing.T) {
+	u := user.New("alice", "v2:password1", user.RoleUser, t0)
+	i, store, _, clk := setup(u)
+	for n := range 4 {
+		clk.now = t0.Add(time.Duration(n) * time.Minute)
+		if _, err := i.Execute(context.Background(), auth.Actor{}, Input{Username: "alice", Password: "password1", ClientIP: "192.0.2.7", UserAgent: "Browser\r\n/1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(store.sessions) != 3 || store.ended[session.EndedByLimit] != 1 {
+		t.Fatalf("%d sessions after 4 logins with a limit of 3, %d ended", len(store.sessions), store.ended[session.EndedByLimit])
+	}
+	if !store.sessions[0].CreatedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("the oldest session survived: %v", store.sessions[0].CreatedAt)
+	}
+	s := store.sessions[2]
+	if s.UserAgent != "Browser/1" || s.IP != "192.0.2.7" || s.PublicID.IsNil() {
+		t.Fatalf("session client: %q %q %v", s.UserAgent, s.IP, s.PublicID)
 	}
 }

@@ -18,9 +18,11 @@ type Users interface {
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
 }
 
-// Sessions stores the new session if the user is still active.
+// Sessions stores the new session if the user is still active, and ends
+// the user's oldest sessions past the limit.
 type Sessions interface {
 	InsertSessionIfActive(ctx context.Context, s session.Session) (bool, error)
+	DeleteOldestSessions(ctx context.Context, userID uuid.UUID, keep int) (int, error)
 }
 
 // Throttle counts failed logins.
@@ -43,7 +45,8 @@ type Cookies interface {
 	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
 }
 
-// Outcomes counts login attempts by outcome.
+// Outcomes counts login attempts by outcome, and sessions the limit ended.
 type Outcomes interface {
 	LoginOutcome(outcome string)
+	SessionsEnded(reason session.EndReason, n int)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -14,7 +15,12 @@ type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UserByUsernameForUpdate(ctx context.Context, username string) (user.User, error)
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
-	DeleteUserSessions(ctx context.Context, userID uuid.UUID) error
+	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
+}
+
+// Metrics counts the sessions this scenario ends.
+type Metrics interface {
+	SessionsEnded(reason session.EndReason, n int)
 }
 
 // Hasher hashes the new password.

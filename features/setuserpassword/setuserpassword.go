@@ -8,20 +8,22 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // Interactor resets passwords.
 type Interactor struct {
 	store          Store
+	metrics        Metrics
 	hasher         Hasher
 	minPasswordLen int
 	now            func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, hasher Hasher, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, minPasswordLen: minPasswordLen, now: now}
+func New(store Store, hasher Hasher, metrics Metrics, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, metrics: metrics, minPasswordLen: minPasswordLen, now: now}
 }
 
 // Input names the target and its new password.
@@ -51,6 +53,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", in.Username, err)
 	}
+	ended := 0
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		u, err := i.store.UserByUsernameForUpdate(ctx, target.Username)
 		if err != nil {
@@ -62,10 +65,12 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, user.Timestamp(i.now())); err != nil {
 			return err
 		}
-		return i.store.DeleteUserSessions(ctx, u.ID)
+		ended, err = i.store.DeleteUserSessions(ctx, u.ID)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", in.Username, err)
 	}
+	i.metrics.SessionsEnded(session.EndedByPassword, ended)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -38,9 +39,9 @@ func (f *fakeStore) UpdatePasswordHash(_ context.Context, _ uuid.UUID, hash stri
 	return nil
 }
 
-func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) error {
+func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) (int, error) {
 	f.calls = append(f.calls, "delete sessions")
-	return nil
+	return 1, nil
 }
 
 type fakeHasher struct{ calls int }
@@ -57,7 +58,7 @@ func TestSetUserPassword(t *testing.T) {
 		"peer.x": {ID: user.NewID(), Username: "peer.x", Role: user.RoleAdmin},
 	}}
 	h := &fakeHasher{}
-	i := New(f, h, 8, time.Now)
+	i := New(f, h, fakeMetrics{}, 8, time.Now)
 	ctx := context.Background()
 	for name, want := range map[string]error{"nobody": user.ErrNotFound, "peer.x": auth.ErrForbidden} {
 		if err := i.Execute(ctx, admin, Input{Username: name, Password: "new password"}); !errors.Is(err, want) {
@@ -77,3 +78,8 @@ func TestSetUserPassword(t *testing.T) {
 		t.Fatalf("calls %q", got)
 	}
 }
+
+// fakeMetrics counts ended sessions by reason.
+type fakeMetrics map[session.EndReason]int
+
+func (m fakeMetrics) SessionsEnded(r session.EndReason, n int) { m[r] += n }

@@ -91,6 +91,7 @@ type Auth struct {
 	SessionAbsoluteTTL  time.Duration
 	MaxFailedLogins     int
 	FailureWindow       time.Duration
+	MaxSessionsPerUser  int
 }
 
 // Cookie configures the session cookie.
@@ -146,6 +147,7 @@ var Defaults = map[string]any{
 	"auth.session_absolute_ttl":    "24h",
 	"auth.max_failed_logins":       5,
 	"auth.failure_window":          "15m",
+	"auth.max_sessions_per_user":   50,
 	"cookie.name":                  "access_token",
 	"cookie.secure":                false,
 	"cookie.same_site":             "lax",
@@ -242,6 +244,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			SessionAbsoluteTTL:  p.duration("auth.session_absolute_ttl"),
 			MaxFailedLogins:     p.integer("auth.max_failed_logins", 1, 1000),
 			FailureWindow:       p.duration("auth.failure_window"),
+			MaxSessionsPerUser:  p.integer("auth.max_sessions_per_user", 1, 1000),
 		},
 		Cookie: Cookie{
 			Name:     p.str("cookie.name"),

@@ -1,6 +1,6 @@
 // Package metrics exposes Prometheus metrics: HTTP requests by route,
 // method and status; the password-hash pool; the database pool; logins by
-// outcome; and the Go runtime and process.
+// outcome; sessions ended by reason; and the Go runtime and process.
 package metrics
 
 import (
@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cleanslice/cleanslice/shared/session"
 )
 
 // Metrics holds the service's collectors on its own registry.
@@ -23,6 +25,7 @@ type Metrics struct {
 	hashBusy prometheus.Gauge
 	hashWait prometheus.Histogram
 	logins   *prometheus.CounterVec
+	ended    *prometheus.CounterVec
 	series   sync.Map // requestKey -> requestSeries
 }
 
@@ -48,8 +51,11 @@ func New() *Metrics {
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cleanslice_logins_total", Help: "Login attempts by outcome.",
 		}, []string{"outcome"}),
+		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cleanslice_sessions_ended_total", Help: "Sessions ended, by reason (logout, self, others, admin, password, inactivation, limit, expiry).",
+		}, []string{"reason"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.hashBusy, m.hashWait, m.logins,
+	m.registry.MustRegister(m.requests, m.latency, m.hashBusy, m.hashWait, m.logins, m.ended,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -103,3 +109,10 @@ func (m *Metrics) HashDone() { m.hashBusy.Dec() }
 
 // LoginOutcome counts one login attempt.
 func (m *Metrics) LoginOutcome(outcome string) { m.logins.WithLabelValues(outcome).Inc() }
+
+// SessionsEnded counts n sessions ended for reason.
+func (m *Metrics) SessionsEnded(reason session.EndReason, n int) {
+	if n > 0 {
+		m.ended.WithLabelValues(string(reason)).Add(float64(n))
+	}
+}

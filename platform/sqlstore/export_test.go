@@ -37,3 +37,14 @@ func ListQueries() []ListQuery {
 	}
 	return out
 }
+
+// UserSessionQueries are the per-user session queries with sample
+// parameters: bounded by the per-user limit, so a sort of their rows is fine.
+func UserSessionQueries(userID any) []ListQuery {
+	return []ListQuery{
+		{userSessionsSQL, []any{userID, ts(time.Now())}},
+		{deleteUserSessionSQL, []any{userID, user.NewID()}},
+		{deleteOtherSessionsSQL, []any{userID, []byte("x")}},
+		{deleteOldestSessionsSQL, []any{userID, 50}},
+	}
+}

@@ -217,6 +217,9 @@ func TestQueryPlans(t *testing.T) {
 		bulk(t, s, "sessions", 20_000, u.ID, stamp(t0.Add(time.Minute)), stamp(t0.Add(time.Hour)), "live")
 		bulk(t, s, "throttle", 100, stamp(t0.Add(-time.Hour)), "ip:old")
 		bulk(t, s, "throttle", 20_000, stamp(t0), "ip:live")
+		// A user with a few sessions, for the per-user queries.
+		few := insertUser(t, s, "bobby")
+		bulk(t, s, "sessions", 5, few.ID, stamp(t0.Add(time.Minute)), stamp(t0.Add(time.Hour)), "few")
 		if _, err := s.DB().Exec(`ANALYZE`); err != nil {
 			t.Fatal(err)
 		}
@@ -228,6 +231,12 @@ func TestQueryPlans(t *testing.T) {
 		}
 		for _, q := range sqlstore.ListQueries() {
 			queries[q.SQL] = q.Args
+		}
+		for _, q := range sqlstore.UserSessionQueries(few.ID) {
+			plan := explain(t, s, q.SQL, q.Args)
+			if strings.Contains(plan, "Seq Scan") || strings.Contains(plan, "SCAN sessions\n") || strings.HasSuffix(plan, "SCAN sessions") {
+				t.Errorf("%s\nreads sessions without an index:\n%s", q.SQL, plan)
+			}
 		}
 		for q, args := range queries {
 			plan := explain(t, s, q, args)

@@ -16,10 +16,18 @@ import (
 // InsertSession stores a new session.
 func (s *Store) InsertSession(ctx context.Context, ss session.Session) error {
 	_, err := s.q(ctx).ExecContext(ctx,
-		`INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at)
-		 VALUES ($1, $2, $3, $4, $5, $6)`,
-		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt))
+		`INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), publicID(ss.PublicID), ss.UserAgent, ss.IP)
 	return s.translate("insert session", err)
+}
+
+// publicID stores Nil as NULL: a session from before public ids.
+func publicID(id uuid.UUID) any {
+	if id.IsNil() {
+		return nil
+	}
+	return id
 }
 
 // InsertSessionIfActive stores a new session only if its user exists and
@@ -28,9 +36,9 @@ func (s *Store) InsertSession(ctx context.Context, ss session.Session) error {
 // first and nothing is stored. It reports whether the session was stored.
 func (s *Store) InsertSessionIfActive(ctx context.Context, ss session.Session) (bool, error) {
 	n, err := s.execCount(ctx, "insert session",
-		`INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at)
-		 SELECT $1, id, $3, $4, $5, $6 FROM users WHERE id = $2 AND is_active`+s.d.ForUpdate,
-		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt))
+		`INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip)
+		 SELECT $1, id, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE id = $2 AND is_active`+s.d.ForUpdate,
+		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), publicID(ss.PublicID), ss.UserAgent, ss.IP)
 	return n == 1, err
 }
 
@@ -76,16 +84,84 @@ func (s *Store) ExtendSession(ctx context.Context, id []byte, expiresAt, lastSee
 	return s.translate("extend session", err)
 }
 
-// DeleteSession removes one session; a missing one is not an error.
-func (s *Store) DeleteSession(ctx context.Context, id []byte) error {
-	_, err := s.q(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id)
-	return s.translate("delete session", err)
+// DeleteSession removes one session and reports how many went (0 when it
+// was already gone).
+func (s *Store) DeleteSession(ctx context.Context, id []byte) (int, error) {
+	n, err := s.execCount(ctx, "delete session", `DELETE FROM sessions WHERE id = $1`, id)
+	return int(n), err
 }
 
-// DeleteUserSessions removes every session of a user.
-func (s *Store) DeleteUserSessions(ctx context.Context, userID uuid.UUID) error {
-	_, err := s.q(ctx).ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
-	return s.translate("delete user sessions", err)
+// DeleteUserSessions removes every session of a user and reports how many.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error) {
+	n, err := s.execCount(ctx, "delete user sessions", `DELETE FROM sessions WHERE user_id = $1`, userID)
+	return int(n), err
+}
+
+// The per-user session queries. Each reads a user's sessions through
+// sessions_user_id_idx (or one row through sessions_public_id_key): at most
+// auth.max_sessions_per_user live rows, so sorting them costs nothing.
+const (
+	userSessionsSQL = `SELECT id, public_id, created_at, expires_at, absolute_expires_at, last_seen_at, user_agent, ip
+		FROM sessions WHERE user_id = $1 AND expires_at > $2
+		ORDER BY last_seen_at DESC, created_at DESC`
+	deleteUserSessionSQL    = `DELETE FROM sessions WHERE public_id = $2 AND user_id = $1 RETURNING id`
+	deleteOtherSessionsSQL  = `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`
+	deleteOldestSessionsSQL = `DELETE FROM sessions WHERE user_id = $1 AND id NOT IN
+		(SELECT id FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)`
+)
+
+// DeleteUserSession removes the session with public id publicID if it is
+// userID's and returns its id; another user's session is as absent as an
+// unknown one: session.ErrNotFound.
+func (s *Store) DeleteUserSession(ctx context.Context, userID, publicID uuid.UUID) ([]byte, error) {
+	var id []byte
+	err := s.translate("delete user session", s.q(ctx).GetContext(ctx, &id,
+		deleteUserSessionSQL, userID, publicID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, session.ErrNotFound
+	}
+	return id, err
+}
+
+// DeleteOtherSessions removes every session of userID but keep, and
+// reports how many.
+func (s *Store) DeleteOtherSessions(ctx context.Context, userID uuid.UUID, keep []byte) (int, error) {
+	n, err := s.execCount(ctx, "delete other sessions", deleteOtherSessionsSQL, userID, keep)
+	return int(n), err
+}
+
+// DeleteOldestSessions removes userID's sessions beyond the newest keep
+// (by creation) and reports how many: the per-user session limit.
+func (s *Store) DeleteOldestSessions(ctx context.Context, userID uuid.UUID, keep int) (int, error) {
+	n, err := s.execCount(ctx, "delete oldest sessions", deleteOldestSessionsSQL, userID, keep)
+	return int(n), err
+}
+
+// UserSessions returns userID's sessions live at now, the most recently
+// seen first. A user has at most auth.max_sessions_per_user of them, so
+// the list is short.
+func (s *Store) UserSessions(ctx context.Context, userID uuid.UUID, now time.Time) ([]session.Session, error) {
+	var rows []struct {
+		ID                []byte        `db:"id"`
+		PublicID          uuid.NullUUID `db:"public_id"`
+		CreatedAt         dbTime        `db:"created_at"`
+		ExpiresAt         dbTime        `db:"expires_at"`
+		AbsoluteExpiresAt dbTime        `db:"absolute_expires_at"`
+		LastSeenAt        dbTime        `db:"last_seen_at"`
+		UserAgent         string        `db:"user_agent"`
+		IP                string        `db:"ip"`
+	}
+	err := s.q(ctx).SelectContext(ctx, &rows, userSessionsSQL, userID, ts(now))
+	if err != nil {
+		return nil, s.translate("user sessions", err)
+	}
+	out := make([]session.Session, len(rows))
+	for i, r := range rows {
+		out[i] = session.Session{ID: r.ID, PublicID: r.PublicID.UUID, UserID: userID, CreatedAt: r.CreatedAt.Time,
+			ExpiresAt: r.ExpiresAt.Time, AbsoluteExpiresAt: r.AbsoluteExpiresAt.Time, LastSeenAt: r.LastSeenAt.Time,
+			UserAgent: r.UserAgent, IP: r.IP}
+	}
+	return out, nil
 }
 
 // DeleteExpiredSessions removes the sessions over at now and returns how

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -72,14 +73,17 @@ func TestDeletingSessions(t *testing.T) {
 		a1 := startSession(t, s, alice, t0)
 		startSession(t, s, alice, t0)
 		b1 := startSession(t, s, bob, t0.Add(-time.Hour)) // expired at t0
-		if err := s.DeleteSession(ctx, a1.ID); err != nil {
-			t.Fatal(err)
+		if n, err := s.DeleteSession(ctx, a1.ID); err != nil || n != 1 {
+			t.Fatalf("DeleteSession = %d, %v", n, err)
+		}
+		if n, err := s.DeleteSession(ctx, a1.ID); err != nil || n != 0 {
+			t.Fatalf("DeleteSession of a gone session = %d, %v", n, err)
 		}
 		if n, _ := s.SessionCount(ctx, alice.ID); n != 1 {
 			t.Fatalf("alice has %d sessions after deleting one of two", n)
 		}
-		if err := s.DeleteUserSessions(ctx, alice.ID); err != nil {
-			t.Fatal(err)
+		if n, err := s.DeleteUserSessions(ctx, alice.ID); err != nil || n != 1 {
+			t.Fatalf("DeleteUserSessions = %d, %v", n, err)
 		}
 		if n, _ := s.SessionCount(ctx, alice.ID); n != 0 {
 			t.Fatalf("alice has %d sessions after deleting all", n)
@@ -212,6 +216,62 @@ func TestInsertSessionIfActive(t *testing.T) {
 		}
 		if n, _ := s.SessionCount(ctx, u.ID); n != 1 {
 			t.Fatalf("%d sessions, want 1", n)
+		}
+	})
+}
+
+// TestSessionManagement: listing (live only, most recently seen first,
+// with the client's details), ending one by public id (only the owner's),
+// ending all others, and the per-user limit.
+func TestSessionManagement(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		alice, bob := insertUser(t, s, "alice"), insertUser(t, s, "bobby")
+		var mine []session.Session
+		for n := range 4 {
+			_, id := session.NewSecret()
+			ss := policy.Start(id, alice.ID, t0.Add(time.Duration(n)*time.Minute))
+			ss.UserAgent, ss.IP = fmt.Sprintf("agent %d", n), "192.0.2.1"
+			if err := s.InsertSession(ctx, ss); err != nil {
+				t.Fatal(err)
+			}
+			mine = append(mine, ss)
+		}
+		expired := startSession(t, s, alice, t0.Add(-25*time.Hour))
+		theirs := startSession(t, s, bob, t0)
+
+		list, err := s.UserSessions(ctx, alice.ID, t0.Add(5*time.Minute))
+		if err != nil || len(list) != 4 {
+			t.Fatalf("UserSessions = %d sessions, %v; want the 4 live ones", len(list), err)
+		}
+		if list[0].PublicID != mine[3].PublicID || list[3].PublicID != mine[0].PublicID || list[0].UserAgent != "agent 3" || list[0].IP != "192.0.2.1" || !bytes.Equal(list[0].ID, mine[3].ID) {
+			t.Fatalf("UserSessions order or fields: %+v", list[0])
+		}
+		if _, err := s.DeleteUserSession(ctx, alice.ID, theirs.PublicID); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("deleting another user's session: %v", err)
+		}
+		if _, err := s.DeleteUserSession(ctx, alice.ID, user.NewID()); !errors.Is(err, session.ErrNotFound) {
+			t.Fatalf("deleting an unknown session: %v", err)
+		}
+		id, err := s.DeleteUserSession(ctx, alice.ID, mine[1].PublicID)
+		if err != nil || !bytes.Equal(id, mine[1].ID) {
+			t.Fatalf("DeleteUserSession = %x, %v", id, err)
+		}
+		if n, err := s.DeleteOldestSessions(ctx, alice.ID, 2); err != nil || n != 2 {
+			t.Fatalf("DeleteOldestSessions = %d, %v; want the expired one and the oldest live one", n, err)
+		}
+		if _, _, err := s.SessionWithUser(ctx, expired.ID); !errors.Is(err, session.ErrNotFound) {
+			t.Fatal("the oldest session survived the limit")
+		}
+		if n, err := s.DeleteOtherSessions(ctx, alice.ID, mine[3].ID); err != nil || n != 1 {
+			t.Fatalf("DeleteOtherSessions = %d, %v", n, err)
+		}
+		left, _ := s.UserSessions(ctx, alice.ID, t0.Add(5*time.Minute))
+		if len(left) != 1 || left[0].PublicID != mine[3].PublicID {
+			t.Fatalf("left: %+v", left)
+		}
+		if n, _ := s.SessionCount(ctx, bob.ID); n != 1 {
+			t.Fatal("bob's session was touched")
 		}
 	})
 }

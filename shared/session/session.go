@@ -7,7 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofrs/uuid/v5"
 
@@ -16,14 +19,54 @@ import (
 )
 
 // Session is a login. Its ID is the SHA-256 of the secret the client holds,
-// so a leaked database does not yield usable sessions.
+// so a leaked database does not yield usable sessions. PublicID is what the
+// API shows and takes: random, unrelated to the secret, it names a session
+// and never authenticates anything (Nil for sessions from before public
+// ids). UserAgent and IP are the client's at login.
 type Session struct {
 	ID                []byte
+	PublicID          uuid.UUID
 	UserID            uuid.UUID
 	CreatedAt         time.Time
 	ExpiresAt         time.Time // idle expiry, moved forward by renewal
 	AbsoluteExpiresAt time.Time // hard limit
 	LastSeenAt        time.Time
+	UserAgent         string
+	IP                string
+}
+
+// EndReason says why sessions ended.
+type EndReason string
+
+// The reasons sessions end.
+const (
+	EndedByLogout       EndReason = "logout"       // the session logged out
+	EndedBySelf         EndReason = "self"         // its user ended it from another session
+	EndedByOthers       EndReason = "others"       // its user ended every other session
+	EndedByAdmin        EndReason = "admin"        // an admin ended the user's sessions
+	EndedByPassword     EndReason = "password"     // a password change or reset
+	EndedByInactivation EndReason = "inactivation" // the user was inactivated
+	EndedByLimit        EndReason = "limit"        // a login past auth.max_sessions_per_user
+	EndedByExpiry       EndReason = "expiry"       // purged after it expired
+)
+
+// MaxUserAgent is how many bytes of a User-Agent a session keeps.
+const MaxUserAgent = 256
+
+// CleanUserAgent returns ua without control characters, cut to at most
+// MaxUserAgent bytes at a character boundary: safe to store and show.
+func CleanUserAgent(ua string) string {
+	var b strings.Builder
+	for _, r := range ua {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > MaxUserAgent {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // secretLen is the session secret's size in bytes.
@@ -65,11 +108,13 @@ type Policy struct {
 	AbsoluteTTL  time.Duration // hard limit from creation
 }
 
-// Start returns a new session for userID at now, with its id.
+// Start returns a new session for userID at now, with its id and a new
+// public id (UUIDv7).
 func (p Policy) Start(id []byte, userID uuid.UUID, now time.Time) Session {
 	now = user.Timestamp(now)
 	return Session{
 		ID:                id,
+		PublicID:          uuid.Must(uuid.NewV7()),
 		UserID:            userID,
 		CreatedAt:         now,
 		ExpiresAt:         user.Timestamp(now.Add(min(p.TTL, p.AbsoluteTTL))),

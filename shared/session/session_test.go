@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +73,20 @@ func TestExpired(t *testing.T) {
 	s.ExpiresAt = t0.Add(2 * time.Hour)
 	if !s.Expired(t0.Add(time.Hour)) {
 		t.Error("not expired at the absolute expiry")
+	}
+}
+
+func TestCleanUserAgent(t *testing.T) {
+	long := strings.Repeat("é", 200) // 400 bytes
+	for in, want := range map[string]string{
+		"Mozilla/5.0 (X11; Linux x86_64)":  "Mozilla/5.0 (X11; Linux x86_64)",
+		"evil\r\nInjected: header\x00\x7f": "evilInjected: header",
+		"":                                 "",
+		long:                               strings.Repeat("é", 128),
+		"bad \xff byte":                    "bad  byte",
+	} {
+		if got := CleanUserAgent(in); got != want {
+			t.Errorf("CleanUserAgent(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -1,0 +1,37 @@
+package endusersessions
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
+)
+
+// Handler is the HTTP adapter.
+type Handler struct{ interactor *Interactor }
+
+// NewHandler returns the handler.
+func NewHandler(i *Interactor) *Handler { return &Handler{interactor: i} }
+
+type request struct {
+	Username string `json:"username"`
+}
+
+type response struct {
+	Ended int `json:"ended"`
+}
+
+// Handle answers DELETE /api/v1/users/sessions: 200 {"ended": N}.
+func (h *Handler) Handle(c *echo.Context) error {
+	var req request
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	n, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input(req))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, response{Ended: n})
+}

@@ -1,0 +1,55 @@
+package listusersessions
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+	"github.com/labstack/echo/v5"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
+)
+
+// Handler is the HTTP adapter.
+type Handler struct{ interactor *Interactor }
+
+// NewHandler returns the handler.
+func NewHandler(i *Interactor) *Handler { return &Handler{interactor: i} }
+
+type sessionResponse struct {
+	ID         *uuid.UUID `json:"id"` // null for a session from before public ids
+	CreatedAt  time.Time  `json:"created_at"`
+	LastSeenAt time.Time  `json:"last_seen_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	UserAgent  string     `json:"user_agent"`
+	IP         string     `json:"ip"`
+}
+
+type response struct {
+	Sessions []sessionResponse `json:"sessions"`
+}
+
+// Handle answers GET /api/v1/users/sessions?username=NAME.
+func (h *Handler) Handle(c *echo.Context) error {
+	q := c.Request().URL.Query()
+	in := Input{Username: q.Get("username")}
+	for name := range q {
+		if name != "username" {
+			in.Unknown = append(in.Unknown, name)
+		}
+	}
+	ctx := c.Request().Context()
+	ss, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), in)
+	if err != nil {
+		return err
+	}
+	out := response{Sessions: make([]sessionResponse, len(ss))}
+	for n, s := range ss {
+		var id *uuid.UUID
+		if !s.PublicID.IsNil() {
+			id = &s.PublicID
+		}
+		out.Sessions[n] = sessionResponse{id, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.UserAgent, s.IP}
+	}
+	return c.JSON(http.StatusOK, out)
+}
