@@ -288,28 +288,33 @@ func TestInactivationRacingLogin(t *testing.T) {
 	})
 }
 
+// seedMany stores n users in one transaction with few distinct timestamps,
+// roles and states: plenty of ties for id to break in every sort order.
+func (a *testApp) seedMany(t *testing.T, n int) {
+	t.Helper()
+	base := a.clock.Now()
+	err := a.store.WithinTx(context.Background(), func(ctx context.Context) error {
+		for i := range n {
+			u := user.New(fmt.Sprintf("user%04d", (i*7919)%n), "$hash", []user.Role{user.RoleUser, user.RoleAdmin}[i%2], base.Add(time.Duration(i%10)*time.Second))
+			u.UpdatedAt = base.Add(time.Duration(i%3) * time.Minute)
+			u.IsActive = i%5 != 0
+			if err := a.store.InsertUser(ctx, u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestPagination: 1,000 users, every sort order in both directions, pages
 // that tile the whole set with no gaps and no repeats, in order.
 func TestPagination(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		admin := app.loggedIn(t, "the.admin", user.RoleAdmin)
-		ctx := context.Background()
-		base := app.clock.Now()
-		err := app.store.WithinTx(ctx, func(ctx context.Context) error {
-			for i := range 1000 {
-				// Few distinct timestamps, roles and states: plenty of ties for id to break.
-				u := user.New(fmt.Sprintf("user%04d", (i*7919)%1000), "$hash", []user.Role{user.RoleUser, user.RoleAdmin}[i%2], base.Add(time.Duration(i%10)*time.Second))
-				u.UpdatedAt = base.Add(time.Duration(i%3) * time.Minute)
-				u.IsActive = i%5 != 0
-				if err := app.store.InsertUser(ctx, u); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		app.seedMany(t, 1000)
 		const all = 1001
 		r := admin.do(t, "GET", "/api/v1/users", "")
 		expect(t, "default page", r, 200, "")
@@ -370,22 +375,7 @@ func TestPagination(t *testing.T) {
 func TestCursorPagination(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		admin := app.loggedIn(t, "the.admin", user.RoleAdmin)
-		ctx := context.Background()
-		base := app.clock.Now()
-		err := app.store.WithinTx(ctx, func(ctx context.Context) error {
-			for i := range 250 {
-				u := user.New(fmt.Sprintf("user%04d", (i*7919)%250), "$hash", []user.Role{user.RoleUser, user.RoleAdmin}[i%2], base.Add(time.Duration(i%10)*time.Second))
-				u.UpdatedAt = base.Add(time.Duration(i%3) * time.Minute)
-				u.IsActive = i%5 != 0
-				if err := app.store.InsertUser(ctx, u); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		app.seedMany(t, 250)
 		const all = 251
 		type pageBody struct {
 			Users      []map[string]any
