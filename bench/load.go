@@ -12,19 +12,23 @@ import (
 
 // result is one workload's figures.
 type result struct {
-	Name       string         `json:"name"`
-	Requests   int            `json:"requests"`
-	PerSecond  float64        `json:"per_second"`
-	P50        time.Duration  `json:"p50_ns"`
-	P99        time.Duration  `json:"p99_ns"`
-	Statuses   map[int]int    `json:"statuses"`
-	Errors     int            `json:"transport_errors"`
-	Reference  string         `json:"reference,omitempty"`
-	Ratio      float64        `json:"ratio,omitempty"`
-	Target     string         `json:"target,omitempty"`
-	Met        *bool          `json:"met,omitempty"`
-	PeakRSSMiB float64        `json:"peak_rss_mib,omitempty"`
-	Extra      map[string]any `json:"extra,omitempty"`
+	Name       string        `json:"name"`
+	Requests   int           `json:"requests"`
+	PerSecond  float64       `json:"per_second"`
+	P50        time.Duration `json:"p50_ns"`
+	P99        time.Duration `json:"p99_ns"`
+	Statuses   map[int]int   `json:"statuses"`
+	Errors     int           `json:"transport_errors"`
+	Reference  string        `json:"reference,omitempty"`
+	Ratio      float64       `json:"ratio,omitempty"`
+	Target     string        `json:"target,omitempty"`
+	Met        *bool         `json:"met,omitempty"`
+	PeakRSSMiB float64       `json:"peak_rss_mib,omitempty"`
+	// CPUPerRequest is the service process's user+system CPU per request
+	// served (from /proc): independent of the load generator on the same
+	// cores, so the figure to optimise and quote.
+	CPUPerRequest time.Duration  `json:"cpu_per_request_ns,omitempty"`
+	Extra         map[string]any `json:"extra,omitempty"`
 
 	lat     []time.Duration // sorted
 	elapsed time.Duration

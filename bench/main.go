@@ -139,16 +139,22 @@ func mainErr() error {
 		run(ctx, w.name, w.conc, *warmup/2, w.o)
 		var rr, wr result
 		peak := 0.0
+		var cpu time.Duration
 		slice := *duration / time.Duration(rounds)
 		for range rounds {
 			rr.merge(run(ctx, ref.name, ref.conc, slice, ref.o))
 			svc.resetPeakRSS()
+			before := svc.cpuTime()
 			wr.merge(run(ctx, w.name, w.conc, slice, w.o))
 			if w.service {
+				cpu += svc.cpuTime() - before
 				peak = max(peak, svc.peakRSSMiB())
 			}
 		}
 		wr.PeakRSSMiB = peak
+		if w.service && wr.Requests > 0 {
+			wr.CPUPerRequest = cpu / time.Duration(wr.Requests)
+		}
 		return rr, wr
 	}
 
@@ -204,7 +210,7 @@ func mainErr() error {
 		{"c", workload{"c GET /users?limit=20", *concurrency, get("/api/v1/users?limit=20", adminCookie), true}, 0.6},
 		{"d", workload{"d POST /auth/login", *concurrency, login(newClient(*concurrency)), true}, 0.9},
 	}
-	var hashRef *result
+	var hashRef, health, sqlOfMe *result
 	var sequential []result
 	if want("c") {
 		// The same list ~90 % deep: the page a cursor walk reaches there,
@@ -246,8 +252,21 @@ func mainErr() error {
 			ratio(&res, &ref, wl.floor)
 		}
 		results = append(results, ref, res)
-		if wl.key == "d" {
+		switch wl.key {
+		case "d":
 			hashRef = &results[len(results)-2]
+		case "a":
+			health = &results[len(results)-1]
+		case "b":
+			sqlOfMe = &results[len(results)-2]
+			if health != nil {
+				// The floor of (b): nothing but (a)'s HTTP work and (g1)'s
+				// query per request, on the same cores.
+				floor := result{Name: "floor 1/(1/a + 1/g1)", PerSecond: 1 / (1/health.PerSecond + 1/sqlOfMe.PerSecond)}
+				me := results[len(results)-1]
+				ratio(&me, &floor, 0.85)
+				results = append(results[:len(results)-1], floor, me)
+			}
 		}
 	}
 	results = append(results, sequential...)
@@ -420,7 +439,7 @@ func ratio(r, ref *result, floor float64) {
 func printTable(w *os.File, results []result, conc int, d time.Duration) {
 	fmt.Fprintf(w, "\ncleanslice bench: %s; %d connections, %s per workload\n\n", machine(), conc, d)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
-	fmt.Fprintln(tw, "workload\treq/s\tp50\tp99\tstatuses\tratio\ttarget\tmet\tpeak RSS\t")
+	fmt.Fprintln(tw, "workload\treq/s\tp50\tp99\tstatuses\tratio\ttarget\tmet\tpeak RSS\tCPU/req\t")
 	for _, r := range results {
 		var st []string
 		for _, s := range statusList(r.Statuses) {
@@ -439,7 +458,11 @@ func printTable(w *os.File, results []result, conc int, d time.Duration) {
 		if r.PeakRSSMiB > 0 {
 			rss = fmt.Sprintf("%.0f MiB", r.PeakRSSMiB)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.PerSecond, round(r.P50), round(r.P99), strings.Join(st, " "), ratioS, r.Target, met, rss)
+		cpu := ""
+		if r.CPUPerRequest > 0 {
+			cpu = fmt.Sprintf("%.0f us", float64(r.CPUPerRequest)/float64(time.Microsecond))
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.PerSecond, round(r.P50), round(r.P99), strings.Join(st, " "), ratioS, r.Target, met, rss, cpu)
 	}
 	tw.Flush()
 	for _, r := range results {
