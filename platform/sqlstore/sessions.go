@@ -42,39 +42,33 @@ func (s *Store) InsertSessionIfActive(ctx context.Context, ss session.Session) (
 	return n == 1, err
 }
 
-type sessionUserRow struct {
-	ID                []byte `db:"session_id"`
-	CreatedAt         dbTime `db:"session_created_at"`
-	ExpiresAt         dbTime `db:"expires_at"`
-	AbsoluteExpiresAt dbTime `db:"absolute_expires_at"`
-	LastSeenAt        dbTime `db:"last_seen_at"`
-	userRow
-}
-
 // SessionWithUser loads a session and its user in one query: the
-// authenticated request's only database round trip.
+// authenticated request's only database round trip, scanned field by
+// field (no reflection).
 func (s *Store) SessionWithUser(ctx context.Context, id []byte) (session.Session, user.User, error) {
-	var r sessionUserRow
-	err := s.translate("session with user", s.q(ctx).GetContext(ctx, &r,
-		`SELECT s.id AS session_id, s.created_at AS session_created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at,
+	var (
+		ss                               session.Session
+		u                                user.User
+		role                             string
+		created, expires, absolute, seen dbTime
+		userCreated, userUpdated         dbTime
+	)
+	err := s.translate("session with user", s.scanRow(ctx,
+		`SELECT s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at,
 		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at
 		 FROM sessions s JOIN users u ON u.id = s.user_id
-		 WHERE s.id = $1`, id))
+		 WHERE s.id = $1`, []any{id},
+		&ss.ID, &created, &expires, &absolute, &seen,
+		&u.ID, &u.Username, &u.PasswordHash, &role, &u.IsActive, &userCreated, &userUpdated))
 	if errors.Is(err, sql.ErrNoRows) {
 		return session.Session{}, user.User{}, session.ErrNotFound
 	}
 	if err != nil {
 		return session.Session{}, user.User{}, err
 	}
-	u := r.user()
-	return session.Session{
-		ID:                r.ID,
-		UserID:            u.ID,
-		CreatedAt:         r.CreatedAt.Time,
-		ExpiresAt:         r.ExpiresAt.Time,
-		AbsoluteExpiresAt: r.AbsoluteExpiresAt.Time,
-		LastSeenAt:        r.LastSeenAt.Time,
-	}, u, nil
+	u.Role, u.CreatedAt, u.UpdatedAt = user.Role(role), userCreated.Time, userUpdated.Time
+	ss.UserID, ss.CreatedAt, ss.ExpiresAt, ss.AbsoluteExpiresAt, ss.LastSeenAt = u.ID, created.Time, expires.Time, absolute.Time, seen.Time
+	return ss, u, nil
 }
 
 // ExtendSession moves a session's expiry.

@@ -181,6 +181,26 @@ func (s *Store) q(ctx context.Context) querier {
 	return pool{s}
 }
 
+// scanRow runs a query that returns one row and scans its columns into
+// dest in order, without reflection: for the hot path. It goes the way q
+// does: the transaction in ctx, or the pool through prepared statements,
+// retried like every statement.
+func (s *Store) scanRow(ctx context.Context, query string, args []any, dest ...any) error {
+	if tx, ok := ctx.Value(txKey{}).(*sqlx.Tx); ok {
+		return tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+	}
+	return s.retry(ctx, func() error {
+		if !s.prepare {
+			return s.db.QueryRowContext(ctx, query, args...).Scan(dest...)
+		}
+		st, err := pool{s}.stmt(ctx, query)
+		if err != nil {
+			return err
+		}
+		return st.QueryRowContext(ctx, args...).Scan(dest...)
+	})
+}
+
 type pool struct{ s *Store }
 
 // on returns what runs query: its prepared statement, or the pool itself.
