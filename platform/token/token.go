@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -44,7 +46,24 @@ type JWT struct {
 	legacy  []byte            // the secret of tokens without a kid
 	parser  *jwt.Parser
 	keyFunc jwt.Keyfunc
+	now     func() time.Time
+
+	// Tokens verified before, until their exp: the HMAC and the JSON
+	// decoding are done once per token, not per request. Keyed by the
+	// whole token, signature included; bounded by clearing it when full.
+	// It never replaces the session lookup, so revocation stays immediate.
+	verified  sync.Map // token -> verifiedToken
+	verifiedN atomic.Int64
 }
+
+type verifiedToken struct {
+	sid   string
+	exp   time.Time
+	stale bool
+}
+
+// maxVerified bounds the verified-token cache (about 300 bytes a token).
+const maxVerified = 10_000
 
 type claims struct {
 	SID string `json:"sid"`
@@ -76,6 +95,7 @@ func NewJWT(secrets Secrets, now func() time.Time) *JWT {
 		j.legacy = []byte(secrets.Previous[0])
 	}
 	j.keyFunc = j.keyFor
+	j.now = now
 	return j
 }
 
@@ -118,6 +138,12 @@ var ErrInvalid = errors.New("invalid session token")
 // was signed with another secret than the current one (it should then be
 // re-issued).
 func (j *JWT) Parse(token string) (sid string, stale bool, err error) {
+	if v, ok := j.verified.Load(token); ok {
+		if t := v.(verifiedToken); j.now().Before(t.exp) {
+			return t.sid, t.stale, nil
+		}
+		j.verified.Delete(token)
+	}
 	var c claims
 	t, err := j.parser.ParseWithClaims(token, &c, j.keyFunc)
 	if err != nil {
@@ -127,7 +153,13 @@ func (j *JWT) Parse(token string) (sid string, stale bool, err error) {
 		return "", false, fmt.Errorf("%w: no sid claim", ErrInvalid)
 	}
 	kid, _ := t.Header["kid"].(string)
-	return c.SID, kid != j.kid, nil
+	stale = kid != j.kid
+	if j.verifiedN.Add(1) > maxVerified {
+		j.verified.Clear()
+		j.verifiedN.Store(0)
+	}
+	j.verified.Store(token, verifiedToken{sid: c.SID, exp: c.ExpiresAt.Time, stale: stale})
+	return c.SID, stale, nil
 }
 
 // CookieConfig is the session cookie's attributes.

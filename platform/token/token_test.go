@@ -168,3 +168,24 @@ func TestSecretGenerations(t *testing.T) {
 		t.Fatalf("token without kid, no rotation: stale %v, %v (a kid should be added)", stale, err)
 	}
 }
+
+// TestVerifiedTokensExpire: a token verified once is served from the cache
+// only until its exp, and a token differing in its signature is not.
+func TestVerifiedTokensExpire(t *testing.T) {
+	now := t0
+	j := NewJWT(Secrets{Current: key}, func() time.Time { return now })
+	tok, _ := j.Issue("s", t0, t0.Add(time.Minute))
+	for range 2 {
+		if sid, _, err := j.Parse(tok); err != nil || sid != "s" {
+			t.Fatalf("Parse = %q, %v", sid, err)
+		}
+	}
+	forged := tok[:len(tok)-2] + "AA"
+	if _, _, err := j.Parse(forged); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a token with another signature: %v", err)
+	}
+	now = t0.Add(time.Minute)
+	if _, _, err := j.Parse(tok); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a cached token past its exp: %v", err)
+	}
+}
