@@ -24,6 +24,8 @@ import (
 	"github.com/cleanslice/cleanslice/features/grantadmin"
 	"github.com/cleanslice/cleanslice/features/health"
 	"github.com/cleanslice/cleanslice/features/inactivateuser"
+	"github.com/cleanslice/cleanslice/features/listactivity"
+	"github.com/cleanslice/cleanslice/features/listauditevents"
 	"github.com/cleanslice/cleanslice/features/listsessions"
 	"github.com/cleanslice/cleanslice/features/listusers"
 	"github.com/cleanslice/cleanslice/features/listusersessions"
@@ -44,6 +46,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/sqlite"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/platform/token"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
@@ -52,13 +55,12 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	out := logging.NewOutput(logOut, logging.FlushInterval)
 	defer out.Close()
 	log := logging.New(cfg.Log.Level, cfg.Log.Format, out)
-	store, err := openMigrated(ctx, cfg.Database, cfg.Database.MigrateOnStart)
+	m := metrics.New()
+	store, err := openMigrated(ctx, cfg.Database, cfg.Database.MigrateOnStart, audited(log, m))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-
-	m := metrics.New()
 	m.WatchDB(store.DB(), store.Engine())
 	drain := &httpserver.Drain{}
 	handler, err := newHandler(cfg, log, store, m, drain, time.Now)
@@ -71,7 +73,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	}
 	var background sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(ctx)
-	background.Go(func() { purge(bgCtx, store, m, log, cfg.Auth.FailureWindow, time.Minute) })
+	background.Go(func() {
+		purge(bgCtx, store, m, log, retention{FailureWindow: cfg.Auth.FailureWindow, Audit: cfg.Audit.Retention}, time.Minute)
+	})
 	if cfg.Metrics.Enabled && cfg.Metrics.Address != "" {
 		mln, err := net.Listen("tcp", cfg.Metrics.Address)
 		if err != nil {
@@ -141,21 +145,23 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	authn := authenticate.NewMiddleware(authenticate.New(store, m, policy, now), cookies)
 	healthH := health.NewHandler(health.New(store, drain, time.Second))
 	signupH := signup.NewHandler(signup.New(store, hasher, minLen, now))
-	loginH := login.NewHandler(login.New(store, store, store, hasher, m, policy, limits, now), cookies)
-	logoutH := logout.NewHandler(logout.New(store, m), cookies)
-	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, m, policy, minLen, now), cookies)
+	loginH := login.NewHandler(login.New(store, store, store, store, hasher, m, policy, limits, now), cookies)
+	logoutH := logout.NewHandler(logout.New(store, now), cookies)
+	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, policy, minLen, now), cookies)
 	listSessionsH := listsessions.NewHandler(listsessions.New(store, now))
-	endSessionH := endsession.NewHandler(endsession.New(store, m), cookies)
-	endOtherSessionsH := endothersessions.NewHandler(endothersessions.New(store, m))
+	endSessionH := endsession.NewHandler(endsession.New(store, now), cookies)
+	endOtherSessionsH := endothersessions.NewHandler(endothersessions.New(store, now))
+	activityH := listactivity.NewHandler(listactivity.New(store))
 	createUserH := createuser.NewHandler(createuser.New(store, hasher, minLen, now))
 	listUsersH := listusers.NewHandler(listusers.New(store))
-	inactivateH := inactivateuser.NewHandler(inactivateuser.New(store, m, now))
+	inactivateH := inactivateuser.NewHandler(inactivateuser.New(store, now))
 	reactivateH := reactivateuser.NewHandler(reactivateuser.New(store, now))
 	grantH := grantadmin.NewHandler(grantadmin.New(store, now))
 	revokeH := revokeadmin.NewHandler(revokeadmin.New(store, now))
-	setPasswordH := setuserpassword.NewHandler(setuserpassword.New(store, hasher, m, minLen, now))
+	setPasswordH := setuserpassword.NewHandler(setuserpassword.New(store, hasher, minLen, now))
 	listUserSessionsH := listusersessions.NewHandler(listusersessions.New(store, now))
-	endUserSessionsH := endusersessions.NewHandler(endusersessions.New(store, m))
+	endUserSessionsH := endusersessions.NewHandler(endusersessions.New(store, now))
+	auditH := listauditevents.NewHandler(listauditevents.New(store))
 
 	docs, err := openapi.New()
 	if err != nil {
@@ -196,6 +202,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	api.GET("/auth/sessions", listSessionsH.Handle, authn.Required)
 	api.DELETE("/auth/sessions", endOtherSessionsH.Handle, authn.Required)
 	api.DELETE("/auth/sessions/:id", endSessionH.Handle, authn.Required)
+	api.GET("/auth/activity", activityH.Handle, authn.Required)
 	api.POST("/users", createUserH.Handle, hashing, authn.Required)
 	api.GET("/users", listUsersH.Handle, authn.Required)
 	api.PATCH("/users/inactivate", inactivateH.Handle, authn.Required)
@@ -205,6 +212,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	api.PATCH("/users/password", setPasswordH.Handle, hashing, authn.Required)
 	api.GET("/users/sessions", listUserSessionsH.Handle, authn.Required)
 	api.DELETE("/users/sessions", endUserSessionsH.Handle, authn.Required)
+	api.GET("/audit", auditH.Handle, authn.Required)
 	return e, nil
 }
 
@@ -226,10 +234,16 @@ func newHasher(cfg config.Password, m *metrics.Metrics, log *slog.Logger) *passw
 // inside auth.failure_window, across all usernames.
 const loginFailuresPerIP = 50
 
-// purge deletes expired sessions and stale login-failure windows every
-// interval until ctx is done. A failed round is logged and retried at the
-// next tick.
-func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *slog.Logger, failureWindow, interval time.Duration) {
+// retention says how long purged rows are kept.
+type retention struct {
+	FailureWindow time.Duration // login-failure windows, from their start
+	Audit         time.Duration // audit events; 0 keeps them all
+}
+
+// purge deletes expired sessions, stale login-failure windows and audit
+// events past their retention every interval until ctx is done. A failed
+// round is logged and retried at the next tick.
+func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *slog.Logger, keep retention, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -244,23 +258,56 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 			log.Warn("purge expired sessions", "error", err)
 			continue
 		}
-		failures, err := store.DeleteStaleLoginFailures(ctx, now.Add(-failureWindow))
+		failures, err := store.DeleteStaleLoginFailures(ctx, now.Add(-keep.FailureWindow))
 		if err != nil {
 			log.Warn("purge stale login failures", "error", err)
 			continue
 		}
 		m.SessionsEnded(session.EndedByExpiry, int(sessions))
-		if sessions+failures > 0 {
-			log.Info("purged", "sessions", sessions, "login_failure_windows", failures)
+		var events int64
+		if keep.Audit > 0 {
+			if events, err = store.DeleteOldAuditEvents(ctx, now.Add(-keep.Audit)); err != nil {
+				log.Warn("purge old audit events", "error", err, "purged", events)
+				continue
+			}
+		}
+		if sessions+failures+events > 0 {
+			log.Info("purged", "sessions", sessions, "login_failure_windows", failures, "audit_events", events)
 		}
 	}
 }
 
-func openStore(ctx context.Context, cfg config.Database) (*sqlstore.Store, error) {
+// openStore opens the configured database. audited, when not nil, hears of
+// every audit event once it has committed.
+func openStore(ctx context.Context, cfg config.Database, audited func(audit.Event)) (*sqlstore.Store, error) {
 	if cfg.Engine() == "sqlite" {
-		return sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{MaxOpenConns: cfg.MaxOpenConns, BusyTimeout: cfg.ResponseTimeout})
+		return sqlite.Open(ctx, cfg.SQLitePath(), sqlite.Options{MaxOpenConns: cfg.MaxOpenConns, BusyTimeout: cfg.ResponseTimeout, Audited: audited})
 	}
-	return postgres.Open(ctx, cfg.URL, postgres.Options{MaxOpenConns: cfg.MaxOpenConns, NoPrepare: !cfg.PreparedStatements, ResponseTimeout: cfg.ResponseTimeout})
+	return postgres.Open(ctx, cfg.URL, postgres.Options{MaxOpenConns: cfg.MaxOpenConns, NoPrepare: !cfg.PreparedStatements, ResponseTimeout: cfg.ResponseTimeout, Audited: audited})
+}
+
+// audited returns what hears of each committed audit event: one log line
+// (msg=audit) for the operators' log store, and the metrics.
+func audited(log *slog.Logger, m *metrics.Metrics) func(audit.Event) {
+	return func(e audit.Event) {
+		m.Audited(e)
+		log.LogAttrs(context.Background(), slog.LevelInfo, "audit",
+			slog.String("type", string(e.Type)),
+			slog.String("event_id", e.ID.String()),
+			slog.String("actor_id", partyID(e.Actor)),
+			slog.String("target_id", partyID(e.Target)),
+			slog.String("ip", e.IP),
+			slog.String("request_id", e.RequestID),
+			slog.Any("details", e.Details))
+	}
+}
+
+// partyID is an event party's id in a log line: empty for nobody.
+func partyID(p audit.Party) string {
+	if p.ID.IsNil() {
+		return ""
+	}
+	return p.ID.String()
 }
 
 func newMigrator(cfg config.Database) (*sqlstore.Migrator, error) {
@@ -272,7 +319,7 @@ func newMigrator(cfg config.Database) (*sqlstore.Migrator, error) {
 
 // openMigrated applies pending migrations first when migrate is true, then
 // opens the store.
-func openMigrated(ctx context.Context, cfg config.Database, migrate bool) (*sqlstore.Store, error) {
+func openMigrated(ctx context.Context, cfg config.Database, migrate bool, audited func(audit.Event)) (*sqlstore.Store, error) {
 	if migrate {
 		m, err := newMigrator(cfg)
 		if err != nil {
@@ -284,5 +331,5 @@ func openMigrated(ctx context.Context, cfg config.Database, migrate bool) (*sqls
 			return nil, err
 		}
 	}
-	return openStore(ctx, cfg)
+	return openStore(ctx, cfg, audited)
 }

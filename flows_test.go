@@ -87,7 +87,7 @@ func newTestAppOn(t testing.TB, dbURL string, settings map[string]string) *testA
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := openStore(context.Background(), cfg.Database)
+	store, err := openStore(context.Background(), cfg.Database, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

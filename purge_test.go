@@ -44,7 +44,7 @@ func TestPurge(t *testing.T) {
 			loopCtx, stop := context.WithCancel(ctx)
 			var wg sync.WaitGroup
 			wg.Go(func() {
-				purge(loopCtx, store, metrics.New(), slog.New(slog.DiscardHandler), 15*time.Minute, 10*time.Millisecond)
+				purge(loopCtx, store, metrics.New(), slog.New(slog.DiscardHandler), retention{FailureWindow: 15 * time.Minute}, 10*time.Millisecond)
 			})
 			for range 300 {
 				n, _ := store.SessionCount(ctx, u.ID)

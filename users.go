@@ -15,9 +15,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gofrs/uuid/v5"
+
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -37,7 +40,7 @@ func usersCommand(ctx context.Context, cfg config.Config, args []string, stdin i
 // rotation (drop a previous pepper when nothing is left on it) and of a
 // parameter change.
 func hashesCommand(ctx context.Context, cfg config.Config, stdout io.Writer) error {
-	store, err := openMigrated(ctx, cfg.Database, false)
+	store, err := openMigrated(ctx, cfg.Database, false, nil)
 	if err != nil {
 		return err
 	}
@@ -111,7 +114,7 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 		return fmt.Errorf("users create: %s", describeInvalid(err))
 	}
 
-	store, err := openMigrated(ctx, cfg.Database, true)
+	store, err := openMigrated(ctx, cfg.Database, true, nil)
 	if err != nil {
 		return err
 	}
@@ -121,7 +124,14 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 		return err
 	}
 	u := user.New(*username, hash, role, time.Now())
-	if err := store.InsertUser(ctx, u); err != nil {
+	err = store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := store.InsertUser(ctx, u); err != nil {
+			return err
+		}
+		// Made by the operator at the console: no actor, no client.
+		return store.RecordEvent(ctx, audit.New(ctx, u.CreatedAt, audit.UserCreated, uuid.Nil, u.ID, map[string]any{"role": string(role), "via": "cli"}))
+	})
+	if err != nil {
 		if errors.Is(err, user.ErrUsernameTaken) {
 			return fmt.Errorf("users create: the username %q is already taken (usernames ignore case)", *username)
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -16,7 +17,6 @@ import (
 // Interactor changes passwords.
 type Interactor struct {
 	store          Store
-	metrics        Metrics
 	hasher         Hasher
 	policy         session.Policy
 	minPasswordLen int
@@ -24,8 +24,8 @@ type Interactor struct {
 }
 
 // New returns the interactor.
-func New(store Store, hasher Hasher, metrics Metrics, policy session.Policy, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, metrics: metrics, policy: policy, minPasswordLen: minPasswordLen, now: now}
+func New(store Store, hasher Hasher, policy session.Policy, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, policy: policy, minPasswordLen: minPasswordLen, now: now}
 }
 
 // Input is the current password and the new one, and the client the new
@@ -76,21 +76,27 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	secret, id := session.NewSecret()
 	s := i.policy.Start(id, u.ID, now)
 	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
-	ended := 0
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, user.Timestamp(now)); err != nil {
 			return err
 		}
-		n, err := i.store.DeleteUserSessions(ctx, u.ID)
+		ended, err := i.store.DeleteUserSessions(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		ended = n
-		return i.store.InsertSession(ctx, s)
+		if err := i.store.InsertSession(ctx, s); err != nil {
+			return err
+		}
+		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.PasswordChanged, u.ID, u.ID, nil)); err != nil {
+			return err
+		}
+		if e, ok := audit.SessionsEnded(ctx, now, u.ID, u.ID, session.EndedByPassword, ended); ok {
+			return i.store.RecordEvent(ctx, e)
+		}
+		return nil
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("change password of %s: %w", u.Username, err)
 	}
-	i.metrics.SessionsEnded(session.EndedByPassword, ended)
 	return Result{Session: s, Secret: secret}, nil
 }

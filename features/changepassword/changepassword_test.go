@@ -10,6 +10,8 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -20,12 +22,13 @@ type fakeStore struct {
 	calls []string
 	inTx  bool
 	fail  error
+	audittest.Trail
 }
 
 func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	f.inTx = true
 	defer func() { f.inTx = false }()
-	return fn(ctx)
+	return f.Trail.WithinTx(ctx, fn)
 }
 
 func (f *fakeStore) record(call string) error {
@@ -59,7 +62,7 @@ func setup() (*Interactor, *fakeStore, auth.Actor) {
 	f := &fakeStore{}
 	policy := session.Policy{TTL: 15 * time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}
 	actor := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:old password"}, SessionID: []byte{1}}
-	return New(f, fakeHasher{}, fakeMetrics{}, policy, 8, func() time.Time { return t0 }), f, actor
+	return New(f, fakeHasher{}, policy, 8, func() time.Time { return t0 }), f, actor
 }
 
 func TestChangePassword(t *testing.T) {
@@ -71,6 +74,10 @@ func TestChangePassword(t *testing.T) {
 	want := "update hash:new password|delete sessions|insert session"
 	if got := strings.Join(f.calls, "|"); got != want {
 		t.Fatalf("calls %q, want %q", got, want)
+	}
+	if got := f.Types(); len(got) != 2 || got[0] != audit.PasswordChanged || f.Ended(session.EndedByPassword) != 2 ||
+		f.Events[0].Actor.ID != actor.User.ID || f.Events[0].Target.ID != actor.User.ID {
+		t.Fatalf("events %+v, want user.password_changed and session.ended (password, 2) by alice", f.Events)
 	}
 	id, _ := session.IDFromSecret(res.Secret)
 	if string(res.Session.ID) != string(id) || res.Session.UserID != actor.User.ID || string(res.Session.ID) == string(actor.SessionID) {
@@ -91,8 +98,8 @@ func TestChangePasswordRefusals(t *testing.T) {
 	if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindInvalid || len(e.Fields) != 2 {
 		t.Errorf("invalid input: %v", err)
 	}
-	if len(f.calls) != 0 {
-		t.Fatalf("refused changes touched the store: %q", f.calls)
+	if len(f.calls) != 0 || len(f.Events) != 0 {
+		t.Fatalf("refused changes touched the store: %q, %+v", f.calls, f.Events)
 	}
 }
 
@@ -102,9 +109,7 @@ func TestStoreFailureIsReturned(t *testing.T) {
 	if _, err := i.Execute(context.Background(), actor, Input{CurrentPassword: "old password", NewPassword: "new password"}); !errors.Is(err, f.fail) {
 		t.Fatalf("err = %v", err)
 	}
+	if len(f.Events) != 0 {
+		t.Fatalf("a failed change kept its events: %+v", f.Events)
+	}
 }
-
-// fakeMetrics counts ended sessions by reason.
-type fakeMetrics map[session.EndReason]int
-
-func (m fakeMetrics) SessionsEnded(r session.EndReason, n int) { m[r] += n }

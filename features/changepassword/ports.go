@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
@@ -16,6 +17,7 @@ type Store interface {
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
 	InsertSession(ctx context.Context, s session.Session) error
+	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // Hasher checks the current password and hashes the new one.
@@ -27,9 +29,4 @@ type Hasher interface {
 // Cookies sets the new session cookie.
 type Cookies interface {
 	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
-}
-
-// Metrics counts the sessions this scenario ends.
-type Metrics interface {
-	SessionsEnded(reason session.EndReason, n int)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -57,7 +58,13 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		return user.User{}, fmt.Errorf("create user: %w", err)
 	}
 	u := user.New(in.Username, hash, role, i.now())
-	if err := i.store.InsertUser(ctx, u); err != nil {
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := i.store.InsertUser(ctx, u); err != nil {
+			return err
+		}
+		return i.store.RecordEvent(ctx, audit.New(ctx, u.CreatedAt, audit.UserCreated, actor.User.ID, u.ID, map[string]any{"role": string(role)}))
+	})
+	if err != nil {
 		return user.User{}, fmt.Errorf("create user: %w", err)
 	}
 	return u, nil

@@ -7,11 +7,16 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-type fakeStore struct{ users []user.User }
+type fakeStore struct {
+	users []user.User
+	audittest.Trail
+}
 
 func (f *fakeStore) InsertUser(_ context.Context, u user.User) error {
 	f.users = append(f.users, u)
@@ -42,14 +47,18 @@ func TestCreateUserRoles(t *testing.T) {
 	}
 	for _, tc := range tests {
 		f := &fakeStore{}
-		u, err := New(f, fakeHasher{}, 8, time.Now).Execute(context.Background(), actor(tc.actor), Input{Username: "new.user", Password: "password1", Role: tc.role})
+		a := actor(tc.actor)
+		u, err := New(f, fakeHasher{}, 8, time.Now).Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: tc.role})
 		if tc.want == nil {
 			if err != nil || len(f.users) != 1 || string(u.Role) != tc.role || u.PasswordHash != "hash:password1" || !u.IsActive {
 				t.Errorf("%s creating %s: %+v, %v", tc.actor, tc.role, u, err)
 			}
+			if len(f.Events) != 1 || f.Events[0].Type != audit.UserCreated || f.Events[0].Actor.ID != a.User.ID || f.Events[0].Target.ID != u.ID {
+				t.Errorf("%s creating %s: events %+v", tc.actor, tc.role, f.Events)
+			}
 			continue
 		}
-		if !errors.Is(err, tc.want) || len(f.users) != 0 {
+		if !errors.Is(err, tc.want) || len(f.users) != 0 || len(f.Events) != 0 {
 			t.Errorf("%s creating %s: %v, want %v (%d stored)", tc.actor, tc.role, err, tc.want, len(f.users))
 		}
 	}

@@ -3,12 +3,15 @@ package createuser
 import (
 	"context"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store stores the new user.
+// Store stores the new user and its event in one transaction.
 type Store interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	InsertUser(ctx context.Context, u user.User) error
+	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // Hasher hashes the password.

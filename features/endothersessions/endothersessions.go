@@ -5,20 +5,22 @@ package endothersessions
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
 // Interactor ends the other sessions.
 type Interactor struct {
-	store   Store
-	metrics Metrics
+	store Store
+	now   func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, metrics Metrics) *Interactor {
-	return &Interactor{store: store, metrics: metrics}
+func New(store Store, now func() time.Time) *Interactor {
+	return &Interactor{store: store, now: now}
 }
 
 // Execute ends every session of the actor except the current one and
@@ -27,10 +29,19 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor) (int, error)
 	if !actor.Authenticated() {
 		return 0, auth.ErrNotAuthenticated
 	}
-	n, err := i.store.DeleteOtherSessions(ctx, actor.User.ID, actor.SessionID)
+	var n int
+	err := i.store.WithinTx(ctx, func(ctx context.Context) error {
+		var err error
+		if n, err = i.store.DeleteOtherSessions(ctx, actor.User.ID, actor.SessionID); err != nil {
+			return err
+		}
+		if e, ok := audit.SessionsEnded(ctx, i.now(), actor.User.ID, actor.User.ID, session.EndedByOthers, n); ok {
+			return i.store.RecordEvent(ctx, e)
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("end other sessions: %w", err)
 	}
-	i.metrics.SessionsEnded(session.EndedByOthers, n)
 	return n, nil
 }

@@ -5,15 +5,12 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
 // Store deletes a user's sessions but one.
 type Store interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	DeleteOtherSessions(ctx context.Context, userID uuid.UUID, keep []byte) (int, error)
-}
-
-// Metrics counts the sessions this scenario ends.
-type Metrics interface {
-	SessionsEnded(reason session.EndReason, n int)
+	RecordEvent(ctx context.Context, e audit.Event) error
 }

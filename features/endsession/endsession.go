@@ -7,22 +7,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
 // Interactor ends a session.
 type Interactor struct {
-	store   Store
-	metrics Metrics
+	store Store
+	now   func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, metrics Metrics) *Interactor {
-	return &Interactor{store: store, metrics: metrics}
+func New(store Store, now func() time.Time) *Interactor {
+	return &Interactor{store: store, now: now}
 }
 
 // Input names the session by its public id, as the client wrote it.
@@ -41,13 +43,20 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (c
 	if err != nil || publicID.IsNil() {
 		return false, session.ErrNotFound
 	}
-	id, err := i.store.DeleteUserSession(ctx, actor.User.ID, publicID)
+	var id []byte
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		var err error
+		if id, err = i.store.DeleteUserSession(ctx, actor.User.ID, publicID); err != nil {
+			return err
+		}
+		e, _ := audit.SessionsEnded(ctx, i.now(), actor.User.ID, actor.User.ID, session.EndedBySelf, 1)
+		return i.store.RecordEvent(ctx, e)
+	})
 	if errors.Is(err, session.ErrNotFound) {
 		return false, session.ErrNotFound
 	}
 	if err != nil {
 		return false, fmt.Errorf("end session: %w", err)
 	}
-	i.metrics.SessionsEnded(session.EndedBySelf, 1)
 	return bytes.Equal(id, actor.SessionID), nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -16,6 +18,7 @@ import (
 type fakeStore struct {
 	owner map[uuid.UUID]uuid.UUID
 	id    map[uuid.UUID][]byte
+	audittest.Trail
 }
 
 func (f *fakeStore) DeleteUserSession(_ context.Context, userID, publicID uuid.UUID) ([]byte, error) {
@@ -26,10 +29,6 @@ func (f *fakeStore) DeleteUserSession(_ context.Context, userID, publicID uuid.U
 	return f.id[publicID], nil
 }
 
-type fakeMetrics map[session.EndReason]int
-
-func (m fakeMetrics) SessionsEnded(r session.EndReason, n int) { m[r] += n }
-
 func TestEndSession(t *testing.T) {
 	alice, bob := user.User{ID: user.NewID()}, user.User{ID: user.NewID()}
 	current, other, bobs := user.NewID(), user.NewID(), user.NewID()
@@ -37,8 +36,7 @@ func TestEndSession(t *testing.T) {
 		owner: map[uuid.UUID]uuid.UUID{current: alice.ID, other: alice.ID, bobs: bob.ID},
 		id:    map[uuid.UUID][]byte{current: {1}, other: {2}, bobs: {3}},
 	}
-	m := fakeMetrics{}
-	i := New(f, m)
+	i := New(f, time.Now)
 	actor := auth.Actor{User: alice, SessionID: []byte{1}}
 	ctx := context.Background()
 	if _, err := i.Execute(ctx, auth.Actor{}, Input{ID: other.String()}); !errors.Is(err, auth.ErrNotAuthenticated) {
@@ -55,7 +53,7 @@ func TestEndSession(t *testing.T) {
 	if cur, err := i.Execute(ctx, actor, Input{ID: current.String()}); err != nil || !cur {
 		t.Fatalf("current session: current %v, %v", cur, err)
 	}
-	if _, ok := f.owner[bobs]; !ok || m[session.EndedBySelf] != 2 {
-		t.Fatalf("bob's session touched, or %d counted", m[session.EndedBySelf])
+	if _, ok := f.owner[bobs]; !ok || f.Ended(session.EndedBySelf) != 2 || len(f.Events) != 2 {
+		t.Fatalf("bob's session touched, or events %+v (want two of one session each; none for the refusals)", f.Events)
 	}
 }

@@ -6,17 +6,14 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
 // Store deletes one session of a user by its public id.
 type Store interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	DeleteUserSession(ctx context.Context, userID, publicID uuid.UUID) ([]byte, error)
-}
-
-// Metrics counts the sessions this scenario ends.
-type Metrics interface {
-	SessionsEnded(reason session.EndReason, n int)
+	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // Cookies expires the session cookie when the current session ends.

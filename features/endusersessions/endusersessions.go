@@ -5,8 +5,10 @@ package endusersessions
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -14,13 +16,13 @@ import (
 
 // Interactor ends a user's sessions.
 type Interactor struct {
-	store   Store
-	metrics Metrics
+	store Store
+	now   func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, metrics Metrics) *Interactor {
-	return &Interactor{store: store, metrics: metrics}
+func New(store Store, now func() time.Time) *Interactor {
+	return &Interactor{store: store, now: now}
 }
 
 // Input names the target.
@@ -45,10 +47,19 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (i
 	if err := auth.CheckTarget(actor, u); err != nil {
 		return 0, err
 	}
-	n, err := i.store.DeleteUserSessions(ctx, u.ID)
+	var n int
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		var err error
+		if n, err = i.store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+		if e, ok := audit.SessionsEnded(ctx, i.now(), actor.User.ID, u.ID, session.EndedByAdmin, n); ok {
+			return i.store.RecordEvent(ctx, e)
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("end sessions of %s: %w", in.Username, err)
 	}
-	i.metrics.SessionsEnded(session.EndedByAdmin, n)
 	return n, nil
 }

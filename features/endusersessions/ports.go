@@ -5,17 +5,14 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // Store finds the target and deletes its sessions.
 type Store interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UserByUsername(ctx context.Context, username string) (user.User, error)
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
-}
-
-// Metrics counts the sessions this scenario ends.
-type Metrics interface {
-	SessionsEnded(reason session.EndReason, n int)
+	RecordEvent(ctx context.Context, e audit.Event) error
 }

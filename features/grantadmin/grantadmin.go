@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -50,8 +51,12 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		if u.Role == user.RoleAdmin {
 			return nil
 		}
-		out.Role, out.UpdatedAt = user.RoleAdmin, user.Timestamp(i.now())
-		return i.store.SetUserRole(ctx, u.ID, user.RoleAdmin, out.UpdatedAt)
+		now := i.now()
+		out.Role, out.UpdatedAt = user.RoleAdmin, user.Timestamp(now)
+		if err := i.store.SetUserRole(ctx, u.ID, user.RoleAdmin, out.UpdatedAt); err != nil {
+			return err
+		}
+		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.AdminGranted, actor.User.ID, u.ID, nil))
 	})
 	if err != nil {
 		return user.User{}, fmt.Errorf("grant admin to %s: %w", in.Username, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -16,14 +17,13 @@ import (
 
 // Interactor runs the scenario.
 type Interactor struct {
-	store   Store
-	metrics Metrics
-	now     func() time.Time
+	store Store
+	now   func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, metrics Metrics, now func() time.Time) *Interactor {
-	return &Interactor{store: store, metrics: metrics, now: now}
+func New(store Store, now func() time.Time) *Interactor {
+	return &Interactor{store: store, now: now}
 }
 
 // Input names the target.
@@ -41,12 +41,8 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 	if err := user.CheckUsername(in.Username); err != nil {
 		return user.User{}, apperr.Invalid(apperr.FieldError{Field: "username", Message: err.Error()})
 	}
-	var (
-		out   user.User
-		ended int
-	)
+	var out user.User
 	err := i.store.WithinTx(ctx, func(ctx context.Context) error {
-		ended = 0
 		u, err := i.store.UserByUsernameForUpdate(ctx, in.Username)
 		if err != nil {
 			return err
@@ -58,16 +54,25 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		if !u.IsActive {
 			return nil
 		}
-		out.IsActive, out.UpdatedAt = false, user.Timestamp(i.now())
+		now := i.now()
+		out.IsActive, out.UpdatedAt = false, user.Timestamp(now)
 		if err := i.store.SetUserActive(ctx, u.ID, false, out.UpdatedAt); err != nil {
 			return err
 		}
-		ended, err = i.store.DeleteUserSessions(ctx, u.ID)
-		return err
+		ended, err := i.store.DeleteUserSessions(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.UserInactivated, actor.User.ID, u.ID, nil)); err != nil {
+			return err
+		}
+		if e, ok := audit.SessionsEnded(ctx, now, actor.User.ID, u.ID, session.EndedByInactivation, ended); ok {
+			return i.store.RecordEvent(ctx, e)
+		}
+		return nil
 	})
 	if err != nil {
 		return user.User{}, fmt.Errorf("inactivate %s: %w", in.Username, err)
 	}
-	i.metrics.SessionsEnded(session.EndedByInactivation, ended)
 	return out, nil
 }

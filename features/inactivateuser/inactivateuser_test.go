@@ -10,6 +10,8 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -19,12 +21,13 @@ type fakeStore struct {
 	users map[string]user.User
 	calls []string
 	inTx  bool
+	audittest.Trail
 }
 
 func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	f.inTx = true
 	defer func() { f.inTx = false }()
-	return fn(ctx)
+	return f.Trail.WithinTx(ctx, fn)
 }
 
 func (f *fakeStore) record(call string) {
@@ -68,7 +71,7 @@ func setup() (*Interactor, *fakeStore, auth.Actor) {
 		"other.admin": {ID: user.NewID(), Username: "other.admin", Role: user.RoleAdmin, IsActive: true},
 		"target":      {ID: user.NewID(), Username: "target", Role: user.RoleUser, IsActive: true, UpdatedAt: t0.Add(-time.Hour)},
 	}}
-	return New(f, fakeMetrics{}, func() time.Time { return t0 }), f, auth.Actor{User: admin, SessionID: []byte{1}}
+	return New(f, func() time.Time { return t0 }), f, auth.Actor{User: admin, SessionID: []byte{1}}
 }
 
 func TestInactivate(t *testing.T) {
@@ -80,11 +83,15 @@ func TestInactivate(t *testing.T) {
 	if got := strings.Join(f.calls, "|"); got != "lock TARGET|set active|delete sessions" {
 		t.Fatalf("calls %q: all in one transaction, sessions deleted", got)
 	}
+	if got := f.Types(); len(got) != 2 || got[0] != audit.UserInactivated || got[1] != audit.SessionEnded ||
+		f.Ended(session.EndedByInactivation) != 1 || f.Events[0].Actor.ID != admin.User.ID || f.Events[0].Target.ID != u.ID {
+		t.Fatalf("events %+v, want user.inactivated and session.ended by the admin", f.Events)
+	}
 	// Idempotent: nothing written the second time.
 	f.calls = nil
 	u2, err := i.Execute(context.Background(), admin, Input{Username: "target"})
-	if err != nil || u2.IsActive || !u2.UpdatedAt.Equal(t0) || len(f.calls) != 1 {
-		t.Fatalf("second Execute = %+v, %v, calls %q", u2, err, f.calls)
+	if err != nil || u2.IsActive || !u2.UpdatedAt.Equal(t0) || len(f.calls) != 1 || len(f.Events) != 2 {
+		t.Fatalf("second Execute = %+v, %v, calls %q, %d events", u2, err, f.calls, len(f.Events))
 	}
 }
 
@@ -114,9 +121,7 @@ func TestInactivateRefusals(t *testing.T) {
 			t.Fatalf("a refused request wrote: %q", f.calls)
 		}
 	}
+	if len(f.Events) != 0 {
+		t.Fatalf("a refused request recorded %+v", f.Events)
+	}
 }
-
-// fakeMetrics counts ended sessions by reason.
-type fakeMetrics map[session.EndReason]int
-
-func (m fakeMetrics) SessionsEnded(r session.EndReason, n int) { m[r] += n }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -16,9 +16,5 @@ type Store interface {
 	UserByUsernameForUpdate(ctx context.Context, username string) (user.User, error)
 	SetUserActive(ctx context.Context, userID uuid.UUID, active bool, updatedAt time.Time) error
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
-}
-
-// Metrics counts the sessions this scenario ends.
-type Metrics interface {
-	SessionsEnded(reason session.EndReason, n int)
+	RecordEvent(ctx context.Context, e audit.Event) error
 }

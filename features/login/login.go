@@ -12,7 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofrs/uuid/v5"
+
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -31,6 +34,7 @@ type Interactor struct {
 	users    Users
 	sessions Sessions
 	throttle Throttle
+	trail    Trail
 	hasher   Hasher
 	outcomes Outcomes
 	policy   session.Policy
@@ -39,8 +43,8 @@ type Interactor struct {
 }
 
 // New returns the interactor.
-func New(users Users, sessions Sessions, throttle Throttle, hasher Hasher, outcomes Outcomes, policy session.Policy, limits Limits, now func() time.Time) *Interactor {
-	return &Interactor{users: users, sessions: sessions, throttle: throttle, hasher: hasher, outcomes: outcomes, policy: policy, limits: limits, now: now}
+func New(users Users, sessions Sessions, throttle Throttle, trail Trail, hasher Hasher, outcomes Outcomes, policy session.Policy, limits Limits, now func() time.Time) *Interactor {
+	return &Interactor{users: users, sessions: sessions, throttle: throttle, trail: trail, hasher: hasher, outcomes: outcomes, policy: policy, limits: limits, now: now}
 }
 
 // Input is a login attempt, and the client the session is recorded for.
@@ -117,55 +121,92 @@ func (i *Interactor) login(ctx context.Context, actor auth.Actor, in Input) (Res
 		return Result{}, fmt.Errorf("login: %w", err)
 	}
 	if !ok || u.ID.IsNil() {
-		if err := i.throttle.RecordLoginFailure(ctx, now, i.limits.Window, userKey, ipKey); err != nil {
+		reason := audit.ReasonWrongPassword
+		if u.ID.IsNil() {
+			reason = audit.ReasonUnknownUser // the name is not stored: it may be a mistyped password
+		}
+		err := i.trail.WithinTx(ctx, func(ctx context.Context) error {
+			if err := i.throttle.RecordLoginFailure(ctx, now, i.limits.Window, userKey, ipKey); err != nil {
+				return err
+			}
+			return i.failed(ctx, now, u.ID, reason)
+		})
+		if err != nil {
 			return Result{}, fmt.Errorf("login: %w", err)
 		}
 		return Result{}, auth.ErrInvalidCredentials
 	}
 	if !u.IsActive {
-		return Result{}, auth.ErrAccountInactive
+		return Result{}, i.inactive(ctx, now, u.ID)
 	}
-	if userWindow.Failures > 0 {
-		if err := i.throttle.ClearLoginFailures(ctx, userKey); err != nil {
-			return Result{}, fmt.Errorf("login: %w", err)
-		}
-	}
+	// A hash made with old parameters or an old pepper is replaced, now
+	// that the password is known; hashing is done before the transaction.
+	var rehash string
 	if i.hasher.NeedsRehash(u.PasswordHash) {
-		if err := i.rehash(ctx, &u, in.Password, now); err != nil {
-			return Result{}, err
+		if rehash, err = i.hasher.Hash(ctx, in.Password); err != nil {
+			return Result{}, fmt.Errorf("login: rehash: %w", err)
 		}
 	}
 	secret, id := session.NewSecret()
 	s := i.policy.Start(id, u.ID, now)
 	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
-	// The session is stored only if the user is still active, under the
-	// user's row lock: an inactivation racing with this login either waits
-	// and then deletes the new session, or wins and the login is refused.
-	stored, err := i.sessions.InsertSessionIfActive(ctx, s)
+	err = i.trail.WithinTx(ctx, func(ctx context.Context) error {
+		if userWindow.Failures > 0 {
+			if err := i.throttle.ClearLoginFailures(ctx, userKey); err != nil {
+				return err
+			}
+		}
+		if rehash != "" {
+			if err := i.users.UpdatePasswordHash(ctx, u.ID, rehash, u.UpdatedAt); err != nil {
+				return fmt.Errorf("rehash: %w", err)
+			}
+		}
+		// The session is stored only if the user is still active, under
+		// the user's row lock: an inactivation racing with this login
+		// either waits and then deletes the new session, or wins and the
+		// login is refused.
+		stored, err := i.sessions.InsertSessionIfActive(ctx, s)
+		if err != nil {
+			return err
+		}
+		if !stored {
+			return auth.ErrAccountInactive
+		}
+		ended, err := i.sessions.DeleteOldestSessions(ctx, u.ID, i.limits.SessionsPerUser)
+		if err != nil {
+			return fmt.Errorf("session limit: %w", err)
+		}
+		if err := i.trail.RecordEvent(ctx, audit.New(ctx, now, audit.LoginSucceeded, u.ID, u.ID, nil)); err != nil {
+			return err
+		}
+		if e, ok := audit.SessionsEnded(ctx, now, u.ID, u.ID, session.EndedByLimit, ended); ok {
+			return i.trail.RecordEvent(ctx, e)
+		}
+		return nil
+	})
+	if errors.Is(err, auth.ErrAccountInactive) {
+		return Result{}, i.inactive(ctx, now, u.ID)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("login: %w", err)
 	}
-	if !stored {
-		return Result{}, auth.ErrAccountInactive
+	if rehash != "" {
+		u.PasswordHash = rehash
 	}
-	ended, err := i.sessions.DeleteOldestSessions(ctx, u.ID, i.limits.SessionsPerUser)
-	if err != nil {
-		return Result{}, fmt.Errorf("login: session limit: %w", err)
-	}
-	i.outcomes.SessionsEnded(session.EndedByLimit, ended)
 	return Result{User: u, Session: s, Secret: secret}, nil
 }
 
-// rehash stores a hash made with the current parameters. The password was
-// just verified, so this is the one moment it can be done.
-func (i *Interactor) rehash(ctx context.Context, u *user.User, password string, now time.Time) error {
-	hash, err := i.hasher.Hash(ctx, password)
-	if err != nil {
-		return fmt.Errorf("login: rehash: %w", err)
+// failed records a login.failed event for reason; target is the account
+// tried, Nil for an unknown username.
+func (i *Interactor) failed(ctx context.Context, now time.Time, target uuid.UUID, reason string) error {
+	return i.trail.RecordEvent(ctx, audit.New(ctx, now, audit.LoginFailed, uuid.Nil, target, map[string]any{"reason": reason}))
+}
+
+// inactive records the refused login of an inactive account and returns
+// the refusal.
+func (i *Interactor) inactive(ctx context.Context, now time.Time, target uuid.UUID) error {
+	if err := i.failed(ctx, now, target, audit.ReasonAccountInactive); err != nil {
+		return fmt.Errorf("login: %w", err)
 	}
-	if err := i.users.UpdatePasswordHash(ctx, u.ID, hash, u.UpdatedAt); err != nil {
-		return fmt.Errorf("login: rehash: %w", err)
-	}
-	u.PasswordHash = hash
-	return nil
+	return auth.ErrAccountInactive
 }

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -23,12 +26,10 @@ type fakeStore struct {
 	starts   map[string]time.Time
 	rehashed int
 	outcomes []string
-	ended    map[session.EndReason]int
+	audittest.Trail
 }
 
 func (f *fakeStore) LoginOutcome(o string) { f.outcomes = append(f.outcomes, o) }
-
-func (f *fakeStore) SessionsEnded(r session.EndReason, n int) { f.ended[r] += n }
 
 // DeleteOldestSessions keeps the user's newest keep sessions.
 func (f *fakeStore) DeleteOldestSessions(_ context.Context, userID uuid.UUID, keep int) (int, error) {
@@ -50,7 +51,7 @@ func (f *fakeStore) DeleteOldestSessions(_ context.Context, userID uuid.UUID, ke
 }
 
 func newFakeStore(users ...user.User) *fakeStore {
-	f := &fakeStore{users: map[string]user.User{}, failures: map[string]int{}, starts: map[string]time.Time{}, ended: map[session.EndReason]int{}}
+	f := &fakeStore{users: map[string]user.User{}, failures: map[string]int{}, starts: map[string]time.Time{}}
 	for _, u := range users {
 		f.users[strings.ToLower(u.Username)] = u
 	}
@@ -140,7 +141,7 @@ func (c *clock) Now() time.Time { return c.now }
 func setup(users ...user.User) (*Interactor, *fakeStore, *fakeHasher, *clock) {
 	store, hasher, clk := newFakeStore(users...), &fakeHasher{params: "v2"}, &clock{now: t0}
 	limits := Limits{PerUsername: 5, PerIP: 50, Window: 15 * time.Minute, SessionsPerUser: 3}
-	return New(store, store, store, hasher, store, policy, limits, clk.Now), store, hasher, clk
+	return New(store, store, store, store, hasher, store, policy, limits, clk.Now), store, hasher, clk
 }
 
 func alice(active bool) user.User {
@@ -318,8 +319,8 @@ func TestSessionLimitAndClient(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(store.sessions) != 3 || store.ended[session.EndedByLimit] != 1 {
-		t.Fatalf("%d sessions after 4 logins with a limit of 3, %d ended", len(store.sessions), store.ended[session.EndedByLimit])
+	if len(store.sessions) != 3 || store.Ended(session.EndedByLimit) != 1 {
+		t.Fatalf("%d sessions after 4 logins with a limit of 3, %d ended", len(store.sessions), store.Ended(session.EndedByLimit))
 	}
 	if !store.sessions[0].CreatedAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("the oldest session survived: %v", store.sessions[0].CreatedAt)
@@ -327,5 +328,70 @@ func TestSessionLimitAndClient(t *testing.T) {
 	s := store.sessions[2]
 	if s.UserAgent != "Browser/1" || s.IP != "192.0.2.7" || s.PublicID.IsNil() {
 		t.Fatalf("session client: %q %q %v", s.UserAgent, s.IP, s.PublicID)
+	}
+}
+
+// TestLoginEvents checks the event of every outcome: what is recorded, for
+// whom, and that refusals before the password check record nothing.
+func TestLoginEvents(t *testing.T) {
+	ctx := audit.WithSource(context.Background(), audit.Source{IP: "10.0.0.9", UserAgent: "ua", RequestID: "r1"})
+	active, inactive := alice(true), user.User{ID: user.NewID(), Username: "Bobby", PasswordHash: "v2:secret-pw", IsActive: false}
+	tests := []struct {
+		name           string
+		in             Input
+		actor          auth.Actor
+		typ            audit.Type
+		reason         string
+		byUser, onUser bool
+	}{
+		{"success", Input{Username: "alice", Password: "secret-pw"}, auth.Actor{}, audit.LoginSucceeded, "", true, true},
+		{"wrong password", Input{Username: "alice", Password: "nope-nope"}, auth.Actor{}, audit.LoginFailed, audit.ReasonWrongPassword, false, true},
+		{"unknown user", Input{Username: "mallory", Password: "secret-pw"}, auth.Actor{}, audit.LoginFailed, audit.ReasonUnknownUser, false, false},
+		{"inactive", Input{Username: "bobby", Password: "secret-pw"}, auth.Actor{}, audit.LoginFailed, audit.ReasonAccountInactive, false, true},
+		{"missing password", Input{Username: "alice"}, auth.Actor{}, "", "", false, false},
+		{"already logged in", Input{Username: "alice", Password: "secret-pw"}, auth.Actor{User: active, SessionID: []byte{1}}, "", "", false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			i, store, _, _ := setup(active, inactive)
+			_, _ = i.Execute(ctx, tc.actor, tc.in)
+			if tc.typ == "" {
+				if len(store.Events) != 0 {
+					t.Fatalf("a refused request recorded %+v", store.Events)
+				}
+				return
+			}
+			if len(store.Events) != 1 {
+				t.Fatalf("events %+v, want one %s", store.Events, tc.typ)
+			}
+			e := store.Events[0]
+			target := uuid.Nil
+			if tc.onUser {
+				target = map[bool]uuid.UUID{true: active.ID, false: inactive.ID}[tc.in.Username == "alice"]
+			}
+			actor := uuid.Nil
+			if tc.byUser {
+				actor = active.ID
+			}
+			if e.Type != tc.typ || e.Actor.ID != actor || e.Target.ID != target || e.OccurredAt != t0 ||
+				e.IP != "10.0.0.9" || e.RequestID != "r1" || (tc.reason != "" && e.Details["reason"] != tc.reason) {
+				t.Fatalf("event %+v, want %s by %v on %v (%s)", e, tc.typ, actor, target, tc.reason)
+			}
+			if strings.Contains(fmt.Sprint(e), "mallory") {
+				t.Fatal("an unknown username was recorded")
+			}
+		})
+	}
+	// A throttled attempt records nothing.
+	i, store, _, _ := setup(active)
+	for range 5 {
+		_, _ = i.Execute(ctx, auth.Actor{}, Input{Username: "alice", Password: "wrong-pw"})
+	}
+	n := len(store.Events)
+	if _, err := i.Execute(ctx, auth.Actor{}, Input{Username: "alice", Password: "secret-pw"}); err == nil {
+		t.Fatal("the sixth attempt was not throttled")
+	}
+	if len(store.Events) != n {
+		t.Fatalf("a 429 recorded %+v", store.Events[n:])
 	}
 }

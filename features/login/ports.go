@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -45,8 +46,13 @@ type Cookies interface {
 	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
 }
 
-// Outcomes counts login attempts by outcome, and sessions the limit ended.
+// Trail records the attempt's events in the transaction of its writes.
+type Trail interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	RecordEvent(ctx context.Context, e audit.Event) error
+}
+
+// Outcomes counts login attempts by outcome.
 type Outcomes interface {
 	LoginOutcome(outcome string)
-	SessionsEnded(reason session.EndReason, n int)
 }

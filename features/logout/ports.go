@@ -4,17 +4,14 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
 // Store deletes the session.
 type Store interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	DeleteSession(ctx context.Context, id []byte) (int, error)
-}
-
-// Metrics counts the sessions this scenario ends.
-type Metrics interface {
-	SessionsEnded(reason session.EndReason, n int)
+	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // Cookies expires the session cookie.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -14,4 +15,5 @@ type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UserByUsernameForUpdate(ctx context.Context, username string) (user.User, error)
 	SetUserActive(ctx context.Context, userID uuid.UUID, active bool, updatedAt time.Time) error
+	RecordEvent(ctx context.Context, e audit.Event) error
 }

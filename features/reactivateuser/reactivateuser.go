@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -48,8 +49,12 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		if u.IsActive {
 			return nil
 		}
-		out.IsActive, out.UpdatedAt = true, user.Timestamp(i.now())
-		return i.store.SetUserActive(ctx, u.ID, true, out.UpdatedAt)
+		now := i.now()
+		out.IsActive, out.UpdatedAt = true, user.Timestamp(now)
+		if err := i.store.SetUserActive(ctx, u.ID, true, out.UpdatedAt); err != nil {
+			return err
+		}
+		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.UserReactivated, actor.User.ID, u.ID, nil))
 	})
 	if err != nil {
 		return user.User{}, fmt.Errorf("reactivate %s: %w", in.Username, err)

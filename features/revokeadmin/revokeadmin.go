@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -49,8 +50,12 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		if u.Role == user.RoleUser {
 			return nil
 		}
-		out.Role, out.UpdatedAt = user.RoleUser, user.Timestamp(i.now())
-		return i.store.SetUserRole(ctx, u.ID, user.RoleUser, out.UpdatedAt)
+		now := i.now()
+		out.Role, out.UpdatedAt = user.RoleUser, user.Timestamp(now)
+		if err := i.store.SetUserRole(ctx, u.ID, user.RoleUser, out.UpdatedAt); err != nil {
+			return err
+		}
+		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.AdminRevoked, actor.User.ID, u.ID, nil))
 	})
 	if err != nil {
 		return user.User{}, fmt.Errorf("revoke admin from %s: %w", in.Username, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -15,15 +16,14 @@ import (
 // Interactor resets passwords.
 type Interactor struct {
 	store          Store
-	metrics        Metrics
 	hasher         Hasher
 	minPasswordLen int
 	now            func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, hasher Hasher, metrics Metrics, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, metrics: metrics, minPasswordLen: minPasswordLen, now: now}
+func New(store Store, hasher Hasher, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, minPasswordLen: minPasswordLen, now: now}
 }
 
 // Input names the target and its new password.
@@ -53,7 +53,6 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", in.Username, err)
 	}
-	ended := 0
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		u, err := i.store.UserByUsernameForUpdate(ctx, target.Username)
 		if err != nil {
@@ -62,15 +61,24 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 		if err := auth.CheckTarget(actor, u); err != nil {
 			return err
 		}
-		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, user.Timestamp(i.now())); err != nil {
+		now := i.now()
+		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, user.Timestamp(now)); err != nil {
 			return err
 		}
-		ended, err = i.store.DeleteUserSessions(ctx, u.ID)
-		return err
+		ended, err := i.store.DeleteUserSessions(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.PasswordSet, actor.User.ID, u.ID, nil)); err != nil {
+			return err
+		}
+		if e, ok := audit.SessionsEnded(ctx, now, actor.User.ID, u.ID, session.EndedByPassword, ended); ok {
+			return i.store.RecordEvent(ctx, e)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", in.Username, err)
 	}
-	i.metrics.SessionsEnded(session.EndedByPassword, ended)
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -17,11 +19,12 @@ import (
 type fakeStore struct {
 	users map[string]user.User
 	calls []string
+	audittest.Trail
 }
 
 func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	f.calls = append(f.calls, "begin")
-	err := fn(ctx)
+	err := f.Trail.WithinTx(ctx, fn)
 	f.calls = append(f.calls, "end")
 	return err
 }
@@ -58,7 +61,7 @@ func TestSetUserPassword(t *testing.T) {
 		"peer.x": {ID: user.NewID(), Username: "peer.x", Role: user.RoleAdmin},
 	}}
 	h := &fakeHasher{}
-	i := New(f, h, fakeMetrics{}, 8, time.Now)
+	i := New(f, h, 8, time.Now)
 	ctx := context.Background()
 	for name, want := range map[string]error{"nobody": user.ErrNotFound, "peer.x": auth.ErrForbidden} {
 		if err := i.Execute(ctx, admin, Input{Username: name, Password: "new password"}); !errors.Is(err, want) {
@@ -68,7 +71,7 @@ func TestSetUserPassword(t *testing.T) {
 	if err := i.Execute(ctx, admin, Input{Username: "target", Password: "short"}); err == nil {
 		t.Error("a short password was accepted")
 	}
-	if h.calls != 0 || len(f.calls) != 0 {
+	if h.calls != 0 || len(f.calls) != 0 || len(f.Events) != 0 {
 		t.Fatalf("refusals hashed %d times, store calls %q", h.calls, f.calls)
 	}
 	if err := i.Execute(ctx, admin, Input{Username: "target", Password: "new password"}); err != nil {
@@ -77,9 +80,9 @@ func TestSetUserPassword(t *testing.T) {
 	if got := strings.Join(f.calls, "|"); got != "begin|update hash:new password|delete sessions|end" {
 		t.Fatalf("calls %q", got)
 	}
+	target := f.users["target"]
+	if got := f.Types(); len(got) != 2 || got[0] != audit.PasswordSet || f.Ended(session.EndedByPassword) != 1 ||
+		f.Events[0].Actor.ID != admin.User.ID || f.Events[0].Target.ID != target.ID {
+		t.Fatalf("events %+v, want user.password_set and session.ended (password, 1) by the admin", f.Events)
+	}
 }
-
-// fakeMetrics counts ended sessions by reason.
-type fakeMetrics map[session.EndReason]int
-
-func (m fakeMetrics) SessionsEnded(r session.EndReason, n int) { m[r] += n }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -42,7 +45,13 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		return user.User{}, fmt.Errorf("sign up %s: %w", in.Username, err)
 	}
 	u := user.New(in.Username, hash, user.RoleUser, i.now())
-	if err := i.store.InsertUser(ctx, u); err != nil {
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := i.store.InsertUser(ctx, u); err != nil {
+			return err
+		}
+		return i.store.RecordEvent(ctx, audit.New(ctx, u.CreatedAt, audit.UserSignedUp, uuid.Nil, u.ID, nil))
+	})
+	if err != nil {
 		return user.User{}, fmt.Errorf("sign up: %w", err)
 	}
 	return u, nil

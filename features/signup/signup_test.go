@@ -8,11 +8,16 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-type fakeStore struct{ users []user.User }
+type fakeStore struct {
+	users []user.User
+	audittest.Trail
+}
 
 func (f *fakeStore) InsertUser(_ context.Context, u user.User) error {
 	for _, x := range f.users {
@@ -53,8 +58,14 @@ func TestSignup(t *testing.T) {
 	if len(s.users) != 1 {
 		t.Fatalf("%d users stored", len(s.users))
 	}
+	if len(s.Events) != 1 || s.Events[0].Type != audit.UserSignedUp || !s.Events[0].Actor.ID.IsNil() || s.Events[0].Target.ID != u.ID {
+		t.Fatalf("events %+v, want user.signed_up of the new user, by nobody", s.Events)
+	}
 	if _, err := i.Execute(context.Background(), auth.Actor{}, Input{Username: "alice.s", Password: "long enough"}); !errors.Is(err, user.ErrUsernameTaken) {
 		t.Fatalf("second signup: %v", err)
+	}
+	if len(s.Events) != 1 {
+		t.Fatalf("a refused signup recorded %+v", s.Events[1:])
 	}
 }
 

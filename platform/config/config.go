@@ -43,6 +43,7 @@ type Config struct {
 	HTTP     HTTP
 	Database Database
 	Auth     Auth
+	Audit    Audit
 	Cookie   Cookie
 	Password Password
 	Log      Log
@@ -119,6 +120,11 @@ type Log struct {
 	Format string // text or json ("auto" in the file: text in development, json in production)
 }
 
+// Audit configures the audit trail.
+type Audit struct {
+	Retention time.Duration // events older than this are purged; 0 keeps every event
+}
+
 // Metrics configures the Prometheus endpoint.
 type Metrics struct {
 	Enabled bool
@@ -148,6 +154,7 @@ var Defaults = map[string]any{
 	"auth.max_failed_logins":       5,
 	"auth.failure_window":          "15m",
 	"auth.max_sessions_per_user":   50,
+	"audit.retention":              "8760h",
 	"cookie.name":                  "access_token",
 	"cookie.secure":                false,
 	"cookie.same_site":             "lax",
@@ -246,6 +253,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			FailureWindow:       p.duration("auth.failure_window"),
 			MaxSessionsPerUser:  p.integer("auth.max_sessions_per_user", 1, 1000),
 		},
+		Audit: Audit{Retention: p.duration("audit.retention")},
 		Cookie: Cookie{
 			Name:     p.str("cookie.name"),
 			Secure:   p.boolean("cookie.secure"),
@@ -343,6 +351,7 @@ func (c Config) validate() []string {
 		"auth.session_ttl":          c.Auth.SessionTTL,
 		"auth.session_absolute_ttl": c.Auth.SessionAbsoluteTTL,
 		"auth.failure_window":       c.Auth.FailureWindow,
+		"audit.retention":           c.Audit.Retention,
 		"password.queue_timeout":    c.Password.QueueTimeout,
 	}
 	for _, k := range sortedKeys(positive) {

@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v5"
+
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/session"
 )
 
 const requestIDKey = "request_id"
@@ -79,6 +82,23 @@ func newRequestID() string {
 		n >>= 4
 	}
 	return string(b[:])
+}
+
+// auditSource puts the client of a state-changing request (its address as
+// the trusted proxies let it be known, its cleaned User-Agent and the
+// request id) in the request context, where the events the request records
+// take it from. Reads record nothing, so they skip the work.
+func auditSource(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		r := c.Request()
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		src := audit.Source{IP: c.RealIP(), UserAgent: session.CleanUserAgent(r.UserAgent()), RequestID: RequestID(c)}
+		c.SetRequest(r.WithContext(audit.WithSource(r.Context(), src)))
+		return next(c)
+	}
 }
 
 // panicError carries a recovered panic and where it happened.

@@ -37,8 +37,10 @@ type Options struct {
 // request ids, request logging, panic recovery, CORS for the trusted
 // origins, the body limit and cross-origin protection (net/http's
 // CrossOriginProtection refuses unsafe cross-origin browser requests with
-// 403), and 415 for a state-changing request whose body is not JSON: a
-// browser form cannot send JSON. Routes bind bodies with StrictJSON.
+// 403), 415 for a state-changing request whose body is not JSON (a
+// browser form cannot send JSON), and the client of a state-changing
+// request in its context for the audit trail. Routes bind bodies with
+// StrictJSON.
 // Trailing slashes are optional.
 func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 	cop := http.NewCrossOriginProtection()
@@ -71,7 +73,7 @@ func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 		// refusals (413, 415, 401, ...) reach the front-end readable.
 		e.Use(cors)
 	}
-	e.Use(limitBody, crossOrigin(cop), requireJSONBody)
+	e.Use(limitBody, crossOrigin(cop), requireJSONBody, auditSource)
 	return e, nil
 }
 

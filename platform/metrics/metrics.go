@@ -1,6 +1,7 @@
 // Package metrics exposes Prometheus metrics: HTTP requests by route,
 // method and status; the password-hash pool; the database pool; logins by
-// outcome; sessions ended by reason; and the Go runtime and process.
+// outcome; sessions ended by reason; audit events by type; and the Go
+// runtime and process.
 package metrics
 
 import (
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
@@ -26,6 +28,7 @@ type Metrics struct {
 	hashWait prometheus.Histogram
 	logins   *prometheus.CounterVec
 	ended    *prometheus.CounterVec
+	audited  *prometheus.CounterVec
 	series   sync.Map // requestKey -> requestSeries
 }
 
@@ -54,8 +57,11 @@ func New() *Metrics {
 		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cleanslice_sessions_ended_total", Help: "Sessions ended, by reason (logout, self, others, admin, password, inactivation, limit, expiry).",
 		}, []string{"reason"}),
+		audited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cleanslice_audit_events_total", Help: "Audit events recorded (committed), by type.",
+		}, []string{"type"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.hashBusy, m.hashWait, m.logins, m.ended,
+	m.registry.MustRegister(m.requests, m.latency, m.hashBusy, m.hashWait, m.logins, m.ended, m.audited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -114,5 +120,14 @@ func (m *Metrics) LoginOutcome(outcome string) { m.logins.WithLabelValues(outcom
 func (m *Metrics) SessionsEnded(reason session.EndReason, n int) {
 	if n > 0 {
 		m.ended.WithLabelValues(string(reason)).Add(float64(n))
+	}
+}
+
+// Audited counts a committed audit event, and the sessions a session.ended
+// event ended.
+func (m *Metrics) Audited(e audit.Event) {
+	m.audited.WithLabelValues(string(e.Type)).Inc()
+	if reason, n, ok := e.Ended(); ok {
+		m.SessionsEnded(reason, n)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/db"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
 // Dialect is PostgreSQL's part of the store.
@@ -53,6 +54,8 @@ type Options struct {
 	// dropped and the query fails as unavailable: a silent link (partition,
 	// frozen host) ends there instead of when TCP gives up, hours later.
 	ResponseTimeout time.Duration
+	// Audited hears of every recorded event once it has committed.
+	Audited func(audit.Event)
 }
 
 // Open connects to the database at dsn (a postgres:// URL), checks that it
@@ -68,7 +71,7 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.Store, error) {
 	sqlDB.SetMaxIdleConns(n)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetConnMaxLifetime(time.Hour)
-	s := sqlstore.New(sqlDB, Dialect, sqlstore.Options{Prepare: !o.NoPrepare})
+	s := sqlstore.New(sqlDB, Dialect, sqlstore.Options{Prepare: !o.NoPrepare, Audited: o.Audited})
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/db"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
 // Dialect is SQLite's part of the store.
@@ -47,6 +48,8 @@ type Options struct {
 	// BusyTimeout bounds the wait for the write lock (default 5 s); past it
 	// the write fails as unavailable.
 	BusyTimeout time.Duration
+	// Audited hears of every recorded event once it has committed.
+	Audited func(audit.Event)
 }
 
 // Open opens (creating it and its folder if needed) the database file at
@@ -59,7 +62,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.Store, error) 
 	n := max(o.MaxOpenConns, 1)
 	sqlDB.SetMaxOpenConns(n)
 	sqlDB.SetMaxIdleConns(n)
-	s := sqlstore.New(sqlDB, Dialect, sqlstore.Options{Prepare: true})
+	s := sqlstore.New(sqlDB, Dialect, sqlstore.Options{Prepare: true, Audited: o.Audited})
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)

@@ -18,16 +18,8 @@ func (s *Store) InsertSession(ctx context.Context, ss session.Session) error {
 	_, err := s.q(ctx).ExecContext(ctx,
 		`INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), publicID(ss.PublicID), ss.UserAgent, ss.IP)
+		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), nullID(ss.PublicID), ss.UserAgent, ss.IP)
 	return s.translate("insert session", err)
-}
-
-// publicID stores Nil as NULL: a session from before public ids.
-func publicID(id uuid.UUID) any {
-	if id.IsNil() {
-		return nil
-	}
-	return id
 }
 
 // InsertSessionIfActive stores a new session only if its user exists and
@@ -38,7 +30,7 @@ func (s *Store) InsertSessionIfActive(ctx context.Context, ss session.Session) (
 	n, err := s.execCount(ctx, "insert session",
 		`INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip)
 		 SELECT $1, id, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE id = $2 AND is_active`+s.d.ForUpdate,
-		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), publicID(ss.PublicID), ss.UserAgent, ss.IP)
+		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), nullID(ss.PublicID), ss.UserAgent, ss.IP)
 	return n == 1, err
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
 // Dialect is what one database engine contributes.
@@ -53,6 +54,7 @@ type Store struct {
 	db      *sqlx.DB
 	d       Dialect
 	prepare bool
+	audited func(audit.Event)
 	stmts   sync.Map // query text -> *sqlx.Stmt, prepared once per connection
 }
 
@@ -63,11 +65,15 @@ type Options struct {
 	// cannot keep prepared statements: then queries go as single
 	// round-trip unnamed statements.
 	Prepare bool
+	// Audited, when set, is called with every recorded event once the
+	// event's transaction has committed (never for one that rolled back):
+	// the log line and the metrics of the audit trail.
+	Audited func(audit.Event)
 }
 
 // New wraps an open database. The store owns db and closes it in Close.
 func New(db *sql.DB, d Dialect, o Options) *Store {
-	return &Store{db: sqlx.NewDb(db, d.DriverName), d: d, prepare: o.Prepare}
+	return &Store{db: sqlx.NewDb(db, d.DriverName), d: d, prepare: o.Prepare, audited: o.Audited}
 }
 
 // Engine returns the dialect's name.
@@ -92,6 +98,19 @@ func (s *Store) Ping(ctx context.Context) error {
 
 type txKey struct{}
 
+// txState is what a transaction carries in its context: the transaction,
+// and the events recorded in it, announced once it commits.
+type txState struct {
+	tx     *sqlx.Tx
+	events []audit.Event
+}
+
+// inTx returns the transaction in ctx, if there is one.
+func inTx(ctx context.Context) (*txState, bool) {
+	st, ok := ctx.Value(txKey{}).(*txState)
+	return st, ok
+}
+
 // WithinTx runs fn in a transaction carried by the context it is given:
 // every store method called with that context joins it, and so does a nested
 // WithinTx. The transaction commits when fn returns nil and rolls back when
@@ -100,7 +119,7 @@ type txKey struct{}
 // isolation of distributed PostgreSQL-compatible databases) runs again from
 // the start, fn included: fn must only work through the store.
 func (s *Store) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	if _, ok := ctx.Value(txKey{}).(*sqlx.Tx); ok {
+	if _, ok := inTx(ctx); ok {
 		return fn(ctx)
 	}
 	return s.retry(ctx, func() error { return s.runTx(ctx, fn) })
@@ -149,13 +168,17 @@ func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context) error) (
 			return s.translate("set up transaction", err)
 		}
 	}
-	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+	st := &txState{tx: tx}
+	if err := fn(context.WithValue(ctx, txKey{}, st)); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return s.translate("commit", err)
 	}
 	committed = true
+	for _, e := range st.events {
+		s.announce(e)
+	}
 	return nil
 }
 
@@ -175,8 +198,8 @@ type querier interface {
 // connection while the transaction holds one. A statement outside a
 // transaction is a transaction of its own, retried like WithinTx's.
 func (s *Store) q(ctx context.Context) querier {
-	if tx, ok := ctx.Value(txKey{}).(*sqlx.Tx); ok {
-		return tx
+	if st, ok := inTx(ctx); ok {
+		return st.tx
 	}
 	return pool{s}
 }
@@ -186,8 +209,8 @@ func (s *Store) q(ctx context.Context) querier {
 // does: the transaction in ctx, or the pool through prepared statements,
 // retried like every statement.
 func (s *Store) scanRow(ctx context.Context, query string, args []any, dest ...any) error {
-	if tx, ok := ctx.Value(txKey{}).(*sqlx.Tx); ok {
-		return tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+	if st, ok := inTx(ctx); ok {
+		return st.tx.QueryRowContext(ctx, query, args...).Scan(dest...)
 	}
 	return s.retry(ctx, func() error {
 		if !s.prepare {

@@ -1,0 +1,179 @@
+// Package audit defines the security events the service records: who did
+// what to which account, from where. An event is written in the same
+// transaction as the change it describes, so the trail holds exactly the
+// changes that committed; each slice that changes something records its
+// events through a port of its own.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Type names what happened.
+type Type string
+
+// The event types.
+const (
+	UserSignedUp    Type = "user.signed_up"        // actor none, target the new user
+	UserCreated     Type = "user.created"          // by an admin
+	LoginSucceeded  Type = "login.succeeded"       // actor and target the user
+	LoginFailed     Type = "login.failed"          // details.reason; target the account if it exists
+	PasswordChanged Type = "user.password_changed" // by the user
+	PasswordSet     Type = "user.password_set"     // by an admin
+	UserInactivated Type = "user.inactivated"
+	UserReactivated Type = "user.reactivated"
+	AdminGranted    Type = "user.granted_admin"
+	AdminRevoked    Type = "user.revoked_admin"
+	SessionEnded    Type = "session.ended" // details.reason (a session.EndReason) and details.ended
+)
+
+// Types lists every type.
+var Types = []Type{
+	UserSignedUp, UserCreated, LoginSucceeded, LoginFailed, PasswordChanged, PasswordSet,
+	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded,
+}
+
+// Valid reports whether t is one of Types.
+func (t Type) Valid() bool { return slices.Contains(Types, t) }
+
+// Why a login failed (details.reason of login.failed).
+const (
+	ReasonUnknownUser     = "unknown_user"
+	ReasonWrongPassword   = "wrong_password"
+	ReasonAccountInactive = "account_inactive"
+)
+
+// Party is an account an event names. The zero Party is nobody: an
+// anonymous actor, or an unknown username (which is never stored).
+type Party struct {
+	ID       uuid.UUID
+	Username string // filled when events are read
+}
+
+// Source is the client a request came from.
+type Source struct {
+	IP        string
+	UserAgent string // cleaned as for sessions: see session.CleanUserAgent
+	RequestID string
+}
+
+type sourceKey struct{}
+
+// WithSource returns ctx carrying the request's client, for the events the
+// request records.
+func WithSource(ctx context.Context, s Source) context.Context {
+	return context.WithValue(ctx, sourceKey{}, s)
+}
+
+// SourceFrom returns the client WithSource put in ctx, or the zero Source.
+func SourceFrom(ctx context.Context) Source {
+	s, _ := ctx.Value(sourceKey{}).(Source)
+	return s
+}
+
+// Event is one recorded security event. Details is a small JSON object of
+// strings and numbers.
+type Event struct {
+	ID         uuid.UUID
+	OccurredAt time.Time
+	Type       Type
+	Actor      Party
+	Target     Party
+	Source
+	Details map[string]any
+}
+
+// New returns an event of type t that actor did to target at now, from the
+// client in ctx. A Nil id is nobody.
+func New(ctx context.Context, now time.Time, t Type, actor, target uuid.UUID, details map[string]any) Event {
+	if details == nil {
+		details = map[string]any{}
+	}
+	return Event{
+		ID: user.NewID(), OccurredAt: user.Timestamp(now), Type: t,
+		Actor: Party{ID: actor}, Target: Party{ID: target},
+		Source: SourceFrom(ctx), Details: details,
+	}
+}
+
+// SessionsEnded returns the session.ended event of n sessions of target
+// ended by actor for reason, and false when n is 0: nothing ended, nothing
+// to record.
+func SessionsEnded(ctx context.Context, now time.Time, actor, target uuid.UUID, reason session.EndReason, n int) (Event, bool) {
+	if n <= 0 {
+		return Event{}, false
+	}
+	return New(ctx, now, SessionEnded, actor, target, map[string]any{"reason": string(reason), "ended": n}), true
+}
+
+// Ended returns the reason and count of a session.ended event, and false for
+// any other event.
+func (e Event) Ended() (session.EndReason, int, bool) {
+	if e.Type != SessionEnded {
+		return "", 0, false
+	}
+	reason, _ := e.Details["reason"].(string)
+	var n int
+	switch v := e.Details["ended"].(type) {
+	case int:
+		n = v
+	case float64: // read back from JSON
+		n = int(v)
+	}
+	return session.EndReason(reason), n, true
+}
+
+// Query selects a page of events, newest first (occurred_at, then id,
+// descending): those of Types (all when empty), by the user named Actor,
+// on the user named Target or with TargetID, at Since or later and before
+// Until (zero: unbounded), Limit of them after After.
+type Query struct {
+	Types        []Type
+	Actor        string
+	Target       string
+	TargetID     uuid.UUID
+	Since, Until time.Time
+	Limit        int
+	After        *Position
+}
+
+// Position is an event's place in the order of a Query.
+type Position struct {
+	OccurredAt time.Time
+	ID         uuid.UUID
+}
+
+// PositionOf returns e's position.
+func PositionOf(e Event) Position { return Position{OccurredAt: e.OccurredAt, ID: e.ID} }
+
+// timeText is the text form of times in cursors and filters: RFC 3339, UTC,
+// to the microsecond.
+const timeText = "2006-01-02T15:04:05.000000Z07:00"
+
+// FormatTime returns t as cursors carry it.
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeText)
+}
+
+// ParseTime reads a time as FormatTime writes it, or "" as the zero time.
+func ParseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(timeText, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
