@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -56,36 +57,38 @@ func (a *testApp) snapshot(t *testing.T) string {
 		}
 		lines = append(lines, l)
 	}
-	return strings.Join(lines, "\n") + fmt.Sprintf("\nsessions: %d", a.count(t, "sessions"))
+	return strings.Join(lines, "\n") + fmt.Sprintf("\nsessions: %d, audit events: %d", a.count(t, "sessions"), a.count(t, "audit_events"))
 }
 
 type adminAction struct {
 	name, method, path string
-	body               func(target string) string // nil: the target goes in ?username=
+	body               func(target string) string // nil: the target goes in the query, as param
+	param              string                     // the query parameter; "" means username
 }
 
 var adminActions = []adminAction{
 	{"create user", "POST", "/api/v1/users", func(n string) string {
 		return fmt.Sprintf(`{"username":%q,"password":"password2","role":"user"}`, n)
-	}},
+	}, ""},
 	{"create admin", "POST", "/api/v1/users", func(n string) string {
 		return fmt.Sprintf(`{"username":%q,"password":"password2","role":"admin"}`, n)
-	}},
-	{"inactivate", "PATCH", "/api/v1/users/inactivate", usernameBody},
-	{"reactivate", "PATCH", "/api/v1/users/reactivate", usernameBody},
-	{"grant", "PATCH", "/api/v1/users/grant", usernameBody},
-	{"revoke", "PATCH", "/api/v1/users/revoke", usernameBody},
+	}, ""},
+	{"inactivate", "PATCH", "/api/v1/users/inactivate", usernameBody, ""},
+	{"reactivate", "PATCH", "/api/v1/users/reactivate", usernameBody, ""},
+	{"grant", "PATCH", "/api/v1/users/grant", usernameBody, ""},
+	{"revoke", "PATCH", "/api/v1/users/revoke", usernameBody, ""},
 	{"set password", "PATCH", "/api/v1/users/password", func(n string) string {
 		return fmt.Sprintf(`{"username":%q,"password":"password2"}`, n)
-	}},
-	{"list sessions", "GET", "/api/v1/users/sessions", nil},
-	{"end sessions", "DELETE", "/api/v1/users/sessions", usernameBody},
+	}, ""},
+	{"list sessions", "GET", "/api/v1/users/sessions", nil, ""},
+	{"end sessions", "DELETE", "/api/v1/users/sessions", usernameBody, ""},
+	{"audit trail", "GET", "/api/v1/audit", nil, "target"},
 }
 
 // request returns the path and body of the action on target.
 func (a adminAction) request(target string) (path, body string) {
 	if a.body == nil {
-		return a.path + "?username=" + target, ""
+		return a.path + "?" + cmp.Or(a.param, "username") + "=" + target, ""
 	}
 	return a.path, a.body(target)
 }
@@ -106,6 +109,9 @@ var targetNames = map[string]string{
 // for a target not below the actor, then the change (409 for a create
 // whose name exists).
 func expectedStatus(actor user.Role, target, action string) int {
+	if action == "audit trail" { // any target, an unknown one too: a page, maybe empty
+		return map[bool]int{true: 200, false: 403}[actor == user.RoleSuperAdmin]
+	}
 	superOnly := action == "grant" || action == "revoke"
 	if actor == user.RoleUser || superOnly && actor != user.RoleSuperAdmin {
 		return 403

@@ -87,14 +87,15 @@ func newTestAppOn(t testing.TB, dbURL string, settings map[string]string) *testA
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := openStore(context.Background(), cfg.Database, nil)
+	logs := &syncBuffer{}
+	log, m := slog.New(slog.NewJSONHandler(logs, nil)), metrics.New()
+	store, err := openStore(context.Background(), cfg.Database, audited(log, m))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
 	clock := &testClock{now: time.Now().UTC()}
-	logs := &syncBuffer{}
-	h, err := newHandler(cfg, slog.New(slog.NewJSONHandler(logs, nil)), store, metrics.New(), &httpserver.Drain{}, clock.Now)
+	h, err := newHandler(cfg, log, store, m, &httpserver.Drain{}, clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

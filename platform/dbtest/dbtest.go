@@ -31,6 +31,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/postgres"
 	"github.com/cleanslice/cleanslice/platform/sqlite"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
 // DefaultPostgresURL is used when TEST_DATABASE_URL is unset.
@@ -77,6 +78,13 @@ func EmptyURL(t testing.TB, engine string) string {
 // Open returns a store on a fresh, migrated database, closed when the test ends.
 func Open(t testing.TB, engine string) *sqlstore.Store {
 	t.Helper()
+	return OpenAudited(t, engine, nil)
+}
+
+// OpenAudited is Open with a hook that hears of every committed audit
+// event.
+func OpenAudited(t testing.TB, engine string, audited func(audit.Event)) *sqlstore.Store {
+	t.Helper()
 	u := URL(t, engine)
 	ctx := context.Background()
 	var (
@@ -84,9 +92,9 @@ func Open(t testing.TB, engine string) *sqlstore.Store {
 		err error
 	)
 	if engine == "sqlite" {
-		s, err = sqlite.Open(ctx, u[len("sqlite:"):], sqlite.Options{MaxOpenConns: 8})
+		s, err = sqlite.Open(ctx, u[len("sqlite:"):], sqlite.Options{MaxOpenConns: 8, Audited: audited})
 	} else {
-		s, err = postgres.Open(ctx, u, postgres.Options{MaxOpenConns: 8, NoPrepare: engine == PgBouncer})
+		s, err = postgres.Open(ctx, u, postgres.Options{MaxOpenConns: 8, NoPrepare: engine == PgBouncer, Audited: audited})
 	}
 	if err != nil {
 		t.Fatalf("dbtest: open %s: %v", engine, err)

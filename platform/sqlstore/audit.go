@@ -161,5 +161,5 @@ func (s *Store) DeleteOldAuditEvents(ctx context.Context, cutoff time.Time) (int
 }
 
 func (s *Store) purgeAuditEvents() string {
-	return s.batchDelete("audit_events", "id", "occurred_at < $1")
+	return s.batchDelete("audit_events", "id", "occurred_at < $1", "occurred_at")
 }

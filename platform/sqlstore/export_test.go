@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"time"
 
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -47,4 +50,26 @@ func UserSessionQueries(userID any) []ListQuery {
 		{deleteOtherSessionsSQL, []any{userID, []byte("x")}},
 		{deleteOldestSessionsSQL, []any{userID, 50}},
 	}
+}
+
+// AuditQueries returns the page queries of the trail with sample
+// parameters: the first page, a deep page by cursor, and each filter.
+func (s *Store) AuditQueries(target, actor any, deep time.Time) map[string]ListQuery {
+	after := &audit.Position{OccurredAt: deep, ID: user.NewID()}
+	out := map[string]ListQuery{}
+	for name, q := range map[string]audit.Query{
+		"first page":    {Limit: 51},
+		"deep cursor":   {Limit: 51, After: after},
+		"target":        {Limit: 51, TargetID: target.(uuid.UUID)},
+		"target cursor": {Limit: 51, TargetID: target.(uuid.UUID), After: after},
+		"actor name":    {Limit: 51, Actor: actor.(string)},
+		"one type":      {Limit: 51, Types: []audit.Type{audit.AdminGranted}},
+		"two types":     {Limit: 51, Types: []audit.Type{audit.AdminGranted, audit.LoginFailed}, After: after},
+		"since until":   {Limit: 51, Since: deep.Add(-time.Hour), Until: deep},
+	} {
+		sql, args := auditQuery(q)
+		out[name] = ListQuery{sql, args}
+	}
+	out["purge"] = ListQuery{s.purgeAuditEvents(), []any{ts(deep), PurgeBatch}}
+	return out
 }

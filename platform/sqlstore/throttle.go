@@ -64,5 +64,5 @@ func (s *Store) DeleteStaleLoginFailures(ctx context.Context, cutoff time.Time) 
 }
 
 func (s *Store) purgeLoginFailures() string {
-	return s.batchDelete("login_throttle", "key", "window_start < $1")
+	return s.batchDelete("login_throttle", "key", "window_start < $1", "")
 }

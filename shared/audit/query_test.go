@@ -1,0 +1,100 @@
+package audit
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+)
+
+func fieldsOf(err error) string {
+	e, ok := apperr.As(err)
+	if !ok || e.Kind != apperr.KindInvalid {
+		return "not a validation error"
+	}
+	var names []string
+	for _, f := range e.Fields {
+		names = append(names, f.Field)
+	}
+	return strings.Join(names, ",")
+}
+
+func TestParseParams(t *testing.T) {
+	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in     Params
+		fields string
+		check  func(q Query) bool
+	}{
+		{Params{}, "", func(q Query) bool { return q.Limit == DefaultLimit && len(q.Types) == 0 && q.After == nil }},
+		{Params{Limit: "100", Type: "login.failed, login.failed,user.created"}, "", func(q Query) bool {
+			return q.Limit == 100 && len(q.Types) == 2 && q.Types[0] == LoginFailed && q.Types[1] == UserCreated
+		}},
+		{Params{Since: "2026-11-01T01:00:00+01:00", Until: "2026-11-02T00:00:00.0000019Z"}, "", func(q Query) bool {
+			return q.Since.Equal(since) && q.Until.Nanosecond() == 1000 // microseconds, as stored
+		}},
+		{Params{Since: "2026-11-01T00:00:00Z", Until: "2026-11-01T00:00:00Z"}, "", nil},
+		{Params{Limit: "0"}, "limit", nil},
+		{Params{Limit: "101"}, "limit", nil},
+		{Params{Type: "login.failed,user.deleted"}, "type", nil},
+		{Params{Since: "2026-11-02"}, "since", nil},
+		{Params{Since: "2026-11-02T00:00:00Z", Until: "2026-11-01T00:00:00Z"}, "since", nil},
+		{Params{Cursor: "bm90IGEgY3Vyc29y"}, "cursor", nil},
+		{Params{Limit: "x", Type: "x", Until: "x", Unknown: []string{"page"}, Known: []string{"limit"}}, "limit,type,until,page", nil},
+	}
+	for _, tc := range tests {
+		q, err := ParseParams(tc.in)
+		if tc.fields != "" {
+			if got := fieldsOf(err); got != tc.fields {
+				t.Errorf("%+v: fields %s, want %s", tc.in, got, tc.fields)
+			}
+			continue
+		}
+		if err != nil || tc.check != nil && !tc.check(q) {
+			t.Errorf("%+v: %+v, %v", tc.in, q, err)
+		}
+	}
+}
+
+func TestCursorCarriesFilters(t *testing.T) {
+	q, err := ParseParams(Params{Type: "session.ended,login.failed", Target: "Alice", Since: "2026-11-01T00:00:00Z", Limit: "5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := Event{ID: uuid.Must(uuid.NewV7()), OccurredAt: time.Date(2026, 11, 24, 10, 0, 0, 123456000, time.UTC)}
+	events := make([]Event, 6)
+	events[4] = last
+	page, token := q.Cut(events)
+	if len(page) != 5 || token == "" {
+		t.Fatalf("Cut: %d events, cursor %q", len(page), token)
+	}
+	if _, next := q.Cut(events[:5]); next != "" {
+		t.Fatal("a last page has a cursor")
+	}
+	for name, p := range map[string]Params{
+		"alone":        {Cursor: token, Limit: "7"},
+		"same filters": {Cursor: token, Type: "session.ended,login.failed", Target: "Alice", Since: "2026-11-01T00:00:00Z"},
+	} {
+		c, err := ParseParams(p)
+		if err != nil || c.After == nil || c.After.ID != last.ID || !c.After.OccurredAt.Equal(last.OccurredAt) ||
+			c.Target != "Alice" || len(c.Types) != 2 || !c.Since.Equal(q.Since) {
+			t.Errorf("%s: %+v, %v", name, c, err)
+		}
+		if name == "alone" && c.Limit != 7 {
+			t.Errorf("the limit of the request does not apply: %d", c.Limit)
+		}
+	}
+	for name, p := range map[string]Params{
+		"other type":   {Cursor: token, Type: "session.ended"},
+		"other target": {Cursor: token, Target: "bob"},
+		"an actor":     {Cursor: token, Actor: "root"},
+		"edited":       {Cursor: token[:len(token)-2] + "AA"},
+	} {
+		if got := fieldsOf(func() error { _, err := ParseParams(p); return err }()); got != "cursor" {
+			t.Errorf("%s: fields %s, want cursor", name, got)
+		}
+	}
+}
