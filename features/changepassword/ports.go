@@ -11,7 +11,8 @@ import (
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
-// Store changes the password and the sessions in one transaction.
+// Store changes the password and the sessions, and records the events,
+// in one transaction.
 type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error

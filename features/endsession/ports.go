@@ -9,7 +9,8 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
-// Store deletes one session of a user by its public id.
+// Store deletes one session of a user by its public id and records its
+// end, in one transaction.
 type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	DeleteUserSession(ctx context.Context, userID, publicID uuid.UUID) ([]byte, error)

@@ -9,7 +9,8 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store finds the target and deletes its sessions.
+// Store finds the target, deletes its sessions and records their end (the
+// last two in one transaction).
 type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UserByUsername(ctx context.Context, username string) (user.User, error)

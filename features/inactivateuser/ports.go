@@ -10,7 +10,8 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store locks and changes the target in one transaction.
+// Store locks and changes the target, and records the events, in one
+// transaction.
 type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UserByUsernameForUpdate(ctx context.Context, username string) (user.User, error)

@@ -7,7 +7,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
-// Store deletes the session.
+// Store deletes the session and records its end in one transaction.
 type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	DeleteSession(ctx context.Context, id []byte) (int, error)
