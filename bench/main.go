@@ -47,6 +47,15 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
+// workload is one measured thing; service marks the ones served by the
+// service, whose peak RSS and CPU are recorded.
+type workload struct {
+	name    string
+	conc    int
+	o       op
+	service bool
+}
+
 func main() {
 	if err := mainErr(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -60,13 +69,32 @@ func mainErr() error {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per workload")
 	users := flag.Int("users", 10000, "users in the database")
 	rounds := flag.Int("rounds", 5, "alternating slices per workload and reference")
-	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j); empty: all")
+	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j,k); empty: all but k")
+	engine := flag.String("engine", "postgres", "the service's database: postgres or sqlite")
+	baseline := flag.String("baseline", "", "(k): the git revision to compare logins with, e.g. the commit before the audit trail")
+	events := flag.Int("events", 5_000_000, "(k): audit events in the database")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	pgURL := flag.String("pg", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server (an admin connection)")
 	var env multiFlag
 	flag.Var(&env, "env", "extra KEY=VALUE for the service (repeatable), e.g. -env CLEANSLICE_DATABASE_MAX_OPEN_CONNS=40")
 	flag.Parse()
-	want := func(w string) bool { return *only == "" || strings.Contains(","+*only+",", ","+w+",") }
+	want := func(w string) bool {
+		if *only == "" {
+			return w != "k" // k seeds millions of rows and builds a second binary: on request
+		}
+		return strings.Contains(","+*only+",", ","+w+",")
+	}
+	if *engine != "postgres" && *engine != "sqlite" {
+		return fmt.Errorf("-engine must be postgres or sqlite")
+	}
+	if *engine == "sqlite" && (want("i") || want("j")) && *only != "" {
+		return fmt.Errorf("(i) and (j) compare PostgreSQL drivers and modes: not with -engine sqlite")
+	}
+	if want("k") {
+		// Failed logins from many client addresses, as a proxy reports
+		// them, so that the per-IP throttle does not turn them into 429s.
+		env = append(env, "CLEANSLICE_HTTP_TRUSTED_PROXIES=127.0.0.1")
+	}
 
 	cfg, err := config.Load("config.toml", func(k string) string {
 		for _, kv := range env {
@@ -80,8 +108,9 @@ func mainErr() error {
 		return err
 	}
 	ctx := context.Background()
-	fmt.Fprintf(os.Stderr, "bench: building and starting the service on PostgreSQL with %d users...\n", *users)
-	svc, err := startService(ctx, *pgURL, *users, env)
+	fmt.Fprintf(os.Stderr, "bench: building and starting the service on %s with %d users...\n", *engine, *users)
+	svcOpts := serviceOptions{engine: *engine, adminURL: *pgURL, users: *users, env: env}
+	svc, err := startService(ctx, svcOpts)
 	if err != nil {
 		return err
 	}
@@ -122,14 +151,6 @@ func mainErr() error {
 			req.Header.Set("Content-Type", "application/json")
 			return req
 		})
-	}
-	// workload is one measured thing; service marks the ones served by the
-	// service, whose peak RSS is recorded.
-	type workload struct {
-		name    string
-		conc    int
-		o       op
-		service bool
 	}
 	// pair measures a workload and its reference in alternating slices of
 	// the run, so that drift on a noisy machine hits both alike.
@@ -173,7 +194,7 @@ func mainErr() error {
 		}), false}
 	}
 	if want("b") || want("c") || want("g") {
-		store, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns, NoPrepare: !cfg.Database.PreparedStatements})
+		store, err := svc.open(ctx, cfg.Database.MaxOpenConns, !cfg.Database.PreparedStatements)
 		if err != nil {
 			return err
 		}
@@ -270,7 +291,9 @@ func mainErr() error {
 		}
 	}
 	results = append(results, sequential...)
-	if want("j") {
+	if *engine == "sqlite" {
+		// (i) and (j) are PostgreSQL's.
+	} else if want("j") {
 		// What database.prepared_statements = false (for PgBouncer in
 		// transaction mode) costs the (b) query: prepared once per
 		// connection vs an unnamed statement per call, same driver, same pool.
@@ -291,7 +314,7 @@ func mainErr() error {
 		res.Reference, res.Ratio = ref.Name, res.PerSecond/ref.PerSecond
 		results = append(results, ref, res)
 	}
-	if want("i") {
+	if want("i") && *engine == "postgres" {
 		// What the driver costs: the (g) queries through pgx's database/sql
 		// driver under the same sqlx code, alternated with lib/pq.
 		pq, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
@@ -328,23 +351,31 @@ func mainErr() error {
 			results = append(results, ref, res)
 		}
 	}
+	if want("k") {
+		k, err := auditWorkloads(ctx, svc, svcOpts, *baseline, *events, *duration, *rounds, pair)
+		if err != nil {
+			return err
+		}
+		results = append(results, k...)
+	}
 	if want("e") {
 		results = append(results, flood(ctx, svc, get("/api/v1/users?limit=20", adminCookie), login, cfg.Password.MaxConcurrency, hashRef, *warmup, *duration))
 	}
 	for i := range results {
-		if results[i].Name[0] >= 'a' && results[i].Name[0] <= 'e' && results[i].PeakRSSMiB > 0 {
+		if results[i].PeakRSSMiB > 0 {
 			ok := results[i].PeakRSSMiB <= 150
 			results[i].Extra = merge(results[i].Extra, map[string]any{"rss_target_met": ok})
 		}
 	}
 
-	printTable(os.Stdout, results, *concurrency, *duration)
+	printTable(os.Stdout, results, *engine, *concurrency, *duration)
 	if *jsonOut != "" {
 		b, _ := json.MarshalIndent(map[string]any{
 			"machine":     machine(),
 			"concurrency": *concurrency,
 			"duration":    duration.String(),
 			"users":       *users,
+			"engine":      *engine,
 			"results":     results,
 		}, "", "  ")
 		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
@@ -436,8 +467,8 @@ func ratio(r, ref *result, floor float64) {
 	r.Met = &met
 }
 
-func printTable(w *os.File, results []result, conc int, d time.Duration) {
-	fmt.Fprintf(w, "\ncleanslice bench: %s; %d connections, %s per workload\n\n", machine(), conc, d)
+func printTable(w *os.File, results []result, engineName string, conc int, d time.Duration) {
+	fmt.Fprintf(w, "\ncleanslice bench: %s; %s; %d connections, %s per workload\n\n", machine(), engineName, conc, d)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	fmt.Fprintln(tw, "workload\treq/s\tp50\tp99\tstatuses\tratio\ttarget\tmet\tpeak RSS\tCPU/req\t")
 	for _, r := range results {
@@ -457,6 +488,9 @@ func printTable(w *os.File, results []result, conc int, d time.Duration) {
 		}
 		if r.PeakRSSMiB > 0 {
 			rss = fmt.Sprintf("%.0f MiB", r.PeakRSSMiB)
+			if r.PeakRSSMiB > 150 {
+				rss += " (over 150)"
+			}
 		}
 		cpu := ""
 		if r.CPUPerRequest > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -18,89 +19,105 @@ import (
 	"time"
 
 	_ "github.com/lib/pq"
+
+	"github.com/cleanslice/cleanslice/platform/postgres"
+	"github.com/cleanslice/cleanslice/platform/sqlite"
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
 )
 
 // service is the cleanslice binary running as a child process on a fresh
-// PostgreSQL database.
+// database of its engine.
 type service struct {
+	engine  string
 	base    string
 	dbURL   string
 	cmd     *exec.Cmd
 	bin     string
 	env     []string
+	users   int
 	cleanup []func()
 }
 
 const benchPassword = "bench password 1"
 
+// serviceOptions says what to start: on which engine (postgres, with
+// adminURL the server's admin connection, or sqlite), with how many users,
+// extra environment, and which revision (empty: the working tree; else a
+// git revision, built from a temporary worktree, for a before/after
+// comparison). name keeps two services' databases apart.
+type serviceOptions struct {
+	engine, adminURL string
+	users            int
+	env              []string
+	rev, name        string
+}
+
 // startService builds the binary, creates the database, seeds it with
 // users, starts the service and waits until it is ready.
-func startService(ctx context.Context, adminURL string, users int, extraEnv []string) (*service, error) {
-	s := &service{}
+func startService(ctx context.Context, o serviceOptions) (*service, error) {
+	s := &service{engine: o.engine, users: o.users}
 	dir, err := os.MkdirTemp("", "cleanslice-bench")
 	if err != nil {
 		return nil, err
 	}
 	s.cleanup = append(s.cleanup, func() { os.RemoveAll(dir) })
 	s.bin = filepath.Join(dir, "cleanslice")
-	build := exec.CommandContext(ctx, "go", "build", "-o", s.bin, ".")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("build: %w", err)
+	src, worktree := ".", ""
+	if o.rev != "" {
+		src = filepath.Join(dir, "src")
+		worktree = src
+		wt := exec.CommandContext(ctx, "git", "worktree", "add", "--detach", src, o.rev)
+		if out, err := wt.CombinedOutput(); err != nil {
+			s.stop()
+			return nil, fmt.Errorf("git worktree add %s: %w\n%s", o.rev, err, out)
+		}
+		s.cleanup = append(s.cleanup, func() { _ = exec.Command("git", "worktree", "remove", "--force", src).Run() })
 	}
-
-	admin, err := sql.Open("postgres", adminURL)
-	if err != nil {
+	build := exec.CommandContext(ctx, "go", "build", "-o", s.bin, ".")
+	build.Dir, build.Stderr = src, os.Stderr
+	if err := build.Run(); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("build %s: %w", cmp.Or(o.rev, "the working tree"), err)
+	}
+	if err := s.createDatabase(ctx, o, dir); err != nil {
+		s.stop()
 		return nil, err
 	}
-	defer admin.Close()
-	name := "cleanslice_bench"
-	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-		return nil, fmt.Errorf("drop bench database: %w", err)
-	}
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return nil, fmt.Errorf("create bench database: %w", err)
-	}
-	u, _ := url.Parse(adminURL)
-	u.Path = "/" + name
-	s.dbURL = u.String()
-	s.cleanup = append(s.cleanup, func() {
-		if a, err := sql.Open("postgres", adminURL); err == nil {
-			_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-			a.Close()
-		}
-	})
 
 	addr, err := freeAddr()
 	if err != nil {
+		s.stop()
 		return nil, err
 	}
 	s.base = "http://" + addr
 	s.env = append(os.Environ(),
-		"CLEANSLICE_CONFIG="+filepath.Join(mustGetwd(), "config.toml"),
+		"CLEANSLICE_CONFIG="+filepath.Join(cmp.Or(worktree, mustGetwd()), "config.toml"), // each revision its own keys
 		"CLEANSLICE_DATABASE_URL="+s.dbURL,
 		"CLEANSLICE_HTTP_ADDRESS="+addr,
 	)
-	s.env = append(s.env, extraEnv...)
+	s.env = append(s.env, o.env...)
 
 	for _, acct := range [][2]string{{"bench.super", "super_admin"}, {"bench.admin", "admin"}, {"bench.user", "user"}} {
 		cmd := exec.CommandContext(ctx, s.bin, "users", "create", "--username", acct[0], "--role", acct[1])
 		cmd.Env = s.env
 		cmd.Stdin = strings.NewReader(benchPassword + "\n")
 		if out, err := cmd.CombinedOutput(); err != nil {
+			s.stop()
 			return nil, fmt.Errorf("users create %s: %w\n%s", acct[0], err, out)
 		}
 	}
 	start := time.Now()
-	if err := seed(ctx, s.dbURL, users-3); err != nil {
-		return nil, err
+	if err := s.exec(ctx, seedSQL[s.engine], o.users-3); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("seed: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "bench: seeded %d users and their sessions in %s\n", users-3, time.Since(start).Round(time.Second))
+	fmt.Fprintf(os.Stderr, "bench: seeded %d users and their sessions on %s (%s) in %s\n", o.users-3, s.engine, cmp.Or(o.rev, "working tree"), time.Since(start).Round(time.Second))
 
 	s.cmd = exec.Command(s.bin, "serve")
 	s.cmd.Env = s.env
 	s.cmd.Stdout, s.cmd.Stderr = nil, nil // request logs are written and discarded, as a real sink would
 	if err := s.cmd.Start(); err != nil {
+		s.stop()
 		return nil, err
 	}
 	s.cleanup = append(s.cleanup, func() {
@@ -116,34 +133,98 @@ func startService(ctx context.Context, adminURL string, users int, extraEnv []st
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	s.stop()
 	return nil, fmt.Errorf("service did not become ready")
 }
 
-// seed adds n users with bench.user's password hash, ages and roles varied,
-// and one live session for each.
-func seed(ctx context.Context, dbURL string, n int) error {
-	db, err := sql.Open("postgres", dbURL)
+// createDatabase makes the service's empty database: a fresh PostgreSQL
+// database, or a SQLite file in dir. The CLI's users create migrates it.
+func (s *service) createDatabase(ctx context.Context, o serviceOptions, dir string) error {
+	if o.engine == "sqlite" {
+		s.dbURL = "sqlite:" + filepath.Join(dir, "bench.db")
+		return nil
+	}
+	admin, err := sql.Open("postgres", o.adminURL)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	_, err = db.ExecContext(ctx, `
-		INSERT INTO users (id, username, password_hash, role, is_active, created_at, updated_at)
+	defer admin.Close()
+	name := "cleanslice_bench" + o.name
+	if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop bench database: %w", err)
+	}
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return fmt.Errorf("create bench database: %w", err)
+	}
+	u, _ := url.Parse(o.adminURL)
+	u.Path = "/" + name
+	s.dbURL = u.String()
+	s.cleanup = append(s.cleanup, func() {
+		if a, err := sql.Open("postgres", o.adminURL); err == nil {
+			_, _ = a.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			a.Close()
+		}
+	})
+	return nil
+}
+
+// open returns a store on the service's database, for seeding and for the
+// same-driver references.
+func (s *service) open(ctx context.Context, maxConns int, noPrepare bool) (*sqlstore.Store, error) {
+	if s.engine == "sqlite" {
+		return sqlite.Open(ctx, strings.TrimPrefix(s.dbURL, "sqlite:"), sqlite.Options{MaxOpenConns: maxConns})
+	}
+	return postgres.Open(ctx, s.dbURL, postgres.Options{MaxOpenConns: maxConns, NoPrepare: noPrepare})
+}
+
+// exec runs statements (separated by ";\n") on the service's database,
+// then ANALYZE.
+func (s *service) exec(ctx context.Context, statements string, args ...any) error {
+	st, err := s.open(ctx, 1, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, q := range strings.Split(statements, ";\n") {
+		if strings.TrimSpace(q) == "" {
+			continue
+		}
+		a := args
+		if !strings.Contains(q, "$1") {
+			a = nil
+		}
+		if _, err := st.DB().ExecContext(ctx, q, a...); err != nil {
+			return fmt.Errorf("%.60s...: %w", strings.TrimSpace(q), err)
+		}
+	}
+	_, err = st.DB().ExecContext(ctx, "ANALYZE")
+	return err
+}
+
+// uuidSQLite makes a random UUID's text from h, 32 hex digits.
+const uuidSQLite = `lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21))`
+
+// seedSQL adds $1 users with bench.user's password hash, ages and roles
+// varied, and one live session for each.
+var seedSQL = map[string]string{
+	"postgres": `INSERT INTO users (id, username, password_hash, role, is_active, created_at, updated_at)
 		SELECT gen_random_uuid(), 'seed' || g, u.password_hash, CASE WHEN g % 10 = 0 THEN 'admin' ELSE 'user' END,
 		       g % 7 <> 0, now() - (g || ' minutes')::interval, now() - ((g % 500) || ' seconds')::interval
-		FROM generate_series(1, $1) g, (SELECT password_hash FROM users WHERE username = 'bench.user') u`, n)
-	if err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-	_, err = db.ExecContext(ctx, `
+		FROM generate_series(1, $1) g, (SELECT password_hash FROM users WHERE username = 'bench.user') u;
 		INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at)
 		SELECT sha256(id::text::bytea), id, now(), now() + interval '1 day', now() + interval '1 day', now()
-		FROM users WHERE username LIKE 'seed%'`)
-	if err != nil {
-		return fmt.Errorf("seed sessions: %w", err)
-	}
-	_, err = db.ExecContext(ctx, `ANALYZE users, sessions`)
-	return err
+		FROM users WHERE username LIKE 'seed%'`,
+	"sqlite": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
+		INSERT INTO users (id, username, password_hash, role, is_active, created_at, updated_at)
+		SELECT ` + uuidSQLite + `, 'seed' || i, (SELECT password_hash FROM users WHERE username = 'bench.user'),
+		       CASE WHEN i % 10 = 0 THEN 'admin' ELSE 'user' END, i % 7 <> 0,
+		       strftime('%Y-%m-%dT%H:%M:%S.000000Z', 'now', '-' || i || ' minutes'),
+		       strftime('%Y-%m-%dT%H:%M:%S.000000Z', 'now', '-' || (i % 500) || ' seconds')
+		FROM (SELECT i, hex(randomblob(16)) AS h FROM g);
+		INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at)
+		SELECT randomblob(32), id, strftime('%Y-%m-%dT%H:%M:%S.000000Z', 'now'), strftime('%Y-%m-%dT%H:%M:%S.000000Z', 'now', '+1 day'),
+		       strftime('%Y-%m-%dT%H:%M:%S.000000Z', 'now', '+1 day'), strftime('%Y-%m-%dT%H:%M:%S.000000Z', 'now')
+		FROM users WHERE username LIKE 'seed%'`,
 }
 
 func (s *service) stop() {
