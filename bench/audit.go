@@ -41,8 +41,8 @@ func auditWorkloads(ctx context.Context, svc *service, o serviceOptions, baselin
 		var wrongP50 [2]time.Duration
 		for i, kind := range []string{"success", "wrong password", "unknown user"} {
 			ref, res := pair(
-				workload{"k login " + kind + " (" + baselineRev + ")", conc, loginOp(base, kind, conc), false},
-				workload{"k login " + kind + " (audited)", conc, loginOp(svc, kind, conc), true}, rounds)
+				workload{"k login " + kind + " (" + baselineRev + ")", conc, loginOp(base, kind, conc), base},
+				workload{"k login " + kind + " (audited)", conc, loginOp(svc, kind, conc), svc}, rounds)
 			res.Reference, res.Ratio = ref.Name, res.PerSecond/ref.PerSecond
 			p50 := float64(ref.P50) / float64(res.P50)
 			met := res.Ratio >= 0.95 && p50 >= 0.95

@@ -50,10 +50,38 @@ import (
 // workload is one measured thing; service marks the ones served by the
 // service, whose peak RSS and CPU are recorded.
 type workload struct {
-	name    string
-	conc    int
-	o       op
-	service bool
+	name string
+	conc int
+	o    op
+	svc  *service // the service that serves it; nil for a reference without one
+}
+
+// served adds up what the service of a workload spent over its slices.
+type served struct {
+	cpu  time.Duration
+	peak float64
+	svc  *service
+}
+
+// run measures one slice of w, and its service's CPU and peak RSS.
+func (m *served) run(ctx context.Context, w workload, d time.Duration) result {
+	if w.svc == nil {
+		return run(ctx, w.name, w.conc, d, w.o)
+	}
+	m.svc = w.svc
+	w.svc.resetPeakRSS()
+	before := w.svc.cpuTime()
+	r := run(ctx, w.name, w.conc, d, w.o)
+	m.cpu += w.svc.cpuTime() - before
+	m.peak = max(m.peak, w.svc.peakRSSMiB())
+	return r
+}
+
+func (m *served) apply(r *result) {
+	if m.svc == nil || r.Requests == 0 {
+		return
+	}
+	r.PeakRSSMiB, r.CPUPerRequest = m.peak, m.cpu/time.Duration(r.Requests)
 }
 
 func main() {
@@ -159,23 +187,14 @@ func mainErr() error {
 		run(ctx, ref.name, ref.conc, *warmup/2, ref.o)
 		run(ctx, w.name, w.conc, *warmup/2, w.o)
 		var rr, wr result
-		peak := 0.0
-		var cpu time.Duration
+		var rm, wm served
 		slice := *duration / time.Duration(rounds)
 		for range rounds {
-			rr.merge(run(ctx, ref.name, ref.conc, slice, ref.o))
-			svc.resetPeakRSS()
-			before := svc.cpuTime()
-			wr.merge(run(ctx, w.name, w.conc, slice, w.o))
-			if w.service {
-				cpu += svc.cpuTime() - before
-				peak = max(peak, svc.peakRSSMiB())
-			}
+			rr.merge(rm.run(ctx, ref, slice))
+			wr.merge(wm.run(ctx, w, slice))
 		}
-		wr.PeakRSSMiB = peak
-		if w.service && wr.Requests > 0 {
-			wr.CPUPerRequest = cpu / time.Duration(wr.Requests)
-		}
+		rm.apply(&rr)
+		wm.apply(&wr)
 		return rr, wr
 	}
 
@@ -191,7 +210,7 @@ func mainErr() error {
 		refs["a"] = workload{"f bare net/http", *concurrency, httpOp(client, func(ctx context.Context) *http.Request {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+bare.Addr().String()+"/", nil)
 			return req
-		}), false}
+		}), nil}
 	}
 	if want("b") || want("c") || want("g") {
 		store, err := svc.open(ctx, cfg.Database.MaxOpenConns, !cfg.Database.PreparedStatements)
@@ -202,11 +221,11 @@ func mainErr() error {
 		refs["b"] = workload{"g1 SQL of (b): session+user", *concurrency, func(ctx context.Context) (int, error) {
 			_, _, err := store.SessionWithUser(ctx, id)
 			return 200, err
-		}, false}
+		}, nil}
 		refs["c"] = workload{"g2 SQL of (c): page+count", *concurrency, func(ctx context.Context) (int, error) {
 			_, _, err := store.ListUsers(ctx, user.Page{Sort: user.SortUpdatedAt, Descending: true, Limit: 21})
 			return 200, err
-		}, false}
+		}, nil}
 	}
 	if want("d") || want("h") || want("e") {
 		h := password.New(password.Params{MemoryKiB: cfg.Password.Argon2MemoryKiB, Iterations: cfg.Password.Argon2Iterations, Parallelism: cfg.Password.Argon2Parallelism},
@@ -218,7 +237,7 @@ func mainErr() error {
 		refs["d"] = workload{"h verify on all cores", runtime.NumCPU(), func(ctx context.Context) (int, error) {
 			_, err := h.Verify(ctx, hash, benchPassword)
 			return 200, err
-		}, false}
+		}, nil}
 	}
 	type entry struct {
 		key   string
@@ -226,10 +245,10 @@ func mainErr() error {
 		floor float64 // 0: reported, no target
 	}
 	workloads := []entry{
-		{"a", workload{"a GET /api/v1/", *concurrency, get("/api/v1/", nil), true}, 0.85},
-		{"b", workload{"b GET /auth/me", *concurrency, get("/api/v1/auth/me", userCookie), true}, 0.6},
-		{"c", workload{"c GET /users?limit=20", *concurrency, get("/api/v1/users?limit=20", adminCookie), true}, 0.6},
-		{"d", workload{"d POST /auth/login", *concurrency, login(newClient(*concurrency)), true}, 0.9},
+		{"a", workload{"a GET /api/v1/", *concurrency, get("/api/v1/", nil), svc}, 0.85},
+		{"b", workload{"b GET /auth/me", *concurrency, get("/api/v1/auth/me", userCookie), svc}, 0.6},
+		{"c", workload{"c GET /users?limit=20", *concurrency, get("/api/v1/users?limit=20", adminCookie), svc}, 0.6},
+		{"d", workload{"d POST /auth/login", *concurrency, login(newClient(*concurrency)), svc}, 0.9},
 	}
 	var hashRef, health, sqlOfMe *result
 	var sequential []result
@@ -242,10 +261,10 @@ func mainErr() error {
 			return err
 		}
 		workloads = append(workloads,
-			entry{"c", workload{"c GET /users cursor 90% deep", *concurrency, get("/api/v1/users?limit=20&cursor="+deep, adminCookie), true}, 0.6},
+			entry{"c", workload{"c GET /users cursor 90% deep", *concurrency, get("/api/v1/users?limit=20&cursor="+deep, adminCookie), svc}, 0.6},
 			// Each request walks ~90 % of the table: 4 connections, or none
 			// would finish inside a slice.
-			entry{"c", workload{"c GET /users offset 90% deep", 4, get(fmt.Sprintf("/api/v1/users?limit=20&offset=%d", depth), adminCookie), true}, 0},
+			entry{"c", workload{"c GET /users offset 90% deep", 4, get(fmt.Sprintf("/api/v1/users?limit=20&offset=%d", depth), adminCookie), svc}, 0},
 		)
 		for _, q := range []struct{ name, path string }{
 			{"c 1 conn: first page", "/api/v1/users?limit=20"},
@@ -310,7 +329,7 @@ func mainErr() error {
 		me := func(s *sqlstore.Store) op {
 			return func(ctx context.Context) (int, error) { _, _, err := s.SessionWithUser(ctx, id); return 200, err }
 		}
-		ref, res := pair(workload{"j prepared: SQL of (b)", *concurrency, me(p), false}, workload{"j unprepared: SQL of (b)", *concurrency, me(u), false}, *rounds)
+		ref, res := pair(workload{"j prepared: SQL of (b)", *concurrency, me(p), nil}, workload{"j unprepared: SQL of (b)", *concurrency, me(u), nil}, *rounds)
 		res.Reference, res.Ratio = ref.Name, res.PerSecond/ref.PerSecond
 		results = append(results, ref, res)
 	}
@@ -346,7 +365,7 @@ func mainErr() error {
 				}
 			}},
 		} {
-			ref, res := pair(workload{"i lib/pq " + q.name, *concurrency, q.run(pq), false}, workload{"i pgx " + q.name, *concurrency, q.run(viaPgx), false}, *rounds)
+			ref, res := pair(workload{"i lib/pq " + q.name, *concurrency, q.run(pq), nil}, workload{"i pgx " + q.name, *concurrency, q.run(viaPgx), nil}, *rounds)
 			res.Reference, res.Ratio = ref.Name, res.PerSecond/ref.PerSecond
 			results = append(results, ref, res)
 		}
