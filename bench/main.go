@@ -2,7 +2,7 @@
 // in the same run, on this machine: `task bench:load` or `go run ./bench`
 // from the repository root, with PostgreSQL running.
 //
-// It builds the service, starts it on a fresh PostgreSQL database seeded
+// It builds the service, starts it on a fresh database seeded
 // with 10,000 users (-users; one live session each), and runs each workload for a fixed time at a fixed
 // concurrency after a warm-up:
 //
@@ -16,8 +16,13 @@
 //	(i) the (g) queries through pgx's database/sql driver vs lib/pq
 //	(j) the (b) query prepared once per connection vs unprepared (the
 //	    database.prepared_statements = false mode, for PgBouncer)
+//	(k) on request (-only k): logins (success, wrong password, unknown
+//	    user) vs the same logins of -baseline REV, and the audit trail's
+//	    pages with -events events, one request at a time
 //
-// and prints one table (or JSON with -json FILE).
+// and prints one table (or JSON with -json FILE). -engine sqlite runs the
+// service and the (g) references on SQLite instead ((i) and (j) are
+// PostgreSQL's).
 package main
 
 import (
