@@ -20,7 +20,7 @@ const seedPassword = "password1"
 // seed stores a user with seedPassword, as the CLI would.
 func (a *testApp) seed(t *testing.T, name string, role user.Role) user.User {
 	t.Helper()
-	hash, err := newHasher(a.cfg.Password, nil, nil).Hash(context.Background(), seedPassword)
+	hash, err := newHasher(a.cfg.Password, nil, nil, nil).Hash(context.Background(), seedPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

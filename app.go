@@ -134,7 +134,9 @@ func secondSignal(ctx context.Context, done <-chan struct{}) <-chan struct{} {
 // table. This is the one place that sees every package. drain turns the
 // readiness probe off at shutdown; now is the clock.
 func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *metrics.Metrics, drain *httpserver.Drain, now func() time.Time) (http.Handler, error) {
-	hasher := newHasher(cfg.Password, m, log)
+	// Hashes use every core only while no other request is in flight.
+	fg := httpserver.NewForeground()
+	hasher := newHasher(cfg.Password, m, log, fg)
 	cookies := token.NewCookies(token.NewJWT(token.Secrets{Current: cfg.Auth.JWTSecret, Previous: cfg.Auth.JWTPreviousSecrets}, now), token.CookieConfig{
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
 	})
@@ -173,6 +175,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 		TrustedProxies: cfg.HTTP.TrustedProxies,
 		ObserveRequest: m.ObserveRequest,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
+		Foreground:     fg,
 	})
 	if err != nil {
 		return nil, err
@@ -190,7 +193,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	// Routes that hash a password wait for their turn here, before any
 	// database work: a login flood queues (bounded, then 503) instead of
 	// filling the database pool that every other request needs.
-	hashing := httpserver.Limit(2*cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout)
+	hashing := httpserver.Limit(2*cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout, fg)
 
 	api := e.Group("/api/v1")
 	api.GET("", healthH.Status)
@@ -216,9 +219,9 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	return e, nil
 }
 
-// newHasher returns the password hasher; m and log may be nil (the CLI has
-// no metrics).
-func newHasher(cfg config.Password, m *metrics.Metrics, log *slog.Logger) *password.Hasher {
+// newHasher returns the password hasher; m, log and fg may be nil (the CLI
+// has no metrics and no other requests to yield to).
+func newHasher(cfg config.Password, m *metrics.Metrics, log *slog.Logger, fg *httpserver.Foreground) *password.Hasher {
 	var obs password.Observer
 	if m != nil {
 		obs = m
@@ -227,7 +230,15 @@ func newHasher(cfg config.Password, m *metrics.Metrics, log *slog.Logger) *passw
 		MemoryKiB:   cfg.Argon2MemoryKiB,
 		Iterations:  cfg.Argon2Iterations,
 		Parallelism: cfg.Argon2Parallelism,
-	}, password.Peppers{Current: cfg.Pepper, Previous: cfg.PreviousPeppers}, cfg.MaxConcurrency, cfg.QueueTimeout, obs, log)
+	}, password.Peppers{Current: cfg.Pepper, Previous: cfg.PreviousPeppers}, cfg.MaxConcurrency, cfg.QueueTimeout, obs, log, yielder(fg))
+}
+
+// yielder is fg as the hasher's Yielder: nil stays nil.
+func yielder(fg *httpserver.Foreground) password.Yielder {
+	if fg == nil {
+		return nil
+	}
+	return fg
 }
 
 // loginFailuresPerIP is how many failed logins one client address may make

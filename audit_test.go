@@ -344,7 +344,7 @@ func TestAuditEventAndChangeAreAtomic(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		ctx := context.Background()
 		failing := failAfterRecord{app.store}
-		hasher := newHasher(app.cfg.Password, nil, nil)
+		hasher := newHasher(app.cfg.Password, nil, nil, nil)
 		rootU := app.seed(t, "root.admin", user.RoleSuperAdmin)
 		target := app.seed(t, "target.user", user.RoleUser)
 		root := auth.Actor{User: rootU, SessionID: []byte{1}}

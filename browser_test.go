@@ -138,7 +138,7 @@ func TestBrowserFrontEnds(t *testing.T) {
 
 	// Swagger UI, same origin as the API: log in with the example body
 	// (an account made for it) and call /auth/me from the UI.
-	hash, err := newHasher(app.cfg.Password, nil, nil).Hash(context.Background(), "correct horse")
+	hash, err := newHasher(app.cfg.Password, nil, nil, nil).Hash(context.Background(), "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}

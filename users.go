@@ -119,7 +119,7 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 		return err
 	}
 	defer store.Close()
-	hash, err := newHasher(cfg.Password, nil, nil).Hash(ctx, password)
+	hash, err := newHasher(cfg.Password, nil, nil, nil).Hash(ctx, password)
 	if err != nil {
 		return err
 	}

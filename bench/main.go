@@ -234,7 +234,7 @@ func mainErr() error {
 	}
 	if want("d") || want("h") || want("e") {
 		h := password.New(password.Params{MemoryKiB: cfg.Password.Argon2MemoryKiB, Iterations: cfg.Password.Argon2Iterations, Parallelism: cfg.Password.Argon2Parallelism},
-			password.Peppers{Current: cfg.Password.Pepper}, runtime.NumCPU(), time.Minute, nil, nil)
+			password.Peppers{Current: cfg.Password.Pepper}, runtime.NumCPU(), time.Minute, nil, nil, nil)
 		hash, err := h.Hash(ctx, benchPassword)
 		if err != nil {
 			return err

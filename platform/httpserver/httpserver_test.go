@@ -366,7 +366,7 @@ func TestLimit(t *testing.T) {
 		entered <- struct{}{}
 		<-release
 		return c.NoContent(http.StatusNoContent)
-	}, Limit(2, 50*time.Millisecond))
+	}, Limit(2, 50*time.Millisecond, nil))
 	results := make(chan int, 2)
 	for range 2 {
 		go func() { results <- do(e, http.MethodGet, "/slow", "", "").Code }()
@@ -560,5 +560,51 @@ func TestServeDrains(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Hurry did not cut the delay short")
+	}
+}
+
+// TestForeground: a request in flight makes the foreground busy until it
+// ends; a request of a Limit route does not count while it runs.
+func TestForeground(t *testing.T) {
+	fg := NewForeground()
+	e, err := New(slog.New(slog.DiscardHandler), Options{Foreground: fg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	block := func(c *echo.Context) error {
+		entered <- struct{}{}
+		<-release
+		return c.NoContent(http.StatusNoContent)
+	}
+	e.GET("/read", block)
+	e.GET("/hash", block, Limit(2, time.Second, fg))
+	idle := func() bool { return isClosed(fg.Idle()) }
+	if !idle() {
+		t.Fatal("busy before any request")
+	}
+	for _, c := range []struct {
+		path string
+		busy bool
+	}{{"/hash", false}, {"/read", true}} {
+		done := make(chan int)
+		go func() { done <- do(e, http.MethodGet, c.path, "", "").Code }()
+		<-entered
+		if idle() == c.busy {
+			t.Errorf("%s in flight: idle %v", c.path, idle())
+		}
+		release <- struct{}{}
+		if code := <-done; code != http.StatusNoContent || !idle() {
+			t.Errorf("%s done: %d, idle %v", c.path, code, idle())
+		}
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }

@@ -31,6 +31,9 @@ type Options struct {
 	// RequestTimeout, when positive, is every request's deadline: its
 	// context ends then, and the database work under it with it.
 	RequestTimeout time.Duration
+	// Foreground, when set, counts every request in flight but those of
+	// Limit's routes (see Foreground).
+	Foreground *Foreground
 }
 
 // New returns an echo instance with the middleware every route gets:
@@ -61,6 +64,9 @@ func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 	})
 	e.Pre(trimTrailingSlash)
 	e.Use(requestID, secureHeaders, logRequests(log, o.ObserveRequest), recoverPanics)
+	if o.Foreground != nil {
+		e.Use(countForeground(o.Foreground))
+	}
 	if o.RequestTimeout > 0 {
 		e.Use(deadline(o.RequestTimeout))
 	}

@@ -50,7 +50,9 @@ type Hasher struct {
 	pepperID     string            // and its id
 	peppers      map[string][]byte // every configured pepper by id
 	legacy       []byte            // the pepper of hashes that name none
-	slots        chan struct{}
+	slots        chan struct{} // always usable
+	spare        chan struct{} // the last core's slot: only while nothing else is in flight; nil with one slot
+	yield        Yielder
 	queueTimeout time.Duration
 	dummy        string
 	missing      sync.Map // salts of hashes already logged for an unknown pepper
@@ -84,11 +86,22 @@ type noObserver struct{}
 func (noObserver) HashStarted(time.Duration) {}
 func (noObserver) HashDone()                 {}
 
+// Yielder says when other work is waiting: Idle returns a channel that is
+// closed while no request other than those hashing is in flight (a new
+// channel once one is).
+type Yielder interface {
+	Idle() <-chan struct{}
+}
+
 // New returns a hasher computing at most maxConcurrency hashes at once; a
 // caller that waits longer than queueTimeout for a slot gets an unavailable
-// error. It computes one hash up front: the dummy that unknown usernames are
-// verified against. obs and log may be nil.
-func New(p Params, peppers Peppers, maxConcurrency int, queueTimeout time.Duration, obs Observer, log *slog.Logger) *Hasher {
+// error. With a yield and more than one slot, the last slot is used only
+// while yield is idle: hashes take every core when nothing else wants one,
+// and leave one core to other requests as soon as any is in flight (one
+// hash already running on it finishes first). It computes one hash up
+// front: the dummy that unknown usernames are verified against. obs, log
+// and yield may be nil.
+func New(p Params, peppers Peppers, maxConcurrency int, queueTimeout time.Duration, obs Observer, log *slog.Logger, yield Yielder) *Hasher {
 	if obs == nil {
 		obs = noObserver{}
 	}
@@ -105,6 +118,9 @@ func New(p Params, peppers Peppers, maxConcurrency int, queueTimeout time.Durati
 		slots:        make(chan struct{}, max(maxConcurrency, 1)),
 		queueTimeout: queueTimeout,
 	}
+	if yield != nil && maxConcurrency > 1 {
+		h.slots, h.spare, h.yield = make(chan struct{}, maxConcurrency-1), make(chan struct{}, 1), yield
+	}
 	for _, pp := range append([]string{peppers.Current}, peppers.Previous...) {
 		h.peppers[PepperID(pp)] = []byte(pp)
 	}
@@ -119,39 +135,87 @@ func New(p Params, peppers Peppers, maxConcurrency int, queueTimeout time.Durati
 // ErrBusy is returned when no hashing slot frees up in time.
 var ErrBusy = fmt.Errorf("password hasher busy: %w", apperr.ErrUnavailable)
 
-// acquire waits for a hashing slot.
-func (h *Hasher) acquire(ctx context.Context) error {
-	select {
-	case h.slots <- struct{}{}:
+// acquire waits for a hashing slot and returns it, for release.
+func (h *Hasher) acquire(ctx context.Context) (chan struct{}, error) {
+	if slot := h.tryAcquire(); slot != nil {
 		h.observer.HashStarted(0)
-		return nil
-	default:
+		return slot, nil
 	}
 	start := time.Now()
 	t := time.NewTimer(h.queueTimeout)
 	defer t.Stop()
-	select {
-	case h.slots <- struct{}{}:
-		h.observer.HashStarted(time.Since(start))
-		return nil
-	case <-t.C:
-		return ErrBusy
-	case <-ctx.Done():
-		return ctx.Err()
+	for {
+		// While other requests are in flight, wait for a regular slot or
+		// for them to be gone; while none is, the spare slot too.
+		idle, spare := h.idle(), (chan struct{})(nil)
+		if isClosed(idle) {
+			idle, spare = nil, h.spare
+		}
+		select {
+		case h.slots <- struct{}{}:
+			h.observer.HashStarted(time.Since(start))
+			return h.slots, nil
+		case spare <- struct{}{}:
+			h.observer.HashStarted(time.Since(start))
+			return spare, nil
+		case <-idle:
+			// nothing else in flight now: look at the spare slot again
+		case <-t.C:
+			return nil, ErrBusy
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 }
 
-func (h *Hasher) release() {
-	<-h.slots
+// tryAcquire takes a free slot without waiting, or returns nil.
+func (h *Hasher) tryAcquire() chan struct{} {
+	select {
+	case h.slots <- struct{}{}:
+		return h.slots
+	default:
+	}
+	if h.spare == nil || !isClosed(h.idle()) {
+		return nil
+	}
+	select {
+	case h.spare <- struct{}{}:
+		return h.spare
+	default:
+		return nil
+	}
+}
+
+// idle is the yield's channel; without a yield, nil (never used then: the
+// spare slot exists only with one).
+func (h *Hasher) idle() <-chan struct{} {
+	if h.yield == nil {
+		return nil
+	}
+	return h.yield.Idle()
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+func (h *Hasher) release(slot chan struct{}) {
+	<-slot
 	h.observer.HashDone()
 }
 
 // Hash returns the PHC string of password.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	if err := h.acquire(ctx); err != nil {
+	slot, err := h.acquire(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
+	defer h.release(slot)
 	return h.encode(password), nil
 }
 
@@ -166,10 +230,11 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, er
 		return false, err
 	}
 	pepper, known := h.pepperOf(p.keyID)
-	if err := h.acquire(ctx); err != nil {
+	slot, err := h.acquire(ctx)
+	if err != nil {
 		return false, err
 	}
-	defer h.release()
+	defer h.release(slot)
 	got := argon2.IDKey(peppered(pepper, password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(key)))
 	if !known {
 		h.unknownPepper(p.keyID, salt)

@@ -21,7 +21,7 @@ const pepper = "0123456789abcdef0123456789abcdef"
 
 func TestHashAndVerify(t *testing.T) {
 	ctx := context.Background()
-	h := New(cheap, Peppers{Current: pepper}, 2, time.Second, nil, nil)
+	h := New(cheap, Peppers{Current: pepper}, 2, time.Second, nil, nil, nil)
 	enc, err := h.Hash(ctx, "correct horse")
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +38,7 @@ func TestHashAndVerify(t *testing.T) {
 		}
 	}
 	// The pepper is part of the hash: another pepper does not verify.
-	other := New(cheap, Peppers{Current: strings.Repeat("x", 32)}, 2, time.Second, nil, nil)
+	other := New(cheap, Peppers{Current: strings.Repeat("x", 32)}, 2, time.Second, nil, nil, nil)
 	if ok, _ := other.Verify(ctx, enc, "correct horse"); ok {
 		t.Fatal("verified with another pepper")
 	}
@@ -49,7 +49,7 @@ func TestHashAndVerify(t *testing.T) {
 }
 
 func TestVerifyRejectsGarbage(t *testing.T) {
-	h := New(cheap, Peppers{Current: pepper}, 1, time.Second, nil, nil)
+	h := New(cheap, Peppers{Current: pepper}, 1, time.Second, nil, nil, nil)
 	for _, bad := range []string{"", "plain", "$argon2i$v=19$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=18$m=64,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=19$m=0,t=1,p=1$c2FsdA$a2V5", "$argon2id$v=19$m=64,t=1,p=1$!!$a2V5"} {
 		if _, err := h.Verify(context.Background(), bad, "x"); err == nil {
 			t.Errorf("Verify(%q) accepted a malformed hash", bad)
@@ -59,12 +59,12 @@ func TestVerifyRejectsGarbage(t *testing.T) {
 
 func TestNeedsRehash(t *testing.T) {
 	ctx := context.Background()
-	old := New(cheap, Peppers{Current: pepper}, 1, time.Second, nil, nil)
+	old := New(cheap, Peppers{Current: pepper}, 1, time.Second, nil, nil, nil)
 	enc, _ := old.Hash(ctx, "pw")
 	if old.NeedsRehash(enc) {
 		t.Error("a current hash needs a rehash")
 	}
-	stronger := New(Params{MemoryKiB: 128, Iterations: 1, Parallelism: 1}, Peppers{Current: pepper}, 1, time.Second, nil, nil)
+	stronger := New(Params{MemoryKiB: 128, Iterations: 1, Parallelism: 1}, Peppers{Current: pepper}, 1, time.Second, nil, nil, nil)
 	if !stronger.NeedsRehash(enc) {
 		t.Error("a hash with old parameters does not need a rehash")
 	}
@@ -78,16 +78,17 @@ func TestNeedsRehash(t *testing.T) {
 }
 
 func TestPoolBoundAndQueueTimeout(t *testing.T) {
-	h := New(cheap, Peppers{Current: pepper}, 2, 50*time.Millisecond, nil, nil)
+	h := New(cheap, Peppers{Current: pepper}, 2, 50*time.Millisecond, nil, nil, nil)
 	ctx := context.Background()
 	// Fill both slots by hand, as two long hashes would.
-	if err := h.acquire(ctx); err != nil {
+	slot, err := h.acquire(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.acquire(ctx); err != nil {
+	if _, err := h.acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, err := h.Hash(ctx, "pw")
+	_, err = h.Hash(ctx, "pw")
 	if !errors.Is(err, ErrBusy) || !errors.Is(err, apperr.ErrUnavailable) {
 		t.Fatalf("Hash with a full pool = %v, want ErrBusy (unavailable)", err)
 	}
@@ -95,7 +96,7 @@ func TestPoolBoundAndQueueTimeout(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		time.Sleep(10 * time.Millisecond)
-		h.release()
+		h.release(slot)
 	})
 	h.queueTimeout = 5 * time.Second
 	if _, err := h.Hash(ctx, "pw"); err != nil {
@@ -103,7 +104,7 @@ func TestPoolBoundAndQueueTimeout(t *testing.T) {
 	}
 	wg.Wait()
 	// A cancelled caller stops waiting.
-	if err := h.acquire(ctx); err != nil { // the pool is full again
+	if _, err := h.acquire(ctx); err != nil { // the pool is full again
 		t.Fatal(err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
@@ -114,13 +115,14 @@ func TestPoolBoundAndQueueTimeout(t *testing.T) {
 }
 
 func TestConcurrencyNeverExceedsBound(t *testing.T) {
-	h := New(cheap, Peppers{Current: pepper}, 3, 10*time.Second, nil, nil)
+	h := New(cheap, Peppers{Current: pepper}, 3, 10*time.Second, nil, nil, nil)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	peak := 0
 	for range 30 {
 		wg.Go(func() {
-			if err := h.acquire(context.Background()); err != nil {
+			slot, err := h.acquire(context.Background())
+			if err != nil {
 				t.Error(err)
 				return
 			}
@@ -128,7 +130,7 @@ func TestConcurrencyNeverExceedsBound(t *testing.T) {
 			peak = max(peak, len(h.slots))
 			mu.Unlock()
 			time.Sleep(time.Millisecond)
-			h.release()
+			h.release(slot)
 		})
 	}
 	wg.Wait()
@@ -137,8 +139,70 @@ func TestConcurrencyNeverExceedsBound(t *testing.T) {
 	}
 }
 
+// yielder is a Yielder the test switches between idle and busy.
+type yielder struct {
+	mu   sync.Mutex
+	idle chan struct{}
+}
+
+func (y *yielder) Idle() <-chan struct{} {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return y.idle
+}
+
+func (y *yielder) set(idle bool) {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	if idle {
+		close(y.idle)
+	} else {
+		y.idle = make(chan struct{})
+	}
+}
+
+// TestHashesYieldTheLastCore: with other requests in flight the last slot
+// is not used; with none it is, and a hash waiting for it starts as soon
+// as the others are gone.
+func TestHashesYieldTheLastCore(t *testing.T) {
+	y := &yielder{idle: make(chan struct{})}
+	close(y.idle)
+	h := New(cheap, Peppers{Current: pepper}, 2, 50*time.Millisecond, nil, nil, y)
+	ctx := context.Background()
+	a, errA := h.acquire(ctx)
+	b, errB := h.acquire(ctx)
+	if errA != nil || errB != nil || a == b {
+		t.Fatalf("idle: two slots %v, %v (the same: %v)", errA, errB, a == b)
+	}
+	h.release(a)
+	h.release(b)
+
+	y.set(false) // a read arrives
+	a, err := h.acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.acquire(ctx); !errors.Is(err, ErrBusy) {
+		t.Fatalf("busy: the spare slot was taken (%v)", err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		time.Sleep(10 * time.Millisecond)
+		y.set(true) // the read is done
+	})
+	h.queueTimeout = 5 * time.Second
+	start := time.Now()
+	b, err = h.acquire(ctx)
+	wg.Wait()
+	if err != nil || b == a || time.Since(start) > time.Second {
+		t.Fatalf("after the read: %v after %s", err, time.Since(start))
+	}
+	h.release(a)
+	h.release(b)
+}
+
 func BenchmarkHash(b *testing.B) {
-	h := New(defaults, Peppers{Current: pepper}, 1, time.Minute, nil, nil)
+	h := New(defaults, Peppers{Current: pepper}, 1, time.Minute, nil, nil, nil)
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := h.Hash(ctx, "correct horse battery staple"); err != nil {
@@ -148,7 +212,7 @@ func BenchmarkHash(b *testing.B) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	h := New(defaults, Peppers{Current: pepper}, 1, time.Minute, nil, nil)
+	h := New(defaults, Peppers{Current: pepper}, 1, time.Minute, nil, nil, nil)
 	ctx := context.Background()
 	enc, _ := h.Hash(ctx, "correct horse battery staple")
 	for b.Loop() {
@@ -165,13 +229,13 @@ func BenchmarkVerify(b *testing.B) {
 func TestPepperGenerations(t *testing.T) {
 	ctx := context.Background()
 	const p1, p2 = "first-pepper-0123456789abcdef0123", "second-pepper-0123456789abcdef012"
-	v1 := New(cheap, Peppers{Current: p1}, 1, time.Second, nil, nil)
+	v1 := New(cheap, Peppers{Current: p1}, 1, time.Second, nil, nil, nil)
 	old, _ := v1.Hash(ctx, "pw")
 	if !strings.Contains(old, ",keyid="+PepperID(p1)+"$") || strings.Contains(old, p1) {
 		t.Fatalf("hash does not name its pepper by id: %s", old)
 	}
 
-	rotated := New(cheap, Peppers{Current: p2, Previous: []string{p1}}, 1, time.Second, nil, nil)
+	rotated := New(cheap, Peppers{Current: p2, Previous: []string{p1}}, 1, time.Second, nil, nil, nil)
 	if ok, err := rotated.Verify(ctx, old, "pw"); !ok || err != nil {
 		t.Fatalf("old-pepper hash after rotation: %v, %v", ok, err)
 	}
@@ -185,7 +249,7 @@ func TestPepperGenerations(t *testing.T) {
 
 	var logs strings.Builder
 	count := &countingObserver{}
-	dropped := New(cheap, Peppers{Current: p2}, 1, time.Second, count, slog.New(slog.NewTextHandler(&logs, nil)))
+	dropped := New(cheap, Peppers{Current: p2}, 1, time.Second, count, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	count.started = 0 // the dummy hash made by New
 	for range 3 {
 		if ok, err := dropped.Verify(ctx, old, "pw"); ok || err != nil {
