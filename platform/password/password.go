@@ -50,8 +50,8 @@ type Hasher struct {
 	pepperID     string            // and its id
 	peppers      map[string][]byte // every configured pepper by id
 	legacy       []byte            // the pepper of hashes that name none
-	slots        chan struct{} // always usable
-	spare        chan struct{} // the last core's slot: only while nothing else is in flight; nil with one slot
+	slots        chan struct{}     // always usable
+	spare        chan struct{}     // the last core's slot: only while nothing else is in flight; nil with one slot
 	yield        Yielder
 	queueTimeout time.Duration
 	dummy        string
