@@ -177,14 +177,11 @@ func mainErr() error {
 			return req
 		})
 	}
-	loginBody := fmt.Sprintf(`{"username":"bench.user","password":%q}`, benchPassword)
-	login := func(cl *http.Client) op {
-		return httpOp(cl, func(ctx context.Context) *http.Request {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, svc.base+"/api/v1/auth/login", strings.NewReader(loginBody))
-			req.Header.Set("Content-Type", "application/json")
-			return req
-		})
-	}
+	// Logins go to the seeded users in turn, each from another client
+	// address: logging one account in again and again would end its
+	// oldest sessions (auth.max_sessions_per_user), bench.user's among
+	// them, whose id the (g), (i) and (j) references read.
+	login := func(conc int) op { return loginOp(svc, "success", conc) }
 	// pair measures a workload and its reference in alternating slices of
 	// the run, so that drift on a noisy machine hits both alike.
 	pair := func(ref, w workload, rounds int) (result, result) {
@@ -253,7 +250,7 @@ func mainErr() error {
 		{"a", workload{"a GET /api/v1/", *concurrency, get("/api/v1/", nil), svc}, 0.85},
 		{"b", workload{"b GET /auth/me", *concurrency, get("/api/v1/auth/me", userCookie), svc}, 0.6},
 		{"c", workload{"c GET /users?limit=20", *concurrency, get("/api/v1/users?limit=20", adminCookie), svc}, 0.6},
-		{"d", workload{"d POST /auth/login", *concurrency, login(newClient(*concurrency)), svc}, 0.9},
+		{"d", workload{"d POST /auth/login", *concurrency, login(*concurrency), svc}, 0.9},
 	}
 	var hashRef, health, sqlOfMe *result
 	var sequential []result
@@ -325,18 +322,20 @@ func mainErr() error {
 		if err != nil {
 			return err
 		}
-		defer p.Close()
 		u, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns, NoPrepare: true})
 		if err != nil {
+			p.Close()
 			return err
 		}
-		defer u.Close()
 		me := func(s *sqlstore.Store) op {
 			return func(ctx context.Context) (int, error) { _, _, err := s.SessionWithUser(ctx, id); return 200, err }
 		}
 		ref, res := pair(workload{"j prepared: SQL of (b)", *concurrency, me(p), nil}, workload{"j unprepared: SQL of (b)", *concurrency, me(u), nil}, *rounds)
 		res.Reference, res.Ratio = ref.Name, res.PerSecond/ref.PerSecond
 		results = append(results, ref, res)
+		// Closed now: (i)'s pools must fit in max_connections beside the service's.
+		p.Close()
+		u.Close()
 	}
 	if want("i") && *engine == "postgres" {
 		// What the driver costs: the (g) queries through pgx's database/sql
@@ -412,13 +411,13 @@ func mainErr() error {
 // flood sends logins at four times the hash capacity (open loop: arrivals
 // do not wait for answers) while (c) runs at 16 connections, and reports
 // the reads' latency and the logins' statuses.
-func flood(ctx context.Context, svc *service, read op, login func(*http.Client) op, slots int, h *result, warmup, d time.Duration) result {
+func flood(ctx context.Context, svc *service, read op, login func(conc int) op, slots int, h *result, warmup, d time.Duration) result {
 	rate := 4.0 * float64(slots) * 50 // ~50 verifications/s per slot at the defaults when (h) is absent
 	if h != nil && h.PerSecond > 0 {
 		rate = 4 * h.PerSecond
 	}
 	fmt.Fprintf(os.Stderr, "bench: e login flood at %.0f/s with (c) at 16 connections (%s)...\n", rate, d)
-	loginOp := login(newClient(1024))
+	logins := login(1024)
 	var (
 		mu       sync.Mutex
 		statuses = map[int]int{}
@@ -446,7 +445,7 @@ func flood(ctx context.Context, svc *service, read op, login func(*http.Client) 
 			wg.Go(func() {
 				defer inflight.Add(-1)
 				start := time.Now()
-				status, err := loginOp(context.Background())
+				status, err := logins(context.Background())
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
