@@ -84,6 +84,11 @@ func newRequestID() string {
 	return string(b[:])
 }
 
+// safeMethod reports whether a request of method m changes nothing.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
 // auditSource puts the client of a state-changing request (its address as
 // the trusted proxies let it be known, its cleaned User-Agent and the
 // request id) in the request context, where the events the request records
@@ -91,8 +96,7 @@ func newRequestID() string {
 func auditSource(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		r := c.Request()
-		switch r.Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		if safeMethod(r.Method) {
 			return next(c)
 		}
 		src := audit.Source{IP: c.RealIP(), UserAgent: session.CleanUserAgent(r.UserAgent()), RequestID: RequestID(c)}
@@ -217,8 +221,7 @@ func trimTrailingSlash(next echo.HandlerFunc) echo.HandlerFunc {
 func requireJSONBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		r := c.Request()
-		switch r.Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		if safeMethod(r.Method) {
 			return next(c)
 		}
 		if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody || IsJSON(r.Header.Get("Content-Type")) {
