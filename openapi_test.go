@@ -22,6 +22,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/httpserver"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/openapi"
+	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
 type apiDoc struct {
@@ -167,4 +168,18 @@ func TestDocsAreServed(t *testing.T) {
 		}
 	}
 	expect(t, "missing asset", c.do(t, "GET", "/docs/nope.js", ""), 404, "not_found")
+}
+
+// TestDocumentedCursorsContinue: the audit page example's next_cursor is
+// a token the service accepts, so a front-end team can try it as written.
+func TestDocumentedCursorsContinue(t *testing.T) {
+	example, ok := mustDoc(t).doc.Components.Schemas["AuditPage"].Value.Examples[0].(map[string]any)
+	if !ok {
+		t.Fatal("AuditPage has no example object")
+	}
+	token, _ := example["next_cursor"].(string)
+	q, err := audit.ParseParams(audit.Params{Cursor: token})
+	if err != nil || q.After == nil {
+		t.Fatalf("the documented cursor %q: %v", token, err)
+	}
 }
