@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -55,6 +56,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	out := logging.NewOutput(logOut, logging.FlushInterval)
 	defer out.Close()
 	log := logging.New(cfg.Log.Level, cfg.Log.Format, out)
+	tuneGC(cfg.Password, os.Getenv, log)
 	m := metrics.New()
 	store, err := openMigrated(ctx, cfg.Database, cfg.Database.MigrateOnStart, audited(log, m))
 	if err != nil {
@@ -107,6 +109,31 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	log.Info("stopped; closing the database pool") // the deferred Close
 	return err
 }
+
+// tuneGC sets the garbage collector for a service whose memory is mostly
+// argon2's, unless the operator set GOGC or GOMEMLIMIT. A soft memory
+// limit of the hashes' working set (max_concurrency hashes of
+// argon2_memory_kib, twice over) plus 48 MiB keeps the peak bounded; under
+// it, the heap may grow 4x between collections instead of 2x, because a
+// small live heap otherwise costs a collection every few MiB of request
+// garbage (measured: 17 % of GET /api/v1/'s CPU). The live heap, at most
+// max_concurrency hashes and the service's own few MiB, stays far below the
+// limit, so the limit never makes the collector thrash.
+func tuneGC(cfg config.Password, getenv func(string) string, log *slog.Logger) {
+	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := gcHeadroom + 2*int64(cfg.MaxConcurrency)*int64(cfg.Argon2MemoryKiB)<<10
+	debug.SetMemoryLimit(limit)
+	debug.SetGCPercent(gcPercent)
+	log.Info("garbage collector tuned", "gogc", gcPercent, "memory_limit_mib", limit>>20)
+}
+
+// The collector's settings; see tuneGC.
+const (
+	gcHeadroom = 48 << 20
+	gcPercent  = 400
+)
 
 // secondSignal returns a channel closed when SIGINT or SIGTERM arrives
 // after ctx has ended (by the first one), until done is closed.

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"testing"
+
+	"github.com/cleanslice/cleanslice/platform/config"
+)
+
+// TestMain keeps the runtime's own collector settings for the tests: many
+// services share this process, so serve's tuning (which steps aside when
+// GOGC is set) would size one process for all of them by one's config.
+func TestMain(m *testing.M) {
+	if os.Getenv("GOGC") == "" {
+		os.Setenv("GOGC", "100")
+	}
+	os.Exit(m.Run())
+}
+
+// TestTuneGC: without GOGC and GOMEMLIMIT the limit is the hashes' working
+// set plus headroom and GOGC is 400; with either set, nothing changes.
+func TestTuneGC(t *testing.T) {
+	prevLimit, prevPercent := debug.SetMemoryLimit(-1), debug.SetGCPercent(-1)
+	debug.SetGCPercent(prevPercent) // SetGCPercent(-1) turned the collector off: undo at once
+	t.Cleanup(func() {
+		debug.SetMemoryLimit(prevLimit)
+		debug.SetGCPercent(prevPercent)
+	})
+	cfg := config.Password{MaxConcurrency: 4, Argon2MemoryKiB: 19456}
+	log := slog.New(slog.DiscardHandler)
+	tuneGC(cfg, func(k string) string { return map[string]string{"GOMEMLIMIT": "1GiB"}[k] }, log)
+	if debug.SetMemoryLimit(-1) != prevLimit {
+		t.Fatal("an operator's GOMEMLIMIT was overridden")
+	}
+	tuneGC(cfg, func(string) string { return "" }, log)
+	want := int64(48<<20 + 2*4*19456<<10)
+	if got := debug.SetMemoryLimit(-1); got != want {
+		t.Errorf("memory limit %d MiB, want %d MiB", got>>20, want>>20)
+	}
+	if got := debug.SetGCPercent(prevPercent); got != 400 {
+		t.Errorf("GOGC %d, want 400", got)
+	}
+}
