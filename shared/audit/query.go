@@ -48,7 +48,7 @@ func ParseParams(p Params) (Query, error) {
 		for _, name := range strings.Split(p.Type, ",") {
 			t := Type(strings.TrimSpace(name))
 			if !t.Valid() {
-				bad("type", fmt.Sprintf("unknown event type %q; the types are %s", t, typeList()))
+				bad("type", fmt.Sprintf("unknown event type %q; the types are %s", t, strings.ReplaceAll(joinTypes(Types), ",", ", ")))
 				continue
 			}
 			if !slices.Contains(q.Types, t) {
@@ -103,21 +103,18 @@ func parseBound(s string) (time.Time, error) {
 	return t.UTC().Truncate(time.Microsecond), nil
 }
 
-func typeList() string {
-	names := make([]string, len(Types))
-	for i, t := range Types {
+// joinTypes is ts as a comma list, the form of the type parameter.
+func joinTypes(ts []Type) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
 		names[i] = string(t)
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(names, ",")
 }
 
 // filters is the text of q's filters, for cursors and their messages.
 func (q Query) filters() string {
-	types := make([]string, len(q.Types))
-	for i, t := range q.Types {
-		types[i] = string(t)
-	}
-	return "type=" + strings.Join(types, ",") + "&actor=" + q.Actor + "&target=" + q.Target +
+	return "type=" + joinTypes(q.Types) + "&actor=" + q.Actor + "&target=" + q.Target +
 		"&since=" + FormatTime(q.Since) + "&until=" + FormatTime(q.Until)
 }
 
@@ -134,11 +131,7 @@ func (q Query) Cut(events []Event) ([]Event, string) {
 
 // Cursor returns the token of the page of q that follows last.
 func (q Query) Cursor(last Event) string {
-	types := make([]string, len(q.Types))
-	for i, t := range q.Types {
-		types[i] = string(t)
-	}
-	return cursor.Encode(strings.Join(types, ","), q.Actor, q.Target, FormatTime(q.Since), FormatTime(q.Until),
+	return cursor.Encode(joinTypes(q.Types), q.Actor, q.Target, FormatTime(q.Since), FormatTime(q.Until),
 		FormatTime(last.OccurredAt), last.ID.String())
 }
 
