@@ -2,7 +2,6 @@ package listactivity
 
 import (
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
@@ -36,16 +35,8 @@ type response struct {
 
 // Handle answers GET /api/v1/auth/activity.
 func (h *Handler) Handle(c *echo.Context) error {
-	q := c.Request().URL.Query()
-	in := audit.Params{Type: q.Get("type"), Since: q.Get("since"), Until: q.Get("until"), Limit: q.Get("limit"), Cursor: q.Get("cursor")}
-	for name := range q {
-		if !slices.Contains(Known, name) {
-			in.Unknown = append(in.Unknown, name)
-		}
-	}
-	slices.Sort(in.Unknown)
 	ctx := c.Request().Context()
-	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), in)
+	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), audit.ParamsFrom(c.Request().URL.Query(), Known))
 	if err != nil {
 		return err
 	}

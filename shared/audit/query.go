@@ -3,6 +3,7 @@ package audit
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,26 @@ type Params struct {
 	Unknown []string
 	// Known lists the parameters that do, for the message about the others.
 	Known []string
+}
+
+// ParamsFrom reads the parameters named in known from a request's query;
+// every other name present is Unknown (sorted), so that it gets a 422.
+func ParamsFrom(values url.Values, known []string) Params {
+	get := func(name string) string {
+		if slices.Contains(known, name) {
+			return values.Get(name)
+		}
+		return ""
+	}
+	p := Params{Type: get("type"), Actor: get("actor"), Target: get("target"), Since: get("since"),
+		Until: get("until"), Limit: get("limit"), Cursor: get("cursor")}
+	for name := range values {
+		if !slices.Contains(known, name) {
+			p.Unknown = append(p.Unknown, name)
+		}
+	}
+	slices.Sort(p.Unknown)
+	return p
 }
 
 // ParseParams checks p, listing every bad parameter at once, and returns

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,13 @@ func TestCursorCarriesFilters(t *testing.T) {
 		if got := fieldsOf(func() error { _, err := ParseParams(p); return err }()); got != "cursor" {
 			t.Errorf("%s: fields %s, want cursor", name, got)
 		}
+	}
+}
+
+func TestParamsFrom(t *testing.T) {
+	v := url.Values{"type": {"login.failed"}, "actor": {"root"}, "limit": {"5"}, "page": {"2"}, "b": {"x"}}
+	p := ParamsFrom(v, []string{"type", "limit", "cursor"})
+	if p.Type != "login.failed" || p.Limit != "5" || p.Actor != "" || strings.Join(p.Unknown, ",") != "actor,b,page" {
+		t.Fatalf("ParamsFrom = %+v", p)
 	}
 }
