@@ -7,7 +7,9 @@
 // concurrency after a warm-up:
 //
 //	(a) GET /api/v1/                       vs (f) a bare net/http handler
-//	(b) GET /api/v1/auth/me                vs (g) the same SQL, direct
+//	(b) GET /api/v1/auth/me                vs (g1) the same SQL, direct, and
+//	    (g3) a bare net/http handler running it; the issue's floor is
+//	    1/(1/a + 1/g1)
 //	(c) GET /api/v1/users?limit=20 (admin) vs (g) the same SQL, direct;
 //	    and at ~90 % depth by cursor and by offset, plus the first and the
 //	    deep cursor page one request at a time (sequential latency)
@@ -20,7 +22,8 @@
 //	    user) vs the same logins of -baseline REV, and the audit trail's
 //	    pages with -events events, one request at a time
 //
-// and prints one table (or JSON with -json FILE). -engine sqlite runs the
+// (f) and (g3) are served by bench/bare, in a process of its own as the
+// service is. It prints one table (or JSON with -json FILE). -engine sqlite runs the
 // service and the (g) references on SQLite instead ((i) and (j) are
 // PostgreSQL's).
 package main
@@ -31,7 +34,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -182,37 +184,56 @@ func mainErr() error {
 	// oldest sessions (auth.max_sessions_per_user), bench.user's among
 	// them, whose id the (g), (i) and (j) references read.
 	login := func(conc int) op { return loginOp(svc, "success", conc) }
-	// pair measures a workload and its reference in alternating slices of
-	// the run, so that drift on a noisy machine hits both alike.
-	pair := func(ref, w workload, rounds int) (result, result) {
-		fmt.Fprintf(os.Stderr, "bench: %s vs %s (%d connections, %s each, in %d alternating slices)...\n", w.name, ref.name, w.conc, *duration, rounds)
-		run(ctx, ref.name, ref.conc, *warmup/2, ref.o)
-		run(ctx, w.name, w.conc, *warmup/2, w.o)
-		var rr, wr result
-		var rm, wm served
+	// alternate measures workloads (references first) in alternating
+	// slices of the run, so that drift on a noisy machine hits all alike.
+	alternate := func(rounds int, ws ...workload) []result {
+		names := make([]string, len(ws))
+		for i, w := range ws {
+			names[i] = w.name
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s (%d connections, %s each, in %d alternating slices)...\n", strings.Join(names, " vs "), ws[len(ws)-1].conc, *duration, rounds)
+		for _, w := range ws {
+			run(ctx, w.name, w.conc, *warmup/time.Duration(len(ws)), w.o)
+		}
+		rs := make([]result, len(ws))
+		ms := make([]served, len(ws))
 		slice := *duration / time.Duration(rounds)
 		for range rounds {
-			rr.merge(rm.run(ctx, ref, slice))
-			wr.merge(wm.run(ctx, w, slice))
+			for i, w := range ws {
+				rs[i].merge(ms[i].run(ctx, w, slice))
+			}
 		}
-		rm.apply(&rr)
-		wm.apply(&wr)
-		return rr, wr
+		for i := range rs {
+			ms[i].apply(&rs[i])
+		}
+		return rs
+	}
+	pair := func(ref, w workload, rounds int) (result, result) {
+		rs := alternate(rounds, ref, w)
+		return rs[0], rs[1]
 	}
 
 	var results []result
 
 	refs := map[string]workload{}
-	if want("a") || want("f") {
-		bare, err := startBare()
-		if err != nil {
+	// The floor of (a) and of (b) without the service's code: bench/bare,
+	// a process of its own as the service is (in the bench's process the
+	// server would share the load generator's runtime and skip the
+	// wake-ups between processes that the service pays).
+	var bare *service
+	if want("a") || want("f") || want("b") || want("g") {
+		if bare, err = startBare(ctx, svc.dbURL, id, cfg.Database.MaxOpenConns); err != nil {
 			return err
 		}
-		defer bare.Close()
+		defer bare.stop()
 		refs["a"] = workload{"f bare net/http", *concurrency, httpOp(client, func(ctx context.Context) *http.Request {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+bare.Addr().String()+"/", nil)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, bare.base+"/", nil)
 			return req
-		}), nil}
+		}), bare}
+		refs["g3"] = workload{"g3 bare net/http + SQL of (b)", *concurrency, httpOp(client, func(ctx context.Context) *http.Request {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, bare.base+"/me", nil)
+			return req
+		}), bare}
 	}
 	if want("b") || want("c") || want("g") {
 		store, err := svc.open(ctx, cfg.Database.MaxOpenConns, !cfg.Database.PreparedStatements)
@@ -289,18 +310,33 @@ func mainErr() error {
 		if wl.key == "d" {
 			r = 1
 		}
-		ref, res := pair(refs[wl.key], wl.w, r)
+		var bareMe *result
+		ws := []workload{refs[wl.key], wl.w}
+		if g3, ok := refs["g3"]; ok && wl.key == "b" {
+			ws = []workload{refs[wl.key], g3, wl.w}
+		}
+		rs := alternate(r, ws...)
+		ref, res := rs[0], rs[len(rs)-1]
+		if len(rs) == 3 {
+			bareMe = &rs[1]
+			res.Extra = merge(res.Extra, map[string]any{"vs_g3": res.PerSecond / bareMe.PerSecond,
+				"cpu_over_g3_us": float64(res.CPUPerRequest-bareMe.CPUPerRequest) / float64(time.Microsecond)})
+		}
 		if wl.floor > 0 {
 			ratio(&res, &ref, wl.floor)
 		}
-		results = append(results, ref, res)
+		results = append(results, ref)
+		if bareMe != nil {
+			results = append(results, *bareMe)
+		}
+		results = append(results, res)
 		switch wl.key {
 		case "d":
 			hashRef = &results[len(results)-2]
 		case "a":
 			health = &results[len(results)-1]
 		case "b":
-			sqlOfMe = &results[len(results)-2]
+			sqlOfMe = &results[len(results)-len(rs)]
 			if health != nil {
 				// The floor of (b): nothing but (a)'s HTTP work and (g1)'s
 				// query per request, on the same cores.
@@ -312,6 +348,9 @@ func mainErr() error {
 		}
 	}
 	results = append(results, sequential...)
+	if bare != nil {
+		bare.stop() // its pool closed: (i) and (j) need the connections
+	}
 	if *engine == "sqlite" {
 		// (i) and (j) are PostgreSQL's.
 	} else if want("j") {
@@ -523,6 +562,9 @@ func printTable(w *os.File, results []result, engineName string, conc int, d tim
 	}
 	tw.Flush()
 	for _, r := range results {
+		if v, ok := r.Extra["vs_g3"].(float64); ok {
+			fmt.Fprintf(w, "\n(b) = %.2f x (g3), HTTP and the query in one bare process; the service's CPU per request is %.0f us over (g3)'s\n", v, r.Extra["cpu_over_g3_us"])
+		}
 		if r.Extra != nil && r.Name[0] == 'e' {
 			fmt.Fprintf(w, "\n(e) logins sent at %.0f/s: statuses %v, p50 %v, p99 %v, not sent %v\n", r.Extra["login_rate_per_s"], r.Extra["login_statuses"], r.Extra["login_p50"], r.Extra["login_p99"], r.Extra["logins_not_sent"])
 		}
@@ -537,22 +579,6 @@ func round(d time.Duration) string {
 		return d.Round(10 * time.Microsecond).String()
 	}
 	return d.Round(time.Microsecond).String()
-}
-
-// startBare serves the same JSON as GET /api/v1/ from a bare net/http handler.
-func startBare() (net.Listener, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	body := []byte(`{"status":"ok"}` + "\n")
-	go func() {
-		_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(body)
-		}))
-	}()
-	return ln, nil
 }
 
 func machine() string {

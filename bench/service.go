@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -73,9 +74,7 @@ func startService(ctx context.Context, o serviceOptions) (*service, error) {
 		}
 		s.cleanup = append(s.cleanup, func() { _ = exec.Command("git", "worktree", "remove", "--force", src).Run() })
 	}
-	build := exec.CommandContext(ctx, "go", "build", "-o", s.bin, ".")
-	build.Dir, build.Stderr = src, os.Stderr
-	if err := build.Run(); err != nil {
+	if err := build(ctx, src, ".", s.bin); err != nil {
 		s.stop()
 		return nil, fmt.Errorf("build %s: %w", cmp.Or(o.rev, "the working tree"), err)
 	}
@@ -113,28 +112,71 @@ func startService(ctx context.Context, o serviceOptions) (*service, error) {
 	}
 	fmt.Fprintf(os.Stderr, "bench: seeded %d users and their sessions on %s (%s) in %s\n", o.users-3, s.engine, cmp.Or(o.rev, "working tree"), time.Since(start).Round(time.Second))
 
-	s.cmd = exec.Command(s.bin, "serve")
-	s.cmd.Env = s.env
-	s.cmd.Stdout, s.cmd.Stderr = nil, nil // request logs are written and discarded, as a real sink would
-	if err := s.cmd.Start(); err != nil {
+	if err := s.start("/readyz", "serve"); err != nil {
 		s.stop()
 		return nil, err
+	}
+	return s, nil
+}
+
+// build compiles the package pkg of the module in src into bin.
+func build(ctx context.Context, src, pkg, bin string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
+	cmd.Dir, cmd.Stderr = src, os.Stderr
+	return cmd.Run()
+}
+
+// start runs s.bin with args and s.env, to be stopped by s.stop, and waits
+// until GET ready answers 200. Its output is discarded, as a real log
+// sink would take it.
+func (s *service) start(ready string, args ...string) error {
+	s.cmd = exec.Command(s.bin, args...)
+	s.cmd.Env = s.env
+	if err := s.cmd.Start(); err != nil {
+		return err
 	}
 	s.cleanup = append(s.cleanup, func() {
 		_ = s.cmd.Process.Signal(os.Interrupt)
 		_ = s.cmd.Wait()
 	})
 	for range 200 {
-		if resp, err := http.Get(s.base + "/readyz"); err == nil {
+		if resp, err := http.Get(s.base + ready); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s, nil
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.stop()
-	return nil, fmt.Errorf("service did not become ready")
+	return fmt.Errorf("%s did not become ready", filepath.Base(s.bin))
+}
+
+// startBare builds bench/bare and starts it, in a process of its own as
+// the service is: the floor references (f) and, given a database,
+// (g3), the query of (b) for the session sessionID.
+func startBare(ctx context.Context, dbURL string, sessionID []byte, maxConns int) (*service, error) {
+	dir, err := os.MkdirTemp("", "cleanslice-bare")
+	if err != nil {
+		return nil, err
+	}
+	s := &service{bin: filepath.Join(dir, "bare"), cleanup: []func(){func() { os.RemoveAll(dir) }}}
+	if err := build(ctx, ".", "./bench/bare", s.bin); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("build bench/bare: %w", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		s.stop()
+		return nil, err
+	}
+	s.base = "http://" + addr
+	s.env = append(os.Environ(), "BARE_ADDRESS="+addr, "BARE_DATABASE_URL="+dbURL,
+		"BARE_SESSION_ID="+hex.EncodeToString(sessionID), "BARE_MAX_OPEN_CONNS="+strconv.Itoa(maxConns))
+	if err := s.start("/"); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
 }
 
 // createDatabase makes the service's empty database: a fresh PostgreSQL
@@ -227,10 +269,12 @@ var seedSQL = map[string]string{
 		FROM users WHERE username LIKE 'seed%'`,
 }
 
+// stop undoes what starting s did, once.
 func (s *service) stop() {
 	for i := len(s.cleanup) - 1; i >= 0; i-- {
 		s.cleanup[i]()
 	}
+	s.cleanup = nil
 }
 
 // nextCursor returns the next_cursor of the list page at path.
