@@ -113,7 +113,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 // tuneGC sets the garbage collector for a service whose memory is mostly
 // argon2's, unless the operator set GOGC or GOMEMLIMIT. A soft memory
 // limit of the hashes' working set (max_concurrency hashes of
-// argon2_memory_kib, twice over) plus 48 MiB keeps the peak bounded; under
+// argon2_memory_kib, twice over) plus 32 MiB keeps the peak bounded; under
 // it, the heap may grow 4x between collections instead of 2x, because a
 // small live heap otherwise costs a collection every few MiB of request
 // garbage (measured: 17 % of GET /api/v1/'s CPU). The live heap, at most
@@ -131,7 +131,7 @@ func tuneGC(cfg config.Password, getenv func(string) string, log *slog.Logger) {
 
 // The collector's settings; see tuneGC.
 const (
-	gcHeadroom = 48 << 20
+	gcHeadroom = 32 << 20
 	gcPercent  = 400
 )
 

@@ -35,7 +35,7 @@ func TestTuneGC(t *testing.T) {
 		t.Fatal("an operator's GOMEMLIMIT was overridden")
 	}
 	tuneGC(cfg, func(string) string { return "" }, log)
-	want := int64(48<<20 + 2*4*19456<<10)
+	want := int64(32<<20 + 2*4*19456<<10)
 	if got := debug.SetMemoryLimit(-1); got != want {
 		t.Errorf("memory limit %d MiB, want %d MiB", got>>20, want>>20)
 	}
