@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -57,6 +58,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	defer out.Close()
 	log := logging.New(cfg.Log.Level, cfg.Log.Format, out)
 	tuneGC(cfg.Password, os.Getenv, log)
+	tuneProcs(cfg.Password, os.Getenv, log)
 	m := metrics.New()
 	store, err := openMigrated(ctx, cfg.Database, cfg.Database.MigrateOnStart, audited(log, m))
 	if err != nil {
@@ -134,6 +136,23 @@ const (
 	gcHeadroom = 32 << 20
 	gcPercent  = 400
 )
+
+// tuneProcs gives the Go scheduler one processor more than the hashes can
+// hold, unless the operator set GOMAXPROCS. A hash keeps its processor for
+// all of its ~20 ms (Go preempts a running goroutine after 10 ms), so with
+// a processor per core and every core hashing, a request that arrives waits
+// in Go's run queue for that preemption. With one more, it runs at once and
+// the kernel shares the cores between it and the hashes at its finer grain;
+// with the cores idle the hashes still take them all.
+func tuneProcs(cfg config.Password, getenv func(string) string, log *slog.Logger) {
+	if getenv("GOMAXPROCS") != "" {
+		return
+	}
+	if n := cfg.MaxConcurrency + 1; n > runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(n)
+		log.Info("scheduler tuned", "gomaxprocs", n)
+	}
+}
 
 // secondSignal returns a channel closed when SIGINT or SIGTERM arrives
 // after ctx has ended (by the first one), until done is closed.

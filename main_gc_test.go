@@ -3,18 +3,24 @@ package main
 import (
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"strconv"
 	"testing"
 
 	"github.com/cleanslice/cleanslice/platform/config"
 )
 
-// TestMain keeps the runtime's own collector settings for the tests: many
-// services share this process, so serve's tuning (which steps aside when
-// GOGC is set) would size one process for all of them by one's config.
+// TestMain keeps the runtime's own collector and scheduler settings for
+// the tests: many services share this process, so serve's tuning (which
+// steps aside when GOGC and GOMAXPROCS are set) would size one process for
+// all of them by one's config.
 func TestMain(m *testing.M) {
 	if os.Getenv("GOGC") == "" {
 		os.Setenv("GOGC", "100")
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		os.Setenv("GOMAXPROCS", strconv.Itoa(runtime.GOMAXPROCS(0)))
 	}
 	os.Exit(m.Run())
 }
@@ -41,5 +47,27 @@ func TestTuneGC(t *testing.T) {
 	}
 	if got := debug.SetGCPercent(prevPercent); got != 400 {
 		t.Errorf("GOGC %d, want 400", got)
+	}
+}
+
+// TestTuneProcs: one processor more than the hashes can hold, never fewer
+// than the runtime chose, and nothing when the operator set GOMAXPROCS.
+func TestTuneProcs(t *testing.T) {
+	prev := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	log := slog.New(slog.DiscardHandler)
+	none := func(string) string { return "" }
+	tuneProcs(config.Password{MaxConcurrency: prev + 3}, func(k string) string { return map[string]string{"GOMAXPROCS": "1"}[k] }, log)
+	if got := runtime.GOMAXPROCS(0); got != prev {
+		t.Fatalf("with GOMAXPROCS set: %d processors, want the runtime's %d", got, prev)
+	}
+	tuneProcs(config.Password{MaxConcurrency: prev + 3}, none, log)
+	if got := runtime.GOMAXPROCS(0); got != prev+4 {
+		t.Errorf("%d hashes: %d processors, want %d", prev+3, got, prev+4)
+	}
+	runtime.GOMAXPROCS(prev)
+	tuneProcs(config.Password{MaxConcurrency: 1}, none, log)
+	if got := runtime.GOMAXPROCS(0); got != max(prev, 2) {
+		t.Errorf("one hash: %d processors, want %d", got, max(prev, 2))
 	}
 }
