@@ -23,9 +23,9 @@
 //	    pages with -events events, one request at a time
 //
 // (f) and (g3) are served by bench/bare, in a process of its own as the
-// service is. It prints one table (or JSON with -json FILE). -engine sqlite runs the
-// service and the (g) references on SQLite instead ((i) and (j) are
-// PostgreSQL's).
+// service is. It prints one table (or JSON with -json FILE). -engine
+// sqlite runs the service and the (g) references on SQLite instead ((i)
+// and (j) are PostgreSQL's).
 package main
 
 import (
@@ -310,26 +310,20 @@ func mainErr() error {
 		if wl.key == "d" {
 			r = 1
 		}
-		var bareMe *result
 		ws := []workload{refs[wl.key], wl.w}
 		if g3, ok := refs["g3"]; ok && wl.key == "b" {
 			ws = []workload{refs[wl.key], g3, wl.w}
 		}
 		rs := alternate(r, ws...)
-		ref, res := rs[0], rs[len(rs)-1]
+		res := &rs[len(rs)-1]
 		if len(rs) == 3 {
-			bareMe = &rs[1]
-			res.Extra = merge(res.Extra, map[string]any{"vs_g3": res.PerSecond / bareMe.PerSecond,
-				"cpu_over_g3_us": float64(res.CPUPerRequest-bareMe.CPUPerRequest) / float64(time.Microsecond)})
+			res.Extra = merge(res.Extra, map[string]any{"vs_g3": res.PerSecond / rs[1].PerSecond,
+				"cpu_over_g3_us": float64(res.CPUPerRequest-rs[1].CPUPerRequest) / float64(time.Microsecond)})
 		}
 		if wl.floor > 0 {
-			ratio(&res, &ref, wl.floor)
+			ratio(res, &rs[0], wl.floor)
 		}
-		results = append(results, ref)
-		if bareMe != nil {
-			results = append(results, *bareMe)
-		}
-		results = append(results, res)
+		results = append(results, rs...)
 		switch wl.key {
 		case "d":
 			hashRef = &results[len(results)-2]
