@@ -143,9 +143,12 @@ const (
 // a processor per core and every core hashing, a request that arrives waits
 // in Go's run queue for that preemption. With one more, it runs at once and
 // the kernel shares the cores between it and the hashes at its finer grain;
-// with the cores idle the hashes still take them all.
+// with the cores idle the hashes still take them all. Under a CPU limit
+// below the machine's cores (a container's quota, which Go's default
+// GOMAXPROCS follows) nothing changes: threads beyond the quota would be
+// throttled, a worse wait than the run queue's.
 func tuneProcs(cfg config.Password, getenv func(string) string, log *slog.Logger) {
-	if getenv("GOMAXPROCS") != "" {
+	if getenv("GOMAXPROCS") != "" || runtime.GOMAXPROCS(0) < runtime.NumCPU() {
 		return
 	}
 	if n := cfg.MaxConcurrency + 1; n > runtime.GOMAXPROCS(0) {

@@ -51,7 +51,9 @@ func TestTuneGC(t *testing.T) {
 }
 
 // TestTuneProcs: one processor more than the hashes can hold, never fewer
-// than the runtime chose, and nothing when the operator set GOMAXPROCS.
+// than the runtime chose, and nothing when the operator set GOMAXPROCS or
+// the runtime runs on fewer processors than the machine has cores (a
+// container's CPU limit).
 func TestTuneProcs(t *testing.T) {
 	prev := runtime.GOMAXPROCS(0)
 	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
@@ -61,13 +63,22 @@ func TestTuneProcs(t *testing.T) {
 	if got := runtime.GOMAXPROCS(0); got != prev {
 		t.Fatalf("with GOMAXPROCS set: %d processors, want the runtime's %d", got, prev)
 	}
-	tuneProcs(config.Password{MaxConcurrency: prev + 3}, none, log)
-	if got := runtime.GOMAXPROCS(0); got != prev+4 {
-		t.Errorf("%d hashes: %d processors, want %d", prev+3, got, prev+4)
+	cpus := runtime.NumCPU()
+	runtime.GOMAXPROCS(cpus)
+	tuneProcs(config.Password{MaxConcurrency: cpus + 3}, none, log)
+	if got := runtime.GOMAXPROCS(0); got != cpus+4 {
+		t.Errorf("%d hashes on %d cores: %d processors, want %d", cpus+3, cpus, got, cpus+4)
 	}
-	runtime.GOMAXPROCS(prev)
+	if cpus > 1 {
+		runtime.GOMAXPROCS(cpus - 1)
+		tuneProcs(config.Password{MaxConcurrency: cpus - 1}, none, log)
+		if got := runtime.GOMAXPROCS(0); got != cpus-1 {
+			t.Errorf("under a CPU limit of %d of %d cores: %d processors, want the limit", cpus-1, cpus, got)
+		}
+	}
+	runtime.GOMAXPROCS(cpus)
 	tuneProcs(config.Password{MaxConcurrency: 1}, none, log)
-	if got := runtime.GOMAXPROCS(0); got != max(prev, 2) {
-		t.Errorf("one hash: %d processors, want %d", got, max(prev, 2))
+	if got := runtime.GOMAXPROCS(0); got != max(cpus, 2) {
+		t.Errorf("one hash: %d processors, want %d", got, max(cpus, 2))
 	}
 }

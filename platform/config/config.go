@@ -285,7 +285,8 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		}
 	}
 	if c.Password.MaxConcurrency == 0 {
-		c.Password.MaxConcurrency = runtime.NumCPU()
+		// The CPUs Go runs on: a container's CPU limit, else the cores.
+		c.Password.MaxConcurrency = runtime.GOMAXPROCS(0)
 	}
 	p.problems = append(p.problems, c.validate()...)
 	if len(p.problems) > 0 {
