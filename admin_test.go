@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -511,18 +512,25 @@ func TestUsersCreateCommand(t *testing.T) {
 				settings[k] = v
 			}
 			path := writeConfig(t, settings)
+			var logs strings.Builder
 			create := func(stdin string, args ...string) (string, error) {
 				var out strings.Builder
 				cfg, err := config.Load(path, func(string) string { return "" })
 				if err != nil {
 					t.Fatal(err)
 				}
-				err = usersCommand(context.Background(), cfg, append([]string{"create"}, args...), strings.NewReader(stdin), &out)
+				err = usersCommand(context.Background(), cfg, append([]string{"create"}, args...), strings.NewReader(stdin), &out, &logs)
 				return out.String(), err
 			}
 			out, err := create("first super password\n", "--username", "root.admin", "--role", "super_admin")
 			if err != nil || !strings.HasPrefix(out, "created super_admin root.admin") {
 				t.Fatalf("create: %q, %v", out, err)
+			}
+			// The event's log line, as the service writes it for events it records.
+			id := strings.TrimSuffix(strings.TrimPrefix(out[strings.Index(out, "(id "):], "(id "), ")\n")
+			if l := logs.String(); strings.Count(l, "msg=audit") != 1 || !strings.Contains(l, "type=user.created") ||
+				!strings.Contains(l, "target_id="+id) || !strings.Contains(l, "actor_id=\"\"") || !strings.Contains(l, "via:cli") {
+				t.Fatalf("users create logged %q, want one msg=audit line for user.created of %s by nobody, via the CLI", l, id)
 			}
 			_, err = create("another password\n", "--username", "ROOT.ADMIN", "--role", "admin")
 			if err == nil || !strings.Contains(err.Error(), "already taken") || exitCode(err) != 1 {
@@ -555,7 +563,7 @@ func TestUsersCreatePasswordFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if err := usersCommand(context.Background(), cfg, []string{"create", "--username", "env.user", "--role", "user", "--password-env", "CLEANSLICE_TEST_PASSWORD"}, strings.NewReader(""), &out); err != nil {
+	if err := usersCommand(context.Background(), cfg, []string{"create", "--username", "env.user", "--role", "user", "--password-env", "CLEANSLICE_TEST_PASSWORD"}, strings.NewReader(""), &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	app := newTestAppOn(t, cfg.Database.URL, nil)

@@ -347,10 +347,13 @@ func openStore(ctx context.Context, cfg config.Database, audited func(audit.Even
 }
 
 // audited returns what hears of each committed audit event: one log line
-// (msg=audit) for the operators' log store, and the metrics.
+// (msg=audit) for the operators' log store, and the metrics (m may be nil:
+// the CLI has none).
 func audited(log *slog.Logger, m *metrics.Metrics) func(audit.Event) {
 	return func(e audit.Event) {
-		m.Audited(e)
+		if m != nil {
+			m.Audited(e)
+		}
 		log.LogAttrs(context.Background(), slog.LevelInfo, "audit",
 			slog.String("type", string(e.Type)),
 			slog.String("event_id", e.ID.String()),

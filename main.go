@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "migrate":
 		return migrateCommand(cfg, rest, stdout)
 	case "users":
-		return usersCommand(ctx, cfg, rest, os.Stdin, stdout)
+		return usersCommand(ctx, cfg, rest, os.Stdin, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, cfg.HTTP.Address, stdout)
 	}

@@ -18,19 +18,21 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/platform/config"
+	"github.com/cleanslice/cleanslice/platform/logging"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// usersCommand runs `users create` or `users hashes`.
-func usersCommand(ctx context.Context, cfg config.Config, args []string, stdin io.Reader, stdout io.Writer) error {
+// usersCommand runs `users create` or `users hashes`; what they log (the
+// audit line of a created user) goes to logOut.
+func usersCommand(ctx context.Context, cfg config.Config, args []string, stdin io.Reader, stdout, logOut io.Writer) error {
 	switch {
 	case len(args) == 1 && args[0] == "hashes":
 		return hashesCommand(ctx, cfg, stdout)
 	case len(args) > 0 && args[0] == "create":
-		return createUserCommand(ctx, cfg, args, stdin, stdout)
+		return createUserCommand(ctx, cfg, args, stdin, stdout, logOut)
 	}
 	return usageError{"users needs create --username NAME --role super_admin|admin|user [--password-env VAR], or hashes"}
 }
@@ -86,8 +88,9 @@ func hashesCommand(ctx context.Context, cfg config.Config, stdout io.Writer) err
 // first super admin (or any account) without the API. The password comes
 // from stdin (one line) or from the environment variable named by
 // --password-env, never from the command line, where it would show in
-// process listings.
-func createUserCommand(ctx context.Context, cfg config.Config, args []string, stdin io.Reader, stdout io.Writer) error {
+// process listings. Its user.created event gets the service's msg=audit
+// log line, on logOut in the configured format, once it has committed.
+func createUserCommand(ctx context.Context, cfg config.Config, args []string, stdin io.Reader, stdout, logOut io.Writer) error {
 	fs := flag.NewFlagSet("users create", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	username := fs.String("username", "", "the new user's name")
@@ -114,7 +117,9 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 		return fmt.Errorf("users create: %s", describeInvalid(err))
 	}
 
-	store, err := openMigrated(ctx, cfg.Database, true, nil)
+	out := logging.NewOutput(logOut, logging.FlushInterval)
+	defer out.Close()
+	store, err := openMigrated(ctx, cfg.Database, true, audited(logging.New(cfg.Log.Level, cfg.Log.Format, out), nil))
 	if err != nil {
 		return err
 	}
