@@ -26,8 +26,9 @@ import (
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 )
 
-// service is the cleanslice binary running as a child process on a fresh
-// database of its engine.
+// service is a child process the bench measures: the cleanslice binary on
+// a fresh database of its engine, or bench/bare (startBare; then only bin,
+// base, env, cmd and cleanup are set).
 type service struct {
 	engine  string
 	base    string
