@@ -85,10 +85,11 @@ func (m *served) run(ctx context.Context, w workload, d time.Duration) result {
 }
 
 func (m *served) apply(r *result) {
-	if m.svc == nil || r.Requests == 0 {
+	n := answered(r.Statuses)
+	if m.svc == nil || n == 0 {
 		return
 	}
-	r.PeakRSSMiB, r.CPUPerRequest = m.peak, m.cpu/time.Duration(r.Requests)
+	r.PeakRSSMiB, r.CPUPerRequest = m.peak, m.cpu/time.Duration(n)
 }
 
 func main() {
