@@ -193,7 +193,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	limits := login.Limits{PerUsername: cfg.Auth.MaxFailedLogins, PerIP: loginFailuresPerIP, Window: cfg.Auth.FailureWindow, SessionsPerUser: cfg.Auth.MaxSessionsPerUser}
 	minLen := cfg.Password.MinLength
 
-	authn := authenticate.NewMiddleware(authenticate.New(store, m, policy, now), cookies)
+	authn := authenticate.NewMiddleware(authenticate.New(store, policy, now), cookies, httpserver.AuditSource)
 	healthH := health.NewHandler(health.New(store, drain, time.Second))
 	signupH := signup.NewHandler(signup.New(store, hasher, minLen, now))
 	loginH := login.NewHandler(login.New(store, store, store, store, hasher, m, policy, limits, now), cookies)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofrs/uuid/v5"
+
 	"github.com/cleanslice/cleanslice/features/grantadmin"
 	"github.com/cleanslice/cleanslice/features/login"
 	"github.com/cleanslice/cleanslice/features/signup"
@@ -133,7 +135,9 @@ func TestAuditTrail(t *testing.T) {
 		app.seed(t, root, user.RoleSuperAdmin) // as the CLI's users create would, without the CLI
 		rootC := login(root, seedPassword, 200)
 		step(want{"login.succeeded", root, root, ""})
-		expect(t, "signup", app.client().signup(t, alice, seedPassword), 201, "")
+		signedUp := app.client().signup(t, alice, seedPassword)
+		expect(t, "signup", signedUp, 201, "")
+		aliceID := uuid.FromStringOrNil(signedUp.json(t)["id"].(string))
 		step(want{"user.signed_up", "", alice, ""})
 		aliceC := login(alice, seedPassword, 200)
 		step(want{"login.succeeded", alice, alice, ""})
@@ -195,6 +199,19 @@ func TestAuditTrail(t *testing.T) {
 			step(want{"login.failed", "", bob, "wrong_password"})
 		}
 		login(bob, "password2", 429) // throttled: counted by the metrics, not recorded
+		// A session that inactivation did not end (alice was made inactive
+		// by a direct database change) ends at its next request, by nobody,
+		// with that request's client.
+		leftover := login(alice, "password4", 200)
+		step(want{"login.succeeded", alice, alice, ""})
+		if err := app.store.SetUserActive(context.Background(), aliceID, false, app.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, "a leftover session", leftover.do(t, "GET", "/api/v1/auth/me", "", "X-Request-ID", "leftover-1"), 401, "not_authenticated")
+		step(want{"session.ended", "", alice, "inactivation"})
+		if err := app.store.SetUserActive(context.Background(), aliceID, true, app.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
 
 		trail := walk(t, rootC, "/api/v1/audit", 100)
 		slices.Reverse(trail)
@@ -220,6 +237,9 @@ func TestAuditTrail(t *testing.T) {
 			if n, ok := e.Details["ended"].(float64); e.Type == "session.ended" && (!ok || n < 1) {
 				t.Errorf("session.ended without a count: %v", e.Details)
 			}
+		}
+		if e := trail[len(trail)-1]; e.RequestID != "leftover-1" || e.Actor != nil {
+			t.Errorf("the leftover session's end: request id %q, actor %+v", e.RequestID, e.Actor)
 		}
 		if granted.RequestID != "grant-1" || granted.RequestID != grant.header.Get("X-Request-Id") || granted.UserAgent != "AuditTest/1.0" {
 			t.Errorf("the grant's event has request id %q and user agent %q", granted.RequestID, granted.UserAgent)

@@ -1,6 +1,7 @@
 // Package authenticate turns a session cookie into an auth.Actor: it loads
 // the session and its user in one query, refuses expired sessions and
-// inactive users, and renews a session inside its refresh window.
+// inactive users (ending what sessions such a user still has, as an event
+// of the trail), and renews a session inside its refresh window.
 package authenticate
 
 import (
@@ -9,21 +10,23 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
 // Interactor authenticates session secrets.
 type Interactor struct {
-	store   Store
-	metrics Metrics
-	policy  session.Policy
-	now     func() time.Time
+	store  Store
+	policy session.Policy
+	now    func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, metrics Metrics, policy session.Policy, now func() time.Time) *Interactor {
-	return &Interactor{store: store, metrics: metrics, policy: policy, now: now}
+func New(store Store, policy session.Policy, now func() time.Time) *Interactor {
+	return &Interactor{store: store, policy: policy, now: now}
 }
 
 // Result is an authenticated actor, when it was authenticated, and when its
@@ -35,8 +38,10 @@ type Result struct {
 	Renewed   bool
 }
 
-// Execute authenticates the session secret a client presented.
-func (i *Interactor) Execute(ctx context.Context, secret string) (Result, error) {
+// Execute authenticates the session secret a client presented. source
+// says who presented it; it is asked only when an event is recorded (reads
+// carry no audit source, to keep them cheap), and may be nil.
+func (i *Interactor) Execute(ctx context.Context, secret string, source func() audit.Source) (Result, error) {
 	id, err := session.IDFromSecret(secret)
 	if err != nil {
 		return Result{}, auth.ErrNotAuthenticated
@@ -53,11 +58,12 @@ func (i *Interactor) Execute(ctx context.Context, secret string) (Result, error)
 		return Result{}, auth.ErrNotAuthenticated
 	}
 	if !u.IsActive {
-		n, err := i.store.DeleteUserSessions(ctx, u.ID)
-		if err != nil {
-			return Result{}, fmt.Errorf("authenticate: drop sessions of inactive user: %w", err)
+		if source != nil {
+			ctx = audit.WithSource(ctx, source())
 		}
-		i.metrics.SessionsEnded(session.EndedByInactivation, n)
+		if err := i.endSessionsOf(ctx, u.ID, now); err != nil {
+			return Result{}, fmt.Errorf("authenticate: end sessions of inactive user: %w", err)
+		}
 		return Result{}, auth.ErrNotAuthenticated
 	}
 	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID}, Now: now, ExpiresAt: s.ExpiresAt}
@@ -68,4 +74,21 @@ func (i *Interactor) Execute(ctx context.Context, secret string) (Result, error)
 		res.ExpiresAt, res.Renewed = renewed.ExpiresAt, true
 	}
 	return res, nil
+}
+
+// endSessionsOf ends every session an inactive user still has (inactivation
+// ends them in its own transaction; these were made some other way, a
+// direct database change say) and records their end, by nobody (the
+// service acted), with the source of the request that presented one.
+func (i *Interactor) endSessionsOf(ctx context.Context, userID uuid.UUID, now time.Time) error {
+	return i.store.WithinTx(ctx, func(ctx context.Context) error {
+		n, err := i.store.DeleteUserSessions(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if e, ok := audit.SessionsEnded(ctx, now, uuid.Nil, userID, session.EndedByInactivation, n); ok {
+			return i.store.RecordEvent(ctx, e)
+		}
+		return nil
+	})
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -18,6 +19,22 @@ type fakeStore struct {
 	users    map[uuid.UUID]user.User
 	extended int
 	fail     error
+	events   []audit.Event
+	inTx     bool
+}
+
+func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	f.inTx = true
+	defer func() { f.inTx = false }()
+	return fn(ctx)
+}
+
+func (f *fakeStore) RecordEvent(_ context.Context, e audit.Event) error {
+	if !f.inTx {
+		return errors.New("event recorded outside a transaction")
+	}
+	f.events = append(f.events, e)
+	return nil
 }
 
 func (f *fakeStore) SessionWithUser(_ context.Context, id []byte) (session.Session, user.User, error) {
@@ -64,13 +81,13 @@ func setup(active bool) (*fakeStore, string, *time.Time, *Interactor) {
 		users:    map[uuid.UUID]user.User{u.ID: u},
 	}
 	now := t0
-	return f, secret, &now, New(f, fakeMetrics{}, policy, func() time.Time { return now })
+	return f, secret, &now, New(f, policy, func() time.Time { return now })
 }
 
 func TestValidSessionOutsideRefreshWindow(t *testing.T) {
 	f, secret, now, i := setup(true)
 	*now = t0.Add(5 * time.Minute)
-	res, err := i.Execute(context.Background(), secret)
+	res, err := i.Execute(context.Background(), secret, nil)
 	if err != nil || res.Actor.User.Username != "alice" || !res.Actor.Authenticated() {
 		t.Fatalf("Execute = %+v, %v", res, err)
 	}
@@ -82,14 +99,14 @@ func TestValidSessionOutsideRefreshWindow(t *testing.T) {
 func TestRenewalInsideWindowNeverPastAbsolute(t *testing.T) {
 	f, secret, now, i := setup(true)
 	*now = t0.Add(13 * time.Minute) // 2 of 15 minutes left: inside the 20 % window
-	res, err := i.Execute(context.Background(), secret)
+	res, err := i.Execute(context.Background(), secret, nil)
 	if err != nil || !res.Renewed || !res.ExpiresAt.Equal(t0.Add(28*time.Minute)) || !res.Now.Equal(*now) || f.extended != 1 {
 		t.Fatalf("Execute = %+v, %v, %d writes", res, err, f.extended)
 	}
 	// Keep renewing until the absolute expiry caps it.
 	for m := 26; m < 60; m += 13 {
 		*now = t0.Add(time.Duration(m) * time.Minute)
-		res, err = i.Execute(context.Background(), secret)
+		res, err = i.Execute(context.Background(), secret, nil)
 		if err != nil {
 			t.Fatalf("at %d min: %v", m, err)
 		}
@@ -98,7 +115,7 @@ func TestRenewalInsideWindowNeverPastAbsolute(t *testing.T) {
 		}
 	}
 	*now = t0.Add(time.Hour)
-	if _, err := i.Execute(context.Background(), secret); !errors.Is(err, auth.ErrNotAuthenticated) {
+	if _, err := i.Execute(context.Background(), secret, nil); !errors.Is(err, auth.ErrNotAuthenticated) {
 		t.Fatalf("at the absolute expiry: %v", err)
 	}
 }
@@ -106,18 +123,32 @@ func TestRenewalInsideWindowNeverPastAbsolute(t *testing.T) {
 func TestExpiredSession(t *testing.T) {
 	_, secret, now, i := setup(true)
 	*now = t0.Add(15 * time.Minute)
-	if _, err := i.Execute(context.Background(), secret); !errors.Is(err, auth.ErrNotAuthenticated) {
+	if _, err := i.Execute(context.Background(), secret, nil); !errors.Is(err, auth.ErrNotAuthenticated) {
 		t.Fatalf("expired session: %v", err)
 	}
 }
 
 func TestInactiveUserLosesEverySession(t *testing.T) {
 	f, secret, _, i := setup(false)
-	if _, err := i.Execute(context.Background(), secret); !errors.Is(err, auth.ErrNotAuthenticated) {
+	src := func() audit.Source { return audit.Source{IP: "192.0.2.7", RequestID: "r-1"} }
+	if _, err := i.Execute(context.Background(), secret, src); !errors.Is(err, auth.ErrNotAuthenticated) {
 		t.Fatalf("inactive user: %v", err)
 	}
 	if len(f.sessions) != 0 {
 		t.Fatalf("%d sessions left", len(f.sessions))
+	}
+	// Recorded as the end of one session, by nobody, of the user.
+	var alice uuid.UUID
+	for id := range f.users {
+		alice = id
+	}
+	if len(f.events) != 1 {
+		t.Fatalf("events %+v, want one", f.events)
+	}
+	e := f.events[0]
+	reason, n, ok := e.Ended()
+	if !ok || reason != session.EndedByInactivation || n != 1 || !e.Actor.ID.IsNil() || e.Target.ID != alice || e.IP != "192.0.2.7" || e.RequestID != "r-1" {
+		t.Fatalf("event %+v", e)
 	}
 }
 
@@ -125,7 +156,7 @@ func TestUnknownAndMalformedSecrets(t *testing.T) {
 	_, _, _, i := setup(true)
 	other, _ := session.NewSecret()
 	for _, s := range []string{other, "", "not-base64!"} {
-		if _, err := i.Execute(context.Background(), s); !errors.Is(err, auth.ErrNotAuthenticated) {
+		if _, err := i.Execute(context.Background(), s, nil); !errors.Is(err, auth.ErrNotAuthenticated) {
 			t.Errorf("secret %q: %v", s, err)
 		}
 	}
@@ -134,12 +165,7 @@ func TestUnknownAndMalformedSecrets(t *testing.T) {
 func TestStoreFailureIsNotA401(t *testing.T) {
 	f, secret, _, i := setup(true)
 	f.fail = errors.New("connection refused")
-	if _, err := i.Execute(context.Background(), secret); err == nil || errors.Is(err, auth.ErrNotAuthenticated) {
+	if _, err := i.Execute(context.Background(), secret, nil); err == nil || errors.Is(err, auth.ErrNotAuthenticated) {
 		t.Fatalf("a database fault became %v", err)
 	}
 }
-
-// fakeMetrics counts ended sessions by reason.
-type fakeMetrics map[session.EndReason]int
-
-func (m fakeMetrics) SessionsEnded(r session.EndReason, n int) { m[r] += n }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 )
 
@@ -14,11 +15,13 @@ import (
 type Middleware struct {
 	interactor *Interactor
 	cookies    Cookies
+	source     func(c *echo.Context) audit.Source
 }
 
-// NewMiddleware returns the middleware.
-func NewMiddleware(i *Interactor, cookies Cookies) *Middleware {
-	return &Middleware{interactor: i, cookies: cookies}
+// NewMiddleware returns the middleware; source tells the client of a
+// request, for the events authenticating records.
+func NewMiddleware(i *Interactor, cookies Cookies, source func(c *echo.Context) audit.Source) *Middleware {
+	return &Middleware{interactor: i, cookies: cookies, source: source}
 }
 
 // Required refuses a request without a valid session: 401 not_authenticated.
@@ -60,7 +63,7 @@ func (m *Middleware) authenticate(c *echo.Context) (bool, error) {
 		}
 		return false, nil
 	}
-	res, err := m.interactor.Execute(r.Context(), secret)
+	res, err := m.interactor.Execute(r.Context(), secret, func() audit.Source { return m.source(c) })
 	if errors.Is(err, auth.ErrNotAuthenticated) {
 		m.cookies.Clear(w)
 		return false, nil

@@ -7,20 +7,19 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store is the session storage this slice needs.
+// Store is the session storage this slice needs: it ends an inactive
+// user's leftover sessions and records their end in one transaction.
 type Store interface {
 	SessionWithUser(ctx context.Context, id []byte) (session.Session, user.User, error)
 	ExtendSession(ctx context.Context, id []byte, expiresAt, lastSeenAt time.Time) error
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
-}
-
-// Metrics counts the sessions this scenario ends.
-type Metrics interface {
-	SessionsEnded(reason session.EndReason, n int)
+	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // Cookies reads and re-issues the session cookie. Read also says whether

@@ -92,17 +92,25 @@ func safeMethod(m string) bool {
 // auditSource puts the client of a state-changing request (its address as
 // the trusted proxies let it be known, its cleaned User-Agent and the
 // request id) in the request context, where the events the request records
-// take it from. Reads record nothing, so they skip the work.
+// take it from. Reads skip the work: the one event a read can record (an
+// inactive user's leftover sessions ended by authenticate) asks AuditSource
+// itself.
 func auditSource(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		r := c.Request()
 		if safeMethod(r.Method) {
 			return next(c)
 		}
-		src := audit.Source{IP: c.RealIP(), UserAgent: session.CleanUserAgent(r.UserAgent()), RequestID: RequestID(c)}
-		c.SetRequest(r.WithContext(audit.WithSource(r.Context(), src)))
+		c.SetRequest(r.WithContext(audit.WithSource(r.Context(), AuditSource(c))))
 		return next(c)
 	}
+}
+
+// AuditSource is the client of the request c serves, as its events record
+// it: the address the trusted proxies let be known, the cleaned User-Agent
+// and the request id.
+func AuditSource(c *echo.Context) audit.Source {
+	return audit.Source{IP: c.RealIP(), UserAgent: session.CleanUserAgent(c.Request().UserAgent()), RequestID: RequestID(c)}
 }
 
 // panicError carries a recovered panic and where it happened.
