@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"io/fs"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -86,4 +87,52 @@ func countUpMigrations(t *testing.T, engine string) int {
 		t.Fatalf("no migrations: %v", err)
 	}
 	return n
+}
+
+// TestPostgresIndexesAreBuiltConcurrently checks every PostgreSQL up
+// migration against the rolling-deploy rule: an index on a table the file
+// does not create is built CONCURRENTLY (a plain CREATE INDEX holds every
+// write to the table off for the whole build, while old replicas serve),
+// and a CONCURRENTLY statement is alone in its file (a file of several
+// statements runs as one implicit transaction, where CONCURRENTLY fails).
+func TestPostgresIndexesAreBuiltConcurrently(t *testing.T) {
+	files, err := db.Migrations("postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := fs.Glob(files, "*.up.sql")
+	if err != nil || len(ups) == 0 {
+		t.Fatalf("no up migrations: %v", err)
+	}
+	index := regexp.MustCompile(`(?is)^CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?\S+\s+ON\s+(?:ONLY\s+)?"?(\w+)`)
+	table := regexp.MustCompile(`(?is)^CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"?(\w+)`)
+	comment := regexp.MustCompile(`--[^\n]*`)
+	for _, name := range ups {
+		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stmts []string
+		for _, s := range strings.Split(comment.ReplaceAllString(string(b), ""), ";") {
+			if s = strings.TrimSpace(s); s != "" {
+				stmts = append(stmts, s)
+			}
+		}
+		created := map[string]bool{}
+		for _, s := range stmts {
+			if m := table.FindStringSubmatch(s); m != nil {
+				created[strings.ToLower(m[1])] = true
+			}
+		}
+		for _, s := range stmts {
+			m := index.FindStringSubmatch(s)
+			switch {
+			case m == nil:
+			case m[1] == "" && !created[strings.ToLower(m[2])]:
+				t.Errorf("%s: an index on %s, a table it does not create, without CONCURRENTLY: %s", name, m[2], s)
+			case m[1] != "" && len(stmts) > 1:
+				t.Errorf("%s: CONCURRENTLY in a file of %d statements (one implicit transaction): %s", name, len(stmts), s)
+			}
+		}
+	}
 }

@@ -1,0 +1,2 @@
+-- Nothing: see the up.
+SELECT 1;
