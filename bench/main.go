@@ -41,6 +41,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -63,33 +64,47 @@ type workload struct {
 	svc  *service // the service that serves it; nil for a reference without one
 }
 
-// served adds up what the service of a workload spent over its slices.
+// served adds up what a workload's server spent over its slices: the
+// service's (or bench/bare's) process, or, for a reference the bench runs
+// itself ((g1), (g2), (h)), the bench's own (its load generator is idle
+// then), so that every row has a CPU/req.
 type served struct {
 	cpu  time.Duration
 	peak float64
 	svc  *service
 }
 
-// run measures one slice of w, and its service's CPU and peak RSS.
+// run measures one slice of w, and its server's CPU and peak RSS.
 func (m *served) run(ctx context.Context, w workload, d time.Duration) result {
-	if w.svc == nil {
-		return run(ctx, w.name, w.conc, d, w.o)
+	cpuTime := ownCPUTime
+	if w.svc != nil {
+		m.svc, cpuTime = w.svc, w.svc.cpuTime
+		w.svc.resetPeakRSS()
 	}
-	m.svc = w.svc
-	w.svc.resetPeakRSS()
-	before := w.svc.cpuTime()
+	before := cpuTime()
 	r := run(ctx, w.name, w.conc, d, w.o)
-	m.cpu += w.svc.cpuTime() - before
-	m.peak = max(m.peak, w.svc.peakRSSMiB())
+	m.cpu += cpuTime() - before
+	if w.svc != nil {
+		m.peak = max(m.peak, w.svc.peakRSSMiB())
+	}
 	return r
 }
 
 func (m *served) apply(r *result) {
 	n := answered(r.Statuses)
-	if m.svc == nil || n == 0 {
+	if n == 0 {
 		return
 	}
 	r.PeakRSSMiB, r.CPUPerRequest = m.peak, m.cpu/time.Duration(n)
+}
+
+// ownCPUTime is the bench process's user+system CPU so far.
+func ownCPUTime() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 func main() {
@@ -330,6 +345,9 @@ func mainErr() error {
 		switch wl.key {
 		case "d":
 			hashRef = &results[len(results)-2]
+			if d, h := &results[len(results)-1], hashRef.CPUPerRequest; h > 0 && d.CPUPerRequest > 0 {
+				d.Extra = merge(d.Extra, map[string]any{"cpu_over_h": float64(d.CPUPerRequest)/float64(h) - 1})
+			}
 		case "a":
 			health = &results[len(results)-1]
 		case "b":
@@ -561,6 +579,9 @@ func printTable(w *os.File, results []result, engineName string, conc int, d tim
 	for _, r := range results {
 		if v, ok := r.Extra["vs_g3"].(float64); ok {
 			fmt.Fprintf(w, "\n(b) = %.2f x (g3), HTTP and the query in one bare process; the service's CPU per request is %.0f us over (g3)'s\n", v, r.Extra["cpu_over_g3_us"])
+		}
+		if v, ok := r.Extra["cpu_over_h"].(float64); ok {
+			fmt.Fprintf(w, "\n(d): the service's CPU per login is %.0f %% over (h)'s per verification (the bench's own process)\n", 100*v)
 		}
 		if r.Extra != nil && r.Name[0] == 'e' {
 			fmt.Fprintf(w, "\n(e) logins sent at %.0f/s: statuses %v, p50 %v, p99 %v, not sent %v\n", r.Extra["login_rate_per_s"], r.Extra["login_statuses"], r.Extra["login_p50"], r.Extra["login_p99"], r.Extra["logins_not_sent"])
