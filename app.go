@@ -58,7 +58,6 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	defer out.Close()
 	log := logging.New(cfg.Log.Level, cfg.Log.Format, out)
 	tuneGC(cfg.Password, os.Getenv, log)
-	tuneProcs(cfg.Password, os.Getenv, log)
 	m := metrics.New()
 	store, err := openMigrated(ctx, cfg.Database, cfg.Database.MigrateOnStart, audited(log, m))
 	if err != nil {
@@ -67,7 +66,8 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	defer store.Close()
 	m.WatchDB(store.DB(), store.Engine())
 	drain := &httpserver.Drain{}
-	handler, err := newHandler(cfg, log, store, m, drain, time.Now)
+	fg := httpserver.NewForeground()
+	handler, err := newHandler(cfg, log, store, m, drain, fg, time.Now)
 	if err != nil {
 		return err
 	}
@@ -77,6 +77,10 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	}
 	var background sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(ctx)
+	if base, raised, ok := extraProcs(cfg.Password, os.Getenv); ok {
+		log.Info("scheduler tuned: one processor more while other requests are in flight", "gomaxprocs", base, "raised", raised)
+		background.Go(func() { followForeground(bgCtx, fg, base, raised, procsSample, runtime.GOMAXPROCS, log) })
+	}
 	background.Go(func() {
 		purge(bgCtx, store, m, log, retention{FailureWindow: cfg.Auth.FailureWindow, Audit: cfg.Audit.Retention}, time.Minute)
 	})
@@ -137,25 +141,69 @@ const (
 	gcPercent  = 400
 )
 
-// tuneProcs gives the Go scheduler one processor more than the hashes can
-// hold, unless the operator set GOMAXPROCS. A hash keeps its processor for
-// all of its ~20 ms (Go preempts a running goroutine after 10 ms), so with
-// a processor per core and every core hashing, a request that arrives waits
-// in Go's run queue for that preemption. With one more, it runs at once and
-// the kernel shares the cores between it and the hashes at its finer grain;
-// with the cores idle the hashes still take them all. Under a CPU limit
-// below the machine's cores (a container's quota, which Go's default
-// GOMAXPROCS follows) nothing changes: threads beyond the quota would be
-// throttled, a worse wait than the run queue's.
-func tuneProcs(cfg config.Password, getenv func(string) string, log *slog.Logger) {
-	if getenv("GOMAXPROCS") != "" || runtime.GOMAXPROCS(0) < runtime.NumCPU() {
-		return
+// extraProcs says whether the Go scheduler should get one processor more
+// than the hashes can hold while other requests are in flight, and the two
+// counts it moves between: the runtime's (a processor per core) and
+// password.max_concurrency + 1. A hash keeps its processor for all of its
+// ~20 ms (Go preempts a running goroutine after 10 ms), so with every
+// processor hashing, a request that arrives waits in Go's run queue for
+// that preemption; with one processor more it runs at once and the kernel
+// shares the cores between it and the hashes at its finer grain. That
+// extra processor costs the hashes themselves ~12 % (measured: CPU per
+// login 1-5 % over a bare verification with as many processors as cores,
+// 13-17 % with one more), so it is there only while needed (see
+// followForeground). Not when the operator set GOMAXPROCS, nor under a CPU
+// limit below the machine's cores (a container's quota, which Go's default
+// GOMAXPROCS follows): threads beyond the quota would be throttled, a worse
+// wait than the run queue's.
+func extraProcs(cfg config.Password, getenv func(string) string) (base, raised int, ok bool) {
+	base = runtime.GOMAXPROCS(0)
+	if getenv("GOMAXPROCS") != "" || base < runtime.NumCPU() || cfg.MaxConcurrency+1 <= base {
+		return base, base, false
 	}
-	if n := cfg.MaxConcurrency + 1; n > runtime.GOMAXPROCS(0) {
-		runtime.GOMAXPROCS(n)
-		log.Info("scheduler tuned", "gomaxprocs", n)
+	return base, cfg.MaxConcurrency + 1, true
+}
+
+// followForeground runs until ctx ends: every sample it looks whether a
+// request other than the hashes (fg) is in flight, and sets the scheduler's
+// processors (set: runtime.GOMAXPROCS in serve) to raised once raiseAfter
+// samples in a row found one, back to base once lowerAfter in a row found
+// none. Sampling, not reacting to every request, is what keeps a login
+// flood alone at a processor per core: a login counts as foreground for
+// the microseconds between its arrival and its place in the hash queue,
+// which a sample almost never sees twice in a row. Each change stops the
+// world for ~0.3 ms; lowerAfter bounds them to a few a second.
+func followForeground(ctx context.Context, fg *httpserver.Foreground, base, raised int, sample time.Duration, set func(int) int, log *slog.Logger) {
+	const raiseAfter, lowerAfter = 2, 10
+	t := time.NewTicker(sample)
+	defer t.Stop()
+	up, streak := false, 0
+	for {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+		if fg.Busy() == up {
+			streak = 0
+			continue
+		}
+		if streak++; up && streak < lowerAfter || !up && streak < raiseAfter {
+			continue
+		}
+		up, streak = !up, 0
+		n := base
+		if up {
+			n = raised
+		}
+		set(n)
+		log.Debug("scheduler processors follow the foreground", "gomaxprocs", n)
 	}
 }
+
+// procsSample is how often followForeground looks: a flood of reads gets
+// its processor within ~50 ms and keeps it until 250 ms after the last.
+const procsSample = 25 * time.Millisecond
 
 // secondSignal returns a channel closed when SIGINT or SIGTERM arrives
 // after ctx has ended (by the first one), until done is closed.
@@ -181,10 +229,10 @@ func secondSignal(ctx context.Context, done <-chan struct{}) <-chan struct{} {
 
 // newHandler wires every slice to its adapters and returns the whole route
 // table. This is the one place that sees every package. drain turns the
-// readiness probe off at shutdown; now is the clock.
-func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *metrics.Metrics, drain *httpserver.Drain, now func() time.Time) (http.Handler, error) {
-	// Hashes use every core only while no other request is in flight.
-	fg := httpserver.NewForeground()
+// readiness probe off at shutdown; fg counts the requests in flight other
+// than the hashes (hashes use every core only while there is none); now is
+// the clock.
+func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *metrics.Metrics, drain *httpserver.Drain, fg *httpserver.Foreground, now func() time.Time) (http.Handler, error) {
 	hasher := newHasher(cfg.Password, m, log, fg)
 	cookies := token.NewCookies(token.NewJWT(token.Secrets{Current: cfg.Auth.JWTSecret, Previous: cfg.Auth.JWTPreviousSecrets}, now), token.CookieConfig{
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,

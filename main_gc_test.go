@@ -1,14 +1,21 @@
 package main
 
 import (
+	"context"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"testing"
+	"time"
+
+	"github.com/labstack/echo/v5"
 
 	"github.com/cleanslice/cleanslice/platform/config"
+	"github.com/cleanslice/cleanslice/platform/httpserver"
 )
 
 // TestMain keeps the runtime's own collector and scheduler settings for
@@ -50,35 +57,110 @@ func TestTuneGC(t *testing.T) {
 	}
 }
 
-// TestTuneProcs: one processor more than the hashes can hold, never fewer
-// than the runtime chose, and nothing when the operator set GOMAXPROCS or
-// the runtime runs on fewer processors than the machine has cores (a
-// container's CPU limit).
-func TestTuneProcs(t *testing.T) {
+// TestExtraProcs: one processor more than the hashes can hold, from the
+// runtime's count, and none when the operator set GOMAXPROCS, when the
+// runtime runs on fewer processors than the machine has cores (a
+// container's CPU limit) or when the hashes cannot take every processor.
+func TestExtraProcs(t *testing.T) {
 	prev := runtime.GOMAXPROCS(0)
 	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
-	log := slog.New(slog.DiscardHandler)
 	none := func(string) string { return "" }
-	tuneProcs(config.Password{MaxConcurrency: prev + 3}, func(k string) string { return map[string]string{"GOMAXPROCS": "1"}[k] }, log)
-	if got := runtime.GOMAXPROCS(0); got != prev {
-		t.Fatalf("with GOMAXPROCS set: %d processors, want the runtime's %d", got, prev)
+	if _, _, ok := extraProcs(config.Password{MaxConcurrency: prev + 3}, func(k string) string { return map[string]string{"GOMAXPROCS": "1"}[k] }); ok {
+		t.Error("with GOMAXPROCS set: an extra processor")
 	}
 	cpus := runtime.NumCPU()
 	runtime.GOMAXPROCS(cpus)
-	tuneProcs(config.Password{MaxConcurrency: cpus + 3}, none, log)
-	if got := runtime.GOMAXPROCS(0); got != cpus+4 {
-		t.Errorf("%d hashes on %d cores: %d processors, want %d", cpus+3, cpus, got, cpus+4)
+	if base, raised, ok := extraProcs(config.Password{MaxConcurrency: cpus}, none); !ok || base != cpus || raised != cpus+1 {
+		t.Errorf("%d hashes on %d cores: %d -> %d (%v), want %d -> %d", cpus, cpus, base, raised, ok, cpus, cpus+1)
+	}
+	if base, raised, ok := extraProcs(config.Password{MaxConcurrency: cpus + 3}, none); !ok || base != cpus || raised != cpus+4 {
+		t.Errorf("%d hashes on %d cores: %d -> %d (%v), want %d -> %d", cpus+3, cpus, base, raised, ok, cpus, cpus+4)
+	}
+	if _, _, ok := extraProcs(config.Password{MaxConcurrency: cpus - 1}, none); ok {
+		t.Errorf("%d hashes on %d cores: an extra processor", cpus-1, cpus)
 	}
 	if cpus > 1 {
 		runtime.GOMAXPROCS(cpus - 1)
-		tuneProcs(config.Password{MaxConcurrency: cpus - 1}, none, log)
-		if got := runtime.GOMAXPROCS(0); got != cpus-1 {
-			t.Errorf("under a CPU limit of %d of %d cores: %d processors, want the limit", cpus-1, cpus, got)
+		if _, _, ok := extraProcs(config.Password{MaxConcurrency: cpus - 1}, none); ok {
+			t.Errorf("under a CPU limit of %d of %d cores: an extra processor", cpus-1, cpus)
 		}
 	}
-	runtime.GOMAXPROCS(cpus)
-	tuneProcs(config.Password{MaxConcurrency: 1}, none, log)
-	if got := runtime.GOMAXPROCS(0); got != max(cpus, 2) {
-		t.Errorf("one hash: %d processors, want %d", got, max(cpus, 2))
+}
+
+// TestFollowForeground: the processors go up while a request other than
+// the hashes is in flight (through the real middleware), stay up while
+// requests keep coming, and go back down once samples find none; a
+// hashing route's request moves nothing.
+func TestFollowForeground(t *testing.T) {
+	fg := httpserver.NewForeground()
+	e, err := httpserver.New(slog.New(slog.DiscardHandler), httpserver.Options{Foreground: fg})
+	if err != nil {
+		t.Fatal(err)
 	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	block := func(c *echo.Context) error {
+		entered <- struct{}{}
+		<-release
+		return c.NoContent(http.StatusNoContent)
+	}
+	e.GET("/read", block)
+	e.GET("/hash", block, httpserver.Limit(2, time.Second, fg))
+	request := func(path string) chan struct{} {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+		}()
+		<-entered
+		return done
+	}
+	sets := make(chan int, 16)
+	set := func(n int) int { sets <- n; return 0 }
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	const sample = 10 * time.Millisecond
+	go func() {
+		defer close(stopped)
+		followForeground(ctx, fg, 2, 3, sample, set, slog.New(slog.DiscardHandler))
+	}()
+	t.Cleanup(func() { cancel(); <-stopped })
+	expect := func(what string, want int) {
+		t.Helper()
+		select {
+		case got := <-sets:
+			if got != want {
+				t.Fatalf("%s: processors set to %d, want %d", what, got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: processors not set to %d", what, want)
+		}
+	}
+	nothing := func(what string, d time.Duration) {
+		t.Helper()
+		select {
+		case got := <-sets:
+			t.Fatalf("%s: processors set to %d", what, got)
+		case <-time.After(d):
+		}
+	}
+
+	done := request("/hash")
+	nothing("a hash in flight", 20*sample)
+	release <- struct{}{}
+	<-done
+
+	done = request("/read")
+	expect("a read in flight", 3)
+	release <- struct{}{}
+	<-done
+	// Reads again before ten samples found none keep the processor.
+	for range 3 {
+		time.Sleep(2 * sample)
+		done = request("/read")
+		time.Sleep(3 * sample)
+		release <- struct{}{}
+		<-done
+	}
+	expect("no request for ten samples", 2)
+	nothing("quiet", 20*sample)
 }

@@ -103,7 +103,7 @@ var undocumented = []string{"GET /", "GET /docs", "GET /docs/*", "GET /openapi.j
 // the document or the document lists a route that does not exist.
 func TestDocumentMatchesRoutes(t *testing.T) {
 	app := newTestApp(t, "sqlite", nil)
-	h, err := newHandler(app.cfg, slog.New(slog.DiscardHandler), app.store, metrics.New(), &httpserver.Drain{}, app.clock.Now)
+	h, err := newHandler(app.cfg, slog.New(slog.DiscardHandler), app.store, metrics.New(), &httpserver.Drain{}, httpserver.NewForeground(), app.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

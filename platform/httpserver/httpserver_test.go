@@ -579,7 +579,12 @@ func TestForeground(t *testing.T) {
 	}
 	e.GET("/read", block)
 	e.GET("/hash", block, Limit(2, time.Second, fg))
-	idle := func() bool { return isClosed(fg.Idle()) }
+	idle := func() bool {
+		if isClosed(fg.Idle()) == fg.Busy() {
+			t.Fatalf("Idle closed %v, Busy %v", isClosed(fg.Idle()), fg.Busy())
+		}
+		return !fg.Busy()
+	}
 	if !idle() {
 		t.Fatal("busy before any request")
 	}

@@ -69,6 +69,9 @@ func (f *Foreground) Idle() <-chan struct{} {
 	return f.idle
 }
 
+// Busy reports whether a foreground request is in flight (one atomic load).
+func (f *Foreground) Busy() bool { return f.n.Load() > 0 }
+
 func (f *Foreground) enter() {
 	if f == nil || f.n.Add(1) != 1 {
 		return
