@@ -173,7 +173,7 @@ func extraProcs(cfg config.Password, getenv func(string) string) (base, raised i
 // the microseconds between its arrival and its place in the hash queue,
 // which a sample almost never sees twice in a row. Each change stops the
 // world for ~0.3 ms; lowerAfter bounds them to a few a second.
-func followForeground(ctx context.Context, fg *httpserver.Foreground, base, raised int, sample time.Duration, set func(int) int, log *slog.Logger) {
+func followForeground(ctx context.Context, fg interface{ Busy() bool }, base, raised int, sample time.Duration, set func(int) int, log *slog.Logger) {
 	const raiseAfter, lowerAfter = 2, 10
 	t := time.NewTicker(sample)
 	defer t.Stop()

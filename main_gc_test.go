@@ -3,19 +3,15 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v5"
-
 	"github.com/cleanslice/cleanslice/platform/config"
-	"github.com/cleanslice/cleanslice/platform/httpserver"
 )
 
 // TestMain keeps the runtime's own collector and scheduler settings for
@@ -87,33 +83,17 @@ func TestExtraProcs(t *testing.T) {
 	}
 }
 
-// TestFollowForeground: the processors go up while a request other than
-// the hashes is in flight (through the real middleware), stay up while
-// requests keep coming, and go back down once samples find none; a
-// hashing route's request moves nothing.
+// busyFlag is a Foreground for followForeground: busy while set.
+type busyFlag struct{ atomic.Bool }
+
+func (b *busyFlag) Busy() bool { return b.Load() }
+
+// TestFollowForeground: the processors go up once samples find a request
+// in flight, stay up while requests keep coming, and go back down once ten
+// samples in a row found none. (That a hashing route's request is not
+// foreground is TestForeground's.)
 func TestFollowForeground(t *testing.T) {
-	fg := httpserver.NewForeground()
-	e, err := httpserver.New(slog.New(slog.DiscardHandler), httpserver.Options{Foreground: fg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	entered, release := make(chan struct{}), make(chan struct{})
-	block := func(c *echo.Context) error {
-		entered <- struct{}{}
-		<-release
-		return c.NoContent(http.StatusNoContent)
-	}
-	e.GET("/read", block)
-	e.GET("/hash", block, httpserver.Limit(2, time.Second, fg))
-	request := func(path string) chan struct{} {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
-		}()
-		<-entered
-		return done
-	}
+	var fg busyFlag
 	sets := make(chan int, 16)
 	set := func(n int) int { sets <- n; return 0 }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -121,7 +101,7 @@ func TestFollowForeground(t *testing.T) {
 	const sample = 10 * time.Millisecond
 	go func() {
 		defer close(stopped)
-		followForeground(ctx, fg, 2, 3, sample, set, slog.New(slog.DiscardHandler))
+		followForeground(ctx, &fg, 2, 3, sample, set, slog.New(slog.DiscardHandler))
 	}()
 	t.Cleanup(func() { cancel(); <-stopped })
 	expect := func(what string, want int) {
@@ -144,23 +124,18 @@ func TestFollowForeground(t *testing.T) {
 		}
 	}
 
-	done := request("/hash")
-	nothing("a hash in flight", 20*sample)
-	release <- struct{}{}
-	<-done
-
-	done = request("/read")
-	expect("a read in flight", 3)
-	release <- struct{}{}
-	<-done
-	// Reads again before ten samples found none keep the processor.
-	for range 3 {
-		time.Sleep(2 * sample)
-		done = request("/read")
+	nothing("idle", 20*sample)
+	fg.Store(true)
+	expect("a request in flight", 3)
+	// Requests again before ten samples found none keep the processor.
+	for range 5 {
+		fg.Store(false)
 		time.Sleep(3 * sample)
-		release <- struct{}{}
-		<-done
+		fg.Store(true)
+		time.Sleep(3 * sample)
 	}
+	nothing("requests coming", 0)
+	fg.Store(false)
 	expect("no request for ten samples", 2)
 	nothing("quiet", 20*sample)
 }
