@@ -28,9 +28,10 @@ type result struct {
 	Target     string        `json:"target,omitempty"`
 	Met        *bool         `json:"met,omitempty"`
 	PeakRSSMiB float64       `json:"peak_rss_mib,omitempty"`
-	// CPUPerRequest is the service process's user+system CPU per request
-	// answered below 500 (from /proc): independent of the load generator on the same
-	// cores, so the figure to optimise and quote.
+	// CPUPerRequest is the server process's user+system CPU per request
+	// answered below 500 (from /proc, or the bench's own for the references
+	// it runs itself): independent of the load generator on the same cores,
+	// so the figure to optimise and quote.
 	CPUPerRequest time.Duration  `json:"cpu_per_request_ns,omitempty"`
 	Extra         map[string]any `json:"extra,omitempty"`
 

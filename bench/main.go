@@ -71,14 +71,13 @@ type workload struct {
 type served struct {
 	cpu  time.Duration
 	peak float64
-	svc  *service
 }
 
 // run measures one slice of w, and its server's CPU and peak RSS.
 func (m *served) run(ctx context.Context, w workload, d time.Duration) result {
 	cpuTime := ownCPUTime
 	if w.svc != nil {
-		m.svc, cpuTime = w.svc, w.svc.cpuTime
+		cpuTime = w.svc.cpuTime
 		w.svc.resetPeakRSS()
 	}
 	before := cpuTime()
