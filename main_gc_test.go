@@ -98,7 +98,7 @@ func TestFollowForeground(t *testing.T) {
 	set := func(n int) int { sets <- n; return 0 }
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
-	const sample = 10 * time.Millisecond
+	const sample = 20 * time.Millisecond
 	go func() {
 		defer close(stopped)
 		followForeground(ctx, &fg, 2, 3, sample, set, slog.New(slog.DiscardHandler))
@@ -130,11 +130,13 @@ func TestFollowForeground(t *testing.T) {
 	// Requests again before ten samples found none keep the processor.
 	for range 5 {
 		fg.Store(false)
-		time.Sleep(3 * sample)
+		time.Sleep(2 * sample)
 		fg.Store(true)
 		time.Sleep(3 * sample)
 	}
-	nothing("requests coming", 0)
+	if len(sets) != 0 {
+		t.Fatalf("requests kept coming, yet the processors were set to %d", <-sets)
+	}
 	fg.Store(false)
 	expect("no request for ten samples", 2)
 	nothing("quiet", 20*sample)
