@@ -83,17 +83,17 @@ func TestExtraProcs(t *testing.T) {
 	}
 }
 
-// busyFlag is a Foreground for followForeground: busy while set.
-type busyFlag struct{ atomic.Bool }
+// contention is a Foreground for followForeground: contended while set.
+type contention struct{ atomic.Bool }
 
-func (b *busyFlag) Busy() bool { return b.Load() }
+func (c *contention) Contended() bool { return c.Load() }
 
-// TestFollowForeground: the processors go up once samples find a request
-// in flight, stay up while requests keep coming, and go back down once ten
-// samples in a row found none. (That a hashing route's request is not
-// foreground is TestForeground's.)
+// TestFollowForeground: the processors go up once samples find requests
+// contending with hashes, stay up while they keep coming, and go back down
+// once ten samples in a row found none. (When requests contend is
+// TestForeground's.)
 func TestFollowForeground(t *testing.T) {
-	var fg busyFlag
+	var fg contention
 	sets := make(chan int, 16)
 	set := func(n int) int { sets <- n; return 0 }
 	ctx, cancel := context.WithCancel(context.Background())

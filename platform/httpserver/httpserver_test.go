@@ -579,12 +579,7 @@ func TestForeground(t *testing.T) {
 	}
 	e.GET("/read", block)
 	e.GET("/hash", block, Limit(2, time.Second, fg))
-	idle := func() bool {
-		if isClosed(fg.Idle()) == fg.Busy() {
-			t.Fatalf("Idle closed %v, Busy %v", isClosed(fg.Idle()), fg.Busy())
-		}
-		return !fg.Busy()
-	}
+	idle := func() bool { return isClosed(fg.Idle()) }
 	if !idle() {
 		t.Fatal("busy before any request")
 	}
@@ -598,11 +593,35 @@ func TestForeground(t *testing.T) {
 		if idle() == c.busy {
 			t.Errorf("%s in flight: idle %v", c.path, idle())
 		}
+		if fg.Contended() {
+			t.Errorf("%s alone in flight: contended", c.path)
+		}
 		release <- struct{}{}
 		if code := <-done; code != http.StatusNoContent || !idle() {
 			t.Errorf("%s done: %d, idle %v", c.path, code, idle())
 		}
 	}
+	// A read and a hash in flight together contend, and stop when either ends.
+	hash, read := make(chan int), make(chan int)
+	go func() { hash <- do(e, http.MethodGet, "/hash", "", "").Code }()
+	<-entered
+	go func() { read <- do(e, http.MethodGet, "/read", "", "").Code }()
+	<-entered
+	if !fg.Contended() {
+		t.Error("a read and a hash in flight: not contended")
+	}
+	release <- struct{}{}
+	other := read
+	select {
+	case <-hash:
+	case <-read:
+		other = hash
+	}
+	if fg.Contended() {
+		t.Error("contended with one of them ended")
+	}
+	release <- struct{}{}
+	<-other
 }
 
 func isClosed(c <-chan struct{}) bool {

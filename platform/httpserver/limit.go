@@ -23,6 +23,8 @@ func Limit(n int, wait time.Duration, fg *Foreground) echo.MiddlewareFunc {
 		return func(c *echo.Context) error {
 			fg.leave()
 			defer fg.enter()
+			fg.limited(1)
+			defer fg.limited(-1)
 			select {
 			case slots <- struct{}{}:
 			default:
@@ -50,6 +52,7 @@ func Limit(n int, wait time.Duration, fg *Foreground) echo.MiddlewareFunc {
 // count moves between zero and one.
 type Foreground struct {
 	n    atomic.Int64
+	lim  atomic.Int64 // Limit's requests in flight, waiting or hashing
 	mu   sync.Mutex
 	idle chan struct{} // closed while n is 0
 	open bool          // idle is closed
@@ -69,8 +72,15 @@ func (f *Foreground) Idle() <-chan struct{} {
 	return f.idle
 }
 
-// Busy reports whether a foreground request is in flight (one atomic load).
-func (f *Foreground) Busy() bool { return f.n.Load() > 0 }
+// Contended reports whether a foreground request is in flight while one of
+// Limit's is too (two atomic loads): the requests and the hashes compete.
+func (f *Foreground) Contended() bool { return f.n.Load() > 0 && f.lim.Load() > 0 }
+
+func (f *Foreground) limited(d int64) {
+	if f != nil {
+		f.lim.Add(d)
+	}
+}
 
 func (f *Foreground) enter() {
 	if f == nil || f.n.Add(1) != 1 {
