@@ -47,9 +47,11 @@ func Limit(n int, wait time.Duration, fg *Foreground) echo.MiddlewareFunc {
 // Foreground counts the requests in flight that are not hashing a
 // password, so that the hasher can leave them a core (password.Yielder).
 // Every request enters it (New's middleware, with Options.Foreground);
-// Limit's routes step out of it while they wait for their turn and hash.
-// The count is one atomic add a request; the lock is taken only when the
-// count moves between zero and one.
+// Limit's routes step out of it while they wait for their turn and hash,
+// and are counted apart, so that Contended can tell when both kinds are in
+// flight (serve gives the scheduler a processor more then). The count is
+// one atomic add a request; the lock is taken only when the count moves
+// between zero and one.
 type Foreground struct {
 	n    atomic.Int64
 	lim  atomic.Int64 // Limit's requests in flight, waiting or hashing
