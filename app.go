@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	var background sync.WaitGroup
 	bgCtx, stopBackground := context.WithCancel(ctx)
 	if base, raised, ok := extraProcs(cfg.Password, os.Getenv); ok {
-		log.Info("scheduler tuned: one processor more while other requests are in flight", "gomaxprocs", base, "raised", raised)
+		log.Info("scheduler tuned: one processor more while requests contend with hashes", "gomaxprocs", base, "raised", raised)
 		background.Go(func() { followForeground(bgCtx, fg, base, raised, procsSample, runtime.GOMAXPROCS, log) })
 	}
 	background.Go(func() {
@@ -142,8 +142,8 @@ const (
 )
 
 // extraProcs says whether the Go scheduler should get one processor more
-// than the hashes can hold while other requests are in flight, and the two
-// counts it moves between: the runtime's (a processor per core) and
+// than the hashes can hold while other requests contend with them, and the
+// two counts it moves between: the runtime's (a processor per core) and
 // password.max_concurrency + 1. A hash keeps its processor for all of its
 // ~20 ms (Go preempts a running goroutine after 10 ms), so with every
 // processor hashing, a request that arrives waits in Go's run queue for
@@ -171,11 +171,12 @@ func extraProcs(cfg config.Password, getenv func(string) string) (base, raised i
 // found them, back to base once lowerAfter in a row did not. Without
 // hashes there is nothing to make room for, and the extra processor would
 // only oversubscribe the cores (SQLite's reads, which run their queries in
-// this process, were ~5 % faster against (g3) with a processor per core). Sampling, not reacting to every request, is what keeps a login
-// flood alone at a processor per core: a login counts as foreground for
-// the microseconds between its arrival and its place in the hash queue,
-// which a sample almost never sees twice in a row. Each change stops the
-// world for ~0.3 ms; lowerAfter bounds them to a few a second.
+// this process, were ~5 % faster against (g3) with a processor per core).
+// Sampling, not reacting to every request, is what keeps a login flood
+// alone at a processor per core: a login counts as foreground for the
+// microseconds between its arrival and its place in the hash queue, which
+// a sample almost never sees twice in a row. Each change stops the world
+// for ~0.3 ms; lowerAfter bounds them to a few a second.
 func followForeground(ctx context.Context, fg interface{ Contended() bool }, base, raised int, sample time.Duration, set func(int) int, log *slog.Logger) {
 	const raiseAfter, lowerAfter = 2, 10
 	t := time.NewTicker(sample)
