@@ -146,7 +146,7 @@ var eventsSQL = map[string]string{
 
 // seedEvents adds n audit events in batches of 500,000, with progress.
 func (s *service) seedEvents(ctx context.Context, n int) error {
-	st, err := s.open(ctx, 1, true)
+	st, err := s.open(ctx, 1, true, true)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (s *service) seedEvents(ctx context.Context, n int) error {
 // eventCursor returns the cursor that continues the whole trail after its
 // depth-th event, as a client walking that far would hold it.
 func (s *service) eventCursor(ctx context.Context, depth int) (string, error) {
-	st, err := s.open(ctx, 1, true)
+	st, err := s.open(ctx, 1, true, true)
 	if err != nil {
 		return "", err
 	}

@@ -7,9 +7,11 @@
 // concurrency after a warm-up:
 //
 //	(a) GET /api/v1/                       vs (f) a bare net/http handler
-//	(b) GET /api/v1/auth/me                vs (g1) the same SQL, direct, and
-//	    (g3) a bare net/http handler running it; the floor is
-//	    1/(1/a + 1/g1)
+//	(b) GET /api/v1/auth/me                vs (g1) the same SQL, direct, a
+//	    query per lookup; (g1b) the store's lookups, batched under load
+//	    (PostgreSQL); and (g3) a bare net/http handler running the store's
+//	    lookup; the floor is 1/(1/a + 1/g1). Each request reads
+//	    the next of -c users' sessions, as real traffic reads many.
 //	(c) GET /api/v1/users?limit=20 (admin) vs (g) the same SQL, direct;
 //	    and at ~90 % depth by cursor and by offset, plus the first and the
 //	    deep cursor page one request at a time (sequential latency)
@@ -51,7 +53,6 @@ import (
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/platform/postgres"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
-	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -169,20 +170,16 @@ func mainErr() error {
 	if err != nil {
 		return err
 	}
-	userCookie, err := svc.login("bench.user")
+	// The readers of (b) and its references: a session of each of
+	// -c users, the next one for each request, so that concurrent reads
+	// look up different sessions as real traffic does (one session for
+	// all would let a batch of lookups find one row for many).
+	readers, ids, err := svc.readers(*concurrency)
 	if err != nil {
 		return err
 	}
-
-	// The session id of bench.user's cookie, for the (g) and (i) queries.
-	secret, err := sessionSecret(userCookie)
-	if err != nil {
-		return err
-	}
-	id, err := session.IDFromSecret(secret)
-	if err != nil {
-		return err
-	}
+	var nextReader atomic.Uint64
+	nextID := func() []byte { return ids[nextReader.Add(1)%uint64(len(ids))] }
 
 	client := newClient(*concurrency)
 	get := func(path string, c *http.Cookie) op {
@@ -194,10 +191,15 @@ func mainErr() error {
 			return req
 		})
 	}
+	me := httpOp(client, func(ctx context.Context) *http.Request {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, svc.base+"/api/v1/auth/me", nil)
+		req.AddCookie(readers[nextReader.Add(1)%uint64(len(readers))])
+		return req
+	})
 	// Logins go to the seeded users in turn, each from another client
 	// address: logging one account in again and again would end its
-	// oldest sessions (auth.max_sessions_per_user), bench.user's among
-	// them, whose id the (g), (i) and (j) references read.
+	// oldest sessions (auth.max_sessions_per_user), the readers' among
+	// them.
 	login := func(conc int) op { return loginOp(svc, "success", conc) }
 	// alternate measures workloads (references first) in alternating
 	// slices of the run, so that drift on a noisy machine hits all alike.
@@ -237,7 +239,7 @@ func mainErr() error {
 	// wake-ups between processes that the service pays).
 	var bare *service
 	if want("a") || want("f") || want("b") || want("g") {
-		if bare, err = startBare(ctx, svc.dbURL, id, cfg.Database.MaxOpenConns); err != nil {
+		if bare, err = startBare(ctx, svc.dbURL, ids, cfg.Database.MaxOpenConns); err != nil {
 			return err
 		}
 		defer bare.stop()
@@ -251,15 +253,28 @@ func mainErr() error {
 		}), bare}
 	}
 	if want("b") || want("c") || want("g") {
-		store, err := svc.open(ctx, cfg.Database.MaxOpenConns, !cfg.Database.PreparedStatements)
+		store, err := svc.open(ctx, cfg.Database.MaxOpenConns, !cfg.Database.PreparedStatements, false)
 		if err != nil {
 			return err
 		}
 		defer store.Close()
-		refs["b"] = workload{"g1 SQL of (b): session+user", *concurrency, func(ctx context.Context) (int, error) {
-			_, _, err := store.SessionWithUser(ctx, id)
-			return 200, err
-		}, nil}
+		lookup := func(s *sqlstore.Store) op {
+			return func(ctx context.Context) (int, error) { _, _, err := s.SessionWithUser(ctx, nextID()); return 200, err }
+		}
+		if _, batched := store.SessionQueries(); batched {
+			// The (g1) is a query per request; the store batches
+			// concurrent lookups, so (g1) runs on a store that does not and
+			// (g1b) shows the store's own way.
+			one, err := svc.open(ctx, cfg.Database.MaxOpenConns, !cfg.Database.PreparedStatements, true)
+			if err != nil {
+				return err
+			}
+			defer one.Close()
+			refs["b"] = workload{"g1 SQL of (b), a query per lookup", *concurrency, lookup(one), nil}
+			refs["g1b"] = workload{"g1b SQL of (b), lookups batched", *concurrency, lookup(store), nil}
+		} else {
+			refs["b"] = workload{"g1 SQL of (b): session+user", *concurrency, lookup(store), nil}
+		}
 		refs["c"] = workload{"g2 SQL of (c): page+count", *concurrency, func(ctx context.Context) (int, error) {
 			_, _, err := store.ListUsers(ctx, user.Page{Sort: user.SortUpdatedAt, Descending: true, Limit: 21})
 			return 200, err
@@ -284,7 +299,7 @@ func mainErr() error {
 	}
 	workloads := []entry{
 		{"a", workload{"a GET /api/v1/", *concurrency, get("/api/v1/", nil), svc}, 0.85},
-		{"b", workload{"b GET /auth/me", *concurrency, get("/api/v1/auth/me", userCookie), svc}, 0.6},
+		{"b", workload{"b GET /auth/me", *concurrency, me, svc}, 0.6},
 		{"c", workload{"c GET /users?limit=20", *concurrency, get("/api/v1/users?limit=20", adminCookie), svc}, 0.6},
 		{"d", workload{"d POST /auth/login", *concurrency, login(*concurrency), svc}, 0.9},
 	}
@@ -327,15 +342,23 @@ func mainErr() error {
 		if wl.key == "d" {
 			r = max(1, min(r, int(*duration/(4*time.Second))))
 		}
-		ws := []workload{refs[wl.key], wl.w}
-		if g3, ok := refs["g3"]; ok && wl.key == "b" {
-			ws = []workload{refs[wl.key], g3, wl.w}
+		ws := []workload{refs[wl.key]}
+		_, withG3 := refs["g3"]
+		if wl.key == "b" {
+			if g1b, ok := refs["g1b"]; ok {
+				ws = append(ws, g1b)
+			}
+			if withG3 {
+				ws = append(ws, refs["g3"])
+			}
 		}
+		ws = append(ws, wl.w)
 		rs := alternate(r, ws...)
 		res := &rs[len(rs)-1]
-		if len(rs) == 3 {
-			res.Extra = merge(res.Extra, map[string]any{"vs_g3": res.PerSecond / rs[1].PerSecond,
-				"cpu_over_g3_us": float64(res.CPUPerRequest-rs[1].CPUPerRequest) / float64(time.Microsecond)})
+		if wl.key == "b" && withG3 {
+			g3 := &rs[len(rs)-2]
+			res.Extra = merge(res.Extra, map[string]any{"vs_g3": res.PerSecond / g3.PerSecond,
+				"cpu_over_g3_us": float64(res.CPUPerRequest-g3.CPUPerRequest) / float64(time.Microsecond)})
 		}
 		if wl.floor > 0 {
 			ratio(res, &rs[0], wl.floor)
@@ -371,17 +394,17 @@ func mainErr() error {
 		// What database.prepared_statements = false (for PgBouncer in
 		// transaction mode) costs the (b) query: prepared once per
 		// connection vs an unnamed statement per call, same driver, same pool.
-		p, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
+		p, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns, Unbatched: true})
 		if err != nil {
 			return err
 		}
-		u, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns, NoPrepare: true})
+		u, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns, NoPrepare: true, Unbatched: true})
 		if err != nil {
 			p.Close()
 			return err
 		}
 		me := func(s *sqlstore.Store) op {
-			return func(ctx context.Context) (int, error) { _, _, err := s.SessionWithUser(ctx, id); return 200, err }
+			return func(ctx context.Context) (int, error) { _, _, err := s.SessionWithUser(ctx, nextID()); return 200, err }
 		}
 		ref, res := pair(workload{"j prepared: SQL of (b)", *concurrency, me(p), nil}, workload{"j unprepared: SQL of (b)", *concurrency, me(u), nil}, *rounds)
 		res.Reference, res.Ratio = ref.Name, res.PerSecond/ref.PerSecond
@@ -393,7 +416,8 @@ func mainErr() error {
 	if want("i") && *engine == "postgres" {
 		// What the driver costs: the (g) queries through pgx's database/sql
 		// driver under the same sqlx code, alternated with lib/pq.
-		pq, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns})
+		// Both a query per lookup: the drivers, not the batching.
+		pq, err := postgres.Open(ctx, svc.dbURL, postgres.Options{MaxOpenConns: cfg.Database.MaxOpenConns, Unbatched: true})
 		if err != nil {
 			return err
 		}
@@ -405,7 +429,7 @@ func mainErr() error {
 		pgxDB.SetMaxOpenConns(cfg.Database.MaxOpenConns)
 		pgxDB.SetMaxIdleConns(cfg.Database.MaxOpenConns)
 		d := postgres.Dialect
-		d.DriverName = "pgx"
+		d.DriverName, d.Array = "pgx", nil
 		viaPgx := sqlstore.New(pgxDB, d, sqlstore.Options{Prepare: true})
 		defer viaPgx.Close()
 		for _, q := range []struct {
@@ -413,7 +437,7 @@ func mainErr() error {
 			run  func(s *sqlstore.Store) op
 		}{
 			{"(b) session+user", func(s *sqlstore.Store) op {
-				return func(ctx context.Context) (int, error) { _, _, err := s.SessionWithUser(ctx, id); return 200, err }
+				return func(ctx context.Context) (int, error) { _, _, err := s.SessionWithUser(ctx, nextID()); return 200, err }
 			}},
 			{"(c) page+count", func(s *sqlstore.Store) op {
 				return func(ctx context.Context) (int, error) {

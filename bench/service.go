@@ -24,6 +24,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/postgres"
 	"github.com/cleanslice/cleanslice/platform/sqlite"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/session"
 )
 
 // service is a child process the bench measures: the cleanslice binary on
@@ -154,8 +155,8 @@ func (s *service) start(ready string, args ...string) error {
 
 // startBare builds bench/bare and starts it, in a process of its own as
 // the service is: the floor references (f) and, given a database,
-// (g3), the query of (b) for the session sessionID.
-func startBare(ctx context.Context, dbURL string, sessionID []byte, maxConns int) (*service, error) {
+// (g3), the query of (b) for each of sessionIDs in turn.
+func startBare(ctx context.Context, dbURL string, sessionIDs [][]byte, maxConns int) (*service, error) {
 	dir, err := os.MkdirTemp("", "cleanslice-bare")
 	if err != nil {
 		return nil, err
@@ -172,7 +173,7 @@ func startBare(ctx context.Context, dbURL string, sessionID []byte, maxConns int
 	}
 	s.base = "http://" + addr
 	s.env = append(os.Environ(), "BARE_ADDRESS="+addr, "BARE_DATABASE_URL="+dbURL,
-		"BARE_SESSION_ID="+hex.EncodeToString(sessionID), "BARE_MAX_OPEN_CONNS="+strconv.Itoa(maxConns))
+		"BARE_SESSION_IDS="+hexList(sessionIDs), "BARE_MAX_OPEN_CONNS="+strconv.Itoa(maxConns))
 	if err := s.start("/"); err != nil {
 		s.stop()
 		return nil, err
@@ -213,17 +214,17 @@ func (s *service) createDatabase(ctx context.Context, o serviceOptions, dir stri
 
 // open returns a store on the service's database, for seeding and for the
 // same-driver references.
-func (s *service) open(ctx context.Context, maxConns int, noPrepare bool) (*sqlstore.Store, error) {
+func (s *service) open(ctx context.Context, maxConns int, noPrepare, unbatched bool) (*sqlstore.Store, error) {
 	if s.engine == "sqlite" {
 		return sqlite.Open(ctx, strings.TrimPrefix(s.dbURL, "sqlite:"), sqlite.Options{MaxOpenConns: maxConns})
 	}
-	return postgres.Open(ctx, s.dbURL, postgres.Options{MaxOpenConns: maxConns, NoPrepare: noPrepare})
+	return postgres.Open(ctx, s.dbURL, postgres.Options{MaxOpenConns: maxConns, NoPrepare: noPrepare, Unbatched: unbatched})
 }
 
 // exec runs statements (separated by ";\n") on the service's database,
 // then ANALYZE.
 func (s *service) exec(ctx context.Context, statements string, args ...any) error {
-	st, err := s.open(ctx, 1, true)
+	st, err := s.open(ctx, 1, true, true)
 	if err != nil {
 		return err
 	}
@@ -310,6 +311,39 @@ func (s *service) login(username string) (*http.Cookie, error) {
 		}
 	}
 	return nil, fmt.Errorf("login %s: status %d, no cookie", username, resp.StatusCode)
+}
+
+// readers logs n active seeded users in (seed1, seed2, ... but for the
+// inactive multiples of 7) and returns their cookies and session ids.
+func (s *service) readers(n int) ([]*http.Cookie, [][]byte, error) {
+	cookies, ids := make([]*http.Cookie, 0, n), make([][]byte, 0, n)
+	for k := 1; len(cookies) < n; k++ {
+		if k%7 == 0 {
+			continue
+		}
+		c, err := s.login(fmt.Sprintf("seed%d", k))
+		if err != nil {
+			return nil, nil, err
+		}
+		secret, err := sessionSecret(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		id, err := session.IDFromSecret(secret)
+		if err != nil {
+			return nil, nil, err
+		}
+		cookies, ids = append(cookies, c), append(ids, id)
+	}
+	return cookies, ids, nil
+}
+
+func hexList(ids [][]byte) string {
+	h := make([]string, len(ids))
+	for i, id := range ids {
+		h[i] = hex.EncodeToString(id)
+	}
+	return strings.Join(h, ",")
 }
 
 // sessionSecret reads the sid claim of a session cookie's JWT.

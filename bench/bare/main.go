@@ -21,6 +21,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
@@ -61,12 +62,17 @@ func serve() error {
 			return err
 		}
 		defer store.Close()
-		id, err := hex.DecodeString(os.Getenv("BARE_SESSION_ID"))
-		if err != nil {
-			return fmt.Errorf("BARE_SESSION_ID: %w", err)
+		var ids [][]byte
+		for _, h := range strings.Split(os.Getenv("BARE_SESSION_IDS"), ",") {
+			id, err := hex.DecodeString(h)
+			if err != nil {
+				return fmt.Errorf("BARE_SESSION_IDS: %w", err)
+			}
+			ids = append(ids, id)
 		}
+		var next atomic.Uint64
 		mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
-			_, u, err := store.SessionWithUser(r.Context(), id)
+			_, u, err := store.SessionWithUser(r.Context(), ids[next.Add(1)%uint64(len(ids))])
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return

@@ -39,6 +39,7 @@ var Dialect = sqlstore.Dialect{
 	// locks is ended by the server after 5 s idle, releasing them. SET
 	// LOCAL scopes both to the transaction, which PgBouncer's transaction
 	// mode allows.
+	Array:   func(b [][]byte) any { return pq.ByteaArray(b) },
 	TxSetup: `SET LOCAL lock_timeout = '2s'; SET LOCAL idle_in_transaction_session_timeout = '5s'`,
 }
 
@@ -56,6 +57,9 @@ type Options struct {
 	ResponseTimeout time.Duration
 	// Audited hears of every recorded event once it has committed.
 	Audited func(audit.Event)
+	// Unbatched runs each session lookup as a query of its own instead of
+	// sharing queries among concurrent ones: the bench's reference.
+	Unbatched bool
 }
 
 // Open connects to the database at dsn (a postgres:// URL), checks that it
@@ -71,7 +75,11 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.Store, error) {
 	sqlDB.SetMaxIdleConns(n)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetConnMaxLifetime(time.Hour)
-	s := sqlstore.New(sqlDB, Dialect, sqlstore.Options{Prepare: !o.NoPrepare, Audited: o.Audited})
+	d := Dialect
+	if o.Unbatched {
+		d.Array = nil
+	}
+	s := sqlstore.New(sqlDB, d, sqlstore.Options{Prepare: !o.NoPrepare, Audited: o.Audited})
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {

@@ -73,3 +73,13 @@ func (s *Store) AuditQueries(target, actor any, deep time.Time) map[string]ListQ
 	out["purge"] = ListQuery{s.purgeAuditEvents(), []any{ts(deep), PurgeBatch}}
 	return out
 }
+
+// SessionLookupQueries are the session-with-user queries, for plan tests: by
+// one id, and (on an engine that batches) by an array of them.
+func (s *Store) SessionLookupQueries(ids [][]byte) []ListQuery {
+	out := []ListQuery{{sessionByIDSQL, []any{ids[0]}}}
+	if s.lookups != nil {
+		out = append(out, ListQuery{s.lookups.query, []any{s.lookups.array(ids)}})
+	}
+	return out
+}

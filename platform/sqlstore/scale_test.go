@@ -207,7 +207,8 @@ func TestKeysetPages(t *testing.T) {
 var planSQL = map[string]string{"postgres": "EXPLAIN ", "sqlite": "EXPLAIN QUERY PLAN "}
 
 // TestQueryPlans: with 20,000 users, sessions and failure windows, every
-// page query (first, by key, every sort) and the purges read through an
+// page query (first, by key, every sort), the session lookups (one and a
+// batch) and the purges read through an
 // index on both engines: no sequential scan, no sort step.
 func TestQueryPlans(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
@@ -230,6 +231,13 @@ func TestQueryPlans(t *testing.T) {
 			failures: {stamp(t0.Add(-time.Minute)), 1000},
 		}
 		for _, q := range sqlstore.ListQueries() {
+			queries[q.SQL] = q.Args
+		}
+		ids := make([][]byte, 64)
+		for i := range ids {
+			_, ids[i] = session.NewSecret()
+		}
+		for _, q := range s.SessionLookupQueries(ids) {
 			queries[q.SQL] = q.Args
 		}
 		for _, q := range sqlstore.UserSessionQueries(few.ID) {

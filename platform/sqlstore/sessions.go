@@ -38,31 +38,21 @@ func (s *Store) InsertSessionIfActive(ctx context.Context, ss session.Session) (
 // authenticated request's only database round trip, scanned field by
 // field (no reflection).
 func (s *Store) SessionWithUser(ctx context.Context, id []byte) (session.Session, user.User, error) {
-	// One variable for every destination: the scan makes them escape, and
-	// one allocation is cheaper than ten on the hottest query.
-	var r struct {
-		ss                               session.Session
-		u                                user.User
-		role                             string
-		created, expires, absolute, seen dbTime
-		userCreated, userUpdated         dbTime
+	var r sessionRow
+	var err error
+	if _, tx := inTx(ctx); tx || s.lookups == nil {
+		err = s.scanRow(ctx, sessionByIDSQL, []any{id}, r.dest()...)
+	} else {
+		r, err = s.lookups.get(ctx, id)
 	}
-	err := s.translate("session with user", s.scanRow(ctx,
-		`SELECT s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at,
-		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at
-		 FROM sessions s JOIN users u ON u.id = s.user_id
-		 WHERE s.id = $1`, []any{id},
-		&r.ss.ID, &r.created, &r.expires, &r.absolute, &r.seen,
-		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.userCreated, &r.userUpdated))
+	err = s.translate("session with user", err)
 	if errors.Is(err, sql.ErrNoRows) {
 		return session.Session{}, user.User{}, session.ErrNotFound
 	}
 	if err != nil {
 		return session.Session{}, user.User{}, err
 	}
-	ss, u := r.ss, r.u
-	u.Role, u.CreatedAt, u.UpdatedAt = user.Role(r.role), r.userCreated.Time, r.userUpdated.Time
-	ss.UserID, ss.CreatedAt, ss.ExpiresAt, ss.AbsoluteExpiresAt, ss.LastSeenAt = u.ID, r.created.Time, r.expires.Time, r.absolute.Time, r.seen.Time
+	ss, u := r.result()
 	return ss, u, nil
 }
 

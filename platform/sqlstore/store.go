@@ -47,6 +47,10 @@ type Dialect struct {
 	// TxSetup, when set, runs first in every transaction: session settings
 	// scoped to it (SET LOCAL works through a pooler in transaction mode).
 	TxSetup string
+	// Array, when set, encodes byte strings as one array parameter, for
+	// PostgreSQL's ANY ($1): then concurrent session lookups share one
+	// query (see lookups).
+	Array func([][]byte) any
 }
 
 // Store implements every feature port on one database.
@@ -56,6 +60,7 @@ type Store struct {
 	prepare bool
 	audited func(audit.Event)
 	stmts   sync.Map // query text -> *sqlx.Stmt, prepared once per connection
+	lookups *lookups
 }
 
 // Options tunes a store.
@@ -73,7 +78,20 @@ type Options struct {
 
 // New wraps an open database. The store owns db and closes it in Close.
 func New(db *sql.DB, d Dialect, o Options) *Store {
-	return &Store{db: sqlx.NewDb(db, d.DriverName), d: d, prepare: o.Prepare, audited: o.Audited}
+	s := &Store{db: sqlx.NewDb(db, d.DriverName), d: d, prepare: o.Prepare, audited: o.Audited}
+	if d.Array != nil {
+		s.lookups = &lookups{s: s, query: sessionBatchSQL, array: d.Array}
+	}
+	return s
+}
+
+// SessionQueries reports whether s batches concurrent session lookups
+// outside transactions, and if so how many queries those have taken.
+func (s *Store) SessionQueries() (n int64, batched bool) {
+	if s.lookups == nil {
+		return 0, false
+	}
+	return s.lookups.queries.Load(), true
 }
 
 // Engine returns the dialect's name.
