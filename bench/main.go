@@ -125,6 +125,7 @@ func mainErr() error {
 	baseline := flag.String("baseline", "", "(k): the git revision to compare logins with, e.g. the commit before the audit trail")
 	events := flag.Int("events", 5_000_000, "(k): audit events in the database")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
+	serviceLog := flag.String("service-log", "", "write the service's own output (its logs) to this file")
 	pgURL := flag.String("pg", envOr("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server (an admin connection)")
 	var env multiFlag
 	flag.Var(&env, "env", "extra KEY=VALUE for the service (repeatable), e.g. -env CLEANSLICE_DATABASE_MAX_OPEN_CONNS=40")
@@ -161,6 +162,14 @@ func mainErr() error {
 	ctx := context.Background()
 	fmt.Fprintf(os.Stderr, "bench: building and starting the service on %s with %d users...\n", *engine, *users)
 	svcOpts := serviceOptions{engine: *engine, adminURL: *pgURL, users: *users, env: env}
+	if *serviceLog != "" {
+		f, err := os.Create(*serviceLog)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		svcOpts.log = f
+	}
 	svc, err := startService(ctx, svcOpts)
 	if err != nil {
 		return err

@@ -38,6 +38,7 @@ type service struct {
 	bin     string
 	env     []string
 	users   int
+	log     *os.File // where its output goes; nil: discarded
 	cleanup []func()
 }
 
@@ -53,12 +54,13 @@ type serviceOptions struct {
 	users            int
 	env              []string
 	rev, name        string
+	log              *os.File // the service's output, if set
 }
 
 // startService builds the binary, creates the database, seeds it with
 // users, starts the service and waits until it is ready.
 func startService(ctx context.Context, o serviceOptions) (*service, error) {
-	s := &service{engine: o.engine, users: o.users}
+	s := &service{engine: o.engine, users: o.users, log: o.log}
 	dir, err := os.MkdirTemp("", "cleanslice-bench")
 	if err != nil {
 		return nil, err
@@ -134,6 +136,9 @@ func build(ctx context.Context, src, pkg, bin string) error {
 func (s *service) start(ready string, args ...string) error {
 	s.cmd = exec.Command(s.bin, args...)
 	s.cmd.Env = s.env
+	if s.log != nil {
+		s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	}
 	if err := s.cmd.Start(); err != nil {
 		return err
 	}
