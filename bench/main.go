@@ -438,8 +438,8 @@ func mainErr() error {
 		pgxDB.SetMaxOpenConns(cfg.Database.MaxOpenConns)
 		pgxDB.SetMaxIdleConns(cfg.Database.MaxOpenConns)
 		d := postgres.Dialect
-		d.DriverName, d.Array = "pgx", nil
-		viaPgx := sqlstore.New(pgxDB, d, sqlstore.Options{Prepare: true})
+		d.DriverName = "pgx"
+		viaPgx := sqlstore.New(pgxDB, d, sqlstore.Options{Prepare: true, Unbatched: true})
 		defer viaPgx.Close()
 		for _, q := range []struct {
 			name string

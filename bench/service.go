@@ -221,7 +221,7 @@ func (s *service) createDatabase(ctx context.Context, o serviceOptions, dir stri
 // same-driver references.
 func (s *service) open(ctx context.Context, maxConns int, noPrepare, unbatched bool) (*sqlstore.Store, error) {
 	if s.engine == "sqlite" {
-		return sqlite.Open(ctx, strings.TrimPrefix(s.dbURL, "sqlite:"), sqlite.Options{MaxOpenConns: maxConns})
+		return sqlite.Open(ctx, strings.TrimPrefix(s.dbURL, "sqlite:"), sqlite.Options{MaxOpenConns: maxConns, Unbatched: unbatched})
 	}
 	return postgres.Open(ctx, s.dbURL, postgres.Options{MaxOpenConns: maxConns, NoPrepare: noPrepare, Unbatched: unbatched})
 }

@@ -39,8 +39,13 @@ var Dialect = sqlstore.Dialect{
 	// locks is ended by the server after 5 s idle, releasing them. SET
 	// LOCAL scopes both to the transaction, which PgBouncer's transaction
 	// mode allows.
-	Array:   func(b [][]byte) any { return pq.ByteaArray(b) },
-	TxSetup: `SET LOCAL lock_timeout = '2s'; SET LOCAL idle_in_transaction_session_timeout = '5s'`,
+	IDList:   func(b [][]byte) any { return pq.ByteaArray(b) },
+	InIDList: "%s = ANY ($1)",
+	// LIMIT 1 (the key finds one row at most anyway) keeps the planner
+	// from flattening the subquery into a join it may plan as a merge
+	// join over the whole key index.
+	JoinByKey: "CROSS JOIN LATERAL (SELECT * FROM %[1]s %[2]s WHERE %[3]s LIMIT 1) %[2]s",
+	TxSetup:   `SET LOCAL lock_timeout = '2s'; SET LOCAL idle_in_transaction_session_timeout = '5s'`,
 }
 
 // Options tunes the pool.
@@ -57,8 +62,8 @@ type Options struct {
 	ResponseTimeout time.Duration
 	// Audited hears of every recorded event once it has committed.
 	Audited func(audit.Event)
-	// Unbatched runs each session lookup as a query of its own instead of
-	// sharing queries among concurrent ones: the bench's reference.
+	// Unbatched runs each session lookup as a query of its own: the
+	// bench's reference.
 	Unbatched bool
 }
 
@@ -75,11 +80,7 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.Store, error) {
 	sqlDB.SetMaxIdleConns(n)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetConnMaxLifetime(time.Hour)
-	d := Dialect
-	if o.Unbatched {
-		d.Array = nil
-	}
-	s := sqlstore.New(sqlDB, d, sqlstore.Options{Prepare: !o.NoPrepare, Audited: o.Audited})
+	s := sqlstore.New(sqlDB, Dialect, sqlstore.Options{Prepare: !o.NoPrepare, Audited: o.Audited, Unbatched: o.Unbatched})
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.Ping(pingCtx); err != nil {

@@ -6,6 +6,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -40,6 +41,26 @@ var Dialect = sqlstore.Dialect{
 	// lock up front: the rows read are as good as locked.
 	ForUpdate:  "",
 	InSubquery: "IN (%s)",
+	// Session ids as a JSON array of hex strings (SQLite has no arrays).
+	IDList:   hexJSON,
+	InIDList: "%s IN (SELECT unhex(value) FROM json_each($1))",
+	// SQLite's joins are nested loops: a plain join probes the key.
+	JoinByKey: "JOIN %[1]s %[2]s ON %[3]s",
+}
+
+// hexJSON encodes ids as a JSON array of their hex strings.
+func hexJSON(ids [][]byte) any {
+	b := make([]byte, 0, len(ids)*(2*32+3)+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = hex.AppendEncode(b, id)
+		b = append(b, '"')
+	}
+	return string(append(b, ']'))
 }
 
 // Options tunes the pool.
@@ -50,6 +71,9 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Audited hears of every recorded event once it has committed.
 	Audited func(audit.Event)
+	// Unbatched runs each session lookup as a query of its own: the
+	// bench's reference.
+	Unbatched bool
 }
 
 // Open opens (creating it and its folder if needed) the database file at
@@ -62,7 +86,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.Store, error) 
 	n := max(o.MaxOpenConns, 1)
 	sqlDB.SetMaxOpenConns(n)
 	sqlDB.SetMaxIdleConns(n)
-	s := sqlstore.New(sqlDB, Dialect, sqlstore.Options{Prepare: true, Audited: o.Audited})
+	s := sqlstore.New(sqlDB, Dialect, sqlstore.Options{Prepare: true, Audited: o.Audited, Unbatched: o.Unbatched})
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)

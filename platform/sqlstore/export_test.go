@@ -79,7 +79,7 @@ func (s *Store) AuditQueries(target, actor any, deep time.Time) map[string]ListQ
 func (s *Store) SessionLookupQueries(ids [][]byte) []ListQuery {
 	out := []ListQuery{{sessionByIDSQL, []any{ids[0]}}}
 	if s.lookups != nil {
-		out = append(out, ListQuery{s.lookups.query, []any{s.lookups.array(ids)}})
+		out = append(out, ListQuery{s.lookups.query, []any{s.lookups.ids(ids)}})
 	}
 	return out
 }

@@ -249,7 +249,11 @@ func TestQueryPlans(t *testing.T) {
 		for q, args := range queries {
 			plan := explain(t, s, q, args)
 			for _, line := range strings.Split(plan, "\n") {
-				// user_count has one row: reading it whole is one row.
+				// user_count has one row: reading it whole is one row;
+				// json_each is a batch's list of ids.
+				if strings.Contains(line, "SCAN json_each VIRTUAL TABLE") {
+					continue
+				}
 				seq := strings.Contains(line, "Seq Scan") && !strings.Contains(line, "Seq Scan on user_count") ||
 					strings.HasPrefix(strings.TrimLeft(line, " ->"), "Sort") || strings.Contains(line, "TEMP B-TREE") ||
 					strings.HasPrefix(line, "SCAN ") && !strings.Contains(line, "USING") && line != "SCAN user_count"

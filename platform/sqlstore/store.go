@@ -47,10 +47,16 @@ type Dialect struct {
 	// TxSetup, when set, runs first in every transaction: session settings
 	// scoped to it (SET LOCAL works through a pooler in transaction mode).
 	TxSetup string
-	// Array, when set, encodes byte strings as one array parameter, for
-	// PostgreSQL's ANY ($1): then concurrent session lookups share one
-	// query (see lookups).
-	Array func([][]byte) any
+	// IDList encodes byte strings as one query parameter, and InIDList
+	// says "%s is one of them" of the parameter $1. With them concurrent
+	// session lookups share one query (see lookups).
+	IDList   func([][]byte) any
+	InIDList string
+	// JoinByKey joins each row to the one row of a table that a key
+	// condition finds (%[1]s the table, %[2]s its alias, %[3]s the
+	// condition) so that the engine probes the key's index for every row,
+	// however many there are.
+	JoinByKey string
 }
 
 // Store implements every feature port on one database.
@@ -74,13 +80,16 @@ type Options struct {
 	// event's transaction has committed (never for one that rolled back):
 	// the log line and the metrics of the audit trail.
 	Audited func(audit.Event)
+	// Unbatched runs every session lookup as a query of its own, never
+	// sharing one: the bench's reference.
+	Unbatched bool
 }
 
 // New wraps an open database. The store owns db and closes it in Close.
 func New(db *sql.DB, d Dialect, o Options) *Store {
 	s := &Store{db: sqlx.NewDb(db, d.DriverName), d: d, prepare: o.Prepare, audited: o.Audited}
-	if d.Array != nil {
-		s.lookups = &lookups{s: s, query: sessionBatchSQL, array: d.Array}
+	if d.IDList != nil && !o.Unbatched {
+		s.lookups = &lookups{s: s, query: sessionBatchSQL(d), ids: d.IDList}
 	}
 	return s
 }
