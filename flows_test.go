@@ -361,6 +361,56 @@ func TestConcurrentSignupsOfOneName(t *testing.T) {
 	})
 }
 
+// TestConcurrentReads: 16 users read /auth/me 20 times each, all at once,
+// however the service is deployed (PgBouncer's unnamed statements
+// included): each read is its own user's, though the store may answer
+// many lookups with one query.
+func TestConcurrentReads(t *testing.T) {
+	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
+		const users, reads = 16, 20
+		cookies := make([]*http.Cookie, users)
+		for i := range cookies {
+			c := app.client()
+			name := fmt.Sprintf("reader%d", i)
+			expect(t, "signup", c.signup(t, name, "password1"), 201, "")
+			r := c.login(t, name, "password1")
+			expect(t, "login", r, 200, "")
+			cookies[i] = r.sessionCookie()
+		}
+		before, _ := app.store.SessionQueries()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range users * reads {
+			wg.Go(func() {
+				<-start
+				req, _ := http.NewRequest("GET", app.url+"/api/v1/auth/me", nil)
+				req.AddCookie(cookies[i%users])
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				var me struct{ Username string }
+				if err := json.NewDecoder(resp.Body).Decode(&me); err != nil || resp.StatusCode != 200 {
+					t.Errorf("read %d: status %d, %v", i, resp.StatusCode, err)
+				} else if want := fmt.Sprintf("reader%d", i%users); me.Username != want {
+					t.Errorf("read %d: %s's answer for %s", i, me.Username, want)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		after, _ := app.store.SessionQueries()
+		t.Logf("%d reads in %d session queries", users*reads, after-before)
+		// A PostgreSQL query outlasts the arrival of several reads, so they
+		// queue and share (SQLite's, in process, mostly do not).
+		if app.store.Engine() == "postgres" && after-before >= users*reads {
+			t.Errorf("%d reads took %d session queries: none shared", users*reads, after-before)
+		}
+	})
+}
+
 func TestLoginThrottling(t *testing.T) {
 	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
 		c := app.client()
