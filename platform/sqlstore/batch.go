@@ -13,7 +13,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// sessionRow is one row of the session-with-user query, scanned field by
+// sessionRow is one row of a session-with-user query, scanned field by
 // field (no reflection).
 type sessionRow struct {
 	ss                               session.Session
@@ -23,19 +23,20 @@ type sessionRow struct {
 	userCreated, userUpdated         dbTime
 }
 
-const sessionWithUserSQL = `SELECT s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at,
-		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at
-		 FROM sessions s JOIN users u ON u.id = s.user_id`
+// sessionColumns are what sessionRow scans.
+const sessionColumns = `s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at,
+		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at`
 
-const sessionByIDSQL = sessionWithUserSQL + ` WHERE s.id = $1`
+// sessionByIDSQL reads one session and its user.
+const sessionByIDSQL = `SELECT ` + sessionColumns + `
+		 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`
 
-// sessionBatchSQL is sessionWithUserSQL for a list of session ids,
-// joining each session to its user by an index probe: as a plain join on
-// PostgreSQL, 64 sessions among 20,000 users planned as a merge join
-// reading users_pkey from its start.
+// sessionBatchSQL reads the sessions of a list of ids and their users,
+// each user by an index probe: as a plain join on PostgreSQL, 64 sessions
+// among 20,000 users planned as a merge join reading users_pkey from its
+// start.
 func sessionBatchSQL(d Dialect) string {
-	return `SELECT s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at,
-		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at
+	return `SELECT ` + sessionColumns + `
 		 FROM sessions s ` + fmt.Sprintf(d.JoinByKey, "users", "u", "u.id = s.user_id") +
 		` WHERE ` + fmt.Sprintf(d.InIDList, "s.id")
 }

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -14,9 +15,45 @@ import (
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
+// TestSessionBatch: one batch of lookups, an id unknown and one twice,
+// on each engine's batch query: each lookup gets its own session and user,
+// the unknown one no row.
+func TestSessionBatch(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		var ids [][]byte
+		var names []string
+		for _, name := range []string{"alice", "bobby", "carol"} {
+			u := insertUser(t, s, name)
+			startSession(t, s, u, t0) // another session of the user, not asked for
+			ids, names = append(ids, startSession(t, s, u, t0).ID), append(names, name)
+		}
+		_, unknown := session.NewSecret()
+		asked := [][]byte{ids[0], unknown, ids[1], ids[0], ids[2]}
+		want := []string{names[0], "", names[1], names[0], names[2]}
+		before, _ := s.SessionQueries()
+		ss, us, errs := s.LookUpInOneBatch(asked)
+		for i := range asked {
+			switch {
+			case want[i] == "":
+				if !errors.Is(errs[i], sql.ErrNoRows) {
+					t.Errorf("lookup %d of an unknown session: %v", i, errs[i])
+				}
+			case errs[i] != nil:
+				t.Errorf("lookup %d: %v", i, errs[i])
+			case !bytes.Equal(ss[i].ID, asked[i]) || us[i].Username != want[i] || ss[i].UserID != us[i].ID:
+				t.Errorf("lookup %d: session %x of %s, want %x of %s", i, ss[i].ID, us[i].Username, asked[i], want[i])
+			}
+		}
+		if after, _ := s.SessionQueries(); after != before+1 {
+			t.Errorf("one batch took %d queries", after-before)
+		}
+	})
+}
+
 // TestConcurrentSessionLookups: 300 lookups at once, a third of them of
 // unknown sessions, each get their own session and user (or ErrNotFound);
-// where the store batches them (PostgreSQL) they share far fewer queries.
+// on PostgreSQL, whose queries outlast the lookups' arrival, they share
+// far fewer queries (SQLite's, in process, seldom queue).
 func TestConcurrentSessionLookups(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
 		var sessions []session.Session
@@ -58,11 +95,8 @@ func TestConcurrentSessionLookups(t *testing.T) {
 		close(start)
 		wg.Wait()
 		after, _ := s.SessionQueries()
-		if !batched {
-			return
-		}
 		t.Logf("%d lookups in %d queries", n, after-before)
-		if after-before > n/2 || after-before == 0 {
+		if s.Engine() == "postgres" && (!batched || after-before > n/2) {
 			t.Errorf("%d lookups took %d queries, want them batched", n, after-before)
 		}
 	})

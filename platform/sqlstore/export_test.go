@@ -1,11 +1,14 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -82,4 +85,27 @@ func (s *Store) SessionLookupQueries(ids [][]byte) []ListQuery {
 		out = append(out, ListQuery{s.lookups.query, []any{s.lookups.ids(ids)}})
 	}
 	return out
+}
+
+// LookUpInOneBatch runs ids as one batch of queued lookups and returns
+// what each got: its session and user, or its error (sql.ErrNoRows for
+// an unknown id).
+func (s *Store) LookUpInOneBatch(ids [][]byte) ([]session.Session, []user.User, []error) {
+	batch := make([]*lookup, len(ids))
+	for i, id := range ids {
+		batch[i] = &lookup{id: id, done: make(chan struct{})}
+	}
+	s.lookups.run(context.Background(), batch)
+	ss, us, errs := make([]session.Session, len(ids)), make([]user.User, len(ids)), make([]error, len(ids))
+	for i, lk := range batch {
+		switch {
+		case lk.err != nil:
+			errs[i] = lk.err
+		case !lk.found:
+			errs[i] = sql.ErrNoRows
+		default:
+			ss[i], us[i] = lk.row.result()
+		}
+	}
+	return ss, us, errs
 }
