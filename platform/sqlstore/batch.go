@@ -27,18 +27,13 @@ type sessionRow struct {
 const sessionColumns = `s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at,
 		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at`
 
-// sessionByIDSQL reads one session and its user.
-const sessionByIDSQL = `SELECT ` + sessionColumns + `
-		 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`
-
-// sessionBatchSQL reads the sessions of a list of ids and their users,
-// each user by an index probe: as a plain join on PostgreSQL, 64 sessions
-// among 20,000 users planned as a merge join reading users_pkey from its
-// start.
-func sessionBatchSQL(d Dialect) string {
+// sessionSQL reads the sessions where cond holds and their users, each
+// user by an index probe (Dialect.JoinByKey): as a plain join, PostgreSQL
+// planned one session, and 64, among 20,000 users as a merge join reading
+// users_pkey from its start.
+func sessionSQL(d Dialect, cond string) string {
 	return `SELECT ` + sessionColumns + `
-		 FROM sessions s ` + fmt.Sprintf(d.JoinByKey, "users", "u", "u.id = s.user_id") +
-		` WHERE ` + fmt.Sprintf(d.InIDList, "s.id")
+		 FROM sessions s ` + fmt.Sprintf(d.JoinByKey, "users", "u", "u.id = s.user_id") + ` WHERE ` + cond
 }
 
 func (r *sessionRow) dest() []any {
@@ -76,7 +71,7 @@ const (
 // found: revocation stays immediate.
 type lookups struct {
 	s     *Store
-	query string             // sessionBatchSQL
+	query string             // sessionSQL for a list of ids
 	ids   func([][]byte) any // the dialect's IDList
 	mu    sync.Mutex
 	queue []*lookup
@@ -113,7 +108,7 @@ func (l *lookups) get(ctx context.Context, id []byte) (sessionRow, error) {
 		l.mu.Unlock()
 		l.queries.Add(1)
 		var r sessionRow
-		err := l.s.scanRow(ctx, sessionByIDSQL, []any{id}, r.dest()...)
+		err := l.s.scanRow(ctx, l.s.sessionByID, []any{id}, r.dest()...)
 		l.release()
 		return r, err
 	}

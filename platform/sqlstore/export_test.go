@@ -80,7 +80,7 @@ func (s *Store) AuditQueries(target, actor any, deep time.Time) map[string]ListQ
 // SessionLookupQueries are the session-with-user queries, for plan tests: by
 // one id, and (on an engine that batches) by an array of them.
 func (s *Store) SessionLookupQueries(ids [][]byte) []ListQuery {
-	out := []ListQuery{{sessionByIDSQL, []any{ids[0]}}}
+	out := []ListQuery{{s.sessionByID, []any{ids[0]}}}
 	if s.lookups != nil {
 		out = append(out, ListQuery{s.lookups.query, []any{s.lookups.ids(ids)}})
 	}
@@ -108,4 +108,23 @@ func (s *Store) LookUpInOneBatch(ids [][]byte) ([]session.Session, []user.User, 
 		}
 	}
 	return ss, us, errs
+}
+
+// Prepared reports whether the pool has prepared query.
+func (s *Store) Prepared(query string) bool {
+	_, ok := s.stmts.Load(query)
+	return ok
+}
+
+// InsertSessionSQL is InsertSession's query.
+const InsertSessionSQL = insertSessionSQL
+
+// PreparedRuns counts the runs of the statements prepared on the
+// connection of the transaction in ctx whose text is like like
+// (PostgreSQL's pg_prepared_statements).
+func PreparedRuns(ctx context.Context, like string) (int, error) {
+	st, _ := inTx(ctx)
+	var n int
+	err := st.tx.QueryRowContext(ctx, `SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements WHERE statement LIKE $1`, like).Scan(&n)
+	return n, err
 }

@@ -13,11 +13,12 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
+const insertSessionSQL = `INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
 // InsertSession stores a new session.
 func (s *Store) InsertSession(ctx context.Context, ss session.Session) error {
-	_, err := s.q(ctx).ExecContext(ctx,
-		`INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err := s.q(ctx).ExecContext(ctx, insertSessionSQL,
 		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), nullID(ss.PublicID), ss.UserAgent, ss.IP)
 	return s.translate("insert session", err)
 }
@@ -41,7 +42,7 @@ func (s *Store) SessionWithUser(ctx context.Context, id []byte) (session.Session
 	var r sessionRow
 	var err error
 	if _, tx := inTx(ctx); tx || s.lookups == nil {
-		err = s.scanRow(ctx, sessionByIDSQL, []any{id}, r.dest()...)
+		err = s.scanRow(ctx, s.sessionByID, []any{id}, r.dest()...)
 	} else {
 		r, err = s.lookups.get(ctx, id)
 	}

@@ -66,7 +66,11 @@ type Store struct {
 	prepare bool
 	audited func(audit.Event)
 	stmts   sync.Map // query text -> *sqlx.Stmt, prepared once per connection
-	lookups *lookups
+	// preparing holds the queries the pool is preparing for transactions.
+	preparing sync.Map
+	lookups   *lookups
+	// sessionByID reads one session and its user (sessionSQL).
+	sessionByID string
 }
 
 // Options tunes a store.
@@ -88,8 +92,9 @@ type Options struct {
 // New wraps an open database. The store owns db and closes it in Close.
 func New(db *sql.DB, d Dialect, o Options) *Store {
 	s := &Store{db: sqlx.NewDb(db, d.DriverName), d: d, prepare: o.Prepare, audited: o.Audited}
+	s.sessionByID = sessionSQL(d, "s.id = $1")
 	if d.IDList != nil && !o.Unbatched {
-		s.lookups = &lookups{s: s, query: sessionBatchSQL(d), ids: d.IDList}
+		s.lookups = &lookups{s: s, query: sessionSQL(d, fmt.Sprintf(d.InIDList, "s.id")), ids: d.IDList}
 	}
 	return s
 }
@@ -217,16 +222,15 @@ type querier interface {
 }
 
 // q returns the transaction in ctx, or else the pool. Every query the store
-// runs is a constant text (or one of a few), so outside transactions (the
-// hot paths: authentication, lists, login) each is prepared once per
+// runs is a constant text (or one of a few), so each is prepared once per
 // connection and then only executed, unless Options.Prepare is off: the
-// database parses and plans it once, not on every call. Inside a
-// transaction queries run as they are; preparing there would need a second
-// connection while the transaction holds one. A statement outside a
-// transaction is a transaction of its own, retried like WithinTx's.
+// database parses and plans it once, not on every call. Outside a
+// transaction (the hot paths: authentication, lists) a statement is a
+// transaction of its own, retried like WithinTx's; inside one it runs on
+// the transaction's connection (see inTx).
 func (s *Store) q(ctx context.Context) querier {
 	if st, ok := inTx(ctx); ok {
-		return st.tx
+		return txQuerier{s, st.tx}
 	}
 	return pool{s}
 }
@@ -237,6 +241,9 @@ func (s *Store) q(ctx context.Context) querier {
 // retried like every statement.
 func (s *Store) scanRow(ctx context.Context, query string, args []any, dest ...any) error {
 	if st, ok := inTx(ctx); ok {
+		if ps := (txQuerier{s, st.tx}).stmt(ctx, query); ps != nil {
+			return ps.QueryRowContext(ctx, args...).Scan(dest...)
+		}
 		return st.tx.QueryRowContext(ctx, query, args...).Scan(dest...)
 	}
 	return s.retry(ctx, func() error {
@@ -249,6 +256,61 @@ func (s *Store) scanRow(ctx context.Context, query string, args []any, dest ...a
 		}
 		return st.QueryRowContext(ctx, args...).Scan(dest...)
 	})
+}
+
+// txQuerier runs queries in a transaction: through the query's prepared
+// statement, bound to the transaction's connection (prepared there the
+// first time that connection runs it), once the pool has prepared it.
+// Until then the query runs as it is, and the pool prepares it meanwhile
+// on a connection of its own: preparing it here and now would need a
+// second connection while the transaction holds one, and with every
+// connection in a transaction that would wait for ever.
+type txQuerier struct {
+	s  *Store
+	tx *sqlx.Tx
+}
+
+// stmt returns query's statement bound to the transaction, or nil while
+// the pool has not prepared it (or Options.Prepare is off).
+func (q txQuerier) stmt(ctx context.Context, query string) *sqlx.Stmt {
+	if !q.s.prepare {
+		return nil
+	}
+	if v, ok := q.s.stmts.Load(query); ok {
+		return q.tx.StmtxContext(ctx, v.(*sqlx.Stmt))
+	}
+	if _, busy := q.s.preparing.LoadOrStore(query, true); !busy {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := (pool{q.s}).stmt(ctx, query); err != nil {
+				// Runs as it is for a minute, then is tried again.
+				time.AfterFunc(time.Minute, func() { q.s.preparing.Delete(query) })
+				return
+			}
+			q.s.preparing.Delete(query)
+		}()
+	}
+	return nil
+}
+
+func (q txQuerier) on(ctx context.Context, query string) querier {
+	if st := q.stmt(ctx, query); st != nil {
+		return stmtQuerier{st}
+	}
+	return q.tx
+}
+
+func (q txQuerier) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	return q.on(ctx, query).GetContext(ctx, dest, query, args...)
+}
+
+func (q txQuerier) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
+	return q.on(ctx, query).SelectContext(ctx, dest, query, args...)
+}
+
+func (q txQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return q.on(ctx, query).ExecContext(ctx, query, args...)
 }
 
 type pool struct{ s *Store }
