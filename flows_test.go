@@ -383,7 +383,7 @@ func TestConcurrentReads(t *testing.T) {
 		for i := range users * reads {
 			wg.Go(func() {
 				<-start
-				req, _ := http.NewRequest("GET", app.url+"/api/v1/auth/me", nil)
+				req, _ := http.NewRequest(http.MethodGet, app.url+"/api/v1/auth/me", nil)
 				req.AddCookie(cookies[i%users])
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
@@ -392,7 +392,7 @@ func TestConcurrentReads(t *testing.T) {
 				}
 				defer resp.Body.Close()
 				var me struct{ Username string }
-				if err := json.NewDecoder(resp.Body).Decode(&me); err != nil || resp.StatusCode != 200 {
+				if err := json.NewDecoder(resp.Body).Decode(&me); err != nil || resp.StatusCode != http.StatusOK {
 					t.Errorf("read %d: status %d, %v", i, resp.StatusCode, err)
 				} else if want := fmt.Sprintf("reader%d", i%users); me.Username != want {
 					t.Errorf("read %d: %s's answer for %s", i, me.Username, want)
