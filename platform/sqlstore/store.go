@@ -227,7 +227,7 @@ type querier interface {
 // database parses and plans it once, not on every call. Outside a
 // transaction (the hot paths: authentication, lists) a statement is a
 // transaction of its own, retried like WithinTx's; inside one it runs on
-// the transaction's connection (see inTx).
+// the transaction's connection (see txQuerier).
 func (s *Store) q(ctx context.Context) querier {
 	if st, ok := inTx(ctx); ok {
 		return txQuerier{s, st.tx}
@@ -237,8 +237,8 @@ func (s *Store) q(ctx context.Context) querier {
 
 // scanRow runs a query that returns one row and scans its columns into
 // dest in order, without reflection: for the hot path. It goes the way q
-// does: the transaction in ctx, or the pool through prepared statements,
-// retried like every statement.
+// does: through prepared statements, in the transaction in ctx or on the
+// pool, where it is retried like every statement.
 func (s *Store) scanRow(ctx context.Context, query string, args []any, dest ...any) error {
 	if st, ok := inTx(ctx); ok {
 		if ps := (txQuerier{s, st.tx}).stmt(ctx, query); ps != nil {
