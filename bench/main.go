@@ -34,10 +34,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -96,6 +98,27 @@ func (m *served) apply(r *result) {
 		return
 	}
 	r.PeakRSSMiB, r.CPUPerRequest = m.peak, m.cpu/time.Duration(n)
+}
+
+// runAlone makes sure no other bench runs on this machine: two at once
+// would measure each other's load, and on PostgreSQL the second's fresh
+// database (the same name) would end the first's connections mid-run. The
+// lock is a file's, so the kernel drops it when a run dies, however it
+// dies; unlock releases it.
+func runAlone() (unlock func(), err error) {
+	path := filepath.Join(os.TempDir(), "cleanslice-bench.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another bench is running on this machine (%s is locked): wait for it to end", path)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // ownCPUTime is the bench process's user+system CPU so far.
@@ -159,6 +182,11 @@ func mainErr() error {
 	if err != nil {
 		return err
 	}
+	unlock, err := runAlone()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	ctx := context.Background()
 	fmt.Fprintf(os.Stderr, "bench: building and starting the service on %s with %d users...\n", *engine, *users)
 	svcOpts := serviceOptions{engine: *engine, adminURL: *pgURL, users: *users, env: env}
