@@ -102,11 +102,7 @@ func loginOp(s *service, kind string, conc int) op {
 	var n atomic.Int64
 	return httpOp(cl, func(ctx context.Context) *http.Request {
 		i := n.Add(1)
-		k := i%int64(s.users-3) + 1
-		if k%7 == 0 {
-			k--
-		}
-		name, pw := fmt.Sprintf("seed%d", k), benchPassword
+		name, pw := s.loginSeed(i), benchPassword
 		switch kind {
 		case "wrong password":
 			pw = "not the password"
@@ -116,10 +112,30 @@ func loginOp(s *service, kind string, conc int) op {
 		body := fmt.Sprintf(`{"username":%q,"password":%q}`, name, pw)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.base+"/api/v1/auth/login", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
+		req.Header.Set("X-Forwarded-For", clientAddr(i))
 		return req
 	})
 }
+
+// loginSeed is the i-th login's account: the seeded users in turn, but
+// for the inactive multiples of 7 and for the readers' (a login adds a
+// session, and past auth.max_sessions_per_user it ends the oldest, which
+// would end the sessions (b), (i) and (j) read).
+func (s *service) loginSeed(i int64) string {
+	first, last := int64(s.readSeeds+1), int64(s.users-3)
+	k := first + i%(last-first+1)
+	if k%7 == 0 {
+		if k < last {
+			k++
+		} else {
+			k--
+		}
+	}
+	return fmt.Sprintf("seed%d", k)
+}
+
+// clientAddr is the i-th login's client address, one of 2^24.
+func clientAddr(i int64) string { return fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255) }
 
 // eventsSQL adds the events $1 < i <= $2: one every 5 seconds back from
 // now (a 5,000,000-event trail spans 289 days, inside the default

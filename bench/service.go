@@ -31,15 +31,17 @@ import (
 // a fresh database of its engine, or bench/bare (startBare; then only bin,
 // base, env, cmd and cleanup are set).
 type service struct {
-	engine  string
-	base    string
-	dbURL   string
-	cmd     *exec.Cmd
-	bin     string
-	env     []string
-	users   int
-	log     *os.File // where its output goes; nil: discarded
-	cleanup []func()
+	engine string
+	base   string
+	dbURL  string
+	cmd    *exec.Cmd
+	bin    string
+	env    []string
+	users  int
+	// readSeeds: the readers' accounts are seed1 to seed<readSeeds>
+	readSeeds int
+	log       *os.File // where its output goes; nil: discarded
+	cleanup   []func()
 }
 
 const benchPassword = "bench password 1"
@@ -339,6 +341,7 @@ func (s *service) readers(n int) ([]*http.Cookie, [][]byte, error) {
 			return nil, nil, err
 		}
 		cookies, ids = append(cookies, c), append(ids, id)
+		s.readSeeds = k
 	}
 	return cookies, ids, nil
 }
