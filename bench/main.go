@@ -407,7 +407,7 @@ func mainErr() error {
 		results = append(results, rs...)
 		switch wl.key {
 		case "d":
-			hashRef = &results[len(results)-len(rs)]
+			hashRef = &results[len(results)-2]
 			d := &results[len(results)-1]
 			if h := hashRef.CPUPerRequest; h > 0 && d.CPUPerRequest > 0 {
 				d.Extra = merge(d.Extra, map[string]any{"cpu_over_h": float64(d.CPUPerRequest)/float64(h) - 1})
