@@ -218,6 +218,9 @@ func mainErr() error {
 	if err != nil {
 		return err
 	}
+	if svc.readSeeds+7 > *users-3 {
+		return fmt.Errorf("-users %d leaves too few accounts to log in beside the %d readers' (-c): use more users", *users, len(readers))
+	}
 	var nextReader atomic.Uint64
 	nextID := func() []byte { return ids[nextReader.Add(1)%uint64(len(ids))] }
 
