@@ -20,6 +20,7 @@ import (
 // login's SQL per login, on the same cores, gives 1/(1/h + 1/g4).
 func loginSQLOp(svc *service, store *sqlstore.Store, cfg config.Config) op {
 	a := cfg.Auth
+	// Every attempt succeeds, so the throttle's limits never apply.
 	i := login.New(store, store, store, store, yesHasher{}, noOutcomes{},
 		session.Policy{TTL: a.SessionTTL, RefreshRatio: a.SessionRefreshRatio, AbsoluteTTL: a.SessionAbsoluteTTL},
 		login.Limits{PerUsername: a.MaxFailedLogins, PerIP: a.MaxFailedLogins, Window: a.FailureWindow, SessionsPerUser: a.MaxSessionsPerUser},
