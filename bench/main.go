@@ -526,7 +526,7 @@ func mainErr() error {
 		m.apply(&g)
 		store.Close()
 		d := &results[loginRow]
-		floor := result{Name: "floor 1/(1/h + 1/g4)", PerSecond: 1 / (1/results[loginRow-1].PerSecond + 1/g.PerSecond)}
+		floor := result{Name: "floor 1/(1/h + 1/g4)", PerSecond: 1 / (1/hashRef.PerSecond + 1/g.PerSecond)}
 		d.Extra = merge(d.Extra, map[string]any{"vs_floor_h_g4": d.PerSecond / floor.PerSecond})
 		results = slices.Insert(results, loginRow, g, floor)
 	}
