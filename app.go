@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,6 +51,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/platform/token"
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
@@ -82,7 +85,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		background.Go(func() { followForeground(bgCtx, fg, base, raised, procsSample, runtime.GOMAXPROCS, log) })
 	}
 	background.Go(func() {
-		purge(bgCtx, store, m, log, retention{FailureWindow: cfg.Auth.FailureWindow, Audit: cfg.Audit.Retention}, time.Minute)
+		purge(bgCtx, store, m, log, retention{Attempts: max(cfg.Auth.FailureWindow, cfg.Auth.SignupWindow), Audit: cfg.Audit.Retention}, time.Minute)
 	})
 	if cfg.Metrics.Enabled && cfg.Metrics.Address != "" {
 		mln, err := net.Listen("tcp", cfg.Metrics.Address)
@@ -253,15 +256,15 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
 	})
 	policy := session.Policy{TTL: cfg.Auth.SessionTTL, RefreshRatio: cfg.Auth.SessionRefreshRatio, AbsoluteTTL: cfg.Auth.SessionAbsoluteTTL}
-	limits := login.Limits{PerUsername: cfg.Auth.MaxFailedLogins, PerIP: loginFailuresPerIP, Window: cfg.Auth.FailureWindow, SessionsPerUser: cfg.Auth.MaxSessionsPerUser}
+	guard := passwordGuard(cfg)
 	minLen := cfg.Password.MinLength
 
 	authn := authenticate.NewMiddleware(authenticate.New(store, policy, now), cookies, httpserver.AuditSource)
 	healthH := health.NewHandler(health.New(store, drain, time.Second))
-	signupH := signup.NewHandler(signup.New(store, hasher, minLen, now))
-	loginH := login.NewHandler(login.New(store, store, store, store, hasher, m, policy, limits, now), cookies)
+	signupH := signup.NewHandler(signup.New(store, hasher, signup.Limit{Max: cfg.Auth.MaxSignupsPerIP, Window: cfg.Auth.SignupWindow}, minLen, now))
+	loginH := login.NewHandler(login.New(store, store, store, store, hasher, m, policy, guard, cfg.Auth.MaxSessionsPerUser, now), cookies)
 	logoutH := logout.NewHandler(logout.New(store, now), cookies)
-	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, policy, minLen, now), cookies)
+	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, policy, guard, minLen, now), cookies)
 	listSessionsH := listsessions.NewHandler(listsessions.New(store, now))
 	endSessionH := endsession.NewHandler(endsession.New(store, now), cookies)
 	endOtherSessionsH := endothersessions.NewHandler(endothersessions.New(store, now))
@@ -353,17 +356,27 @@ func yielder(fg *httpserver.Foreground) password.Yielder {
 	return fg
 }
 
-// loginFailuresPerIP is how many failed logins one client address may make
-// inside auth.failure_window, across all usernames.
+// loginFailuresPerIP is how many failed password attempts one client (an
+// IPv4 address, an IPv6 /64) may make inside auth.failure_window, across
+// all usernames.
 const loginFailuresPerIP = 50
+
+// passwordGuard is the throttle of every password check. Its username
+// windows are keyed with a key derived from the pepper (a rotation of the
+// pepper starts them over, once).
+func passwordGuard(cfg config.Config) auth.Guard {
+	k := hmac.New(sha256.New, []byte(cfg.Password.Pepper))
+	k.Write([]byte("cleanslice attempt windows v1"))
+	return auth.Guard{PerUser: cfg.Auth.MaxFailedLogins, PerIP: loginFailuresPerIP, Window: cfg.Auth.FailureWindow, Key: k.Sum(nil)}
+}
 
 // retention says how long purged rows are kept.
 type retention struct {
-	FailureWindow time.Duration // login-failure windows, from their start
-	Audit         time.Duration // audit events; 0 keeps them all
+	Attempts time.Duration // attempt windows, from their start: the longest window
+	Audit    time.Duration // audit events; 0 keeps them all
 }
 
-// purge deletes expired sessions, stale login-failure windows and audit
+// purge deletes expired sessions, stale attempt windows and audit
 // events past their retention every interval until ctx is done. A failed
 // round is logged and retried at the next tick.
 func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *slog.Logger, keep retention, interval time.Duration) {
@@ -381,9 +394,9 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 			log.Warn("purge expired sessions", "error", err)
 			continue
 		}
-		failures, err := store.DeleteStaleLoginFailures(ctx, now.Add(-keep.FailureWindow))
+		windows, err := store.DeleteStaleAttempts(ctx, now.Add(-keep.Attempts))
 		if err != nil {
-			log.Warn("purge stale login failures", "error", err)
+			log.Warn("purge stale attempt windows", "error", err)
 			continue
 		}
 		m.SessionsEnded(session.EndedByExpiry, int(sessions))
@@ -394,8 +407,8 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 				continue
 			}
 		}
-		if sessions+failures+events > 0 {
-			log.Info("purged", "sessions", sessions, "login_failure_windows", failures, "audit_events", events)
+		if sessions+windows+events > 0 {
+			log.Info("purged", "sessions", sessions, "attempt_windows", windows, "audit_events", events)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 	"github.com/cleanslice/cleanslice/platform/metrics"
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -34,22 +37,21 @@ func TestPurge(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := store.RecordLoginFailure(ctx, now.Add(-time.Hour), 15*time.Minute, "user:old"); err != nil {
+			if _, _, err := store.ReserveAttempt(ctx, now.Add(-time.Hour), 15*time.Minute, "user:old", 5); err != nil {
 				t.Fatal(err)
 			}
-			if err := store.RecordLoginFailure(ctx, now, 15*time.Minute, "user:recent"); err != nil {
+			if _, _, err := store.ReserveAttempt(ctx, now, 15*time.Minute, "user:recent", 5); err != nil {
 				t.Fatal(err)
 			}
 
 			loopCtx, stop := context.WithCancel(ctx)
 			var wg sync.WaitGroup
 			wg.Go(func() {
-				purge(loopCtx, store, metrics.New(), slog.New(slog.DiscardHandler), retention{FailureWindow: 15 * time.Minute}, 10*time.Millisecond)
+				purge(loopCtx, store, metrics.New(), slog.New(slog.DiscardHandler), retention{Attempts: 15 * time.Minute}, 10*time.Millisecond)
 			})
 			for range 300 {
 				n, _ := store.SessionCount(ctx, u.ID)
-				old, _, _ := store.LoginFailures(ctx, "user:old", "user:recent")
-				if n == 1 && old.Failures == 0 {
+				if n == 1 && windowCount(t, store, "user:old") == -1 {
 					break
 				}
 				time.Sleep(10 * time.Millisecond)
@@ -63,10 +65,20 @@ func TestPurge(t *testing.T) {
 			if _, _, err := store.SessionWithUser(ctx, oldID); err == nil {
 				t.Error("the expired session survived the purge")
 			}
-			old, recent, err := store.LoginFailures(ctx, "user:old", "user:recent")
-			if err != nil || old.Failures != 0 || recent.Failures != 1 {
-				t.Errorf("failure windows after the purge: old %+v, recent %+v, %v", old, recent, err)
+			if old, recent := windowCount(t, store, "user:old"), windowCount(t, store, "user:recent"); old != -1 || recent != 1 {
+				t.Errorf("attempt windows after the purge: old %d, recent %d (-1: none)", old, recent)
 			}
 		})
 	}
+}
+
+// windowCount is the count of key's attempt window, -1 when there is none.
+func windowCount(t testing.TB, store *sqlstore.Store, key string) int {
+	t.Helper()
+	n := -1
+	err := store.DB().QueryRow(`SELECT attempts FROM attempt_windows WHERE key = $1`, key).Scan(&n)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -23,8 +23,8 @@ func loginSQLOp(svc *service, store *sqlstore.Store, cfg config.Config) op {
 	// Every attempt succeeds, so the throttle's limits never apply.
 	i := login.New(store, store, store, store, yesHasher{}, noOutcomes{},
 		session.Policy{TTL: a.SessionTTL, RefreshRatio: a.SessionRefreshRatio, AbsoluteTTL: a.SessionAbsoluteTTL},
-		login.Limits{PerUsername: a.MaxFailedLogins, PerIP: a.MaxFailedLogins, Window: a.FailureWindow, SessionsPerUser: a.MaxSessionsPerUser},
-		time.Now)
+		auth.Guard{PerUser: a.MaxFailedLogins, PerIP: a.MaxFailedLogins, Window: a.FailureWindow, Key: []byte(cfg.Password.Pepper)},
+		a.MaxSessionsPerUser, time.Now)
 	var n atomic.Int64
 	return func(ctx context.Context) (int, error) {
 		k := n.Add(1)

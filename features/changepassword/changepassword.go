@@ -4,6 +4,7 @@ package changepassword
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,13 +20,15 @@ type Interactor struct {
 	store          Store
 	hasher         Hasher
 	policy         session.Policy
+	guard          auth.Guard
 	minPasswordLen int
 	now            func() time.Time
 }
 
-// New returns the interactor.
-func New(store Store, hasher Hasher, policy session.Policy, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, policy: policy, minPasswordLen: minPasswordLen, now: now}
+// New returns the interactor; guard throttles current-password checks in
+// the login windows.
+func New(store Store, hasher Hasher, policy session.Policy, guard auth.Guard, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, policy: policy, guard: guard, minPasswordLen: minPasswordLen, now: now}
 }
 
 // Input is the current password and the new one, and the client the new
@@ -37,15 +40,19 @@ type Input struct {
 	ClientIP        string
 }
 
+// Action is this check's details.action in reauthentication.failed.
+const Action = "change_password"
+
 // Result is the caller's new session and its secret.
 type Result struct {
 	Session session.Session
 	Secret  string
 }
 
-// Execute checks the current password, stores the new one, ends every
-// session of the user and starts a new one for the caller, all in one
-// transaction.
+// Execute checks the current password (throttled and audited like every
+// re-authentication), stores the new one, ends every session of the user
+// and starts a new one for the caller, all in one transaction that stores
+// nothing if the password changed since it was checked.
 func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
 	if !actor.Authenticated() {
 		return Result{}, auth.ErrNotAuthenticated
@@ -60,24 +67,29 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	if len(fields) > 0 {
 		return Result{}, apperr.Invalid(fields...)
 	}
-	u := actor.User
-	ok, err := i.hasher.Verify(ctx, u.PasswordHash, in.CurrentPassword)
+	u, now := actor.User, i.now()
+	attempt, err := i.guard.CheckCurrentPassword(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
 		return Result{}, fmt.Errorf("change password: %w", err)
-	}
-	if !ok {
-		return Result{}, auth.ErrWrongPassword
 	}
 	hash, err := i.hasher.Hash(ctx, in.NewPassword)
 	if err != nil {
-		return Result{}, fmt.Errorf("change password: %w", err)
+		return Result{}, fmt.Errorf("change password: %w", errors.Join(err, attempt.Release(ctx)))
 	}
-	now := i.now()
 	secret, id := session.NewSecret()
 	s := i.policy.Start(id, u.ID, now)
 	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
-		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, user.Timestamp(now)); err != nil {
+		// Only over the hash the current password was checked against: a
+		// reset or another change since then wins.
+		replaced, err := i.store.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, hash, user.Timestamp(now))
+		if err != nil {
+			return err
+		}
+		if !replaced {
+			return auth.ErrWrongPassword
+		}
+		if err := attempt.Succeeded(ctx); err != nil {
 			return err
 		}
 		ended, err := i.store.DeleteUserSessions(ctx, u.ID)

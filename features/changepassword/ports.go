@@ -8,14 +8,16 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
-// Store changes the password and the sessions, and records the events,
-// in one transaction.
+// Store counts the check in the attempt windows, changes the password and
+// the sessions, and records the events, in one transaction.
 type Store interface {
+	auth.AttemptStore
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
+	ReplacePasswordHash(ctx context.Context, userID uuid.UUID, old, hash string, updatedAt time.Time) (bool, error)
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
 	InsertSession(ctx context.Context, s session.Session) error
 	RecordEvent(ctx context.Context, e audit.Event) error

@@ -6,10 +6,10 @@
 package login
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
@@ -21,30 +21,25 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Limits bound failed logins inside a window, and live sessions per user.
-type Limits struct {
-	PerUsername     int
-	PerIP           int
-	Window          time.Duration
-	SessionsPerUser int
-}
-
 // Interactor logs users in.
 type Interactor struct {
-	users    Users
-	sessions Sessions
-	throttle Throttle
-	trail    Trail
-	hasher   Hasher
-	outcomes Outcomes
-	policy   session.Policy
-	limits   Limits
-	now      func() time.Time
+	users           Users
+	sessions        Sessions
+	throttle        Throttle
+	trail           Trail
+	hasher          Hasher
+	outcomes        Outcomes
+	policy          session.Policy
+	guard           auth.Guard
+	sessionsPerUser int
+	now             func() time.Time
 }
 
-// New returns the interactor.
-func New(users Users, sessions Sessions, throttle Throttle, trail Trail, hasher Hasher, outcomes Outcomes, policy session.Policy, limits Limits, now func() time.Time) *Interactor {
-	return &Interactor{users: users, sessions: sessions, throttle: throttle, trail: trail, hasher: hasher, outcomes: outcomes, policy: policy, limits: limits, now: now}
+// New returns the interactor. guard limits failed logins per username and
+// per client; sessionsPerUser bounds each user's live sessions.
+func New(users Users, sessions Sessions, throttle Throttle, trail Trail, hasher Hasher, outcomes Outcomes, policy session.Policy, guard auth.Guard, sessionsPerUser int, now func() time.Time) *Interactor {
+	return &Interactor{users: users, sessions: sessions, throttle: throttle, trail: trail, hasher: hasher, outcomes: outcomes,
+		policy: policy, guard: guard, sessionsPerUser: sessionsPerUser, now: now}
 }
 
 // Input is a login attempt, and the client the session is recorded for.
@@ -94,85 +89,92 @@ func (i *Interactor) login(ctx context.Context, actor auth.Actor, in Input) (Res
 		return Result{}, apperr.Invalid(missing...)
 	}
 	now := i.now()
-	userKey, ipKey := "user:"+strings.ToLower(in.Username), "ip:"+in.ClientIP
-	userWindow, ipWindow, err := i.throttle.LoginFailures(ctx, userKey, ipKey)
+	// The attempt is counted before the password is verified, so that at
+	// most the limit of wrong passwords is ever verified, however many
+	// arrive at once; a success gives it back.
+	attempt, err := i.guard.Reserve(ctx, i.throttle, now, in.Username, in.ClientIP)
 	if err != nil {
 		return Result{}, fmt.Errorf("login: %w", err)
 	}
-	for _, c := range []struct {
-		w     auth.FailureWindow
-		limit int
-	}{{userWindow, i.limits.PerUsername}, {ipWindow, i.limits.PerIP}} {
-		if blocked, until := c.w.Blocks(now, c.limit, i.limits.Window); blocked {
-			return Result{}, auth.ErrTooManyAttempts(until.Sub(now))
-		}
+	res, err := i.verified(ctx, now, attempt, in)
+	if nc := (notCounted{}); errors.As(err, &nc) {
+		err = errors.Join(nc.error, attempt.Release(ctx))
 	}
-
-	u, err := i.users.UserByUsername(ctx, in.Username)
-	hash := u.PasswordHash
-	switch {
-	case errors.Is(err, user.ErrNotFound):
-		hash = i.hasher.Dummy()
-	case err != nil:
+	if err != nil {
 		return Result{}, fmt.Errorf("login: %w", err)
+	}
+	return res, nil
+}
+
+// notCounted is a failure that is no wrong password (a fault, an inactive
+// account): its attempt is given back.
+type notCounted struct{ error }
+
+func (e notCounted) Unwrap() error { return e.error }
+
+// verified verifies the password of a counted attempt and, when it is
+// right, starts the session.
+func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.Attempt, in Input) (Result, error) {
+	u, hash := user.User{}, i.hasher.Dummy()
+	if auth.Plausible(in.Username) {
+		var err error
+		u, err = i.users.UserByUsername(ctx, in.Username)
+		switch {
+		case err == nil:
+			hash = u.PasswordHash
+		case !errors.Is(err, user.ErrNotFound):
+			return Result{}, notCounted{err}
+		}
 	}
 	ok, err := i.hasher.Verify(ctx, hash, in.Password)
 	if err != nil {
-		return Result{}, fmt.Errorf("login: %w", err)
+		return Result{}, notCounted{err}
 	}
 	if !ok || u.ID.IsNil() {
 		reason := audit.ReasonWrongPassword
 		if u.ID.IsNil() {
 			reason = audit.ReasonUnknownUser // the name is not stored: it may be a mistyped password
 		}
-		err := i.trail.WithinTx(ctx, func(ctx context.Context) error {
-			if err := i.throttle.RecordLoginFailure(ctx, now, i.limits.Window, userKey, ipKey); err != nil {
-				return err
-			}
-			return i.failed(ctx, now, u.ID, reason)
-		})
-		if err != nil {
-			return Result{}, fmt.Errorf("login: %w", err)
+		if err := i.trail.WithinTx(ctx, func(ctx context.Context) error { return i.failed(ctx, now, u.ID, reason) }); err != nil {
+			return Result{}, err
 		}
 		return Result{}, auth.ErrInvalidCredentials
 	}
 	if !u.IsActive {
-		return Result{}, i.inactive(ctx, now, u.ID)
+		return Result{}, notCounted{i.inactive(ctx, now, u.ID)}
 	}
 	// A hash made with old parameters or an old pepper is replaced, now
 	// that the password is known; hashing is done before the transaction.
-	var rehash string
+	current := u.PasswordHash
 	if i.hasher.NeedsRehash(u.PasswordHash) {
-		if rehash, err = i.hasher.Hash(ctx, in.Password); err != nil {
-			return Result{}, fmt.Errorf("login: rehash: %w", err)
+		if current, err = i.hasher.Hash(ctx, in.Password); err != nil {
+			return Result{}, notCounted{fmt.Errorf("rehash: %w", err)}
 		}
 	}
 	secret, id := session.NewSecret()
 	s := i.policy.Start(id, u.ID, now)
 	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
 	err = i.trail.WithinTx(ctx, func(ctx context.Context) error {
-		if userWindow.Failures > 0 {
-			if err := i.throttle.ClearLoginFailures(ctx, userKey); err != nil {
-				return err
+		if current != u.PasswordHash {
+			// Only over the hash that was verified: a password set
+			// meanwhile is never overwritten with the old one.
+			if swapped, err := i.users.RehashPassword(ctx, u.ID, u.PasswordHash, current); err != nil || !swapped {
+				return cmp.Or(err, errNotStored)
 			}
 		}
-		if rehash != "" {
-			if err := i.users.UpdatePasswordHash(ctx, u.ID, rehash, u.UpdatedAt); err != nil {
-				return fmt.Errorf("rehash: %w", err)
-			}
+		// The session is stored only if the user is still active and
+		// still has the password just verified, under the user's row
+		// lock: an inactivation or a password change racing with this
+		// login either waits and then deletes the new session, or wins
+		// and the login is refused.
+		stored, err := i.sessions.InsertSessionIfCurrent(ctx, s, current)
+		if err != nil || !stored {
+			return cmp.Or(err, errNotStored)
 		}
-		// The session is stored only if the user is still active, under
-		// the user's row lock: an inactivation racing with this login
-		// either waits and then deletes the new session, or wins and the
-		// login is refused.
-		stored, err := i.sessions.InsertSessionIfActive(ctx, s)
-		if err != nil {
+		if err := attempt.Succeeded(ctx); err != nil {
 			return err
 		}
-		if !stored {
-			return auth.ErrAccountInactive
-		}
-		ended, err := i.sessions.DeleteOldestSessions(ctx, u.ID, i.limits.SessionsPerUser)
+		ended, err := i.sessions.DeleteOldestSessions(ctx, u.ID, i.sessionsPerUser)
 		if err != nil {
 			return fmt.Errorf("session limit: %w", err)
 		}
@@ -184,16 +186,40 @@ func (i *Interactor) login(ctx context.Context, actor auth.Actor, in Input) (Res
 		}
 		return nil
 	})
-	if errors.Is(err, auth.ErrAccountInactive) {
-		return Result{}, i.inactive(ctx, now, u.ID)
+	if errors.Is(err, errNotStored) {
+		return Result{}, i.refused(ctx, now, in.Username, u.ID)
 	}
 	if err != nil {
-		return Result{}, fmt.Errorf("login: %w", err)
+		return Result{}, notCounted{err}
 	}
-	if rehash != "" {
-		u.PasswordHash = rehash
-	}
+	u.PasswordHash = current
 	return Result{User: u, Session: s, Secret: secret}, nil
+}
+
+// errNotStored: the user changed between the verification and the
+// transaction (inactivated, or given another password).
+var errNotStored = errors.New("the account changed during the login")
+
+// refused answers a login whose account changed after its password was
+// verified: inactivated (account_inactive, the attempt given back), or
+// with another password (the verified one is no longer current: a wrong
+// password, and counted as one).
+func (i *Interactor) refused(ctx context.Context, now time.Time, username string, id uuid.UUID) error {
+	u, err := i.users.UserByUsername(ctx, username)
+	if err == nil && !u.IsActive && u.ID == id {
+		return notCounted{i.inactive(ctx, now, id)}
+	}
+	reason := audit.ReasonWrongPassword
+	switch {
+	case errors.Is(err, user.ErrNotFound):
+		id, reason = uuid.Nil, audit.ReasonUnknownUser
+	case err != nil:
+		return notCounted{err}
+	}
+	if err := i.failed(ctx, now, id, reason); err != nil {
+		return err
+	}
+	return auth.ErrInvalidCredentials
 }
 
 // failed records a login.failed event for reason; target is the account

@@ -14,6 +14,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -22,11 +23,10 @@ import (
 type fakeStore struct {
 	users    map[string]user.User // by lower-case name
 	sessions []session.Session
-	failures map[string]int
-	starts   map[string]time.Time
 	rehashed int
 	outcomes []string
 	audittest.Trail
+	authtest.Attempts
 }
 
 func (f *fakeStore) LoginOutcome(o string) { f.outcomes = append(f.outcomes, o) }
@@ -51,7 +51,7 @@ func (f *fakeStore) DeleteOldestSessions(_ context.Context, userID uuid.UUID, ke
 }
 
 func newFakeStore(users ...user.User) *fakeStore {
-	f := &fakeStore{users: map[string]user.User{}, failures: map[string]int{}, starts: map[string]time.Time{}}
+	f := &fakeStore{users: map[string]user.User{}}
 	for _, u := range users {
 		f.users[strings.ToLower(u.Username)] = u
 	}
@@ -66,20 +66,21 @@ func (f *fakeStore) UserByUsername(_ context.Context, name string) (user.User, e
 	return u, nil
 }
 
-func (f *fakeStore) UpdatePasswordHash(_ context.Context, id uuid.UUID, hash string, _ time.Time) error {
+func (f *fakeStore) RehashPassword(_ context.Context, id uuid.UUID, old, hash string) (bool, error) {
 	for k, u := range f.users {
-		if u.ID == id {
+		if u.ID == id && u.PasswordHash == old {
 			u.PasswordHash = hash
 			f.users[k] = u
 			f.rehashed++
+			return true, nil
 		}
 	}
-	return nil
+	return false, nil
 }
 
-func (f *fakeStore) InsertSessionIfActive(_ context.Context, s session.Session) (bool, error) {
+func (f *fakeStore) InsertSessionIfCurrent(_ context.Context, s session.Session, hash string) (bool, error) {
 	for _, u := range f.users {
-		if u.ID == s.UserID && u.IsActive {
+		if u.ID == s.UserID && u.IsActive && u.PasswordHash == hash {
 			f.sessions = append(f.sessions, s)
 			return true, nil
 		}
@@ -87,35 +88,20 @@ func (f *fakeStore) InsertSessionIfActive(_ context.Context, s session.Session) 
 	return false, nil
 }
 
-func (f *fakeStore) LoginFailures(_ context.Context, userKey, ipKey string) (auth.FailureWindow, auth.FailureWindow, error) {
-	return auth.FailureWindow{Failures: f.failures[userKey], Start: f.starts[userKey]},
-		auth.FailureWindow{Failures: f.failures[ipKey], Start: f.starts[ipKey]}, nil
-}
-
-func (f *fakeStore) RecordLoginFailure(_ context.Context, now time.Time, window time.Duration, keys ...string) error {
-	for _, k := range keys {
-		if f.failures[k] == 0 || !f.starts[k].After(now.Add(-window)) {
-			f.failures[k], f.starts[k] = 0, now
-		}
-		f.failures[k]++
-	}
-	return nil
-}
-
-func (f *fakeStore) ClearLoginFailures(_ context.Context, key string) error {
-	delete(f.failures, key)
-	delete(f.starts, key)
-	return nil
-}
-
-// fakeHasher "hashes" by prefixing and counts verifications.
+// fakeHasher "hashes" by prefixing and counts verifications; afterVerify,
+// when set, runs between a verification and its answer (the window a
+// racing change falls into).
 type fakeHasher struct {
-	verifies int
-	params   string
+	verifies    int
+	params      string
+	afterVerify func()
 }
 
 func (h *fakeHasher) Verify(_ context.Context, encoded, password string) (bool, error) {
 	h.verifies++
+	if h.afterVerify != nil {
+		h.afterVerify()
+	}
 	_, pw, _ := strings.Cut(encoded, ":")
 	return pw == password, nil
 }
@@ -134,14 +120,15 @@ var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 var policy = session.Policy{TTL: 15 * time.Minute, RefreshRatio: 0.2, AbsoluteTTL: 24 * time.Hour}
 
+var guard = auth.Guard{PerUser: 5, PerIP: 50, Window: 15 * time.Minute, Key: []byte("throttle key")}
+
 type clock struct{ now time.Time }
 
 func (c *clock) Now() time.Time { return c.now }
 
 func setup(users ...user.User) (*Interactor, *fakeStore, *fakeHasher, *clock) {
 	store, hasher, clk := newFakeStore(users...), &fakeHasher{params: "v2"}, &clock{now: t0}
-	limits := Limits{PerUsername: 5, PerIP: 50, Window: 15 * time.Minute, SessionsPerUser: 3}
-	return New(store, store, store, store, hasher, store, policy, limits, clk.Now), store, hasher, clk
+	return New(store, store, store, store, hasher, store, policy, guard, 3, clk.Now), store, hasher, clk
 }
 
 func alice(active bool) user.User {
@@ -228,8 +215,8 @@ func TestThrottlePerUsername(t *testing.T) {
 	if _, err := i.Execute(ctx, auth.Actor{}, Input{Username: "alice", Password: "secret-pw", ClientIP: "2.2.2.2"}); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
-	if store.failures["user:alice"] != 0 {
-		t.Fatalf("count not cleared: %d", store.failures["user:alice"])
+	if n := store.Count(guard.UserKey("alice")); n != 0 {
+		t.Fatalf("count not cleared: %d", n)
 	}
 }
 
@@ -248,14 +235,14 @@ func TestGoodLoginClearsCount(t *testing.T) {
 	if _, err := i.Execute(ctx, auth.Actor{}, Input{Username: "alice", Password: "secret-pw", ClientIP: "1.1.1.1"}); err != nil {
 		t.Fatalf("count was not cleared by the good login: %v", err)
 	}
-	if store.failures["ip:1.1.1.1"] != 8 {
-		t.Fatalf("ip failures = %d, want 8 (a good login clears only the username)", store.failures["ip:1.1.1.1"])
+	if n := store.Count("ip:1.1.1.1"); n != 8 {
+		t.Fatalf("ip failures = %d, want 8 (a good login clears only the username, and gives its own attempt back)", n)
 	}
 }
 
 func TestThrottlePerIP(t *testing.T) {
 	i, store, _, _ := setup(alice(true))
-	store.failures["ip:9.9.9.9"], store.starts["ip:9.9.9.9"] = 50, t0.Add(-time.Minute)
+	store.Windows = map[string]authtest.Window{"ip:9.9.9.9": {Attempts: 50, Start: t0.Add(-time.Minute)}}
 	_, err := i.Execute(context.Background(), auth.Actor{}, Input{Username: "alice", Password: "secret-pw", ClientIP: "9.9.9.9"})
 	if !errors.Is(err, auth.ErrTooManyAttempts(0)) {
 		t.Fatalf("err = %v, want too_many_attempts", err)
@@ -292,8 +279,8 @@ func TestLoginRefusals(t *testing.T) {
 	if !ok || e.Kind != apperr.KindInvalid || len(e.Fields) != 2 {
 		t.Errorf("empty input: %v", err)
 	}
-	if hasher.verifies != 0 || len(store.sessions) != 0 || len(store.failures) != 0 {
-		t.Errorf("refused attempts had effects: %d verifies, %d sessions, %v", hasher.verifies, len(store.sessions), store.failures)
+	if hasher.verifies != 0 || len(store.sessions) != 0 || len(store.Windows) != 0 {
+		t.Errorf("refused attempts had effects: %d verifies, %d sessions, %v", hasher.verifies, len(store.sessions), store.Windows)
 	}
 }
 
@@ -393,5 +380,95 @@ func TestLoginEvents(t *testing.T) {
 	}
 	if len(store.Events) != n {
 		t.Fatalf("a 429 recorded %+v", store.Events[n:])
+	}
+}
+
+// TestPasswordChangedDuringLogin: a password set between the login's
+// verification and its transaction (an admin's reset) wins: the login is
+// a wrong password (401, counted, recorded), makes no session, and its
+// rehash never writes the old password over the new one.
+func TestPasswordChangedDuringLogin(t *testing.T) {
+	for name, stored := range map[string]string{"current hash": "v2:secret-pw", "hash due for a rehash": "v1:secret-pw"} {
+		t.Run(name, func(t *testing.T) {
+			u := alice(true)
+			u.PasswordHash = stored
+			i, store, hasher, _ := setup(u)
+			hasher.afterVerify = func() {
+				v := store.users["alice"]
+				v.PasswordHash = "v2:new-password"
+				store.users["alice"] = v
+			}
+			_, err := i.Execute(context.Background(), auth.Actor{}, Input{Username: "alice", Password: "secret-pw", ClientIP: "1.1.1.1"})
+			if !errors.Is(err, auth.ErrInvalidCredentials) {
+				t.Fatalf("err = %v, want invalid_credentials", err)
+			}
+			if len(store.sessions) != 0 || store.users["alice"].PasswordHash != "v2:new-password" || store.rehashed != 0 {
+				t.Fatalf("%d sessions, hash %q, %d rehashes", len(store.sessions), store.users["alice"].PasswordHash, store.rehashed)
+			}
+			if store.Count(guard.UserKey("alice")) != 1 || store.Count("ip:1.1.1.1") != 1 {
+				t.Fatalf("the stale password was not counted as a failure: %v", store.Windows)
+			}
+			if got := store.Types(); len(got) != 1 || got[0] != audit.LoginFailed || store.Events[0].Details["reason"] != audit.ReasonWrongPassword {
+				t.Fatalf("events %v", store.Events)
+			}
+		})
+	}
+}
+
+// TestInactivatedDuringLogin: an inactivation between the verification
+// and the transaction wins; the right password is not counted.
+func TestInactivatedDuringLogin(t *testing.T) {
+	i, store, hasher, _ := setup(alice(true))
+	hasher.afterVerify = func() {
+		v := store.users["alice"]
+		v.IsActive = false
+		store.users["alice"] = v
+	}
+	_, err := i.Execute(context.Background(), auth.Actor{}, Input{Username: "alice", Password: "secret-pw", ClientIP: "1.1.1.1"})
+	if !errors.Is(err, auth.ErrAccountInactive) || len(store.sessions) != 0 {
+		t.Fatalf("err = %v, %d sessions", err, len(store.sessions))
+	}
+	if store.Count(guard.UserKey("alice")) != 0 || store.Count("ip:1.1.1.1") != 0 {
+		t.Fatalf("a right password stayed counted: %v", store.Windows)
+	}
+}
+
+// TestTypedNamesAreNotStored: a username window's key is a keyed hash of
+// the folded name; a name longer than any username (a password typed in
+// the wrong field) is unknown at once and counted for the client only.
+func TestTypedNamesAreNotStored(t *testing.T) {
+	i, store, hasher, _ := setup(alice(true))
+	ctx := context.Background()
+	i.Execute(ctx, auth.Actor{}, Input{Username: "Alice", Password: "wrong", ClientIP: "1.1.1.1"})
+	long := "my-long-secret-password!"
+	_, err := i.Execute(ctx, auth.Actor{}, Input{Username: long, Password: "secret-pw", ClientIP: "1.1.1.1"})
+	if !errors.Is(err, auth.ErrInvalidCredentials) || hasher.verifies != 2 {
+		t.Fatalf("long name: %v after %d verifications, want invalid_credentials after 2", err, hasher.verifies)
+	}
+	if len(store.Windows) != 2 || store.Count(guard.UserKey("aLiCe")) != 1 || store.Count("ip:1.1.1.1") != 2 {
+		t.Fatalf("windows %v", store.Windows)
+	}
+	for key := range store.Windows {
+		if strings.Contains(strings.ToLower(key), "alice") || strings.Contains(key, long) {
+			t.Fatalf("a typed name is stored: %q", key)
+		}
+	}
+	other := auth.Guard{Key: []byte("another key")}
+	if other.UserKey("alice") == guard.UserKey("alice") {
+		t.Fatal("the key does not key the hash")
+	}
+}
+
+// TestIPv6ClientsCountPerNetwork: every address of one /64 counts in the
+// same window.
+func TestIPv6ClientsCountPerNetwork(t *testing.T) {
+	i, store, _, _ := setup(alice(true))
+	store.Windows = map[string]authtest.Window{"ip:2001:db8:1:2::/64": {Attempts: 50, Start: t0}}
+	_, err := i.Execute(context.Background(), auth.Actor{}, Input{Username: "alice", Password: "secret-pw", ClientIP: "2001:db8:1:2:aaaa::1"})
+	if !errors.Is(err, auth.ErrTooManyAttempts(0)) {
+		t.Fatalf("another address of the /64: %v", err)
+	}
+	if _, err := i.Execute(context.Background(), auth.Actor{}, Input{Username: "alice", Password: "secret-pw", ClientIP: "2001:db8:1:3::1"}); err != nil {
+		t.Fatalf("another /64: %v", err)
 	}
 }

@@ -13,24 +13,25 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Users finds the user and upgrades an old password hash.
+// Users finds the user and upgrades an old password hash, only while it
+// is the one verified.
 type Users interface {
 	UserByUsername(ctx context.Context, username string) (user.User, error)
-	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
+	RehashPassword(ctx context.Context, userID uuid.UUID, old, hash string) (bool, error)
 }
 
-// Sessions stores the new session if the user is still active, and ends
-// the user's oldest sessions past the limit.
+// Sessions stores the new session if the user is still active with the
+// password just verified, and ends the user's oldest sessions past the
+// limit.
 type Sessions interface {
-	InsertSessionIfActive(ctx context.Context, s session.Session) (bool, error)
+	InsertSessionIfCurrent(ctx context.Context, s session.Session, passwordHash string) (bool, error)
 	DeleteOldestSessions(ctx context.Context, userID uuid.UUID, keep int) (int, error)
 }
 
-// Throttle counts failed logins.
+// Throttle counts login attempts per username and per client (see
+// auth.Guard).
 type Throttle interface {
-	LoginFailures(ctx context.Context, userKey, ipKey string) (auth.FailureWindow, auth.FailureWindow, error)
-	RecordLoginFailure(ctx context.Context, now time.Time, window time.Duration, keys ...string) error
-	ClearLoginFailures(ctx context.Context, key string) error
+	auth.AttemptStore
 }
 
 // Hasher verifies passwords.

@@ -37,7 +37,8 @@ func (h *Handler) Handle(c *echo.Context) error {
 	if err := c.Bind(&req); err != nil {
 		return err
 	}
-	u, err := h.interactor.Execute(c.Request().Context(), auth.ActorFrom(c.Request().Context()), Input(req))
+	ctx := c.Request().Context()
+	u, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input{Username: req.Username, Password: req.Password, ClientIP: c.RealIP()})
 	if err != nil {
 		return err
 	}

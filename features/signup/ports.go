@@ -4,11 +4,14 @@ import (
 	"context"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store stores the new user and its event in one transaction.
+// Store counts the attempt in the client's signup window, and stores the
+// new user and its event in one transaction.
 type Store interface {
+	auth.AttemptStore
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	InsertUser(ctx context.Context, u user.User) error
 	RecordEvent(ctx context.Context, e audit.Event) error

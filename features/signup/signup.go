@@ -17,19 +17,30 @@ import (
 type Interactor struct {
 	store          Store
 	hasher         Hasher
+	limit          Limit
 	minPasswordLen int
 	now            func() time.Time
 }
 
-// New returns the interactor.
-func New(store Store, hasher Hasher, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, minPasswordLen: minPasswordLen, now: now}
+// Limit bounds the signups one client may attempt: Max per Window (0: no
+// limit). Each attempt that passes validation counts, taken name or not:
+// otherwise signup would be an unlimited oracle of which names exist, and
+// a free way to keep the hashers busy.
+type Limit struct {
+	Max    int
+	Window time.Duration
 }
 
-// Input is what a new user chooses.
+// New returns the interactor.
+func New(store Store, hasher Hasher, limit Limit, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, limit: limit, minPasswordLen: minPasswordLen, now: now}
+}
+
+// Input is what a new user chooses, and the client asking.
 type Input struct {
 	Username string
 	Password string
+	ClientIP string
 }
 
 // Execute creates an active account with the user role.
@@ -40,11 +51,20 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 	if err := user.CheckCredentials(in.Username, in.Password, i.minPasswordLen); err != nil {
 		return user.User{}, err
 	}
+	now := i.now()
+	if i.limit.Max > 0 {
+		// Counted before anything is checked, so that concurrent signups
+		// cannot pass the limit.
+		l := auth.Limit{Key: "signup:ip:" + auth.ClientNetwork(in.ClientIP), Max: i.limit.Max}
+		if _, err := auth.Reserve(ctx, i.store, now, i.limit.Window, auth.ErrTooManySignups, l); err != nil {
+			return user.User{}, fmt.Errorf("sign up: %w", err)
+		}
+	}
 	hash, err := i.hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return user.User{}, fmt.Errorf("sign up %s: %w", in.Username, err)
 	}
-	u := user.New(in.Username, hash, user.RoleUser, i.now())
+	u := user.New(in.Username, hash, user.RoleUser, now)
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := i.store.InsertUser(ctx, u); err != nil {
 			return err

@@ -11,12 +11,14 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 type fakeStore struct {
 	users []user.User
 	audittest.Trail
+	authtest.Attempts
 }
 
 func (f *fakeStore) InsertUser(_ context.Context, u user.User) error {
@@ -40,7 +42,7 @@ var t0 = time.Date(2026, 11, 24, 12, 0, 0, 123456789, time.UTC)
 
 func setup() (*Interactor, *fakeStore, *fakeHasher) {
 	s, h := &fakeStore{}, &fakeHasher{}
-	return New(s, h, 8, func() time.Time { return t0 }), s, h
+	return New(s, h, Limit{Max: 3, Window: time.Hour}, 8, func() time.Time { return t0 }), s, h
 }
 
 func TestSignup(t *testing.T) {
@@ -82,5 +84,43 @@ func TestSignupRefusals(t *testing.T) {
 	}
 	if len(s.users) != 0 || h.calls != 0 {
 		t.Fatalf("refused signups had effects: %d users, %d hashes", len(s.users), h.calls)
+	}
+}
+
+// TestSignupsPerClient: each signup that passes validation counts in the
+// client's window, taken names too; past the limit it is 429 before any
+// hash, and another client (or IPv6 network) is not affected.
+func TestSignupsPerClient(t *testing.T) {
+	i, s, h := setup()
+	ctx := context.Background()
+	try := func(name, ip string) error {
+		_, err := i.Execute(ctx, auth.Actor{}, Input{Username: name, Password: "long enough", ClientIP: ip})
+		return err
+	}
+	if err := try("taken.name", "2001:db8::1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := try("taken.name", "2001:db8::2"); !errors.Is(err, user.ErrUsernameTaken) {
+		t.Fatalf("taken name: %v", err)
+	}
+	if err := try("x", "2001:db8::3"); err == nil {
+		t.Fatal("an invalid name was accepted")
+	}
+	if err := try("third.one", "2001:db8::4"); err != nil {
+		t.Fatal(err)
+	}
+	err := try("fourth.one", "2001:db8::5")
+	if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindTooManyRequests || e.RetryAfter != time.Hour {
+		t.Fatalf("fourth signup of the /64: %v", err)
+	}
+	if h.calls != 3 || len(s.users) != 2 {
+		t.Fatalf("%d hashes, %d users; want 3 and 2", h.calls, len(s.users))
+	}
+	if err := try("fourth.one", "2001:db9::5"); err != nil {
+		t.Fatalf("another network: %v", err)
+	}
+	unlimited := New(s, h, Limit{}, 8, func() time.Time { return t0 })
+	if _, err := unlimited.Execute(ctx, auth.Actor{}, Input{Username: "fifth.one", Password: "long enough", ClientIP: "2001:db8::1"}); err != nil {
+		t.Fatalf("limit 0: %v", err)
 	}
 }

@@ -37,6 +37,14 @@ const (
 // MinSecretLen is the shortest jwt secret or pepper accepted.
 const MinSecretLen = 32
 
+// The weakest password settings production accepts: argon2id's memory x
+// iterations (KiB) and memory, and the shortest password.
+const (
+	MinArgon2Work      = 38912
+	MinArgon2MemoryKiB = 7168
+	MinPasswordLength  = 8
+)
+
 // Config is the validated configuration.
 type Config struct {
 	Env      string // "development" or "production"
@@ -93,6 +101,8 @@ type Auth struct {
 	MaxFailedLogins     int
 	FailureWindow       time.Duration
 	MaxSessionsPerUser  int
+	MaxSignupsPerIP     int // 0: no limit
+	SignupWindow        time.Duration
 }
 
 // Cookie configures the session cookie.
@@ -154,6 +164,8 @@ var Defaults = map[string]any{
 	"auth.max_failed_logins":       5,
 	"auth.failure_window":          "15m",
 	"auth.max_sessions_per_user":   50,
+	"auth.max_signups_per_ip":      30,
+	"auth.signup_window":           "1h",
 	"audit.retention":              "8760h",
 	"cookie.name":                  "access_token",
 	"cookie.secure":                false,
@@ -252,6 +264,8 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			MaxFailedLogins:     p.integer("auth.max_failed_logins", 1, 1000),
 			FailureWindow:       p.duration("auth.failure_window"),
 			MaxSessionsPerUser:  p.integer("auth.max_sessions_per_user", 1, 1000),
+			MaxSignupsPerIP:     p.integer("auth.max_signups_per_ip", 0, 1000000),
+			SignupWindow:        p.duration("auth.signup_window"),
 		},
 		Audit: Audit{Retention: p.duration("audit.retention")},
 		Cookie: Cookie{
@@ -346,18 +360,24 @@ func (c Config) validate() []string {
 	if c.HTTP.Address == "" {
 		add("http.address must not be empty")
 	}
-	positive := map[string]time.Duration{
+	notNegative := map[string]time.Duration{
 		"http.shutdown_delay":       c.HTTP.ShutdownDelay,
 		"http.shutdown_timeout":     c.HTTP.ShutdownTimeout,
 		"auth.session_ttl":          c.Auth.SessionTTL,
 		"auth.session_absolute_ttl": c.Auth.SessionAbsoluteTTL,
-		"auth.failure_window":       c.Auth.FailureWindow,
 		"audit.retention":           c.Audit.Retention,
 		"password.queue_timeout":    c.Password.QueueTimeout,
 	}
-	for _, k := range sortedKeys(positive) {
-		if positive[k] < 0 {
+	for _, k := range sortedKeys(notNegative) {
+		if notNegative[k] < 0 {
 			add("%s must be positive", k)
+		}
+	}
+	// A window of 0 would count nothing: the throttle silently off.
+	windows := map[string]time.Duration{"auth.failure_window": c.Auth.FailureWindow, "auth.signup_window": c.Auth.SignupWindow}
+	for _, k := range sortedKeys(windows) {
+		if windows[k] <= 0 {
+			add("%s must be above 0 (a window of 0 switches the throttle off)", k)
 		}
 	}
 	if t := c.HTTP.RequestTimeout; t <= 0 || t > MaxRequestTimeout {
@@ -441,6 +461,14 @@ func (c Config) validate() []string {
 	if c.Production() {
 		if !c.Cookie.Secure {
 			add("cookie.secure must be true in production")
+		}
+		// OWASP's argon2id minimum (m=19 MiB, t=2), or as much work with
+		// more iterations over less memory, down to 7 MiB.
+		if m, t := uint64(c.Password.Argon2MemoryKiB), uint64(c.Password.Argon2Iterations); m*t < MinArgon2Work || m < MinArgon2MemoryKiB {
+			add("password.argon2_memory_kib x password.argon2_iterations must be at least %d KiB and the memory at least %d KiB in production (OWASP's argon2id minimum is m=19456, t=2), not m=%d, t=%d", MinArgon2Work, MinArgon2MemoryKiB, m, t)
+		}
+		if c.Password.MinLength < MinPasswordLength {
+			add("password.min_length must be at least %d in production, not %d", MinPasswordLength, c.Password.MinLength)
 		}
 	}
 	return problems

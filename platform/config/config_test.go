@@ -177,6 +177,56 @@ func TestProductionRefusesDevelopmentSettings(t *testing.T) {
 	}
 }
 
+// TestSettingsThatSwitchProtectionOff: a throttle window of 0 is refused
+// everywhere; production refuses argon2id below OWASP's minimum and short
+// passwords, and accepts OWASP's equivalents.
+func TestSettingsThatSwitchProtectionOff(t *testing.T) {
+	_, err := Load(writeFile(t, "[auth]\nfailure_window = \"0s\"\nsignup_window = \"0s\"\n"), envOf(nil))
+	got := strings.Join(problems(t, err), "\n")
+	for _, w := range []string{"auth.failure_window must be above 0", "auth.signup_window must be above 0"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("problems %q lack %q", got, w)
+		}
+	}
+	production := func(settings map[string]string) error {
+		env := map[string]string{
+			"CLEANSLICE_AUTH_JWT_SECRET": strings.Repeat("s", 32),
+			"CLEANSLICE_PASSWORD_PEPPER": strings.Repeat("p", 32),
+			"CLEANSLICE_COOKIE_SECURE":   "true",
+		}
+		for k, v := range settings {
+			env[k] = v
+		}
+		_, err := Load(writeFile(t, "env = \"production\"\n"), envOf(env))
+		return err
+	}
+	for _, weak := range []map[string]string{
+		{"CLEANSLICE_PASSWORD_ARGON2_MEMORY_KIB": "8", "CLEANSLICE_PASSWORD_ARGON2_ITERATIONS": "1"},
+		{"CLEANSLICE_PASSWORD_ARGON2_MEMORY_KIB": "19456", "CLEANSLICE_PASSWORD_ARGON2_ITERATIONS": "1"},
+		{"CLEANSLICE_PASSWORD_ARGON2_MEMORY_KIB": "6144", "CLEANSLICE_PASSWORD_ARGON2_ITERATIONS": "10"},
+	} {
+		if got := problems(t, production(weak)); len(got) != 1 || !strings.Contains(got[0], "password.argon2_memory_kib x password.argon2_iterations must be at least 38912 KiB") {
+			t.Errorf("%v: problems %q", weak, got)
+		}
+	}
+	if got := problems(t, production(map[string]string{"CLEANSLICE_PASSWORD_MIN_LENGTH": "1"})); len(got) != 1 || !strings.Contains(got[0], "password.min_length must be at least 8 in production") {
+		t.Errorf("min_length 1: problems %q", got)
+	}
+	for _, strong := range []map[string]string{
+		{"CLEANSLICE_PASSWORD_ARGON2_MEMORY_KIB": "47104", "CLEANSLICE_PASSWORD_ARGON2_ITERATIONS": "1"},
+		{"CLEANSLICE_PASSWORD_ARGON2_MEMORY_KIB": "9728", "CLEANSLICE_PASSWORD_ARGON2_ITERATIONS": "4"},
+		{"CLEANSLICE_PASSWORD_ARGON2_MEMORY_KIB": "7168", "CLEANSLICE_PASSWORD_ARGON2_ITERATIONS": "6"},
+	} {
+		if err := production(strong); err != nil {
+			t.Errorf("%v refused: %v", strong, err)
+		}
+	}
+	// Development keeps cheap hashing (tests and laptops).
+	if _, err := Load(writeFile(t, "[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\nmin_length = 1\n"), envOf(nil)); err != nil {
+		t.Errorf("development refused cheap hashing: %v", err)
+	}
+}
+
 func TestUnknownKeyAndBadValues(t *testing.T) {
 	_, err := Load(writeFile(t, "[http]\nadress = \":1\"\n"), envOf(map[string]string{ //nolint:misspell // the typo is the test
 		"CLEANSLICE_DATABASE_MAX_OPEN_CONNS": "many",

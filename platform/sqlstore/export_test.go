@@ -19,8 +19,8 @@ type ListQuery struct {
 }
 
 // PurgeQueries returns the batch deletes of s's engine.
-func (s *Store) PurgeQueries() (sessions, loginFailures string) {
-	return s.purgeSessions(), s.purgeLoginFailures()
+func (s *Store) PurgeQueries() (sessions, attempts string) {
+	return s.purgeSessions(), s.purgeAttempts()
 }
 
 // ListQueries returns the query of every kind of page: each sort field and

@@ -22,7 +22,7 @@ var bulkSQL = map[string]map[string]string{
 		"sessions": `INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at)
 			SELECT sha256(($5 || g)::bytea), $2, $3, $3, $4, $3 FROM generate_series(1, $1) g`,
 		// $2 window_start, $3 key prefix
-		"throttle": `INSERT INTO login_throttle (key, failures, window_start)
+		"throttle": `INSERT INTO attempt_windows (key, attempts, window_start)
 			SELECT $3 || g, 1, $2 FROM generate_series(1, $1) g`,
 		// $2 name prefix, $3 created_at
 		"users": `INSERT INTO users (id, username, password_hash, role, is_active, created_at, updated_at)
@@ -35,7 +35,7 @@ var bulkSQL = map[string]map[string]string{
 			INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at)
 			SELECT randomblob(32), $2, $3, $3, $4, $3 FROM g WHERE $5 = $5`,
 		"throttle": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
-			INSERT INTO login_throttle (key, failures, window_start) SELECT $3 || i, 1, $2 FROM g`,
+			INSERT INTO attempt_windows (key, attempts, window_start) SELECT $3 || i, 1, $2 FROM g`,
 		"users": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
 			INSERT INTO users (id, username, password_hash, role, is_active, created_at, updated_at)
 			SELECT lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21)),
@@ -81,7 +81,7 @@ func TestPurgeInBatches(t *testing.T) {
 				default:
 				}
 				_, id := session.NewSecret()
-				if ok, err := s.InsertSessionIfActive(ctx, policy.Start(id, u.ID, now)); err != nil || !ok {
+				if ok, err := s.InsertSessionIfCurrent(ctx, policy.Start(id, u.ID, now), u.PasswordHash); err != nil || !ok {
 					loginErr = fmt.Errorf("login %d during the purge: %v, %w", logins, ok, err)
 					return
 				}
@@ -93,9 +93,9 @@ func TestPurgeInBatches(t *testing.T) {
 		if err != nil || n != expired {
 			t.Errorf("DeleteExpiredSessions = %d, %v; want %d", n, err, expired)
 		}
-		f, err := s.DeleteStaleLoginFailures(ctx, now.Add(-15*time.Minute))
+		f, err := s.DeleteStaleAttempts(ctx, now.Add(-15*time.Minute))
 		if err != nil || f != 20_000 {
-			t.Errorf("DeleteStaleLoginFailures = %d, %v; want 20000", f, err)
+			t.Errorf("DeleteStaleAttempts = %d, %v; want 20000", f, err)
 		}
 		close(stop)
 		wg.Wait()
@@ -109,7 +109,7 @@ func TestPurgeInBatches(t *testing.T) {
 			t.Errorf("%d sessions left, want %d live + %d logins", left, live, logins)
 		}
 		var windows int
-		if err := s.DB().QueryRow(`SELECT count(*) FROM login_throttle`).Scan(&windows); err != nil || windows != 100 {
+		if err := s.DB().QueryRow(`SELECT count(*) FROM attempt_windows`).Scan(&windows); err != nil || windows != 100 {
 			t.Errorf("%d failure windows left (%v), want 100", windows, err)
 		}
 	})

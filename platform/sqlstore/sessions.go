@@ -23,15 +23,17 @@ func (s *Store) InsertSession(ctx context.Context, ss session.Session) error {
 	return s.translate("insert session", err)
 }
 
-// InsertSessionIfActive stores a new session only if its user exists and
-// is active, in one statement that locks the user's row: an inactivation
-// racing with it either waits and then deletes the new session, or commits
-// first and nothing is stored. It reports whether the session was stored.
-func (s *Store) InsertSessionIfActive(ctx context.Context, ss session.Session) (bool, error) {
+// InsertSessionIfCurrent stores a new session only if its user exists, is
+// active and still has the password hash the login verified, in one
+// statement that locks the user's row: an inactivation or a password
+// change racing with it either waits and then deletes the new session, or
+// commits first and nothing is stored. It reports whether the session was
+// stored.
+func (s *Store) InsertSessionIfCurrent(ctx context.Context, ss session.Session, passwordHash string) (bool, error) {
 	n, err := s.execCount(ctx, "insert session",
 		`INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip)
-		 SELECT $1, id, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE id = $2 AND is_active`+s.d.ForUpdate,
-		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), nullID(ss.PublicID), ss.UserAgent, ss.IP)
+		 SELECT $1, id, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE id = $2 AND is_active AND password_hash = $10`+s.d.ForUpdate,
+		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), nullID(ss.PublicID), ss.UserAgent, ss.IP, passwordHash)
 	return n == 1, err
 }
 
@@ -212,10 +214,30 @@ func (s *Store) SessionCount(ctx context.Context, userID uuid.UUID) (int, error)
 	return n, s.translate("count sessions", err)
 }
 
-// UpdatePasswordHash replaces a user's password hash.
+// UpdatePasswordHash replaces a user's password hash, whatever it was: an
+// admin's reset.
 func (s *Store) UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error {
 	return s.updateUser(ctx, "update password hash",
 		`UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`, userID, hash, ts(updatedAt))
+}
+
+// ReplacePasswordHash replaces a user's password hash only while it is
+// still old (the one the user's current password was checked against),
+// and reports whether it did: a change that raced with another password
+// change loses.
+func (s *Store) ReplacePasswordHash(ctx context.Context, userID uuid.UUID, old, hash string, updatedAt time.Time) (bool, error) {
+	n, err := s.execCount(ctx, "replace password hash",
+		`UPDATE users SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2`, userID, old, hash, ts(updatedAt))
+	return n == 1, err
+}
+
+// RehashPassword upgrades a user's password hash (new parameters or
+// pepper, same password) only while it is still old, and reports whether
+// it did. It is not a change of the account: updated_at stays.
+func (s *Store) RehashPassword(ctx context.Context, userID uuid.UUID, old, hash string) (bool, error) {
+	n, err := s.execCount(ctx, "rehash password",
+		`UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`, userID, old, hash)
+	return n == 1, err
 }
 
 // SetUserActive activates or inactivates a user.

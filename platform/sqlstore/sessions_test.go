@@ -3,11 +3,15 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/shared/session"
@@ -138,84 +142,157 @@ func TestUpdatePasswordAndActive(t *testing.T) {
 	})
 }
 
-func TestLoginThrottle(t *testing.T) {
+// attempts reads the count of key's window: -1 when there is none.
+func attempts(t *testing.T, s *sqlstore.Store, key string) int {
+	t.Helper()
+	n := -1
+	err := s.DB().QueryRow(`SELECT attempts FROM attempt_windows WHERE key = $1`, key).Scan(&n)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestAttemptWindows(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		window := 15 * time.Minute
-		if w, _, err := s.LoginFailures(ctx, "user:alice", "ip:10.0.0.1"); err != nil || w.Failures != 0 || !w.Start.IsZero() {
-			t.Fatalf("no failures yet: %+v %v", w, err)
+		reserve := func(at time.Time, key string) (bool, time.Time) {
+			t.Helper()
+			ok, start, err := s.ReserveAttempt(ctx, at, window, key, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok, start
 		}
 		for i := range 3 {
-			if err := s.RecordLoginFailure(ctx, t0.Add(time.Duration(i)*time.Minute), window, "user:alice", "ip:10.0.0.1"); err != nil {
+			if ok, start := reserve(t0.Add(time.Duration(i)*time.Minute), "user:k"); !ok || !start.Equal(t0) {
+				t.Fatalf("attempt %d: %v, window from %v", i+1, ok, start)
+			}
+		}
+		if ok, start := reserve(t0.Add(5*time.Minute), "user:k"); ok || !start.Equal(t0) {
+			t.Fatalf("4th attempt in a full window: %v, window from %v", ok, start)
+		}
+		if n := attempts(t, s, "user:k"); n != 3 {
+			t.Fatalf("a refused attempt was counted: %d", n)
+		}
+		// A success gives its attempt back, and the window has room again.
+		if err := s.ReleaseAttempt(ctx, "user:k", t0); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := reserve(t0.Add(6*time.Minute), "user:k"); !ok {
+			t.Fatal("no room after a release")
+		}
+		if ok, _ := reserve(t0, "ip:other"); !ok || attempts(t, s, "ip:other") != 1 || attempts(t, s, "user:k") != 3 {
+			t.Fatal("keys mixed up")
+		}
+		// A full window ends; the next attempt starts a new one, and a
+		// release meant for the old window changes nothing.
+		if ok, start := reserve(t0.Add(window), "user:k"); !ok || !start.Equal(t0.Add(window)) || attempts(t, s, "user:k") != 1 {
+			t.Fatalf("after the window: %v from %v, %d", ok, start, attempts(t, s, "user:k"))
+		}
+		if err := s.ReleaseAttempt(ctx, "user:k", t0); err != nil || attempts(t, s, "user:k") != 1 {
+			t.Fatalf("a stale release counted: %v, %d", err, attempts(t, s, "user:k"))
+		}
+		for range 2 { // never below 0
+			if err := s.ReleaseAttempt(ctx, "user:k", t0.Add(window)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		w, ipw, err := s.LoginFailures(ctx, "user:alice", "ip:10.0.0.1")
-		if err != nil || w.Failures != 3 || !w.Start.Equal(t0) || ipw.Failures != 3 {
-			t.Fatalf("after 3 failures: %+v %+v %v", w, ipw, err)
+		if n := attempts(t, s, "user:k"); n != 0 {
+			t.Fatalf("after two releases of one attempt: %d", n)
 		}
-		if w, ipw, _ := s.LoginFailures(ctx, "ip:10.0.0.1", "user:bob"); w.Failures != 3 || ipw.Failures != 0 {
-			t.Fatalf("keys mixed up: %+v %+v", w, ipw)
+		if err := s.ClearAttempts(ctx, "user:k"); err != nil || attempts(t, s, "user:k") != -1 {
+			t.Fatalf("after clearing: %v, %d", err, attempts(t, s, "user:k"))
 		}
-		// A failure after the window starts a new one.
-		if err := s.RecordLoginFailure(ctx, t0.Add(window), window, "user:alice"); err != nil {
-			t.Fatal(err)
-		}
-		if w, _, _ := s.LoginFailures(ctx, "user:alice", "ip:x"); w.Failures != 1 || !w.Start.Equal(t0.Add(window)) {
-			t.Fatalf("after the window: %+v", w)
-		}
-		if err := s.ClearLoginFailures(ctx, "user:alice"); err != nil {
-			t.Fatal(err)
-		}
-		if w, _, _ := s.LoginFailures(ctx, "user:alice", "ip:x"); w.Failures != 0 {
-			t.Fatalf("after clearing: %+v", w)
-		}
-		if n, err := s.DeleteStaleLoginFailures(ctx, t0.Add(time.Minute)); err != nil || n != 1 {
-			t.Fatalf("DeleteStaleLoginFailures = %d, %v", n, err)
+		if n, err := s.DeleteStaleAttempts(ctx, t0.Add(time.Minute)); err != nil || n != 1 {
+			t.Fatalf("DeleteStaleAttempts = %d, %v", n, err)
 		}
 	})
 }
 
-// TestConcurrentFailuresAreAllCounted: the upsert is atomic, as it must be
-// when several replicas count failures for one username.
-func TestConcurrentFailuresAreAllCounted(t *testing.T) {
+// TestConcurrentReservationsAreExact: however many attempts arrive at
+// once, exactly the limit is reserved; the window's count never passes it.
+func TestConcurrentReservationsAreExact(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
 		var wg sync.WaitGroup
+		var reserved atomic.Int32
 		for range 20 {
 			wg.Go(func() {
-				if err := s.RecordLoginFailure(context.Background(), t0, time.Hour, "user:alice"); err != nil {
+				ok, _, err := s.ReserveAttempt(context.Background(), t0, time.Hour, "user:k", 5)
+				if err != nil {
 					t.Error(err)
+				}
+				if ok {
+					reserved.Add(1)
 				}
 			})
 		}
 		wg.Wait()
-		if w, _, _ := s.LoginFailures(context.Background(), "user:alice", "ip:x"); w.Failures != 20 {
-			t.Fatalf("%d of 20 concurrent failures counted", w.Failures)
+		if n := reserved.Load(); n != 5 || attempts(t, s, "user:k") != 5 {
+			t.Fatalf("%d of 20 concurrent attempts reserved with a limit of 5; the window holds %d", n, attempts(t, s, "user:k"))
 		}
 	})
 }
 
-func TestInsertSessionIfActive(t *testing.T) {
+func TestInsertSessionIfCurrent(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		u := insertUser(t, s, "alice")
-		_, id := session.NewSecret()
-		if ok, err := s.InsertSessionIfActive(ctx, policy.Start(id, u.ID, t0)); err != nil || !ok {
-			t.Fatalf("active user: %v, %v", ok, err)
+		insert := func(userID uuid.UUID, hash string) bool {
+			t.Helper()
+			_, id := session.NewSecret()
+			ok, err := s.InsertSessionIfCurrent(ctx, policy.Start(id, userID, t0), hash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ok
+		}
+		if !insert(u.ID, u.PasswordHash) {
+			t.Fatal("active user with the verified hash: not stored")
+		}
+		if insert(u.ID, "$another") {
+			t.Fatal("stored for a hash that is no longer the user's")
 		}
 		if err := s.SetUserActive(ctx, u.ID, false, t0); err != nil {
 			t.Fatal(err)
 		}
-		_, id2 := session.NewSecret()
-		if ok, err := s.InsertSessionIfActive(ctx, policy.Start(id2, u.ID, t0)); err != nil || ok {
-			t.Fatalf("inactive user: %v, %v", ok, err)
+		if insert(u.ID, u.PasswordHash) {
+			t.Fatal("stored for an inactive user")
 		}
-		_, id3 := session.NewSecret()
-		if ok, err := s.InsertSessionIfActive(ctx, policy.Start(id3, user.NewID(), t0)); err != nil || ok {
-			t.Fatalf("missing user: %v, %v", ok, err)
+		if insert(user.NewID(), u.PasswordHash) {
+			t.Fatal("stored for a missing user")
 		}
 		if n, _ := s.SessionCount(ctx, u.ID); n != 1 {
 			t.Fatalf("%d sessions, want 1", n)
+		}
+	})
+}
+
+// TestPasswordHashSwaps: a change and a rehash replace only the hash they
+// were checked against; a rehash leaves updated_at alone.
+func TestPasswordHashSwaps(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := insertUser(t, s, "alice")
+		later := t0.Add(time.Hour)
+		if ok, err := s.RehashPassword(ctx, u.ID, "$stale", "$rehash"); err != nil || ok {
+			t.Fatalf("rehash over another hash: %v, %v", ok, err)
+		}
+		if ok, err := s.RehashPassword(ctx, u.ID, u.PasswordHash, "$rehash"); err != nil || !ok {
+			t.Fatalf("rehash: %v, %v", ok, err)
+		}
+		if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "$rehash" || !got.UpdatedAt.Equal(u.UpdatedAt) {
+			t.Fatalf("after the rehash: %+v", got)
+		}
+		if ok, err := s.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, "$changed", later); err != nil || ok {
+			t.Fatalf("change over another hash: %v, %v", ok, err)
+		}
+		if ok, err := s.ReplacePasswordHash(ctx, u.ID, "$rehash", "$changed", later); err != nil || !ok {
+			t.Fatalf("change: %v, %v", ok, err)
+		}
+		if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "$changed" || !got.UpdatedAt.Equal(later) {
+			t.Fatalf("after the change: %+v", got)
 		}
 	})
 }

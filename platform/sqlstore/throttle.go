@@ -2,67 +2,68 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
-
-	"github.com/cleanslice/cleanslice/shared/auth"
 )
 
-// LoginFailures returns the failure windows of two keys (a username's and
-// a client IP's) in one query; a key without failures has a zero window.
-func (s *Store) LoginFailures(ctx context.Context, key1, key2 string) (auth.FailureWindow, auth.FailureWindow, error) {
-	var rows []struct {
-		Key         string `db:"key"`
-		Failures    int    `db:"failures"`
-		WindowStart dbTime `db:"window_start"`
-	}
-	err := s.q(ctx).SelectContext(ctx, &rows,
-		`SELECT key, failures, window_start FROM login_throttle WHERE key IN ($1, $2)`, key1, key2)
-	if err != nil {
-		return auth.FailureWindow{}, auth.FailureWindow{}, s.translate("login failures", err)
-	}
-	var w1, w2 auth.FailureWindow
-	for _, r := range rows {
-		w := auth.FailureWindow{Failures: r.Failures, Start: r.WindowStart.Time}
-		switch r.Key {
-		case key1:
-			w1 = w
-		case key2:
-			w2 = w
+// reserveAttemptSQL counts one attempt in a window ($1 the key, $2 now, $3
+// the oldest start still current, $4 the limit) unless the current window
+// is full, and returns the window's start; a full window returns no row.
+// One statement: the row lock it takes makes concurrent reservations, on
+// any number of replicas, count one after the other.
+const reserveAttemptSQL = `INSERT INTO attempt_windows (key, attempts, window_start) VALUES ($1, 1, $2)
+	ON CONFLICT (key) DO UPDATE SET
+	  attempts     = CASE WHEN attempt_windows.window_start <= $3 THEN 1 ELSE attempt_windows.attempts + 1 END,
+	  window_start = CASE WHEN attempt_windows.window_start <= $3 THEN excluded.window_start ELSE attempt_windows.window_start END
+	WHERE attempt_windows.window_start <= $3 OR attempt_windows.attempts < $4
+	RETURNING window_start`
+
+// ReserveAttempt counts one attempt in key's window unless it already
+// holds limit, and returns whether it did and when the window began.
+func (s *Store) ReserveAttempt(ctx context.Context, now time.Time, length time.Duration, key string, limit int) (bool, time.Time, error) {
+	// A full window's start is read after the reservation failed; when a
+	// success emptied the window in between, the reservation runs again.
+	for range 3 {
+		var start dbTime
+		err := s.scanRow(ctx, reserveAttemptSQL, []any{key, ts(now), ts(now.Add(-length)), limit}, &start)
+		if err == nil {
+			return true, start.Time, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return false, time.Time{}, s.translate("reserve attempt", err)
+		}
+		err = s.scanRow(ctx, `SELECT window_start FROM attempt_windows WHERE key = $1`, []any{key}, &start)
+		if err == nil {
+			return false, start.Time, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return false, time.Time{}, s.translate("attempt window", err)
 		}
 	}
-	return w1, w2, nil
+	return false, now, nil
 }
 
-// RecordLoginFailure counts one failure for each key at now. A window that
-// started more than window ago starts over at now. The upsert is atomic, so
-// concurrent failures on any number of replicas are all counted.
-func (s *Store) RecordLoginFailure(ctx context.Context, now time.Time, window time.Duration, keys ...string) error {
-	for _, key := range keys {
-		_, err := s.q(ctx).ExecContext(ctx,
-			`INSERT INTO login_throttle (key, failures, window_start) VALUES ($1, 1, $2)
-			 ON CONFLICT (key) DO UPDATE SET
-			   failures     = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.failures + 1 END,
-			   window_start = CASE WHEN login_throttle.window_start <= $3 THEN excluded.window_start ELSE login_throttle.window_start END`,
-			key, ts(now), ts(now.Add(-window)))
-		if err != nil {
-			return s.translate("record login failure", err)
-		}
-	}
-	return nil
+// ReleaseAttempt gives back one attempt counted in key's window, if that
+// window is still the one begun at start.
+func (s *Store) ReleaseAttempt(ctx context.Context, key string, start time.Time) error {
+	_, err := s.q(ctx).ExecContext(ctx,
+		`UPDATE attempt_windows SET attempts = attempts - 1 WHERE key = $1 AND window_start = $2 AND attempts > 0`, key, ts(start))
+	return s.translate("release attempt", err)
 }
 
-// ClearLoginFailures forgets the failures of key.
-func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
-	_, err := s.q(ctx).ExecContext(ctx, `DELETE FROM login_throttle WHERE key = $1`, key)
-	return s.translate("clear login failures", err)
+// ClearAttempts empties key's window.
+func (s *Store) ClearAttempts(ctx context.Context, key string) error {
+	_, err := s.q(ctx).ExecContext(ctx, `DELETE FROM attempt_windows WHERE key = $1`, key)
+	return s.translate("clear attempts", err)
 }
 
-// DeleteStaleLoginFailures removes windows that started before cutoff, in
+// DeleteStaleAttempts removes windows that started before cutoff, in
 // batches through the window_start index.
-func (s *Store) DeleteStaleLoginFailures(ctx context.Context, cutoff time.Time) (int64, error) {
-	return s.deleteInBatches(ctx, "delete stale login failures", s.purgeLoginFailures(), ts(cutoff))
+func (s *Store) DeleteStaleAttempts(ctx context.Context, cutoff time.Time) (int64, error) {
+	return s.deleteInBatches(ctx, "delete stale attempt windows", s.purgeAttempts(), ts(cutoff))
 }
 
-func (s *Store) purgeLoginFailures() string {
-	return s.batchDelete("login_throttle", "key", "window_start < $1", "")
+func (s *Store) purgeAttempts() string {
+	return s.batchDelete("attempt_windows", "key", "window_start < $1", "")
 }

@@ -22,22 +22,25 @@ type Type string
 
 // The event types.
 const (
-	UserSignedUp    Type = "user.signed_up"        // actor none, target the new user
-	UserCreated     Type = "user.created"          // by an admin
-	LoginSucceeded  Type = "login.succeeded"       // actor and target the user
-	LoginFailed     Type = "login.failed"          // details.reason; target the account if it exists
-	PasswordChanged Type = "user.password_changed" // by the user
-	PasswordSet     Type = "user.password_set"     // by an admin
-	UserInactivated Type = "user.inactivated"
-	UserReactivated Type = "user.reactivated"
-	AdminGranted    Type = "user.granted_admin"
-	AdminRevoked    Type = "user.revoked_admin"
-	SessionEnded    Type = "session.ended" // details.reason (a session.EndReason) and details.ended
+	UserSignedUp   Type = "user.signed_up"  // actor none, target the new user
+	UserCreated    Type = "user.created"    // by an admin
+	LoginSucceeded Type = "login.succeeded" // actor and target the user
+	LoginFailed    Type = "login.failed"    // details.reason; target the account if it exists
+	// ReauthenticationFailed is a wrong current password of a logged-in
+	// user (details.action: what it was to allow); actor and target the user.
+	ReauthenticationFailed Type = "reauthentication.failed"
+	PasswordChanged        Type = "user.password_changed" // by the user
+	PasswordSet            Type = "user.password_set"     // by an admin
+	UserInactivated        Type = "user.inactivated"
+	UserReactivated        Type = "user.reactivated"
+	AdminGranted           Type = "user.granted_admin"
+	AdminRevoked           Type = "user.revoked_admin"
+	SessionEnded           Type = "session.ended" // details.reason (a session.EndReason) and details.ended
 )
 
 // Types lists every type.
 var Types = []Type{
-	UserSignedUp, UserCreated, LoginSucceeded, LoginFailed, PasswordChanged, PasswordSet,
+	UserSignedUp, UserCreated, LoginSucceeded, LoginFailed, ReauthenticationFailed, PasswordChanged, PasswordSet,
 	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded,
 }
 

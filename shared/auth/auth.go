@@ -43,23 +43,16 @@ var (
 	ErrWrongPassword        = &apperr.Error{Kind: apperr.KindForbidden, Code: "wrong_password", Message: "the current password is wrong"}
 )
 
-// ErrTooManyAttempts returns the throttling error, retry after the given wait.
+// ErrTooManyAttempts returns the throttling error of password attempts,
+// retry after the given wait.
 func ErrTooManyAttempts(retryAfter time.Duration) *apperr.Error {
-	return &apperr.Error{Kind: apperr.KindTooManyRequests, Code: "too_many_attempts", Message: "too many failed logins; try again later", RetryAfter: retryAfter}
+	return &apperr.Error{Kind: apperr.KindTooManyRequests, Code: "too_many_attempts", Message: "too many failed attempts; try again later", RetryAfter: retryAfter}
 }
 
-// FailureWindow is the failed logins counted for one key (a username or a
-// client IP) since the window started.
-type FailureWindow struct {
-	Failures int
-	Start    time.Time
-}
-
-// Blocks reports whether the window refuses further attempts at now, and
-// until when.
-func (w FailureWindow) Blocks(now time.Time, limit int, length time.Duration) (bool, time.Time) {
-	until := w.Start.Add(length)
-	return w.Failures >= limit && until.After(now), until
+// ErrTooManySignups returns the throttling error of signups from one
+// client, retry after the given wait.
+func ErrTooManySignups(retryAfter time.Duration) *apperr.Error {
+	return &apperr.Error{Kind: apperr.KindTooManyRequests, Code: "too_many_attempts", Message: "too many signups from your address; try again later", RetryAfter: retryAfter}
 }
 
 type actorKey struct{}

@@ -1,0 +1,56 @@
+// Package authtest is a hand-written fake of the attempt windows for the
+// unit tests of the slices that check passwords: embed Attempts in a fake
+// store.
+package authtest
+
+import (
+	"context"
+	"time"
+)
+
+// Window is one key's count and start.
+type Window struct {
+	Attempts int
+	Start    time.Time
+}
+
+// Attempts keeps windows in a map, with the store's semantics.
+type Attempts struct {
+	Windows map[string]Window
+}
+
+// Count returns the attempts counted for key (0 for none).
+func (a *Attempts) Count(key string) int { return a.Windows[key].Attempts }
+
+// ReserveAttempt counts one attempt unless the current window is full.
+func (a *Attempts) ReserveAttempt(_ context.Context, now time.Time, length time.Duration, key string, limit int) (bool, time.Time, error) {
+	if a.Windows == nil {
+		a.Windows = map[string]Window{}
+	}
+	w, ok := a.Windows[key]
+	if !ok || !w.Start.After(now.Add(-length)) {
+		w = Window{Start: now}
+	}
+	if w.Attempts >= limit {
+		return false, w.Start, nil
+	}
+	w.Attempts++
+	a.Windows[key] = w
+	return true, w.Start, nil
+}
+
+// ReleaseAttempt gives one attempt back if the window begun at start is
+// still key's.
+func (a *Attempts) ReleaseAttempt(_ context.Context, key string, start time.Time) error {
+	if w, ok := a.Windows[key]; ok && w.Start.Equal(start) && w.Attempts > 0 {
+		w.Attempts--
+		a.Windows[key] = w
+	}
+	return nil
+}
+
+// ClearAttempts forgets key's window.
+func (a *Attempts) ClearAttempts(_ context.Context, key string) error {
+	delete(a.Windows, key)
+	return nil
+}

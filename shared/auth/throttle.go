@@ -1,0 +1,154 @@
+package auth
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// AttemptStore keeps attempt windows where every replica sees them: per
+// key, how many attempts were counted since the window began. A window
+// that began length ago or earlier starts over at the next attempt.
+type AttemptStore interface {
+	// ReserveAttempt counts one attempt in key's window unless it already
+	// holds limit, atomically, and returns whether it did and when the
+	// window began.
+	ReserveAttempt(ctx context.Context, now time.Time, length time.Duration, key string, limit int) (bool, time.Time, error)
+	// ReleaseAttempt gives back one attempt counted in key's window, if
+	// that window (the one begun at start) is still the current one.
+	ReleaseAttempt(ctx context.Context, key string, start time.Time) error
+	// ClearAttempts empties key's window.
+	ClearAttempts(ctx context.Context, key string) error
+}
+
+// Limit is one window to count an attempt in: its key and how many
+// attempts it holds.
+type Limit struct {
+	Key string
+	Max int
+	// Clear, on success, empties the window rather than giving the
+	// attempt back: a right password forgets the wrong ones before it.
+	Clear bool
+}
+
+// Attempt is an attempt counted before it is made. Counting first is what
+// makes a limit exact under concurrency and across replicas: at most
+// Max attempts can be in flight or failed in one window, so at most Max
+// wrong secrets are ever checked. A failed attempt needs nothing more: it
+// stays counted.
+type Attempt struct {
+	store   AttemptStore
+	limits  []Limit
+	started []time.Time
+}
+
+// Reserve counts one attempt in every window of limits before the attempt
+// is made. When one of them is full, none stays counted and the error is
+// tooMany(the wait until that window ends).
+func Reserve(ctx context.Context, store AttemptStore, now time.Time, length time.Duration, tooMany func(time.Duration) *apperr.Error, limits ...Limit) (Attempt, error) {
+	a := Attempt{store: store}
+	for _, l := range limits {
+		ok, start, err := store.ReserveAttempt(ctx, now, length, l.Key, l.Max)
+		if err == nil && !ok {
+			err = tooMany(max(start.Add(length).Sub(now), time.Second))
+		}
+		if err != nil {
+			return Attempt{}, errors.Join(err, a.Release(ctx))
+		}
+		a.limits, a.started = append(a.limits, l), append(a.started, start)
+	}
+	return a, nil
+}
+
+// Succeeded settles a successful attempt: windows marked Clear are
+// emptied, the others get the attempt back. Call it in the transaction of
+// the change the attempt allowed, so that a change that rolls back leaves
+// the attempt counted.
+func (a Attempt) Succeeded(ctx context.Context) error {
+	for k, l := range a.limits {
+		var err error
+		if l.Clear {
+			err = a.store.ClearAttempts(ctx, l.Key)
+		} else {
+			err = a.store.ReleaseAttempt(ctx, l.Key, a.started[k])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Release gives every counted attempt back: the attempt did not happen
+// (the check failed on a fault) or proved nothing wrong (an inactive
+// account's right password).
+func (a Attempt) Release(ctx context.Context) error {
+	var errs []error
+	for k, l := range a.limits {
+		errs = append(errs, a.store.ReleaseAttempt(ctx, l.Key, a.started[k]))
+	}
+	return errors.Join(errs...)
+}
+
+// Guard limits password guesses: per account name and per client
+// network, inside one window. Every check of a password, at login or of a
+// logged-in user's current password, goes through it.
+type Guard struct {
+	PerUser int
+	PerIP   int
+	Window  time.Duration
+	// Key keys the username windows (HMAC-SHA256), so that the store never
+	// holds a typed name: it may be a password typed in the wrong field.
+	Key []byte
+}
+
+// Reserve counts a password attempt for username and the client at ip;
+// a username that cannot exist (see Plausible) is counted for the client
+// only, and nothing is stored of it.
+func (g Guard) Reserve(ctx context.Context, store AttemptStore, now time.Time, username, ip string) (Attempt, error) {
+	limits := make([]Limit, 0, 2)
+	if Plausible(username) {
+		limits = append(limits, Limit{Key: g.UserKey(username), Max: g.PerUser, Clear: true})
+	}
+	limits = append(limits, Limit{Key: "ip:" + ClientNetwork(ip), Max: g.PerIP})
+	return Reserve(ctx, store, now, g.Window, ErrTooManyAttempts, limits...)
+}
+
+// UserKey is the window key of a typed username: a keyed hash of its
+// folded form (usernames ignore case).
+func (g Guard) UserKey(username string) string {
+	m := hmac.New(sha256.New, g.Key)
+	m.Write([]byte(strings.ToLower(username)))
+	return "user:" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Plausible reports whether username may name an account: not longer than
+// the username rule allows (in bytes: usernames are ASCII). Anything longer
+// is unknown before any lookup or write.
+func Plausible(username string) bool {
+	return len(username) <= user.UsernameMaxLen
+}
+
+// ClientNetwork is what one client counts as: its IPv4 address, or the /64
+// of its IPv6 address (one subscriber's network: an attacker holding one
+// gets no more tries than one address). Anything else stays as it is.
+func ClientNetwork(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap()
+	if addr.Is4() {
+		return addr.String()
+	}
+	p, _ := addr.WithZone("").Prefix(64)
+	return p.String()
+}
