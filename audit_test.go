@@ -118,7 +118,9 @@ func walk(t *testing.T, c *client, path string, limit int) []auditEvent {
 // is nowhere, every event is a log line and a metric, each user sees their
 // own events without the actor, and the filters and cursors behave.
 func TestAuditTrail(t *testing.T) {
-	forEachApp(t, map[string]string{"auth.max_failed_logins": "3"}, func(t *testing.T, app *testApp) {
+	// Through a trusted proxy (the test client is 127.0.0.1), so that the
+	// client's X-Request-ID is taken.
+	forEachApp(t, map[string]string{"auth.max_failed_logins": "3", "http.trusted_proxies": "127.0.0.1"}, func(t *testing.T, app *testApp) {
 		var expected []want
 		step := func(w ...want) {
 			expected = append(expected, w...)
@@ -269,10 +271,26 @@ func TestAuditTrail(t *testing.T) {
 		if len(activity) != len(mine) || len(mine) < 20 {
 			t.Fatalf("alice's activity has %d events, the trail %d for her", len(activity), len(mine))
 		}
+		byOthers := 0
 		for i := range mine {
 			if activity[i].ID != mine[i].ID || activity[i].actorKnown || activity[i].Target != nil {
 				t.Fatalf("activity %d: %+v, want %s without actor or target", i, activity[i].raw, mine[i].ID)
 			}
+			// The client of an event is shown only where alice acted: never
+			// the address, browser or request of an admin (or anyone else).
+			_, ip := activity[i].raw["ip"]
+			_, ua := activity[i].raw["user_agent"]
+			_, rid := activity[i].raw["request_id"]
+			ownEvent := mine[i].Actor != nil && mine[i].Actor.Username == alice
+			if ownEvent != (ip && ua && rid) || ip != ua || ua != rid {
+				t.Fatalf("activity %d (%s by %+v): ip %v, user_agent %v, request_id %v", i, mine[i].Type, mine[i].Actor, ip, ua, rid)
+			}
+			if !ownEvent {
+				byOthers++
+			}
+		}
+		if byOthers == 0 {
+			t.Fatal("alice's activity has no event caused by someone else: the check above checked nothing")
 		}
 
 		// Filters.

@@ -17,14 +17,15 @@ type Handler struct{ interactor *Interactor }
 // NewHandler returns the handler.
 func NewHandler(i *Interactor) *Handler { return &Handler{interactor: i} }
 
-// event is an audit event without its actor.
+// event is an audit event without its actor, and without its client
+// unless the caller was it.
 type event struct {
 	ID         uuid.UUID      `json:"id"`
 	OccurredAt time.Time      `json:"occurred_at"`
 	Type       audit.Type     `json:"type"`
-	IP         string         `json:"ip"`
-	UserAgent  string         `json:"user_agent"`
-	RequestID  string         `json:"request_id"`
+	IP         string         `json:"ip,omitempty"`
+	UserAgent  string         `json:"user_agent,omitempty"`
+	RequestID  string         `json:"request_id,omitempty"`
 	Details    map[string]any `json:"details"`
 }
 

@@ -1,7 +1,9 @@
 // Package listactivity shows a logged-in user the security events of their
 // own account (logins, failed attempts, password and session changes),
 // newest first: the "recent security activity" page. Who acted is left
-// out: a user learns that an admin reset their password, not which one.
+// out: a user learns that an admin reset their password, not which one,
+// nor from where (the client of an event is shown only when the caller
+// caused it).
 package listactivity
 
 import (
@@ -52,5 +54,12 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in audit.Par
 	}
 	var res Result
 	res.Events, res.NextCursor = q.Cut(events)
+	for k, e := range res.Events {
+		if e.Actor.ID != actor.User.ID {
+			// An admin's, or an anonymous party's: their address, browser
+			// and request are theirs.
+			res.Events[k].IP, res.Events[k].UserAgent, res.Events[k].RequestID = "", "", ""
+		}
+	}
 	return res, nil
 }

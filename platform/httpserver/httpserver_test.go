@@ -31,7 +31,8 @@ type payload struct {
 func newTestServer(t *testing.T) (*echo.Echo, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
-	e, err := New(slog.New(slog.NewJSONHandler(&logs, nil)), Options{})
+	// httptest's requests come from 192.0.2.1: as if through a proxy.
+	e, err := New(slog.New(slog.NewJSONHandler(&logs, nil)), Options{TrustedProxies: []string{"192.0.2.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +208,18 @@ func TestRequestID(t *testing.T) {
 	rec = do(e, http.MethodGet, "/items/x", "", "")
 	if len(rec.Header().Get("X-Request-ID")) != 32 {
 		t.Errorf("no id generated: %q", rec.Header().Get("X-Request-ID"))
+	}
+	// A client's own id is not taken: it could plant ids in the trail.
+	for _, proxies := range [][]string{nil, {"10.0.0.0/8"}} {
+		direct, err := New(slog.New(slog.DiscardHandler), Options{TrustedProxies: proxies})
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct.GET("/items/:id", func(c *echo.Context) error { return c.String(200, RequestID(c)) })
+		rec := do(direct, http.MethodGet, "/items/x", "", "", "X-Request-ID", "planted-1")
+		if got := rec.Header().Get("X-Request-ID"); got == "planted-1" || len(got) != 32 || rec.Body.String() != got {
+			t.Errorf("proxies %v: a client's id was taken: header %q, body %q", proxies, got, rec.Body)
+		}
 	}
 	// One line per request with id, method, route, status, bytes, latency.
 	var line map[string]any

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -27,18 +28,41 @@ func RequestID(c *echo.Context) string {
 	return id
 }
 
-// requestID accepts a sane X-Request-ID from the client (1-64 characters
-// from A-Z a-z 0-9 . _ - :) or makes one, and echoes it back.
-func requestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c *echo.Context) error {
-		id := c.Request().Header.Get(requestIDHeader)
-		if !saneRequestID(id) {
-			id = newRequestID()
+// requestID takes a sane X-Request-ID (1-64 characters from A-Z a-z 0-9 .
+// _ - :) from a trusted proxy, which ties the request to the proxy's own
+// logs, or else makes one, and echoes it back. A client's own id is never
+// taken: anyone could plant ids in the logs and the audit trail.
+func requestID(trusted []*net.IPNet) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			id := c.Request().Header.Get(requestIDHeader)
+			if !saneRequestID(id) || !fromTrusted(c.Request().RemoteAddr, trusted) {
+				id = newRequestID()
+			}
+			c.Set(requestIDKey, id)
+			c.Response().Header()[requestIDHeader] = []string{id}
+			return next(c)
 		}
-		c.Set(requestIDKey, id)
-		c.Response().Header()[requestIDHeader] = []string{id}
-		return next(c)
 	}
+}
+
+// fromTrusted reports whether the peer at remoteAddr (host:port) is in one
+// of the trusted ranges.
+func fromTrusted(remoteAddr string, trusted []*net.IPNet) bool {
+	if len(trusted) == 0 {
+		return false
+	}
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip := net.ParseIP(host)
+	for _, n := range trusted {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // requestIDHeader is X-Request-ID in canonical form, so that header

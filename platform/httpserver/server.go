@@ -52,7 +52,7 @@ func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 			return nil, fmt.Errorf("http.trusted_origins: %w", err)
 		}
 	}
-	ipExtractor, err := clientIP(o.TrustedProxies)
+	proxies, err := trustedRanges(o.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
@@ -60,10 +60,10 @@ func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 		Logger:           log,
 		HTTPErrorHandler: ErrorHandler,
 		Binder:           StrictJSON{},
-		IPExtractor:      ipExtractor,
+		IPExtractor:      clientIP(proxies),
 	})
 	e.Pre(trimTrailingSlash)
-	e.Use(requestID, secureHeaders, logRequests(log, o.ObserveRequest), recoverPanics)
+	e.Use(requestID(proxies), secureHeaders, logRequests(log, o.ObserveRequest), recoverPanics)
 	if o.Foreground != nil {
 		e.Use(countForeground(o.Foreground))
 	}
@@ -106,21 +106,30 @@ func corsFor(origins []string) (echo.MiddlewareFunc, error) {
 	return mw, nil
 }
 
-// clientIP returns how to find the client's address: the socket's peer, or
-// with trusted proxies the nearest X-Forwarded-For entry they did not add.
-func clientIP(trusted []string) (echo.IPExtractor, error) {
-	if len(trusted) == 0 {
-		return echo.ExtractIPDirect(), nil
-	}
-	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, p := range trusted {
+// trustedRanges parses http.trusted_proxies.
+func trustedRanges(proxies []string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, p := range proxies {
 		n, err := ParseIPRange(p)
 		if err != nil {
 			return nil, fmt.Errorf("http.trusted_proxies: %w", err)
 		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// clientIP returns how to find the client's address: the socket's peer, or
+// with trusted proxies the nearest X-Forwarded-For entry they did not add.
+func clientIP(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
-	return echo.ExtractIPFromXFFHeader(opts...), nil
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // ParseIPRange parses a CIDR or a single IP (as a one-address range).

@@ -163,8 +163,14 @@ func decodeCursor(token string) (Query, error) {
 	}
 	q := Query{Actor: f[1], Target: f[2]}
 	if f[0] != "" {
-		for _, name := range strings.Split(f[0], ",") {
-			if !Type(name).Valid() {
+		// The service writes each known type once: anything else (a type
+		// repeated, one query branch per repeat) is forged.
+		names := strings.Split(f[0], ",")
+		if len(names) > len(Types) {
+			return Query{}, cursor.ErrInvalid
+		}
+		for _, name := range names {
+			if !Type(name).Valid() || slices.Contains(q.Types, Type(name)) {
 				return Query{}, cursor.ErrInvalid
 			}
 			q.Types = append(q.Types, Type(name))

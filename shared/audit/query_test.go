@@ -9,6 +9,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/cursor"
 )
 
 func fieldsOf(err error) string {
@@ -96,6 +97,30 @@ func TestCursorCarriesFilters(t *testing.T) {
 	} {
 		if got := fieldsOf(func() error { _, err := ParseParams(p); return err }()); got != "cursor" {
 			t.Errorf("%s: fields %s, want cursor", name, got)
+		}
+	}
+}
+
+// TestForgedCursors: the checksum keeps no one from making a cursor, so
+// its types are checked as the service writes them: each known type at
+// most once (a type repeated 501 times was 501 query branches).
+func TestForgedCursors(t *testing.T) {
+	at, id := "2026-11-24T10:00:00.000000Z", uuid.Must(uuid.NewV7()).String()
+	forge := func(types string) string { return cursor.Encode(types, "", "", "", "", at, id) }
+	all := joinTypes(Types)
+	for name, types := range map[string]string{
+		"a type repeated":     "login.failed,login.failed",
+		"repeated 501 times":  strings.TrimSuffix(strings.Repeat("login.failed,", 501), ","),
+		"more than there are": all + ",login.failed",
+		"an unknown type":     "login.failed,nonsense",
+	} {
+		if got := fieldsOf(func() error { _, err := ParseParams(Params{Cursor: forge(types)}); return err }()); got != "cursor" {
+			t.Errorf("%s: fields %s, want cursor", name, got)
+		}
+	}
+	for _, types := range []string{"", "login.failed", all} {
+		if q, err := ParseParams(Params{Cursor: forge(types)}); err != nil || q.After == nil {
+			t.Errorf("types %q: %v", types, err)
 		}
 	}
 }
