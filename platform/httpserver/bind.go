@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/labstack/echo/v5"
 )
@@ -19,7 +20,9 @@ const MaxBodyBytes = 64 << 10
 // StrictJSON is the echo.Binder handlers use through c.Bind: the body must
 // be declared JSON and hold exactly one JSON value whose fields all exist in
 // the target, with the right types, and no object may name a member twice
-// (parsers disagree on which duplicate wins: a classic way past a check).
+// (parsers disagree on which duplicate wins: a classic way past a check),
+// in any case: encoding/json matches member names to fields ignoring case,
+// so "username" and "USERNAME" are the same field.
 // Every failure is a problem: 415 when the body is not JSON, 413 when it is
 // too large, 400 otherwise.
 type StrictJSON struct{}
@@ -81,10 +84,11 @@ func duplicateName(body []byte) (string, bool) {
 		default:
 			if top >= 0 && stack[top].names != nil && stack[top].expectKey {
 				name, _ := tok.(string)
-				if stack[top].names[name] {
+				folded := foldName(name)
+				if stack[top].names[folded] {
 					return name, true
 				}
-				stack[top].names[name] = true
+				stack[top].names[folded] = true
 				stack[top].expectKey = false
 				continue
 			}
@@ -94,6 +98,13 @@ func duplicateName(body []byte) (string, bool) {
 			stack[top].expectKey = true
 		}
 	}
+}
+
+// foldName returns the form of a member name under which encoding/json's
+// case-insensitive matching sees it: two names are one field exactly when
+// their folded forms are equal.
+func foldName(name string) string {
+	return strings.Map(func(r rune) rune { return unicode.ToUpper(unicode.ToLower(r)) }, name)
 }
 
 // IsJSON reports whether a Content-Type header declares JSON.

@@ -106,6 +106,8 @@ func TestStrictJSONBinding(t *testing.T) {
 		{"too large", "application/json", `{"name":"` + strings.Repeat("a", 100<<10) + `"}`, 413, "body_too_large", "64 KiB"},
 		{"duplicate member", "application/json", `{"name":"a","count":1,"name":"b"}`, 400, "bad_request", `member "name" appears more than once`},
 		{"duplicate after a nested value", "application/json", `{"name":"a","count":{"x":[1,{"y":2}]},"count":3}`, 400, "bad_request", `member "count"`},
+		{"duplicate in another case", "application/json", `{"name":"a","NAME":"b"}`, 400, "bad_request", `member "NAME" appears more than once`},
+		{"duplicate in mixed case", "application/json", `{"name":"a","Count":1,"cOUNT":2}`, 400, "bad_request", `member "cOUNT"`},
 		{"duplicate inside a nested object", "application/json", `{"name":{"a":1,"a":2}}`, 400, "bad_request", `member "a"`},
 		{"duplicate in an array's object", "application/json", `{"name":[{"k":1},{"k":1,"k":2}]}`, 400, "bad_request", `member "k"`},
 		{"same name in sibling objects", "application/json", `{"name":[{"k":1},{"k":2}]}`, 400, "bad_request", `field "name" must be a string`},
