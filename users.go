@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gofrs/uuid/v5"
+	"golang.org/x/term"
 
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/logging"
@@ -109,7 +110,7 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 	if err != nil {
 		return usageError{"users create: " + err.Error()}
 	}
-	password, err := readPassword(*passwordEnv, stdin)
+	password, err := readPassword(*passwordEnv, stdin, logOut)
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,10 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 	return nil
 }
 
-func readPassword(envName string, stdin io.Reader) (string, error) {
+// readPassword returns the new user's password: from the environment
+// variable envName if given, else from stdin. On a terminal it prompts on
+// prompt, reads without echo and asks twice; otherwise it reads one line.
+func readPassword(envName string, stdin io.Reader, prompt io.Writer) (string, error) {
 	if envName != "" {
 		pw, ok := os.LookupEnv(envName)
 		if !ok {
@@ -154,11 +158,33 @@ func readPassword(envName string, stdin io.Reader) (string, error) {
 		}
 		return pw, nil
 	}
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return promptPassword(int(f.Fd()), prompt)
+	}
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("users create: read password from stdin: %w", err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// promptPassword reads a password twice from the terminal fd with echo
+// off, so that it shows neither on the screen nor in the scrollback.
+func promptPassword(fd int, prompt io.Writer) (string, error) {
+	var entries [2]string
+	for i, label := range []string{"Password (not shown): ", "Password again: "} {
+		fmt.Fprint(prompt, label)
+		pw, err := term.ReadPassword(fd)
+		fmt.Fprintln(prompt)
+		if err != nil {
+			return "", fmt.Errorf("users create: read password from the terminal: %w", err)
+		}
+		entries[i] = string(pw)
+	}
+	if entries[0] != entries[1] {
+		return "", errors.New("users create: the two passwords differ; nothing was created")
+	}
+	return entries[0], nil
 }
 
 // describeInvalid lists a validation error's fields for a terminal.
