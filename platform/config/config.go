@@ -429,6 +429,13 @@ func (c Config) validate() []string {
 	if c.Cookie.Name == "" {
 		add("cookie.name must not be empty")
 	}
+	// Browsers drop a prefixed cookie that is not Secure: every login
+	// would seem to work and leave no session.
+	for _, prefix := range []string{"__Host-", "__Secure-"} {
+		if strings.HasPrefix(c.Cookie.Name, prefix) && !c.Cookie.Secure {
+			add("cookie.name %q needs cookie.secure = true (browsers refuse a %s cookie that is not Secure)", c.Cookie.Name, prefix)
+		}
+	}
 	switch c.Cookie.SameSite {
 	case "lax", "strict":
 	case "none":

@@ -221,6 +221,12 @@ func TestSettingsThatSwitchProtectionOff(t *testing.T) {
 			t.Errorf("%v refused: %v", strong, err)
 		}
 	}
+	if err := production(map[string]string{"CLEANSLICE_COOKIE_NAME": "__Host-access_token"}); err != nil {
+		t.Errorf("__Host- cookie with cookie.secure: %v", err)
+	}
+	if _, err := Load(writeFile(t, "[cookie]\nname = \"__Host-access_token\"\n"), envOf(nil)); err == nil || !strings.Contains(err.Error(), "needs cookie.secure = true") {
+		t.Errorf("__Host- cookie without cookie.secure: %v", err)
+	}
 	// Development keeps cheap hashing (tests and laptops).
 	if _, err := Load(writeFile(t, "[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\nmin_length = 1\n"), envOf(nil)); err != nil {
 		t.Errorf("development refused cheap hashing: %v", err)
