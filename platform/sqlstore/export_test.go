@@ -23,6 +23,21 @@ func (s *Store) PurgeQueries() (sessions, attempts string) {
 	return s.purgeSessions(), s.purgeAttempts()
 }
 
+// CredentialQueries returns the queries of the attempt windows and of the
+// credential checks, with sample parameters, for plan tests.
+func (s *Store) CredentialQueries(userID any, key string, at time.Time) []ListQuery {
+	start, cutoff := ts(at), ts(at.Add(-time.Hour))
+	return []ListQuery{
+		{reserveAttemptSQL, []any{key, start, cutoff, 5}},
+		{attemptWindowSQL, []any{key}},
+		{releaseAttemptSQL, []any{key, start}},
+		{clearAttemptsSQL, []any{key}},
+		{s.insertSessionIfCurrentSQL(), []any{[]byte("id"), userID, start, start, start, start, nil, "ua", "ip", "$hash"}},
+		{replacePasswordHashSQL, []any{userID, "$old", "$new", start}},
+		{rehashPasswordSQL, []any{userID, "$old", "$new"}},
+	}
+}
+
 // ListQueries returns the query of every kind of page: each sort field and
 // direction, by offset and after a key.
 func ListQueries() []ListQuery {

@@ -206,9 +206,10 @@ func TestKeysetPages(t *testing.T) {
 // planSQL asks each engine for its plan.
 var planSQL = map[string]string{"postgres": "EXPLAIN ", "sqlite": "EXPLAIN QUERY PLAN "}
 
-// TestQueryPlans: with 20,000 users, sessions and failure windows, every
+// TestQueryPlans: with 20,000 users, sessions and attempt windows, every
 // page query (first, by key, every sort), the session lookups (one and a
-// batch) and the purges read through an
+// batch), the attempt windows' and credential checks' queries and the
+// purges read through an
 // index on both engines: no sequential scan, no sort step.
 func TestQueryPlans(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
@@ -231,6 +232,9 @@ func TestQueryPlans(t *testing.T) {
 			failures: {stamp(t0.Add(-time.Minute)), 1000},
 		}
 		for _, q := range sqlstore.ListQueries() {
+			queries[q.SQL] = q.Args
+		}
+		for _, q := range s.CredentialQueries(u.ID, "ip:live77", t0) {
 			queries[q.SQL] = q.Args
 		}
 		ids := make([][]byte, 64)

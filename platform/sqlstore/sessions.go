@@ -30,11 +30,14 @@ func (s *Store) InsertSession(ctx context.Context, ss session.Session) error {
 // commits first and nothing is stored. It reports whether the session was
 // stored.
 func (s *Store) InsertSessionIfCurrent(ctx context.Context, ss session.Session, passwordHash string) (bool, error) {
-	n, err := s.execCount(ctx, "insert session",
-		`INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip)
-		 SELECT $1, id, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE id = $2 AND is_active AND password_hash = $10`+s.d.ForUpdate,
+	n, err := s.execCount(ctx, "insert session", s.insertSessionIfCurrentSQL(),
 		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), nullID(ss.PublicID), ss.UserAgent, ss.IP, passwordHash)
 	return n == 1, err
+}
+
+func (s *Store) insertSessionIfCurrentSQL() string {
+	return `INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip)
+		 SELECT $1, id, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE id = $2 AND is_active AND password_hash = $10` + s.d.ForUpdate
 }
 
 // SessionWithUser loads a session and its user in one query: the
@@ -221,13 +224,19 @@ func (s *Store) UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash s
 		`UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`, userID, hash, ts(updatedAt))
 }
 
+// The password swaps: each finds the user by the primary key, and changes
+// it only while it has the old hash.
+const (
+	replacePasswordHashSQL = `UPDATE users SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2`
+	rehashPasswordSQL      = `UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`
+)
+
 // ReplacePasswordHash replaces a user's password hash only while it is
 // still old (the one the user's current password was checked against),
 // and reports whether it did: a change that raced with another password
 // change loses.
 func (s *Store) ReplacePasswordHash(ctx context.Context, userID uuid.UUID, old, hash string, updatedAt time.Time) (bool, error) {
-	n, err := s.execCount(ctx, "replace password hash",
-		`UPDATE users SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2`, userID, old, hash, ts(updatedAt))
+	n, err := s.execCount(ctx, "replace password hash", replacePasswordHashSQL, userID, old, hash, ts(updatedAt))
 	return n == 1, err
 }
 
@@ -235,8 +244,7 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, userID uuid.UUID, old, 
 // pepper, same password) only while it is still old, and reports whether
 // it did. It is not a change of the account: updated_at stays.
 func (s *Store) RehashPassword(ctx context.Context, userID uuid.UUID, old, hash string) (bool, error) {
-	n, err := s.execCount(ctx, "rehash password",
-		`UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`, userID, old, hash)
+	n, err := s.execCount(ctx, "rehash password", rehashPasswordSQL, userID, old, hash)
 	return n == 1, err
 }
 

@@ -19,6 +19,13 @@ const reserveAttemptSQL = `INSERT INTO attempt_windows (key, attempts, window_st
 	WHERE attempt_windows.window_start <= $3 OR attempt_windows.attempts < $4
 	RETURNING window_start`
 
+// The other queries of the windows: each finds its row by the primary key.
+const (
+	attemptWindowSQL  = `SELECT window_start FROM attempt_windows WHERE key = $1`
+	releaseAttemptSQL = `UPDATE attempt_windows SET attempts = attempts - 1 WHERE key = $1 AND window_start = $2 AND attempts > 0`
+	clearAttemptsSQL  = `DELETE FROM attempt_windows WHERE key = $1`
+)
+
 // ReserveAttempt counts one attempt in key's window unless it already
 // holds limit, and returns whether it did and when the window began.
 func (s *Store) ReserveAttempt(ctx context.Context, now time.Time, length time.Duration, key string, limit int) (bool, time.Time, error) {
@@ -33,7 +40,7 @@ func (s *Store) ReserveAttempt(ctx context.Context, now time.Time, length time.D
 		if !errors.Is(err, sql.ErrNoRows) {
 			return false, time.Time{}, s.translate("reserve attempt", err)
 		}
-		err = s.scanRow(ctx, `SELECT window_start FROM attempt_windows WHERE key = $1`, []any{key}, &start)
+		err = s.scanRow(ctx, attemptWindowSQL, []any{key}, &start)
 		if err == nil {
 			return false, start.Time, nil
 		}
@@ -47,14 +54,13 @@ func (s *Store) ReserveAttempt(ctx context.Context, now time.Time, length time.D
 // ReleaseAttempt gives back one attempt counted in key's window, if that
 // window is still the one begun at start.
 func (s *Store) ReleaseAttempt(ctx context.Context, key string, start time.Time) error {
-	_, err := s.q(ctx).ExecContext(ctx,
-		`UPDATE attempt_windows SET attempts = attempts - 1 WHERE key = $1 AND window_start = $2 AND attempts > 0`, key, ts(start))
+	_, err := s.q(ctx).ExecContext(ctx, releaseAttemptSQL, key, ts(start))
 	return s.translate("release attempt", err)
 }
 
 // ClearAttempts empties key's window.
 func (s *Store) ClearAttempts(ctx context.Context, key string) error {
-	_, err := s.q(ctx).ExecContext(ctx, `DELETE FROM attempt_windows WHERE key = $1`, key)
+	_, err := s.q(ctx).ExecContext(ctx, clearAttemptsSQL, key)
 	return s.translate("clear attempts", err)
 }
 
