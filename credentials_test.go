@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -219,5 +220,46 @@ func TestSignupThrottle(t *testing.T) {
 		}
 		app.clock.Advance(time.Hour)
 		expect(t, "after the window", c.signup(t, "third.user", "password1"), 201, "")
+	})
+}
+
+// TestTypedNamesAreNotStored: what is typed as a username at login never
+// reaches the database in the clear: the windows are keyed by a keyed
+// hash, a name longer than any username (here a password typed in the
+// wrong field) is counted for the client only, and the old table that kept
+// names is empty.
+func TestTypedNamesAreNotStored(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		app.seed(t, "alice", user.RoleUser)
+		c := app.client()
+		expect(t, "a wrong password", c.login(t, "ALICE", "wrong password"), 401, "invalid_credentials")
+		expect(t, "a password in the name field", c.login(t, "correct horse battery staple", "x"), 401, "invalid_credentials")
+		expect(t, "an unknown name", c.login(t, "nobody.here", "x"), 401, "invalid_credentials")
+		rows, err := app.store.DB().Query(`SELECT key, attempts FROM attempt_windows`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		keys := map[string]int{}
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				t.Fatal(err)
+			}
+			keys[k] = n
+			for _, typed := range []string{"alice", "horse", "nobody"} {
+				if strings.Contains(strings.ToLower(k), typed) {
+					t.Errorf("a typed name is stored: %q", k)
+				}
+			}
+		}
+		guard := passwordGuard(app.cfg)
+		if keys[guard.UserKey("alice")] != 1 || keys[guard.UserKey("nobody.here")] != 1 || keys["ip:127.0.0.1"] != 3 || len(keys) != 3 {
+			t.Errorf("windows %v: want alice's and nobody.here's keyed windows with 1 each, and the client's with 3", keys)
+		}
+		if n := app.count(t, "login_throttle"); n != 0 {
+			t.Errorf("the old table holds %d rows", n)
+		}
 	})
 }
