@@ -12,6 +12,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -37,10 +38,10 @@ func TestPurge(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if _, _, err := store.ReserveAttempt(ctx, now.Add(-time.Hour), 15*time.Minute, "user:old", 5); err != nil {
+			if _, err := store.ReserveAttempts(ctx, now.Add(-time.Hour), 15*time.Minute, []auth.Limit{{Key: "user:old", Max: 5}}); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := store.ReserveAttempt(ctx, now, 15*time.Minute, "user:recent", 5); err != nil {
+			if _, err := store.ReserveAttempts(ctx, now, 15*time.Minute, []auth.Limit{{Key: "user:recent", Max: 5}}); err != nil {
 				t.Fatal(err)
 			}
 

@@ -28,7 +28,8 @@ func (s *Store) PurgeQueries() (sessions, attempts string) {
 func (s *Store) CredentialQueries(userID any, key string, at time.Time) []ListQuery {
 	start, cutoff := ts(at), ts(at.Add(-time.Hour))
 	return []ListQuery{
-		{reserveAttemptSQL, []any{key, start, cutoff, 5}},
+		{reserveAttempts[1], []any{start, cutoff, key, 5}},
+		{reserveAttempts[2], []any{start, cutoff, key, 5, key + "x", 50}},
 		{attemptWindowSQL, []any{key}},
 		{releaseAttemptSQL, []any{key, start}},
 		{clearAttemptsSQL, []any{key}},

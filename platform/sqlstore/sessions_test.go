@@ -14,6 +14,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -159,11 +160,11 @@ func TestAttemptWindows(t *testing.T) {
 		window := 15 * time.Minute
 		reserve := func(at time.Time, key string) (bool, time.Time) {
 			t.Helper()
-			ok, start, err := s.ReserveAttempt(ctx, at, window, key, 3)
-			if err != nil {
-				t.Fatal(err)
+			rs, err := s.ReserveAttempts(ctx, at, window, []auth.Limit{{Key: key, Max: 3}})
+			if err != nil || len(rs) != 1 {
+				t.Fatal(rs, err)
 			}
-			return ok, start
+			return rs[0].Counted, rs[0].Start
 		}
 		for i := range 3 {
 			if ok, start := reserve(t0.Add(time.Duration(i)*time.Minute), "user:k"); !ok || !start.Equal(t0) {
@@ -208,6 +209,18 @@ func TestAttemptWindows(t *testing.T) {
 		if n, err := s.DeleteStaleAttempts(ctx, t0.Add(time.Minute)); err != nil || n != 1 {
 			t.Fatalf("DeleteStaleAttempts = %d, %v", n, err)
 		}
+		// Two windows in one statement, each with its own limit: a full
+		// one is reported with its start, the other counts.
+		two := []auth.Limit{{Key: "user:two", Max: 1}, {Key: "ip:two", Max: 2}}
+		for i, want := range [][2]bool{{true, true}, {false, true}, {false, false}} {
+			rs, err := s.ReserveAttempts(ctx, t0.Add(window), window, two)
+			if err != nil || rs[0].Counted != want[0] || rs[1].Counted != want[1] || !rs[0].Start.Equal(t0.Add(window)) || !rs[1].Start.Equal(t0.Add(window)) {
+				t.Fatalf("two windows, attempt %d: %+v, %v; want counted %v", i+1, rs, err, want)
+			}
+		}
+		if attempts(t, s, "user:two") != 1 || attempts(t, s, "ip:two") != 2 {
+			t.Fatalf("two windows hold %d and %d", attempts(t, s, "user:two"), attempts(t, s, "ip:two"))
+		}
 	})
 }
 
@@ -219,18 +232,19 @@ func TestConcurrentReservationsAreExact(t *testing.T) {
 		var reserved atomic.Int32
 		for range 20 {
 			wg.Go(func() {
-				ok, _, err := s.ReserveAttempt(context.Background(), t0, time.Hour, "user:k", 5)
+				rs, err := s.ReserveAttempts(context.Background(), t0, time.Hour, []auth.Limit{{Key: "user:k", Max: 5}, {Key: "ip:k", Max: 50}})
 				if err != nil {
 					t.Error(err)
+					return
 				}
-				if ok {
+				if rs[0].Counted {
 					reserved.Add(1)
 				}
 			})
 		}
 		wg.Wait()
-		if n := reserved.Load(); n != 5 || attempts(t, s, "user:k") != 5 {
-			t.Fatalf("%d of 20 concurrent attempts reserved with a limit of 5; the window holds %d", n, attempts(t, s, "user:k"))
+		if n := reserved.Load(); n != 5 || attempts(t, s, "user:k") != 5 || attempts(t, s, "ip:k") != 20 {
+			t.Fatalf("%d of 20 concurrent attempts reserved with a limit of 5; the windows hold %d and %d", n, attempts(t, s, "user:k"), attempts(t, s, "ip:k"))
 		}
 	})
 }

@@ -4,20 +4,40 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
 )
 
-// reserveAttemptSQL counts one attempt in a window ($1 the key, $2 now, $3
-// the oldest start still current, $4 the limit) unless the current window
-// is full, and returns the window's start; a full window returns no row.
-// One statement: the row lock it takes makes concurrent reservations, on
-// any number of replicas, count one after the other.
-const reserveAttemptSQL = `INSERT INTO attempt_windows (key, attempts, window_start) VALUES ($1, 1, $2)
+// reserveAttemptsSQL returns the statement that counts one attempt in n
+// windows ($1 now, $2 the oldest start still current, then each window's
+// key and limit) unless a window is full, and returns the key and start of
+// each window it counted in. One statement: the row locks it takes, in the
+// order of its VALUES, make concurrent reservations on any number of
+// replicas count one after the other.
+func reserveAttemptsSQL(n int) string {
+	var values, limits strings.Builder
+	for k := range n {
+		key, limit := 3+2*k, 4+2*k
+		if k > 0 {
+			values.WriteString(", ")
+		}
+		fmt.Fprintf(&values, "($%d, 1, $1)", key)
+		fmt.Fprintf(&limits, " WHEN $%d THEN CAST($%d AS integer)", key, limit)
+	}
+	return `INSERT INTO attempt_windows (key, attempts, window_start) VALUES ` + values.String() + `
 	ON CONFLICT (key) DO UPDATE SET
-	  attempts     = CASE WHEN attempt_windows.window_start <= $3 THEN 1 ELSE attempt_windows.attempts + 1 END,
-	  window_start = CASE WHEN attempt_windows.window_start <= $3 THEN excluded.window_start ELSE attempt_windows.window_start END
-	WHERE attempt_windows.window_start <= $3 OR attempt_windows.attempts < $4
-	RETURNING window_start`
+	  attempts     = CASE WHEN attempt_windows.window_start <= $2 THEN 1 ELSE attempt_windows.attempts + 1 END,
+	  window_start = CASE WHEN attempt_windows.window_start <= $2 THEN excluded.window_start ELSE attempt_windows.window_start END
+	WHERE attempt_windows.window_start <= $2 OR attempt_windows.attempts < CASE excluded.key` + limits.String() + ` END
+	RETURNING key, window_start`
+}
+
+// The statements of one and two windows (a signup's; a password's), made
+// once.
+var reserveAttempts = [...]string{1: reserveAttemptsSQL(1), 2: reserveAttemptsSQL(2)}
 
 // The other queries of the windows: each finds its row by the primary key.
 const (
@@ -26,29 +46,52 @@ const (
 	clearAttemptsSQL  = `DELETE FROM attempt_windows WHERE key = $1`
 )
 
-// ReserveAttempt counts one attempt in key's window unless it already
-// holds limit, and returns whether it did and when the window began.
-func (s *Store) ReserveAttempt(ctx context.Context, now time.Time, length time.Duration, key string, limit int) (bool, time.Time, error) {
-	// A full window's start is read after the reservation failed; when a
-	// success emptied the window in between, the reservation runs again.
-	for range 3 {
+// ReserveAttempts counts one attempt in the window of each limit that does
+// not already hold its Max, and reports for each whether it did and when
+// its window began (read after the statement for a full window).
+func (s *Store) ReserveAttempts(ctx context.Context, now time.Time, length time.Duration, limits []auth.Limit) ([]auth.Reservation, error) {
+	query := ""
+	if len(limits) < len(reserveAttempts) {
+		query = reserveAttempts[len(limits)]
+	}
+	if query == "" {
+		return nil, fmt.Errorf("reserve attempts: %d windows at once", len(limits))
+	}
+	args := []any{ts(now), ts(now.Add(-length))}
+	for _, l := range limits {
+		args = append(args, l.Key, l.Max)
+	}
+	var rows []struct {
+		Key         string `db:"key"`
+		WindowStart dbTime `db:"window_start"`
+	}
+	if err := s.q(ctx).SelectContext(ctx, &rows, query, args...); err != nil {
+		return nil, s.translate("reserve attempts", err)
+	}
+	out := make([]auth.Reservation, len(limits))
+	for k, l := range limits {
+		for _, r := range rows {
+			if r.Key == l.Key {
+				out[k] = auth.Reservation{Counted: true, Start: r.WindowStart.Time}
+			}
+		}
+		if out[k].Counted {
+			continue
+		}
 		var start dbTime
-		err := s.scanRow(ctx, reserveAttemptSQL, []any{key, ts(now), ts(now.Add(-length)), limit}, &start)
-		if err == nil {
-			return true, start.Time, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return false, time.Time{}, s.translate("reserve attempt", err)
-		}
-		err = s.scanRow(ctx, attemptWindowSQL, []any{key}, &start)
-		if err == nil {
-			return false, start.Time, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return false, time.Time{}, s.translate("attempt window", err)
+		err := s.scanRow(ctx, attemptWindowSQL, []any{l.Key}, &start)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			// Emptied by a success since: full a moment ago, so refused,
+			// but worth trying again at once.
+			out[k].Start = now.Add(-length)
+		case err != nil:
+			return nil, s.translate("attempt window", err)
+		default:
+			out[k].Start = start.Time
 		}
 	}
-	return false, now, nil
+	return out, nil
 }
 
 // ReleaseAttempt gives back one attempt counted in key's window, if that

@@ -18,15 +18,23 @@ import (
 // key, how many attempts were counted since the window began. A window
 // that began length ago or earlier starts over at the next attempt.
 type AttemptStore interface {
-	// ReserveAttempt counts one attempt in key's window unless it already
-	// holds limit, atomically, and returns whether it did and when the
+	// ReserveAttempts counts one attempt in the window of each limit that
+	// does not already hold its Max, atomically (all in one statement, in
+	// the order given), and reports for each whether it did and when its
 	// window began.
-	ReserveAttempt(ctx context.Context, now time.Time, length time.Duration, key string, limit int) (bool, time.Time, error)
+	ReserveAttempts(ctx context.Context, now time.Time, length time.Duration, limits []Limit) ([]Reservation, error)
 	// ReleaseAttempt gives back one attempt counted in key's window, if
 	// that window (the one begun at start) is still the current one.
 	ReleaseAttempt(ctx context.Context, key string, start time.Time) error
 	// ClearAttempts empties key's window.
 	ClearAttempts(ctx context.Context, key string) error
+}
+
+// Reservation is what ReserveAttempts did in one window: counted the
+// attempt, or found the window full; and when the window began.
+type Reservation struct {
+	Counted bool
+	Start   time.Time
 }
 
 // Limit is one window to count an attempt in: its key and how many
@@ -54,16 +62,21 @@ type Attempt struct {
 // is made. When one of them is full, none stays counted and the error is
 // tooMany(the wait until that window ends).
 func Reserve(ctx context.Context, store AttemptStore, now time.Time, length time.Duration, tooMany func(time.Duration) *apperr.Error, limits ...Limit) (Attempt, error) {
+	rs, err := store.ReserveAttempts(ctx, now, length, limits)
+	if err != nil {
+		return Attempt{}, err
+	}
 	a := Attempt{store: store}
-	for _, l := range limits {
-		ok, start, err := store.ReserveAttempt(ctx, now, length, l.Key, l.Max)
-		if err == nil && !ok {
-			err = tooMany(max(start.Add(length).Sub(now), time.Second))
+	var full *Reservation
+	for k, r := range rs {
+		if !r.Counted {
+			full = &rs[k]
+			continue
 		}
-		if err != nil {
-			return Attempt{}, errors.Join(err, a.Release(ctx))
-		}
-		a.limits, a.started = append(a.limits, l), append(a.started, start)
+		a.limits, a.started = append(a.limits, limits[k]), append(a.started, r.Start)
+	}
+	if full != nil {
+		return Attempt{}, errors.Join(tooMany(max(full.Start.Add(length).Sub(now), time.Second)), a.Release(ctx))
 	}
 	return a, nil
 }
@@ -114,6 +127,9 @@ type Guard struct {
 // a username that cannot exist (see Plausible) is counted for the client
 // only, and nothing is stored of it.
 func (g Guard) Reserve(ctx context.Context, store AttemptStore, now time.Time, username, ip string) (Attempt, error) {
+	// The username's window first: the reservation and the settling lock
+	// the two rows in this order, so that they never wait for each other
+	// in a cycle.
 	limits := make([]Limit, 0, 2)
 	if Plausible(username) {
 		limits = append(limits, Limit{Key: g.UserKey(username), Max: g.PerUser, Clear: true})

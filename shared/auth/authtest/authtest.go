@@ -6,6 +6,8 @@ package authtest
 import (
 	"context"
 	"time"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
 )
 
 // Window is one key's count and start.
@@ -22,21 +24,26 @@ type Attempts struct {
 // Count returns the attempts counted for key (0 for none).
 func (a *Attempts) Count(key string) int { return a.Windows[key].Attempts }
 
-// ReserveAttempt counts one attempt unless the current window is full.
-func (a *Attempts) ReserveAttempt(_ context.Context, now time.Time, length time.Duration, key string, limit int) (bool, time.Time, error) {
+// ReserveAttempts counts one attempt in each window that is not full.
+func (a *Attempts) ReserveAttempts(_ context.Context, now time.Time, length time.Duration, limits []auth.Limit) ([]auth.Reservation, error) {
 	if a.Windows == nil {
 		a.Windows = map[string]Window{}
 	}
-	w, ok := a.Windows[key]
-	if !ok || !w.Start.After(now.Add(-length)) {
-		w = Window{Start: now}
+	out := make([]auth.Reservation, len(limits))
+	for k, l := range limits {
+		w, ok := a.Windows[l.Key]
+		if !ok || !w.Start.After(now.Add(-length)) {
+			w = Window{Start: now}
+		}
+		out[k].Start = w.Start
+		if w.Attempts >= l.Max {
+			continue
+		}
+		w.Attempts++
+		a.Windows[l.Key] = w
+		out[k].Counted = true
 	}
-	if w.Attempts >= limit {
-		return false, w.Start, nil
-	}
-	w.Attempts++
-	a.Windows[key] = w
-	return true, w.Start, nil
+	return out, nil
 }
 
 // ReleaseAttempt gives one attempt back if the window begun at start is
