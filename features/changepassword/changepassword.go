@@ -4,7 +4,6 @@ package changepassword
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -74,7 +73,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	}
 	hash, err := i.hasher.Hash(ctx, in.NewPassword)
 	if err != nil {
-		return Result{}, fmt.Errorf("change password: %w", errors.Join(err, attempt.Release(ctx)))
+		return Result{}, fmt.Errorf("change password: %w", attempt.Abandon(ctx, err))
 	}
 	secret, id := session.NewSecret()
 	s := i.policy.Start(id, u.ID, now)

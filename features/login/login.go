@@ -98,7 +98,7 @@ func (i *Interactor) login(ctx context.Context, actor auth.Actor, in Input) (Res
 	}
 	res, err := i.verified(ctx, now, attempt, in)
 	if nc := (notCounted{}); errors.As(err, &nc) {
-		err = errors.Join(nc.error, attempt.Release(ctx))
+		err = attempt.Abandon(ctx, nc.error)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("login: %w", err)

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
@@ -37,7 +36,7 @@ func (g Guard) CheckCurrentPassword(ctx context.Context, store ReauthStore, hash
 	}
 	ok, err := hasher.Verify(ctx, actor.User.PasswordHash, password)
 	if err != nil {
-		return Attempt{}, errors.Join(err, a.Release(ctx))
+		return Attempt{}, a.Abandon(ctx, err)
 	}
 	if !ok {
 		e := audit.New(ctx, now, audit.ReauthenticationFailed, actor.User.ID, actor.User.ID, map[string]any{"action": action})

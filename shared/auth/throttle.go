@@ -76,7 +76,7 @@ func Reserve(ctx context.Context, store AttemptStore, now time.Time, length time
 		a.limits, a.started = append(a.limits, limits[k]), append(a.started, r.Start)
 	}
 	if full != nil {
-		return Attempt{}, errors.Join(tooMany(max(full.Start.Add(length).Sub(now), time.Second)), a.Release(ctx))
+		return Attempt{}, a.Abandon(ctx, tooMany(max(full.Start.Add(length).Sub(now), time.Second)))
 	}
 	return a, nil
 }
@@ -100,16 +100,38 @@ func (a Attempt) Succeeded(ctx context.Context) error {
 	return nil
 }
 
+// Abandon gives every counted attempt back (see Release) when the attempt
+// ends with cause and no wrong password (a fault, a full window, an
+// inactive account's right one), and returns cause, with the release's own
+// failure if there is one.
+func (a Attempt) Abandon(ctx context.Context, cause error) error {
+	if err := a.Release(ctx); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
 // Release gives every counted attempt back: the attempt did not happen
 // (the check failed on a fault) or proved nothing wrong (an inactive
 // account's right password).
 func (a Attempt) Release(ctx context.Context) error {
+	if len(a.limits) == 0 {
+		return nil
+	}
+	// Also when the request was cancelled (the client went away while it
+	// waited for a hash): a cancelled attempt must not stay counted as a
+	// wrong password. Bounded, as every wait.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ReleaseTimeout)
+	defer cancel()
 	var errs []error
 	for k, l := range a.limits {
 		errs = append(errs, a.store.ReleaseAttempt(ctx, l.Key, a.started[k]))
 	}
 	return errors.Join(errs...)
 }
+
+// ReleaseTimeout bounds how long giving attempts back may take.
+const ReleaseTimeout = 2 * time.Second
 
 // Guard limits password guesses: per account name and per client
 // network, inside one window. Every check of a password, at login or of a
