@@ -60,23 +60,23 @@ type Attempt struct {
 
 // Reserve counts one attempt in every window of limits before the attempt
 // is made. When one of them is full, none stays counted and the error is
-// tooMany(the wait until that window ends).
+// tooMany(the wait until every full window has ended, at least a second).
 func Reserve(ctx context.Context, store AttemptStore, now time.Time, length time.Duration, tooMany func(time.Duration) *apperr.Error, limits ...Limit) (Attempt, error) {
 	rs, err := store.ReserveAttempts(ctx, now, length, limits)
 	if err != nil {
 		return Attempt{}, err
 	}
 	a := Attempt{store: store}
-	var full *Reservation
+	var wait time.Duration // until the last full window ends
 	for k, r := range rs {
 		if !r.Counted {
-			full = &rs[k]
+			wait = max(wait, r.Start.Add(length).Sub(now), time.Second)
 			continue
 		}
 		a.limits, a.started = append(a.limits, limits[k]), append(a.started, r.Start)
 	}
-	if full != nil {
-		return Attempt{}, a.Abandon(ctx, tooMany(max(full.Start.Add(length).Sub(now), time.Second)))
+	if wait > 0 {
+		return Attempt{}, a.Abandon(ctx, tooMany(wait))
 	}
 	return a, nil
 }
