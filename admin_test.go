@@ -536,6 +536,17 @@ func TestUsersCreateCommand(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "already taken") || exitCode(err) != 1 {
 				t.Fatalf("taken name: %v (exit %d)", err, exitCode(err))
 			}
+			out, err = create("mailed password\n", "--username", "mailed.admin", "--role", "admin", "--email", "Ops@Example.com")
+			if err != nil || !strings.HasPrefix(out, "created admin mailed.admin") {
+				t.Fatalf("create with --email: %q, %v", out, err)
+			}
+			_, err = create("another password\n", "--username", "mailed.two", "--role", "admin", "--email", "ops@example.COM")
+			if err == nil || !strings.Contains(err.Error(), "belongs to another account") || exitCode(err) != 1 {
+				t.Fatalf("taken address: %v (exit %d)", err, exitCode(err))
+			}
+			if _, err = create("password1\n", "--username", "bad.mail", "--role", "user", "--email", "Ops <ops@example.com>"); err == nil || !strings.Contains(err.Error(), "plain address") {
+				t.Fatalf("bad address: %v", err)
+			}
 			_, err = create("short\n", "--username", "x", "--role", "admin")
 			if err == nil || !strings.Contains(err.Error(), "username must be 5 to 20") || !strings.Contains(err.Error(), "at least 8") {
 				t.Fatalf("bad credentials: %v", err)
@@ -551,6 +562,9 @@ func TestUsersCreateCommand(t *testing.T) {
 			expect(t, "super admin login", c.login(t, "root.admin", "first super password"), 200, "")
 			expect(t, "super admin creates an admin", c.do(t, "POST", "/api/v1/users", `{"username":"an.admin","password":"password1","role":"admin"}`), 201, "")
 			expect(t, "super admin lists users", c.do(t, "GET", "/api/v1/users", ""), 200, "")
+			if u, err := app.store.UserByUsername(context.Background(), "mailed.admin"); err != nil || u.Email != "Ops@Example.com" || u.EmailVerified() {
+				t.Fatalf("the address given with --email: %+v, %v", u, err)
+			}
 		})
 	}
 }

@@ -53,6 +53,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // serve runs the HTTP service until ctx is cancelled.
@@ -258,10 +259,11 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	policy := session.Policy{TTL: cfg.Auth.SessionTTL, RefreshRatio: cfg.Auth.SessionRefreshRatio, AbsoluteTTL: cfg.Auth.SessionAbsoluteTTL}
 	guard := passwordGuard(cfg)
 	minLen := cfg.Password.MinLength
+	accounts := user.AccountRules{MinPasswordLen: minLen, EmailRequired: cfg.Auth.RequireEmail}
 
 	authn := authenticate.NewMiddleware(authenticate.New(store, policy, now), cookies, httpserver.AuditSource)
 	healthH := health.NewHandler(health.New(store, drain, time.Second))
-	signupH := signup.NewHandler(signup.New(store, hasher, signup.Limit{Max: cfg.Auth.MaxSignupsPerIP, Window: cfg.Auth.SignupWindow}, minLen, now))
+	signupH := signup.NewHandler(signup.New(store, hasher, signup.Limit{Max: cfg.Auth.MaxSignupsPerIP, Window: cfg.Auth.SignupWindow}, accounts, now))
 	loginH := login.NewHandler(login.New(store, store, store, store, hasher, m, policy, guard, cfg.Auth.MaxSessionsPerUser, now), cookies)
 	logoutH := logout.NewHandler(logout.New(store, now), cookies)
 	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, policy, guard, minLen, now), cookies)
@@ -269,7 +271,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	endSessionH := endsession.NewHandler(endsession.New(store, now), cookies)
 	endOtherSessionsH := endothersessions.NewHandler(endothersessions.New(store, now))
 	activityH := listactivity.NewHandler(listactivity.New(store))
-	createUserH := createuser.NewHandler(createuser.New(store, hasher, minLen, now))
+	createUserH := createuser.NewHandler(createuser.New(store, hasher, accounts, now))
 	listUsersH := listusers.NewHandler(listusers.New(store))
 	inactivateH := inactivateuser.NewHandler(inactivateuser.New(store, now))
 	reactivateH := reactivateuser.NewHandler(reactivateuser.New(store, now))

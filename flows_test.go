@@ -204,8 +204,8 @@ func TestAccountFlow(t *testing.T) {
 		if _, err := time.Parse(time.RFC3339, u["created_at"].(string)); err != nil || !strings.HasSuffix(u["created_at"].(string), "Z") {
 			t.Fatalf("created_at %v is not RFC 3339 UTC", u["created_at"])
 		}
-		if len(u) != 6 {
-			t.Fatalf("user object has %d fields, want 6: %s", len(u), r.body)
+		if len(u) != 8 || u["email"] != nil || u["email_verified"] != false {
+			t.Fatalf("user object has %d fields, want 8 (no address: email null, not verified): %s", len(u), r.body)
 		}
 
 		r = c.login(t, "alice.smith", "first password")

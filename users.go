@@ -35,7 +35,7 @@ func usersCommand(ctx context.Context, cfg config.Config, args []string, stdin i
 	case len(args) > 0 && args[0] == "create":
 		return createUserCommand(ctx, cfg, args, stdin, stdout, logOut)
 	}
-	return usageError{"users needs create --username NAME --role super_admin|admin|user [--password-env VAR], or hashes"}
+	return usageError{"users needs create --username NAME --role super_admin|admin|user [--email ADDRESS] [--password-env VAR], or hashes"}
 }
 
 // hashesCommand prints how many stored password hashes each pepper
@@ -96,6 +96,7 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 	fs.SetOutput(io.Discard)
 	username := fs.String("username", "", "the new user's name")
 	roleName := fs.String("role", "", "super_admin, admin or user")
+	email := fs.String("email", "", "the new user's email address (required with auth.require_email)")
 	passwordEnv := fs.String("password-env", "", "read the password from this environment variable instead of stdin")
 	if err := fs.Parse(args[1:]); err != nil {
 		return usageError{"users create: " + err.Error()}
@@ -114,7 +115,7 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 	if err != nil {
 		return err
 	}
-	if err := user.CheckCredentials(*username, password, cfg.Password.MinLength); err != nil {
+	if err := (user.AccountRules{MinPasswordLen: cfg.Password.MinLength, EmailRequired: cfg.Auth.RequireEmail}).Check(*username, password, *email); err != nil {
 		return fmt.Errorf("users create: %s", describeInvalid(err))
 	}
 
@@ -130,6 +131,7 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 		return err
 	}
 	u := user.New(*username, hash, role, time.Now())
+	u.Email = *email
 	err = store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := store.InsertUser(ctx, u); err != nil {
 			return err
@@ -140,6 +142,9 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 	if err != nil {
 		if errors.Is(err, user.ErrUsernameTaken) {
 			return fmt.Errorf("users create: the username %q is already taken (usernames ignore case)", *username)
+		}
+		if errors.Is(err, user.ErrEmailTaken) {
+			return fmt.Errorf("users create: the address %q belongs to another account (addresses ignore case)", *email)
 		}
 		return err
 	}

@@ -14,21 +14,22 @@ import (
 
 // Interactor creates users.
 type Interactor struct {
-	store          Store
-	hasher         Hasher
-	minPasswordLen int
-	now            func() time.Time
+	store  Store
+	hasher Hasher
+	rules  user.AccountRules
+	now    func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, hasher Hasher, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, minPasswordLen: minPasswordLen, now: now}
+func New(store Store, hasher Hasher, rules user.AccountRules, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, rules: rules, now: now}
 }
 
-// Input is the new account.
+// Input is the new account; Email is optional unless the rules require it.
 type Input struct {
 	Username string
 	Password string
+	Email    string
 	Role     string
 }
 
@@ -39,7 +40,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		return user.User{}, err
 	}
 	var fields []apperr.FieldError
-	if err := user.CheckCredentials(in.Username, in.Password, i.minPasswordLen); err != nil {
+	if err := i.rules.Check(in.Username, in.Password, in.Email); err != nil {
 		e, _ := apperr.As(err)
 		fields = e.Fields
 	}
@@ -58,6 +59,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		return user.User{}, fmt.Errorf("create user: %w", err)
 	}
 	u := user.New(in.Username, hash, role, i.now())
+	u.Email = in.Email
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := i.store.InsertUser(ctx, u); err != nil {
 			return err

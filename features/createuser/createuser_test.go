@@ -48,7 +48,7 @@ func TestCreateUserRoles(t *testing.T) {
 	for _, tc := range tests {
 		f := &fakeStore{}
 		a := actor(tc.actor)
-		u, err := New(f, fakeHasher{}, 8, time.Now).Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: tc.role})
+		u, err := New(f, fakeHasher{}, user.AccountRules{MinPasswordLen: 8}, time.Now).Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: tc.role})
 		if tc.want == nil {
 			if err != nil || len(f.users) != 1 || string(u.Role) != tc.role || u.PasswordHash != "hash:password1" || !u.IsActive {
 				t.Errorf("%s creating %s: %+v, %v", tc.actor, tc.role, u, err)
@@ -61,5 +61,21 @@ func TestCreateUserRoles(t *testing.T) {
 		if !errors.Is(err, tc.want) || len(f.users) != 0 || len(f.Events) != 0 {
 			t.Errorf("%s creating %s: %v, want %v (%d stored)", tc.actor, tc.role, err, tc.want, len(f.users))
 		}
+	}
+}
+
+// TestCreateUserEmail: the address is kept as typed; with EmailRequired a
+// user without one is refused before any hash.
+func TestCreateUserEmail(t *testing.T) {
+	f := &fakeStore{}
+	i := New(f, fakeHasher{}, user.AccountRules{MinPasswordLen: 8, EmailRequired: true}, time.Now)
+	a := actor(user.RoleAdmin)
+	_, err := i.Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: "user"})
+	if e, ok := apperr.As(err); !ok || len(e.Fields) != 1 || e.Fields[0].Field != "email" || len(f.users) != 0 {
+		t.Fatalf("no address: %v", err)
+	}
+	u, err := i.Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: "user", Email: "New.User@Example.com"})
+	if err != nil || u.Email != "New.User@Example.com" || u.EmailVerified() || f.users[0].Email != u.Email {
+		t.Fatalf("with an address: %+v, %v", u, err)
 	}
 }

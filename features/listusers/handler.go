@@ -19,12 +19,22 @@ type Handler struct{ interactor *Interactor }
 func NewHandler(i *Interactor) *Handler { return &Handler{interactor: i} }
 
 type userResponse struct {
-	ID        uuid.UUID `json:"id"`
-	Username  string    `json:"username"`
-	Role      user.Role `json:"role"`
-	IsActive  bool      `json:"is_active"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID            uuid.UUID `json:"id"`
+	Username      string    `json:"username"`
+	Email         *string   `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	Role          user.Role `json:"role"`
+	IsActive      bool      `json:"is_active"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+func newUserResponse(u user.User) userResponse {
+	r := userResponse{ID: u.ID, Username: u.Username, EmailVerified: u.EmailVerified(), Role: u.Role, IsActive: u.IsActive, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	if u.Email != "" {
+		r.Email = &u.Email
+	}
+	return r
 }
 
 type response struct {
@@ -57,7 +67,7 @@ func (h *Handler) Handle(c *echo.Context) error {
 		out.NextCursor = &res.NextCursor
 	}
 	for i, u := range res.Users {
-		out.Users[i] = userResponse{u.ID, u.Username, u.Role, u.IsActive, u.CreatedAt, u.UpdatedAt}
+		out.Users[i] = newUserResponse(u)
 	}
 	return c.JSON(http.StatusOK, out)
 }

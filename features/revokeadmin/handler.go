@@ -22,12 +22,22 @@ type request struct {
 }
 
 type userResponse struct {
-	ID        uuid.UUID `json:"id"`
-	Username  string    `json:"username"`
-	Role      user.Role `json:"role"`
-	IsActive  bool      `json:"is_active"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID            uuid.UUID `json:"id"`
+	Username      string    `json:"username"`
+	Email         *string   `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	Role          user.Role `json:"role"`
+	IsActive      bool      `json:"is_active"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+func newUserResponse(u user.User) userResponse {
+	r := userResponse{ID: u.ID, Username: u.Username, EmailVerified: u.EmailVerified(), Role: u.Role, IsActive: u.IsActive, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	if u.Email != "" {
+		r.Email = &u.Email
+	}
+	return r
 }
 
 // Handle answers PATCH /api/v1/users/revoke.
@@ -41,5 +51,5 @@ func (h *Handler) Handle(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, userResponse{u.ID, u.Username, u.Role, u.IsActive, u.CreatedAt, u.UpdatedAt})
+	return c.JSON(http.StatusOK, newUserResponse(u))
 }

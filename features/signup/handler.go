@@ -20,15 +20,26 @@ func NewHandler(i *Interactor) *Handler { return &Handler{interactor: i} }
 type request struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	Email    string `json:"email"`
 }
 
 type userResponse struct {
-	ID        uuid.UUID `json:"id"`
-	Username  string    `json:"username"`
-	Role      user.Role `json:"role"`
-	IsActive  bool      `json:"is_active"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID            uuid.UUID `json:"id"`
+	Username      string    `json:"username"`
+	Email         *string   `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	Role          user.Role `json:"role"`
+	IsActive      bool      `json:"is_active"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+func newUserResponse(u user.User) userResponse {
+	r := userResponse{ID: u.ID, Username: u.Username, EmailVerified: u.EmailVerified(), Role: u.Role, IsActive: u.IsActive, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	if u.Email != "" {
+		r.Email = &u.Email
+	}
+	return r
 }
 
 // Handle answers POST /api/v1/auth/signup.
@@ -38,9 +49,9 @@ func (h *Handler) Handle(c *echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	u, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input{Username: req.Username, Password: req.Password, ClientIP: c.RealIP()})
+	u, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input{Username: req.Username, Password: req.Password, Email: req.Email, ClientIP: c.RealIP()})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, userResponse{u.ID, u.Username, u.Role, u.IsActive, u.CreatedAt, u.UpdatedAt})
+	return c.JSON(http.StatusCreated, newUserResponse(u))
 }

@@ -15,11 +15,11 @@ import (
 
 // Interactor signs users up.
 type Interactor struct {
-	store          Store
-	hasher         Hasher
-	limit          Limit
-	minPasswordLen int
-	now            func() time.Time
+	store  Store
+	hasher Hasher
+	limit  Limit
+	rules  user.AccountRules
+	now    func() time.Time
 }
 
 // Limit bounds the signups one client may attempt: Max per Window (0: no
@@ -32,14 +32,16 @@ type Limit struct {
 }
 
 // New returns the interactor.
-func New(store Store, hasher Hasher, limit Limit, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, limit: limit, minPasswordLen: minPasswordLen, now: now}
+func New(store Store, hasher Hasher, limit Limit, rules user.AccountRules, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, limit: limit, rules: rules, now: now}
 }
 
-// Input is what a new user chooses, and the client asking.
+// Input is what a new user chooses (Email is optional unless the rules
+// require it), and the client asking.
 type Input struct {
 	Username string
 	Password string
+	Email    string
 	ClientIP string
 }
 
@@ -48,7 +50,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 	if actor.Authenticated() {
 		return user.User{}, auth.ErrAlreadyAuthenticated
 	}
-	if err := user.CheckCredentials(in.Username, in.Password, i.minPasswordLen); err != nil {
+	if err := i.rules.Check(in.Username, in.Password, in.Email); err != nil {
 		return user.User{}, err
 	}
 	now := i.now()
@@ -65,6 +67,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		return user.User{}, fmt.Errorf("sign up %s: %w", in.Username, err)
 	}
 	u := user.New(in.Username, hash, user.RoleUser, now)
+	u.Email = in.Email
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := i.store.InsertUser(ctx, u); err != nil {
 			return err

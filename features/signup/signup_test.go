@@ -42,7 +42,7 @@ var t0 = time.Date(2026, 11, 24, 12, 0, 0, 123456789, time.UTC)
 
 func setup() (*Interactor, *fakeStore, *fakeHasher) {
 	s, h := &fakeStore{}, &fakeHasher{}
-	return New(s, h, Limit{Max: 3, Window: time.Hour}, 8, func() time.Time { return t0 }), s, h
+	return New(s, h, Limit{Max: 3, Window: time.Hour}, user.AccountRules{MinPasswordLen: 8}, func() time.Time { return t0 }), s, h
 }
 
 func TestSignup(t *testing.T) {
@@ -119,7 +119,7 @@ func TestSignupsPerClient(t *testing.T) {
 	if err := try("fourth.one", "2001:db9::5"); err != nil {
 		t.Fatalf("another network: %v", err)
 	}
-	unlimited := New(s, h, Limit{}, 8, func() time.Time { return t0 })
+	unlimited := New(s, h, Limit{}, user.AccountRules{MinPasswordLen: 8}, func() time.Time { return t0 })
 	if _, err := unlimited.Execute(ctx, auth.Actor{}, Input{Username: "fifth.one", Password: "long enough", ClientIP: "2001:db8::1"}); err != nil {
 		t.Fatalf("limit 0: %v", err)
 	}

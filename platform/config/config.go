@@ -103,6 +103,7 @@ type Auth struct {
 	MaxSessionsPerUser  int
 	MaxSignupsPerIP     int // 0: no limit
 	SignupWindow        time.Duration
+	RequireEmail        bool // an address at signup and creation
 }
 
 // Cookie configures the session cookie.
@@ -166,6 +167,7 @@ var Defaults = map[string]any{
 	"auth.max_sessions_per_user":   50,
 	"auth.max_signups_per_ip":      30,
 	"auth.signup_window":           "1h",
+	"auth.require_email":           false,
 	"audit.retention":              "8760h",
 	"cookie.name":                  "access_token",
 	"cookie.secure":                false,
@@ -266,6 +268,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			MaxSessionsPerUser:  p.integer("auth.max_sessions_per_user", 1, 1000),
 			MaxSignupsPerIP:     p.integer("auth.max_signups_per_ip", 0, 1000000),
 			SignupWindow:        p.duration("auth.signup_window"),
+			RequireEmail:        p.boolean("auth.require_email"),
 		},
 		Audit: Audit{Retention: p.duration("audit.retention")},
 		Cookie: Cookie{

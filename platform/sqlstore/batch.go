@@ -21,11 +21,13 @@ type sessionRow struct {
 	role                             string
 	created, expires, absolute, seen dbTime
 	userCreated, userUpdated         dbTime
+	email                            sql.NullString
+	emailVerified                    dbTime
 }
 
 // sessionColumns are what sessionRow scans.
 const sessionColumns = `s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at,
-		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at`
+		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at, u.email, u.email_verified_at`
 
 // sessionSQL reads the sessions where cond holds and their users, each
 // user by an index probe (Dialect.JoinByKey): as a plain join, PostgreSQL
@@ -38,12 +40,13 @@ func sessionSQL(d Dialect, cond string) string {
 
 func (r *sessionRow) dest() []any {
 	return []any{&r.ss.ID, &r.created, &r.expires, &r.absolute, &r.seen,
-		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.userCreated, &r.userUpdated}
+		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.userCreated, &r.userUpdated, &r.email, &r.emailVerified}
 }
 
 func (r *sessionRow) result() (session.Session, user.User) {
 	ss, u := r.ss, r.u
 	u.Role, u.CreatedAt, u.UpdatedAt = user.Role(r.role), r.userCreated.Time, r.userUpdated.Time
+	u.Email, u.EmailVerifiedAt = r.email.String, r.emailVerified.Time
 	ss.UserID, ss.CreatedAt, ss.ExpiresAt, ss.AbsoluteExpiresAt, ss.LastSeenAt = u.ID, r.created.Time, r.expires.Time, r.absolute.Time, r.seen.Time
 	return ss, u
 }

@@ -422,6 +422,9 @@ type dbTime struct{ time.Time }
 
 func (t *dbTime) Scan(src any) error {
 	switch v := src.(type) {
+	case nil: // a nullable column: never
+		t.Time = time.Time{}
+		return nil
 	case time.Time:
 		t.Time = v.UTC()
 		return nil

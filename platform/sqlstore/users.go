@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
@@ -14,40 +15,69 @@ import (
 )
 
 type userRow struct {
-	ID           uuid.UUID `db:"id"`
-	Username     string    `db:"username"`
-	PasswordHash string    `db:"password_hash"`
-	Role         string    `db:"role"`
-	IsActive     bool      `db:"is_active"`
-	CreatedAt    dbTime    `db:"created_at"`
-	UpdatedAt    dbTime    `db:"updated_at"`
+	ID              uuid.UUID      `db:"id"`
+	Username        string         `db:"username"`
+	PasswordHash    string         `db:"password_hash"`
+	Role            string         `db:"role"`
+	IsActive        bool           `db:"is_active"`
+	CreatedAt       dbTime         `db:"created_at"`
+	UpdatedAt       dbTime         `db:"updated_at"`
+	Email           sql.NullString `db:"email"`
+	EmailVerifiedAt dbTime         `db:"email_verified_at"`
 }
 
 func (r userRow) user() user.User {
 	return user.User{
-		ID:           r.ID,
-		Username:     r.Username,
-		PasswordHash: r.PasswordHash,
-		Role:         user.Role(r.Role),
-		IsActive:     r.IsActive,
-		CreatedAt:    r.CreatedAt.Time,
-		UpdatedAt:    r.UpdatedAt.Time,
+		ID:              r.ID,
+		Username:        r.Username,
+		PasswordHash:    r.PasswordHash,
+		Role:            user.Role(r.Role),
+		IsActive:        r.IsActive,
+		CreatedAt:       r.CreatedAt.Time,
+		UpdatedAt:       r.UpdatedAt.Time,
+		Email:           r.Email.String,
+		EmailVerifiedAt: r.EmailVerifiedAt.Time,
 	}
 }
 
-const userColumns = `id, username, password_hash, role, is_active, created_at, updated_at`
+const userColumns = `id, username, password_hash, role, is_active, created_at, updated_at, email, email_verified_at`
 
 // InsertUser stores a new user. A username that differs from an existing one
-// only in case is taken: user.ErrUsernameTaken.
+// only in case is taken (user.ErrUsernameTaken), and so is an address
+// (user.ErrEmailTaken).
 func (s *Store) InsertUser(ctx context.Context, u user.User) error {
 	_, err := s.q(ctx).ExecContext(ctx,
-		`INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Username, u.PasswordHash, string(u.Role), u.IsActive, ts(u.CreatedAt), ts(u.UpdatedAt))
-	err = s.translate("insert user", err)
-	if errors.Is(err, errUnique) {
-		return fmt.Errorf("insert user %s: %w", u.Username, user.ErrUsernameTaken)
+		`INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.Username, u.PasswordHash, string(u.Role), u.IsActive, ts(u.CreatedAt), ts(u.UpdatedAt), nullString(u.Email), nullTime(u.EmailVerifiedAt))
+	return userConflict(s.translate("insert user", err), u)
+}
+
+// userConflict turns a unique violation of a user row into the domain's
+// error: the index named in the message says which value is taken.
+func userConflict(err error, u user.User) error {
+	if !errors.Is(err, errUnique) {
+		return err
 	}
-	return err
+	if strings.Contains(err.Error(), "users_email_lower_key") {
+		return fmt.Errorf("user %s: %w", u.Username, user.ErrEmailTaken)
+	}
+	return fmt.Errorf("user %s: %w", u.Username, user.ErrUsernameTaken)
+}
+
+// nullString stores "" as NULL: no value.
+func nullString(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+// nullTime stores the zero time as NULL: never.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
 }
 
 // UserByUsername finds a user by name, ignoring case.
@@ -145,7 +175,7 @@ func listQuery(p user.Page) (string, []any, error) {
 	if p.Sort != user.SortUsername {
 		order, pos, after = order+", id "+dir, "("+key+", id)", "($2, $3)"
 	}
-	query := `SELECT (` + userCount + `) AS total, id, username, role, is_active, created_at, updated_at FROM users `
+	query := `SELECT (` + userCount + `) AS total, id, username, role, is_active, created_at, updated_at, email, email_verified_at FROM users `
 	args := []any{p.Limit}
 	if p.After == nil {
 		return query + `ORDER BY ` + order + ` LIMIT $1 OFFSET $2`, append(args, p.Offset), nil

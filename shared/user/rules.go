@@ -3,6 +3,7 @@ package user
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"unicode/utf8"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
@@ -69,6 +70,25 @@ func isSeparator(b byte) bool { return b == '.' || b == '_' || b == '-' }
 // CheckCredentials checks a new account's username and password and returns
 // one validation error listing every failing field, or nil.
 func CheckCredentials(username, password string, minLen int) error {
+	return CheckAccount(username, password, "", false, minLen)
+}
+
+// AccountRules are the configured rules of a new account.
+type AccountRules struct {
+	MinPasswordLen int
+	EmailRequired  bool
+}
+
+// Check checks a new account's username, password and address (see
+// CheckAccount).
+func (r AccountRules) Check(username, password, email string) error {
+	return CheckAccount(username, password, email, r.EmailRequired, r.MinPasswordLen)
+}
+
+// CheckAccount checks a new account: username, password and email address
+// (optional unless required). It returns one validation error listing
+// every failing field, or nil.
+func CheckAccount(username, password, email string, emailRequired bool, minLen int) error {
 	var fields []apperr.FieldError
 	if err := CheckUsername(username); err != nil {
 		fields = append(fields, apperr.FieldError{Field: "username", Message: err.Error()})
@@ -76,8 +96,46 @@ func CheckCredentials(username, password string, minLen int) error {
 	if err := CheckPassword(password, minLen); err != nil {
 		fields = append(fields, apperr.FieldError{Field: "password", Message: err.Error()})
 	}
+	switch {
+	case email == "" && emailRequired:
+		fields = append(fields, apperr.FieldError{Field: "email", Message: "email is required"})
+	case email != "":
+		if err := CheckEmail(email); err != nil {
+			fields = append(fields, apperr.FieldError{Field: "email", Message: err.Error()})
+		}
+	}
 	if len(fields) > 0 {
 		return apperr.Invalid(fields...)
+	}
+	return nil
+}
+
+// EmailMaxLen is the longest address accepted, in bytes (RFC 5321's path
+// limit less its angle brackets).
+const EmailMaxLen = 254
+
+// The email rule failures.
+var (
+	ErrEmailLength = fmt.Errorf("email must be at most %d bytes long", EmailMaxLen)
+	ErrEmailSyntax = errors.New("email must be a plain address like name@example.com, with no name or brackets around it")
+	ErrEmailASCII  = errors.New("email must be ASCII: write an internationalized domain in its xn-- form")
+)
+
+// CheckEmail returns the rule email breaks, or nil: at most EmailMaxLen
+// bytes, ASCII, and exactly one plain local@domain address as net/mail
+// parses it (no display name, no comments, no angle brackets). ASCII keeps case-insensitive uniqueness the same on
+// both engines (SQLite's lower() folds only ASCII).
+func CheckEmail(email string) error {
+	if len(email) > EmailMaxLen {
+		return ErrEmailLength
+	}
+	for i := 0; i < len(email); i++ {
+		if email[i] >= utf8.RuneSelf {
+			return ErrEmailASCII
+		}
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Name != "" || a.Address != email {
+		return ErrEmailSyntax
 	}
 	return nil
 }

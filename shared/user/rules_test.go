@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
 )
 
 func TestCheckUsername(t *testing.T) {
@@ -77,5 +79,47 @@ func TestRoleRank(t *testing.T) {
 	}
 	if _, err := ParseRole("root"); !errors.Is(err, ErrUnknownRole) {
 		t.Fatalf("ParseRole(root) = %v, want ErrUnknownRole", err)
+	}
+}
+
+func TestCheckEmail(t *testing.T) {
+	for email, want := range map[string]error{
+		"alice@example.com":                       nil,
+		"Alice.Smith+tag@Mail.Example.org":        nil,
+		"a@localhost":                             nil,
+		"Alice <alice@example.com>":               ErrEmailSyntax,
+		"<alice@example.com>":                     ErrEmailSyntax,
+		"alice@example.com (work)":                ErrEmailSyntax,
+		"alice":                                   ErrEmailSyntax,
+		"alice@":                                  ErrEmailSyntax,
+		"@example.com":                            ErrEmailSyntax,
+		"alice@example.com, bob@example.com":      ErrEmailSyntax,
+		" alice@example.com":                      ErrEmailSyntax,
+		"alice@exa mple.com":                      ErrEmailSyntax,
+		"jürgen@example.com":                      ErrEmailASCII,
+		"alice@bücher.de":                         ErrEmailASCII,
+		strings.Repeat("a", 243) + "@example.com": ErrEmailLength,
+		strings.Repeat("a", 242) + "@example.com": nil,
+	} {
+		if got := CheckEmail(email); got != want {
+			t.Errorf("CheckEmail(%q) = %v, want %v", email, got, want)
+		}
+	}
+}
+
+func TestCheckAccountEmail(t *testing.T) {
+	if err := CheckAccount("alice", "password1", "", false, 8); err != nil {
+		t.Errorf("no address, none required: %v", err)
+	}
+	for _, c := range []struct {
+		email    string
+		required bool
+		msg      string
+	}{{"", true, "email is required"}, {"not an address", false, ErrEmailSyntax.Error()}} {
+		err := CheckAccount("alice", "password1", c.email, c.required, 8)
+		e, ok := apperr.As(err)
+		if !ok || len(e.Fields) != 1 || e.Fields[0].Field != "email" || e.Fields[0].Message != c.msg {
+			t.Errorf("%q required=%v: %v", c.email, c.required, err)
+		}
 	}
 }

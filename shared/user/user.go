@@ -10,8 +10,8 @@ import (
 	"github.com/cleanslice/cleanslice/shared/apperr"
 )
 
-// User is an account. Username keeps the case it was typed in; uniqueness is
-// case-insensitive.
+// User is an account. Username and Email keep the case they were typed in;
+// uniqueness of each is case-insensitive.
 type User struct {
 	ID           uuid.UUID
 	Username     string
@@ -20,7 +20,14 @@ type User struct {
 	IsActive     bool
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Email is the user's address, "" for none; EmailVerifiedAt is when a
+	// message sent to it proved it, zero until then.
+	Email           string
+	EmailVerifiedAt time.Time
 }
+
+// EmailVerified reports whether the user's current address is proven.
+func (u User) EmailVerified() bool { return u.Email != "" && !u.EmailVerifiedAt.IsZero() }
 
 // Role is a user's place in the hierarchy super_admin > admin > user.
 type Role string
@@ -61,6 +68,7 @@ func ParseRole(s string) (Role, error) {
 var (
 	ErrNotFound      = &apperr.Error{Kind: apperr.KindNotFound, Code: "user_not_found", Message: "user not found"}
 	ErrUsernameTaken = &apperr.Error{Kind: apperr.KindConflict, Code: "username_taken", Message: "username is already taken"}
+	ErrEmailTaken    = &apperr.Error{Kind: apperr.KindConflict, Code: "email_taken", Message: "this email address belongs to another account"}
 	ErrUnknownRole   = &apperr.Error{Kind: apperr.KindInvalid, Code: "unknown_role", Message: "role must be one of user, admin, super_admin"}
 )
 

@@ -1,0 +1,1 @@
+ALTER TABLE users DROP CONSTRAINT users_email_length, DROP COLUMN email_verified_at, DROP COLUMN email;
