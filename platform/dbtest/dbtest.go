@@ -85,7 +85,13 @@ func Open(t testing.TB, engine string) *sqlstore.Store {
 // event.
 func OpenAudited(t testing.TB, engine string, audited func(audit.Event)) *sqlstore.Store {
 	t.Helper()
-	u := URL(t, engine)
+	return OpenOn(t, engine, URL(t, engine), audited)
+}
+
+// OpenOn returns another store on the database at u (from URL): a second
+// replica of the same database. It is closed when the test ends.
+func OpenOn(t testing.TB, engine, u string, audited func(audit.Event)) *sqlstore.Store {
+	t.Helper()
 	ctx := context.Background()
 	var (
 		s   *sqlstore.Store

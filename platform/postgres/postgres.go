@@ -33,6 +33,7 @@ var Dialect = sqlstore.Dialect{
 		return c == "40001" || c == "40P01" // serialization failure, deadlock
 	},
 	ForUpdate:  " FOR UPDATE",
+	SkipLocked: " FOR UPDATE SKIP LOCKED",
 	InSubquery: "= ANY (ARRAY(%s))",
 	// A transaction waits at most 2 s for a row lock, then fails as
 	// unavailable (503, retry); one whose client went silent while it held

@@ -40,6 +40,7 @@ var Dialect = sqlstore.Dialect{
 	// Every transaction begins IMMEDIATE (see dsn), which takes the write
 	// lock up front: the rows read are as good as locked.
 	ForUpdate:  "",
+	SkipLocked: "",
 	InSubquery: "IN (%s)",
 	// Session ids as a JSON array of hex strings (SQLite has no arrays).
 	IDList:   hexJSON,

@@ -39,6 +39,16 @@ func (s *Store) CredentialQueries(userID any, key string, at time.Time) []ListQu
 	}
 }
 
+// MailQueries returns the outbox's queries with sample parameters, for
+// plan tests.
+func (s *Store) MailQueries(at time.Time) []ListQuery {
+	return []ListQuery{
+		{s.claimMailSQL(), []any{ts(at), ts(at.Add(time.Minute)), 16}},
+		{oldestDueMailSQL, []any{ts(at)}},
+		{s.purgeMail(), []any{ts(at), 250}},
+	}
+}
+
 // ListQueries returns the query of every kind of page: each sort field and
 // direction, by offset and after a key.
 func ListQueries() []ListQuery {

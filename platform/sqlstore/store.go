@@ -39,6 +39,10 @@ type Dialect struct {
 	// (" FOR UPDATE" on PostgreSQL; empty on SQLite, whose write
 	// transactions take the database lock when they begin).
 	ForUpdate string
+	// SkipLocked locks the rows a SELECT reads, passing over those another
+	// transaction holds (" FOR UPDATE SKIP LOCKED" on PostgreSQL; empty on
+	// SQLite, where one writer at a time claims anyway).
+	SkipLocked string
 	// InSubquery is how to write "x IN (subquery)" (%s is the subquery) so
 	// that the engine runs the subquery once and then looks each x up by
 	// index: PostgreSQL's planner may hash-join a plain IN against a scan of
