@@ -69,6 +69,10 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	}
 	defer store.Close()
 	m.WatchDB(store.DB(), store.Engine())
+	transport, err := newTransport(cfg.Mail, log)
+	if err != nil {
+		return err
+	}
 	drain := &httpserver.Drain{}
 	fg := httpserver.NewForeground()
 	handler, err := newHandler(cfg, log, store, m, drain, fg, time.Now)
@@ -86,8 +90,9 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		background.Go(func() { followForeground(bgCtx, fg, base, raised, procsSample, runtime.GOMAXPROCS, log) })
 	}
 	background.Go(func() {
-		purge(bgCtx, store, m, log, retention{Attempts: max(cfg.Auth.FailureWindow, cfg.Auth.SignupWindow), Audit: cfg.Audit.Retention}, time.Minute)
+		purge(bgCtx, store, m, log, retention{Attempts: max(cfg.Auth.FailureWindow, cfg.Auth.SignupWindow), Audit: cfg.Audit.Retention, Mail: mailKept}, time.Minute)
 	})
+	background.Go(func() { deliverMail(bgCtx, store, transport, cfg.Mail, m, log) })
 	if cfg.Metrics.Enabled && cfg.Metrics.Address != "" {
 		mln, err := net.Listen("tcp", cfg.Metrics.Address)
 		if err != nil {
@@ -376,9 +381,10 @@ func passwordGuard(cfg config.Config) auth.Guard {
 type retention struct {
 	Attempts time.Duration // attempt windows, from their start: the longest window
 	Audit    time.Duration // audit events; 0 keeps them all
+	Mail     time.Duration // finished messages of the outbox
 }
 
-// purge deletes expired sessions, stale attempt windows and audit
+// purge deletes expired sessions, stale attempt windows, finished mail and audit
 // events past their retention every interval until ctx is done. A failed
 // round is logged and retried at the next tick.
 func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *slog.Logger, keep retention, interval time.Duration) {
@@ -401,6 +407,11 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 			log.Warn("purge stale attempt windows", "error", err)
 			continue
 		}
+		mails, err := store.DeleteOldMail(ctx, now.Add(-keep.Mail))
+		if err != nil {
+			log.Warn("purge old mail", "error", err)
+			continue
+		}
 		m.SessionsEnded(session.EndedByExpiry, int(sessions))
 		var events int64
 		if keep.Audit > 0 {
@@ -409,8 +420,8 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 				continue
 			}
 		}
-		if sessions+windows+events > 0 {
-			log.Info("purged", "sessions", sessions, "attempt_windows", windows, "audit_events", events)
+		if sessions+windows+mails+events > 0 {
+			log.Info("purged", "sessions", sessions, "attempt_windows", windows, "mail", mails, "audit_events", events)
 		}
 	}
 }

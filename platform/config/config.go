@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"runtime"
@@ -56,6 +57,17 @@ type Config struct {
 	Password Password
 	Log      Log
 	Metrics  Metrics
+	Mail     Mail
+}
+
+// Mail configures outgoing mail.
+type Mail struct {
+	Transport    string // log or smtp
+	SMTPURL      string // smtp://user:pass@host:port
+	SMTPTLS      string // starttls, implicit or none
+	From         string
+	TemplatesDir string // overrides the embedded templates, file by file
+	MaxAttempts  int
 }
 
 // Production reports whether the service runs in production mode.
@@ -184,6 +196,12 @@ var Defaults = map[string]any{
 	"log.format":                   "auto",
 	"metrics.enabled":              true,
 	"metrics.address":              "",
+	"mail.transport":               "log",
+	"mail.smtp_url":                "",
+	"mail.smtp_tls":                "starttls",
+	"mail.from":                    "cleanslice <no-reply@localhost>",
+	"mail.templates_dir":           "",
+	"mail.max_attempts":            8,
 }
 
 // Error lists every problem found in the configuration.
@@ -294,6 +312,14 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			Enabled: p.boolean("metrics.enabled"),
 			Address: p.str("metrics.address"),
 		},
+		Mail: Mail{
+			Transport:    strings.ToLower(p.str("mail.transport")),
+			SMTPURL:      p.str("mail.smtp_url"),
+			SMTPTLS:      strings.ToLower(p.str("mail.smtp_tls")),
+			From:         p.str("mail.from"),
+			TemplatesDir: p.str("mail.templates_dir"),
+			MaxAttempts:  p.integer("mail.max_attempts", 1, 100),
+		},
 	}
 	if c.Log.Format == "auto" {
 		c.Log.Format = "text"
@@ -316,7 +342,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 // SecretKeys can be read from a file named by their environment variable
 // with _FILE appended (CLEANSLICE_AUTH_JWT_SECRET_FILE=/run/secrets/jwt), as
 // container secrets are mounted.
-var SecretKeys = []string{"auth.jwt_secret", "auth.jwt_previous_secrets", "password.pepper", "password.previous_peppers", "database.url"}
+var SecretKeys = []string{"auth.jwt_secret", "auth.jwt_previous_secrets", "password.pepper", "password.previous_peppers", "database.url", "mail.smtp_url"}
 
 // readSecretFiles takes the value of each secret key whose _FILE variable is
 // set from that file, one trailing newline trimmed. Setting both forms, or
@@ -468,6 +494,7 @@ func (c Config) validate() []string {
 			add("http.trusted_proxies: %q is neither an IP address nor a CIDR range", p)
 		}
 	}
+	problems = append(problems, c.Mail.validate(c.Production())...)
 	if c.Production() {
 		if !c.Cookie.Secure {
 			add("cookie.secure must be true in production")
@@ -482,4 +509,41 @@ func (c Config) validate() []string {
 		}
 	}
 	return problems
+}
+
+func (m Mail) validate(production bool) []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	switch m.Transport {
+	case "log":
+		if production {
+			add("mail.transport = log writes messages (their links included) to the log instead of sending them: refused in production; use smtp")
+		}
+	case "smtp":
+		u, err := url.Parse(m.SMTPURL)
+		switch {
+		case m.SMTPURL == "":
+			add("mail.smtp_url is required with mail.transport = smtp")
+		case err != nil || u.Scheme != "smtp" || u.Hostname() == "":
+			add("mail.smtp_url must be smtp://[user:password@]host[:port]")
+		case m.SMTPTLS == "none" && u.Hostname() != "localhost" && !isLoopbackIP(u.Hostname()):
+			add("mail.smtp_tls = none (plain text) is for a mail server on this host only, not %s", u.Hostname())
+		}
+	default:
+		add("mail.transport must be log or smtp, not %q", m.Transport)
+	}
+	switch m.SMTPTLS {
+	case "starttls", "implicit", "none":
+	default:
+		add("mail.smtp_tls must be starttls, implicit or none, not %q", m.SMTPTLS)
+	}
+	if a, err := mail.ParseAddress(m.From); err != nil || a.Address == "" {
+		add("mail.from must be an address like \"cleanslice <no-reply@example.com>\", not %q", m.From)
+	}
+	return problems
+}
+
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,6 +160,8 @@ func TestProductionRefusesDevelopmentSettings(t *testing.T) {
 		"CLEANSLICE_AUTH_JWT_SECRET": "too-short",
 		"CLEANSLICE_PASSWORD_PEPPER": strings.Repeat("p", 32),
 		"CLEANSLICE_COOKIE_SECURE":   "true",
+		"CLEANSLICE_MAIL_TRANSPORT":  "smtp",
+		"CLEANSLICE_MAIL_SMTP_URL":   "smtp://mail.example.com",
 	}))
 	if got := problems(t, err); len(got) != 1 || !strings.Contains(got[0], "auth.jwt_secret must be at least 32 bytes") {
 		t.Errorf("problems = %q", got)
@@ -168,6 +171,8 @@ func TestProductionRefusesDevelopmentSettings(t *testing.T) {
 		"CLEANSLICE_AUTH_JWT_SECRET": strings.Repeat("s", 32),
 		"CLEANSLICE_PASSWORD_PEPPER": strings.Repeat("p", 32),
 		"CLEANSLICE_COOKIE_SECURE":   "true",
+		"CLEANSLICE_MAIL_TRANSPORT":  "smtp",
+		"CLEANSLICE_MAIL_SMTP_URL":   "smtp://user:pass@mail.example.com:587",
 	}))
 	if err != nil || !c.Production() {
 		t.Fatalf("valid production config refused: %v", err)
@@ -193,6 +198,8 @@ func TestSettingsThatSwitchProtectionOff(t *testing.T) {
 			"CLEANSLICE_AUTH_JWT_SECRET": strings.Repeat("s", 32),
 			"CLEANSLICE_PASSWORD_PEPPER": strings.Repeat("p", 32),
 			"CLEANSLICE_COOKIE_SECURE":   "true",
+			"CLEANSLICE_MAIL_TRANSPORT":  "smtp",
+			"CLEANSLICE_MAIL_SMTP_URL":   "smtp://user:pass@mail.example.com:587",
 		}
 		for k, v := range settings {
 			env[k] = v
@@ -230,6 +237,30 @@ func TestSettingsThatSwitchProtectionOff(t *testing.T) {
 	// Development keeps cheap hashing (tests and laptops).
 	if _, err := Load(writeFile(t, "[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\nmin_length = 1\n"), envOf(nil)); err != nil {
 		t.Errorf("development refused cheap hashing: %v", err)
+	}
+}
+
+// TestMailSettings: the log transport is refused in production; smtp needs
+// a well-formed URL, and plain text only to this host.
+func TestMailSettings(t *testing.T) {
+	_, err := Load(writeFile(t, "env = \"production\"\n"), envOf(nil))
+	if !strings.Contains(fmt.Sprint(err), "mail.transport = log writes messages") {
+		t.Errorf("production with the log transport: %v", err)
+	}
+	for settings, want := range map[string]string{
+		"[mail]\ntransport = \"smtp\"\n":                                                              "mail.smtp_url is required",
+		"[mail]\ntransport = \"smtp\"\nsmtp_url = \"mail.example.com\"\n":                             "mail.smtp_url must be smtp://",
+		"[mail]\ntransport = \"smtp\"\nsmtp_url = \"smtp://mail.example.com\"\nsmtp_tls = \"none\"\n": "is for a mail server on this host only",
+		"[mail]\ntransport = \"pigeon\"\n":                                                            "mail.transport must be log or smtp",
+		"[mail]\nfrom = \"not an address\"\n":                                                         "mail.from must be an address",
+	} {
+		if _, err := Load(writeFile(t, settings), envOf(nil)); !strings.Contains(fmt.Sprint(err), want) {
+			t.Errorf("%q: %v, want %q", settings, err, want)
+		}
+	}
+	c, err := Load(writeFile(t, "[mail]\ntransport = \"smtp\"\nsmtp_url = \"smtp://127.0.0.1:2525\"\nsmtp_tls = \"none\"\n"), envOf(nil))
+	if err != nil || c.Mail.SMTPURL != "smtp://127.0.0.1:2525" {
+		t.Errorf("plain text to this host: %+v, %v", c.Mail, err)
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package metrics exposes Prometheus metrics: HTTP requests by route,
 // method and status; the password-hash pool; the database pool; logins by
-// outcome; sessions ended by reason; audit events by type; and the Go
-// runtime and process.
+// outcome; sessions ended by reason; audit events by type; outgoing mail;
+// and the Go runtime and process.
 package metrics
 
 import (
@@ -29,6 +29,7 @@ type Metrics struct {
 	logins   *prometheus.CounterVec
 	ended    *prometheus.CounterVec
 	audited  *prometheus.CounterVec
+	mail     *prometheus.CounterVec
 	series   sync.Map // requestKey -> requestSeries
 }
 
@@ -60,8 +61,11 @@ func New() *Metrics {
 		audited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cleanslice_audit_events_total", Help: "Audit events recorded (committed), by type.",
 		}, []string{"type"}),
+		mail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cleanslice_mail_messages_total", Help: "Outgoing mail delivery attempts by template and result (sent, retried, failed).",
+		}, []string{"template", "result"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.hashBusy, m.hashWait, m.logins, m.ended, m.audited,
+	m.registry.MustRegister(m.requests, m.latency, m.hashBusy, m.hashWait, m.logins, m.ended, m.audited, m.mail,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -69,6 +73,17 @@ func New() *Metrics {
 // WatchDB adds the database pool's statistics.
 func (m *Metrics) WatchDB(db *sql.DB, engine string) {
 	m.registry.MustRegister(collectors.NewDBStatsCollector(db, engine))
+}
+
+// MailResult counts one delivery attempt's result.
+func (m *Metrics) MailResult(template, result string) { m.mail.WithLabelValues(template, result).Inc() }
+
+// WatchOutbox adds the age of the outbox's longest-waiting due message,
+// read by oldestDue (0 when none is due) at each scrape.
+func (m *Metrics) WatchOutbox(oldestDue func() float64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cleanslice_mail_outbox_oldest_due_seconds", Help: "How long the longest-waiting due message of the outbox has been due (0: none).",
+	}, oldestDue))
 }
 
 // Handler serves the metrics in the Prometheus text format.

@@ -1,0 +1,254 @@
+package mailer_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/platform/dbtest"
+	"github.com/cleanslice/cleanslice/platform/mailer"
+	"github.com/cleanslice/cleanslice/platform/mailtest"
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/mail"
+)
+
+var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+func fields(link string) map[string]string {
+	return map[string]string{"username": "alice.smith", "link": link, "valid_for": "24 hours"}
+}
+
+func TestTemplates(t *testing.T) {
+	tpl, err := mailer.LoadTemplates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, text, html, err := tpl.Render("verify_email", fields(`http://x/verify#token=<b>`))
+	if err != nil || subject != "Confirm your email address" || !strings.Contains(text, "http://x/verify#token=<b>") ||
+		!strings.Contains(html, "token=%3cb%3e") || strings.Contains(html, "<b>") {
+		t.Fatalf("render: %q / %q / %q, %v", subject, text, html, err)
+	}
+	if _, _, _, err := tpl.Render("verify_email", map[string]string{"username": "x"}); err == nil {
+		t.Fatal("a message without the template's fields rendered")
+	}
+
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "verify_email.subject"), []byte("Bitte bestätigen, {{.username}}\n"), 0o600)
+	tpl, err = mailer.LoadTemplates(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subject, _, _, _ := tpl.Render("verify_email", fields("l")); subject != "Bitte bestätigen, alice.smith" {
+		t.Fatalf("the folder's subject was not used: %q", subject)
+	}
+	for name, broken := range map[string]string{"verify_email.txt": "{{.username", "verify_email.html": "{{.nonsense}}"} {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, name), []byte(broken), 0o600)
+		if _, err := mailer.LoadTemplates(dir); err == nil || !strings.Contains(err.Error(), "verify_email") {
+			t.Errorf("a broken %s loaded: %v", name, err)
+		}
+	}
+}
+
+func TestSMTPTransport(t *testing.T) {
+	srv := mailtest.Start(t)
+	tr, err := mailer.NewSMTPTransport(mailer.SMTP{URL: srv.URL(), TLS: "none", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	e := mailer.Envelope{From: "cleanslice <no-reply@localhost>", To: "alice@example.com", Subject: "Hello", Text: "plain body", HTML: "<p>html body</p>"}
+	if err := tr.Send(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Messages()
+	if len(got) != 1 || got[0].To != "alice@example.com" || got[0].From != "no-reply@localhost" ||
+		!strings.Contains(got[0].Data, "Subject: Hello") || !strings.Contains(got[0].Data, "plain body") || !strings.Contains(got[0].Data, "<p>html body</p>") {
+		t.Fatalf("received %+v", got)
+	}
+	srv.Refuse(550)
+	if err := tr.Send(ctx, e); !errors.Is(err, mailer.ErrPermanent) {
+		t.Fatalf("550: %v, want permanent", err)
+	}
+	srv.Refuse(451)
+	if err := tr.Send(ctx, e); err == nil || errors.Is(err, mailer.ErrPermanent) {
+		t.Fatalf("451: %v, want a failure worth retrying", err)
+	}
+	srv.Stop()
+	if err := tr.Send(ctx, e); err == nil || errors.Is(err, mailer.ErrPermanent) {
+		t.Fatalf("no server: %v, want a failure worth retrying", err)
+	}
+	for _, bad := range []mailer.SMTP{
+		{URL: "smtp://mail.example.com:25", TLS: "none"},
+		{URL: "http://localhost:25", TLS: "starttls"},
+		{URL: "smtp://localhost:25", TLS: "sometimes"},
+	} {
+		if _, err := mailer.NewSMTPTransport(bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// forgetful is the store, except that recording a delivery fails: the
+// replica dies between sending and recording.
+type forgetful struct{ *sqlstore.Store }
+
+func (forgetful) MailSent(context.Context, uuid.UUID, time.Time) error { return errors.New("killed") }
+
+// TestDelivery: messages queued in a transaction are delivered by the
+// loop's rounds through a mail server that is down, then back (nothing
+// lost, retried after 10 s), a permanent refusal gives up at once, an
+// expired message is not sent, and a delivery whose result was lost is
+// sent again after its lease (at least once, never lost). Token-bearing
+// bodies are gone once sent.
+func TestDelivery(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			store := dbtest.Open(t, engine)
+			srv := mailtest.Start(t)
+			tr, err := mailer.NewSMTPTransport(mailer.SMTP{URL: srv.URL(), TLS: "none", Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tpl, _ := mailer.LoadTemplates("")
+			clk := &clock{now: t0}
+			outbox := mailer.NewOutbox(store, tpl, clk.Now)
+			var mu sync.Mutex
+			results := map[string]int{}
+			d := &mailer.Deliverer{Store: store, Transport: tr, From: "no-reply@localhost", MaxAttempts: 3,
+				Log: slog.New(slog.DiscardHandler), Now: clk.Now,
+				Observe: func(_, result string) { mu.Lock(); results[result]++; mu.Unlock() }}
+			ctx := context.Background()
+			queue := func(to string, expires time.Time) {
+				t.Helper()
+				err := store.WithinTx(ctx, func(ctx context.Context) error {
+					return outbox.Queue(ctx, mail.Message{Template: "verify_email", To: to, Fields: fields("http://x/#token=" + to), Secret: true, Expires: expires})
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			round := func() int {
+				t.Helper()
+				n, err := d.DeliverDue(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+
+			srv.Stop()
+			queue("a@example.com", time.Time{})
+			queue("b@example.com", t0.Add(time.Hour))
+			if n := round(); n != 2 || results["retried"] != 2 {
+				t.Fatalf("server down: %d claimed, results %v", n, results)
+			}
+			if n := round(); n != 0 {
+				t.Fatalf("retried before 10 s: %d", n)
+			}
+			srv.Restart()
+			clk.Add(10 * time.Second)
+			if n := round(); n != 2 || len(srv.Messages()) != 2 || results["sent"] != 2 {
+				t.Fatalf("server back: %d claimed, %d received, results %v", n, len(srv.Messages()), results)
+			}
+
+			srv.Refuse(550)
+			queue("refused@example.com", time.Time{})
+			round()
+			if results["failed"] != 1 {
+				t.Fatalf("a 550 was not given up at once: %v", results)
+			}
+			srv.Refuse(0)
+			queue("late@example.com", clk.Now().Add(time.Second))
+			clk.Add(2 * time.Second)
+			round()
+			if results["failed"] != 2 || len(srv.Messages()) != 2 {
+				t.Fatalf("an expired message: results %v, %d received", results, len(srv.Messages()))
+			}
+
+			// The replica dies between sending and recording: the message
+			// is sent, its result lost; after the lease it is sent again.
+			queue("twice@example.com", time.Time{})
+			dead := *d
+			dead.Store = forgetful{store}
+			if n, err := dead.DeliverDue(ctx); n != 1 || err != nil {
+				t.Fatal(n, err)
+			}
+			clk.Add(3 * time.Minute)
+			round()
+			got := srv.Messages()
+			if len(got) != 4 || got[2].To != "twice@example.com" || got[3].To != "twice@example.com" {
+				t.Fatalf("after a lost result: %d received", len(got))
+			}
+			var left int
+			store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE text_body <> '' OR html_body <> ''`).Scan(&left)
+			if left != 0 {
+				t.Fatalf("%d token-bearing bodies left in the outbox", left)
+			}
+		})
+	}
+}
+
+type down struct{}
+
+func (down) Send(context.Context, mailer.Envelope) error { return errors.New("connection refused") }
+
+// TestRetriesDoubleThenGiveUp: failed attempts are retried after 10 s,
+// 20 s, 40 s ... (at most 10 min), and given up at the last attempt.
+func TestRetriesDoubleThenGiveUp(t *testing.T) {
+	store := dbtest.Open(t, "sqlite")
+	tpl, _ := mailer.LoadTemplates("")
+	clk := &clock{now: t0}
+	var results []string
+	d := &mailer.Deliverer{Store: store, Transport: down{}, MaxAttempts: 8, Log: slog.New(slog.DiscardHandler), Now: clk.Now,
+		Observe: func(_, r string) { results = append(results, r) }}
+	ctx := context.Background()
+	if err := mailer.NewOutbox(store, tpl, clk.Now).Queue(ctx, mail.Message{Template: "verify_email", To: "a@example.com", Fields: fields("l")}); err != nil {
+		t.Fatal(err)
+	}
+	var waits []time.Duration
+	for range 8 {
+		var text string
+		if err := store.DB().QueryRow(`SELECT next_attempt_at FROM mail_outbox`).Scan(&text); err != nil {
+			t.Fatal(err)
+		}
+		due, err := time.Parse(time.RFC3339Nano, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waits = append(waits, due.Sub(clk.Now()).Round(time.Second))
+		clk.Add(due.Sub(clk.Now()))
+		if n, err := d.DeliverDue(ctx); n != 1 || err != nil {
+			t.Fatalf("attempt %d: %d claimed, %v", len(results)+1, n, err)
+		}
+	}
+	want := "[0s 10s 20s 40s 1m20s 2m40s 5m20s 10m0s]"
+	if strings.Join(results, ",") != "retried,retried,retried,retried,retried,retried,retried,failed" || toString(waits) != want {
+		t.Fatalf("results %v, waits %v (want %s)", results, waits, want)
+	}
+}
+
+func toString(ds []time.Duration) string {
+	parts := make([]string, len(ds))
+	for i, d := range ds {
+		parts[i] = d.String()
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
