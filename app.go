@@ -38,11 +38,14 @@ import (
 	"github.com/cleanslice/cleanslice/features/me"
 	"github.com/cleanslice/cleanslice/features/reactivateuser"
 	"github.com/cleanslice/cleanslice/features/revokeadmin"
+	"github.com/cleanslice/cleanslice/features/sendverification"
 	"github.com/cleanslice/cleanslice/features/setuserpassword"
 	"github.com/cleanslice/cleanslice/features/signup"
+	"github.com/cleanslice/cleanslice/features/verifyemail"
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/httpserver"
 	"github.com/cleanslice/cleanslice/platform/logging"
+	"github.com/cleanslice/cleanslice/platform/mailer"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/openapi"
 	"github.com/cleanslice/cleanslice/platform/password"
@@ -265,10 +268,16 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	guard := passwordGuard(cfg)
 	minLen := cfg.Password.MinLength
 	accounts := user.AccountRules{MinPasswordLen: minLen, EmailRequired: cfg.Auth.RequireEmail}
+	templates, err := mailer.LoadTemplates(cfg.Mail.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	outbox := mailer.NewOutbox(store, templates, now)
+	links := mailLinks(cfg.Mail)
 
 	authn := authenticate.NewMiddleware(authenticate.New(store, policy, now), cookies, httpserver.AuditSource)
 	healthH := health.NewHandler(health.New(store, drain, time.Second))
-	signupH := signup.NewHandler(signup.New(store, hasher, signup.Limit{Max: cfg.Auth.MaxSignupsPerIP, Window: cfg.Auth.SignupWindow}, accounts, now))
+	signupH := signup.NewHandler(signup.New(store, hasher, outbox, links, signup.Limit{Max: cfg.Auth.MaxSignupsPerIP, Window: cfg.Auth.SignupWindow}, accounts, now))
 	loginH := login.NewHandler(login.New(store, store, store, store, hasher, m, policy, guard, cfg.Auth.MaxSessionsPerUser, now), cookies)
 	logoutH := logout.NewHandler(logout.New(store, now), cookies)
 	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, policy, guard, minLen, now), cookies)
@@ -276,7 +285,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	endSessionH := endsession.NewHandler(endsession.New(store, now), cookies)
 	endOtherSessionsH := endothersessions.NewHandler(endothersessions.New(store, now))
 	activityH := listactivity.NewHandler(listactivity.New(store))
-	createUserH := createuser.NewHandler(createuser.New(store, hasher, accounts, now))
+	createUserH := createuser.NewHandler(createuser.New(store, hasher, outbox, links, accounts, now))
 	listUsersH := listusers.NewHandler(listusers.New(store))
 	inactivateH := inactivateuser.NewHandler(inactivateuser.New(store, now))
 	reactivateH := reactivateuser.NewHandler(reactivateuser.New(store, now))
@@ -286,6 +295,8 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	listUserSessionsH := listusersessions.NewHandler(listusersessions.New(store, now))
 	endUserSessionsH := endusersessions.NewHandler(endusersessions.New(store, now))
 	auditH := listauditevents.NewHandler(listauditevents.New(store))
+	sendVerificationH := sendverification.NewHandler(sendverification.New(store, outbox, links, now))
+	verifyEmailH := verifyemail.NewHandler(verifyemail.New(store, now))
 
 	docs, err := openapi.New()
 	if err != nil {
@@ -328,6 +339,8 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	api.DELETE("/auth/sessions", endOtherSessionsH.Handle, authn.Required)
 	api.DELETE("/auth/sessions/:id", endSessionH.Handle, authn.Required)
 	api.GET("/auth/activity", activityH.Handle, authn.Required)
+	api.POST("/auth/email/verification", sendVerificationH.Handle, authn.Required)
+	api.POST("/auth/email/verify", verifyEmailH.Handle)
 	api.POST("/users", createUserH.Handle, hashing, authn.Required)
 	api.GET("/users", listUsersH.Handle, authn.Required)
 	api.PATCH("/users/inactivate", inactivateH.Handle, authn.Required)

@@ -20,6 +20,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -387,7 +388,7 @@ func TestAuditEventAndChangeAreAtomic(t *testing.T) {
 		target := app.seed(t, "target.user", user.RoleUser)
 		root := auth.Actor{User: rootU, SessionID: []byte{1}}
 
-		_, err := signup.New(failing, hasher, signup.Limit{}, user.AccountRules{MinPasswordLen: 8}, app.clock.Now).Execute(ctx, auth.Actor{}, signup.Input{Username: "new.user", Password: seedPassword})
+		_, err := signup.New(failing, hasher, nil, onetime.Links{}, signup.Limit{}, user.AccountRules{MinPasswordLen: 8}, app.clock.Now).Execute(ctx, auth.Actor{}, signup.Input{Username: "new.user", Password: seedPassword})
 		if !errors.Is(err, errInjected) {
 			t.Fatalf("signup: %v", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/mailer"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/onetime"
 )
 
 // mailPoll is how often each replica's delivery loop looks for due mail:
@@ -19,6 +20,12 @@ const mailPoll = time.Second
 // erased) stays in the outbox, for the operators' questions, before the
 // purge loop removes it.
 const mailKept = 7 * 24 * time.Hour
+
+// mailLinks is how messages link back: the configured URL templates and
+// token lifetimes.
+func mailLinks(cfg config.Mail) onetime.Links {
+	return onetime.Links{VerificationURL: cfg.VerificationURL, VerificationTTL: cfg.VerificationTTL}
+}
 
 // newTransport returns the configured way mail leaves.
 func newTransport(cfg config.Mail, log *slog.Logger) (mailer.Transport, error) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/logging"
+	"github.com/cleanslice/cleanslice/platform/mailer"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
@@ -130,11 +131,21 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 	if err != nil {
 		return err
 	}
+	templates, err := mailer.LoadTemplates(cfg.Mail.TemplatesDir)
+	if err != nil {
+		return err
+	}
 	u := user.New(*username, hash, role, time.Now())
 	u.Email = *email
 	err = store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := store.InsertUser(ctx, u); err != nil {
 			return err
+		}
+		// The service's delivery loop sends it.
+		if u.Email != "" {
+			if err := mailLinks(cfg.Mail).SendVerification(ctx, store, mailer.NewOutbox(store, templates, time.Now), u, u.Email, u.CreatedAt); err != nil {
+				return err
+			}
 		}
 		// Made by the operator at the console: no actor, no client.
 		return store.RecordEvent(ctx, audit.New(ctx, u.CreatedAt, audit.UserCreated, uuid.Nil, u.ID, map[string]any{"role": string(role), "via": "cli"}))

@@ -9,6 +9,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -16,13 +17,15 @@ import (
 type Interactor struct {
 	store  Store
 	hasher Hasher
+	mailer Mailer
+	links  onetime.Links
 	rules  user.AccountRules
 	now    func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, hasher Hasher, rules user.AccountRules, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, rules: rules, now: now}
+func New(store Store, hasher Hasher, mailer Mailer, links onetime.Links, rules user.AccountRules, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, mailer: mailer, links: links, rules: rules, now: now}
 }
 
 // Input is the new account; Email is optional unless the rules require it.
@@ -63,6 +66,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := i.store.InsertUser(ctx, u); err != nil {
 			return err
+		}
+		if u.Email != "" {
+			if err := i.links.SendVerification(ctx, i.store, i.mailer, u, u.Email, u.CreatedAt); err != nil {
+				return err
+			}
 		}
 		return i.store.RecordEvent(ctx, audit.New(ctx, u.CreatedAt, audit.UserCreated, actor.User.ID, u.ID, map[string]any{"role": string(role)}))
 	})

@@ -10,12 +10,15 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/onetime"
+	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 type fakeStore struct {
 	users []user.User
 	audittest.Trail
+	onetimetest.Outbox
 }
 
 func (f *fakeStore) InsertUser(_ context.Context, u user.User) error {
@@ -48,7 +51,7 @@ func TestCreateUserRoles(t *testing.T) {
 	for _, tc := range tests {
 		f := &fakeStore{}
 		a := actor(tc.actor)
-		u, err := New(f, fakeHasher{}, user.AccountRules{MinPasswordLen: 8}, time.Now).Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: tc.role})
+		u, err := New(f, fakeHasher{}, &f.Outbox, onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, user.AccountRules{MinPasswordLen: 8}, time.Now).Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: tc.role})
 		if tc.want == nil {
 			if err != nil || len(f.users) != 1 || string(u.Role) != tc.role || u.PasswordHash != "hash:password1" || !u.IsActive {
 				t.Errorf("%s creating %s: %+v, %v", tc.actor, tc.role, u, err)
@@ -68,7 +71,7 @@ func TestCreateUserRoles(t *testing.T) {
 // user without one is refused before any hash.
 func TestCreateUserEmail(t *testing.T) {
 	f := &fakeStore{}
-	i := New(f, fakeHasher{}, user.AccountRules{MinPasswordLen: 8, EmailRequired: true}, time.Now)
+	i := New(f, fakeHasher{}, &f.Outbox, onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, user.AccountRules{MinPasswordLen: 8, EmailRequired: true}, time.Now)
 	a := actor(user.RoleAdmin)
 	_, err := i.Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: "user"})
 	if e, ok := apperr.As(err); !ok || len(e.Fields) != 1 || e.Fields[0].Field != "email" || len(f.users) != 0 {
@@ -77,5 +80,8 @@ func TestCreateUserEmail(t *testing.T) {
 	u, err := i.Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: "user", Email: "New.User@Example.com"})
 	if err != nil || u.Email != "New.User@Example.com" || u.EmailVerified() || f.users[0].Email != u.Email {
 		t.Fatalf("with an address: %+v, %v", u, err)
+	}
+	if len(f.Messages) != 1 || f.Messages[0].To != u.Email || len(f.Tokens) != 1 || f.Tokens[0].UserID != u.ID {
+		t.Fatalf("verification: %+v, %+v", f.Messages, f.Tokens)
 	}
 }

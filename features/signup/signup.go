@@ -10,6 +10,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -17,6 +18,8 @@ import (
 type Interactor struct {
 	store  Store
 	hasher Hasher
+	mailer Mailer
+	links  onetime.Links
 	limit  Limit
 	rules  user.AccountRules
 	now    func() time.Time
@@ -32,8 +35,8 @@ type Limit struct {
 }
 
 // New returns the interactor.
-func New(store Store, hasher Hasher, limit Limit, rules user.AccountRules, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, limit: limit, rules: rules, now: now}
+func New(store Store, hasher Hasher, mailer Mailer, links onetime.Links, limit Limit, rules user.AccountRules, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, mailer: mailer, links: links, limit: limit, rules: rules, now: now}
 }
 
 // Input is what a new user chooses (Email is optional unless the rules
@@ -71,6 +74,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := i.store.InsertUser(ctx, u); err != nil {
 			return err
+		}
+		if u.Email != "" {
+			if err := i.links.SendVerification(ctx, i.store, i.mailer, u, u.Email, now); err != nil {
+				return err
+			}
 		}
 		return i.store.RecordEvent(ctx, audit.New(ctx, u.CreatedAt, audit.UserSignedUp, uuid.Nil, u.ID, nil))
 	})

@@ -12,6 +12,8 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
+	"github.com/cleanslice/cleanslice/shared/onetime"
+	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -19,6 +21,7 @@ type fakeStore struct {
 	users []user.User
 	audittest.Trail
 	authtest.Attempts
+	onetimetest.Outbox
 }
 
 func (f *fakeStore) InsertUser(_ context.Context, u user.User) error {
@@ -38,11 +41,13 @@ func (h *fakeHasher) Hash(_ context.Context, pw string) (string, error) {
 	return "hash:" + pw, nil
 }
 
+var links = onetime.Links{VerificationURL: "http://app/verify#token={token}", VerificationTTL: time.Hour}
+
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 123456789, time.UTC)
 
 func setup() (*Interactor, *fakeStore, *fakeHasher) {
 	s, h := &fakeStore{}, &fakeHasher{}
-	return New(s, h, Limit{Max: 3, Window: time.Hour}, user.AccountRules{MinPasswordLen: 8}, func() time.Time { return t0 }), s, h
+	return New(s, h, &s.Outbox, links, Limit{Max: 3, Window: time.Hour}, user.AccountRules{MinPasswordLen: 8}, func() time.Time { return t0 }), s, h
 }
 
 func TestSignup(t *testing.T) {
@@ -119,8 +124,27 @@ func TestSignupsPerClient(t *testing.T) {
 	if err := try("fourth.one", "2001:db9::5"); err != nil {
 		t.Fatalf("another network: %v", err)
 	}
-	unlimited := New(s, h, Limit{}, user.AccountRules{MinPasswordLen: 8}, func() time.Time { return t0 })
+	unlimited := New(s, h, &s.Outbox, links, Limit{}, user.AccountRules{MinPasswordLen: 8}, func() time.Time { return t0 })
 	if _, err := unlimited.Execute(ctx, auth.Actor{}, Input{Username: "fifth.one", Password: "long enough", ClientIP: "2001:db8::1"}); err != nil {
 		t.Fatalf("limit 0: %v", err)
+	}
+}
+
+// TestSignupWithAddressQueuesVerification: an address at signup stores a
+// token for it and queues the message carrying it, in the signup's
+// transaction; no address, no message.
+func TestSignupWithAddressQueuesVerification(t *testing.T) {
+	i, s, _ := setup()
+	ctx := context.Background()
+	if _, err := i.Execute(ctx, auth.Actor{}, Input{Username: "no.mail", Password: "long enough"}); err != nil || len(s.Messages) != 0 {
+		t.Fatalf("no address: %v, %d messages", err, len(s.Messages))
+	}
+	u, err := i.Execute(ctx, auth.Actor{}, Input{Username: "with.mail", Password: "long enough", Email: "With@Example.com"})
+	if err != nil || len(s.Messages) != 1 || len(s.Tokens) != 1 {
+		t.Fatalf("with an address: %v, %d messages, %d tokens", err, len(s.Messages), len(s.Tokens))
+	}
+	m, tok := s.Messages[0], s.Tokens[0]
+	if m.To != "With@Example.com" || m.Template != "verify_email" || !m.Secret || tok.UserID != u.ID || tok.Email != u.Email || tok.Purpose != onetime.VerifyEmail {
+		t.Fatalf("message %+v, token %+v", m, tok)
 	}
 }

@@ -68,6 +68,10 @@ type Mail struct {
 	From         string
 	TemplatesDir string // overrides the embedded templates, file by file
 	MaxAttempts  int
+	// VerificationURL is the link of a verification message: {token} in
+	// its fragment.
+	VerificationURL string
+	VerificationTTL time.Duration
 }
 
 // Production reports whether the service runs in production mode.
@@ -202,6 +206,8 @@ var Defaults = map[string]any{
 	"mail.from":                    "cleanslice <no-reply@localhost>",
 	"mail.templates_dir":           "",
 	"mail.max_attempts":            8,
+	"mail.verification_url":        "http://localhost:8000/account/verify#token={token}",
+	"mail.verification_ttl":        "24h",
 }
 
 // Error lists every problem found in the configuration.
@@ -319,6 +325,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			From:         p.str("mail.from"),
 			TemplatesDir: p.str("mail.templates_dir"),
 			MaxAttempts:  p.integer("mail.max_attempts", 1, 100),
+
+			VerificationURL: p.str("mail.verification_url"),
+			VerificationTTL: p.duration("mail.verification_ttl"),
 		},
 	}
 	if c.Log.Format == "auto" {
@@ -537,6 +546,12 @@ func (m Mail) validate(production bool) []string {
 	default:
 		add("mail.smtp_tls must be starttls, implicit or none, not %q", m.SMTPTLS)
 	}
+	if err := checkLinkURL(m.VerificationURL); err != nil {
+		add("mail.verification_url: %v", err)
+	}
+	if m.VerificationTTL <= 0 {
+		add("mail.verification_ttl must be above 0")
+	}
 	if a, err := mail.ParseAddress(m.From); err != nil || a.Address == "" {
 		add("mail.from must be an address like \"cleanslice <no-reply@example.com>\", not %q", m.From)
 	}
@@ -546,4 +561,21 @@ func (m Mail) validate(production bool) []string {
 func isLoopbackIP(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// checkLinkURL checks the template of a link that carries a token: an
+// absolute http(s) URL with {token} in its fragment (a fragment reaches no
+// server log or Referer), and nowhere else.
+func checkLinkURL(link string) error {
+	base, fragment, ok := strings.Cut(link, "#")
+	u, err := url.Parse(base)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Errorf("%q is not an absolute http(s) URL", link)
+	case !ok || !strings.Contains(fragment, "{token}"):
+		return fmt.Errorf("%q must carry {token} in its fragment (after #), never in the path or query", link)
+	case strings.Contains(base, "{token}"):
+		return fmt.Errorf("%q has {token} before the #: tokens travel in the fragment only", link)
+	}
+	return nil
 }

@@ -35,13 +35,14 @@ const (
 	UserReactivated        Type = "user.reactivated"
 	AdminGranted           Type = "user.granted_admin"
 	AdminRevoked           Type = "user.revoked_admin"
-	SessionEnded           Type = "session.ended" // details.reason (a session.EndReason) and details.ended
+	SessionEnded           Type = "session.ended"       // details.reason (a session.EndReason) and details.ended
+	EmailVerified          Type = "user.email_verified" // by the holder of the link: actor none
 )
 
 // Types lists every type.
 var Types = []Type{
 	UserSignedUp, UserCreated, LoginSucceeded, LoginFailed, ReauthenticationFailed, PasswordChanged, PasswordSet,
-	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded,
+	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded, EmailVerified,
 }
 
 // Valid reports whether t is one of Types.

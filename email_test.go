@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"mime/quotedprintable"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cleanslice/cleanslice/platform/dbtest"
+	"github.com/cleanslice/cleanslice/platform/mailtest"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// tokenIn finds the token of a verification link in a message's text.
+var tokenIn = regexp.MustCompile(`/account/verify#token=([A-Za-z0-9_-]{43})`)
+
+// queuedToken returns the token of the newest queued message to address.
+func (a *testApp) queuedToken(t *testing.T, address string) string {
+	t.Helper()
+	var body string
+	err := a.store.DB().QueryRow(`SELECT text_body FROM mail_outbox WHERE recipient = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, address).Scan(&body)
+	if err != nil {
+		t.Fatalf("no message queued to %s: %v", address, err)
+	}
+	m := tokenIn.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no verification link in %q", body)
+	}
+	return m[1]
+}
+
+// TestEmailVerification: an address given at signup is verified by the
+// token its message carries, once; the token is void when the address has
+// changed, and every unusable token is the same 422; a new message can be
+// asked for, at most one a minute, never for a verified address.
+func TestEmailVerification(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c := app.client()
+		verify := func(token string) response {
+			return c.do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, token))
+		}
+		expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"with.mail","password":"password1","email":"Alice@Example.com"}`), 201, "")
+		// A signup that fails (a taken name) queues nothing.
+		expect(t, "a taken name", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"WITH.MAIL","password":"password1","email":"other@example.com"}`), 409, "username_taken")
+		if n := app.count(t, "mail_outbox"); n != 1 {
+			t.Fatalf("%d messages queued, want the one signup's", n)
+		}
+		token := app.queuedToken(t, "Alice@Example.com")
+		for _, bad := range []string{"nonsense", strings.Repeat("A", 43), token[:42] + "A"} {
+			expect(t, "a bad token", verify(bad), 422, "invalid_token")
+		}
+		expect(t, "an empty token", verify(""), 422, "validation_failed")
+		expect(t, "verify", verify(token), 204, "")
+		expect(t, "the same token again", verify(token), 422, "invalid_token")
+		expect(t, "login", c.login(t, "with.mail", "password1"), 200, "")
+		if u := c.do(t, "GET", "/api/v1/auth/me", "").json(t); u["email_verified"] != true {
+			t.Fatalf("me after verification: %v", u)
+		}
+		expect(t, "a new message for a verified address", c.do(t, "POST", "/api/v1/auth/email/verification", ""), 409, "email_already_verified")
+
+		// Another account: resend, once a minute; an expired link; a link to
+		// an address the account no longer has.
+		b := app.client()
+		expect(t, "signup b", b.do(t, "POST", "/api/v1/auth/signup", `{"username":"bob.mail","password":"password1","email":"bob@example.com"}`), 201, "")
+		first := app.queuedToken(t, "bob@example.com")
+		expect(t, "login b", b.login(t, "bob.mail", "password1"), 200, "")
+		expect(t, "resend", b.do(t, "POST", "/api/v1/auth/email/verification", ""), 202, "")
+		r := b.do(t, "POST", "/api/v1/auth/email/verification", "")
+		expect(t, "resend again at once", r, 429, "too_many_attempts")
+		second := app.queuedToken(t, "bob@example.com")
+		if second == first {
+			t.Fatal("the resent message carries the first token")
+		}
+		app.clock.Advance(24 * time.Hour)
+		expect(t, "an expired token", verify(first), 422, "invalid_token")
+		b = app.client()
+		expect(t, "login b again", b.login(t, "bob.mail", "password1"), 200, "")
+		expect(t, "resend after the minute", b.do(t, "POST", "/api/v1/auth/email/verification", ""), 202, "")
+		third := app.queuedToken(t, "bob@example.com")
+		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'bob.new@example.com' WHERE username = 'bob.mail'`); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, "a token for the old address", verify(third), 422, "invalid_token")
+		if u, _ := app.store.UserByUsername(context.Background(), "bob.mail"); u.EmailVerified() {
+			t.Fatal("a void token verified the new address")
+		}
+		root := app.loggedIn(t, "root.admin", user.RoleSuperAdmin)
+		page := auditPageOf(t, root.do(t, "GET", "/api/v1/audit?type=user.email_verified", ""))
+		if len(page.Events) != 1 || page.Events[0].Target == nil || page.Events[0].Target.Username != "with.mail" || page.Events[0].Actor != nil {
+			t.Fatalf("user.email_verified events %+v", page.Events)
+		}
+		if strings.Contains(app.logLines(`"msg":"audit"`), "@") {
+			t.Fatal("an address reached the audit log lines")
+		}
+	})
+}
+
+// TestVerificationMailEndToEnd: the whole service with the SMTP transport:
+// a signup's message reaches a real SMTP server through the outbox and
+// the delivery loop (while the server is away, it waits, and arrives when
+// it is back); its link verifies the address.
+func TestVerificationMailEndToEnd(t *testing.T) {
+	smtp := mailtest.Start(t)
+	smtp.Stop()
+	settings := map[string]string{"database.url": dbtest.URL(t, "postgres"), "mail.transport": "smtp", "mail.smtp_url": smtp.URL(), "mail.smtp_tls": "none"}
+	for k, v := range cheapHashing {
+		settings[k] = v
+	}
+	s := startService(t, settings)
+	r := s.do(t, "POST", "/api/v1/auth/signup", `{"username":"mailed.user","password":"password1","email":"mailed@example.com"}`)
+	if r.status != 201 {
+		t.Fatalf("signup: %d %s", r.status, r.body)
+	}
+	s.waitForLog(t, "mail delivery failed; will retry")
+	smtp.Restart()
+	got := smtp.Wait(1, 30*time.Second)
+	if got[0].To != "mailed@example.com" || !strings.Contains(got[0].Data, "Subject: Confirm your email address") {
+		t.Fatalf("received %+v", got[0])
+	}
+	// The bodies are quoted-printable, as a mail client reads them.
+	decoded, err := io.ReadAll(quotedprintable.NewReader(strings.NewReader(got[0].Data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := tokenIn.FindStringSubmatch(string(decoded))
+	if m == nil {
+		t.Fatalf("no link in the message:\n%s", got[0].Data)
+	}
+	if r := s.do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, m[1])); r.status != 204 {
+		t.Fatalf("verify with the mailed link: %d %s", r.status, r.body)
+	}
+	if strings.Contains(s.logs.String(), m[1]) || strings.Contains(s.logs.String(), "mailed@example.com") {
+		t.Fatal("the token or the address reached the logs")
+	}
+}

@@ -1,0 +1,147 @@
+// Package onetime holds the one-time tokens that mail carries (address
+// verification, recovery): how one is made, what is stored of it, the one
+// check every use of one goes through, and the messages that carry them.
+package onetime
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/mail"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Purpose is what a token may be used for.
+type Purpose string
+
+// The purposes.
+const (
+	VerifyEmail Purpose = "verify_email"
+	Recovery    Purpose = "recovery"
+)
+
+// Token is what is stored of a one-time token: the SHA-256 of its secret
+// (never the secret), whose it is, what for, the address it was sent to,
+// when it expires and when it was used (zero: not yet).
+type Token struct {
+	ID        []byte
+	UserID    uuid.UUID
+	Purpose   Purpose
+	Email     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
+}
+
+// ErrInvalid is the answer for every unusable token, whatever the reason
+// (unknown, malformed, expired, used, for another purpose, for an address
+// that is no longer the user's): one message for all, so that the answer
+// tells nothing.
+var ErrInvalid = &apperr.Error{Kind: apperr.KindInvalid, Code: "invalid_token", Message: "this link is invalid, expired or already used; ask for a new one"}
+
+// secretLen is the random bytes of a token's secret.
+const secretLen = 32
+
+var enc = base64.RawURLEncoding
+
+// New makes a token for u's address email, valid for ttl from now, and
+// returns its secret (what the mail carries) and what is stored of it.
+func New(userID uuid.UUID, purpose Purpose, email string, now time.Time, ttl time.Duration) (string, Token) {
+	b := make([]byte, secretLen)
+	rand.Read(b) // never fails (crypto/rand)
+	secret := enc.EncodeToString(b)
+	id, _ := IDOf(secret)
+	now = user.Timestamp(now)
+	return secret, Token{ID: id, UserID: userID, Purpose: purpose, Email: email, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+}
+
+// IDOf returns the stored id of a token's secret, or false when the secret
+// cannot be one (then it is ErrInvalid, without a lookup).
+func IDOf(secret string) ([]byte, bool) {
+	b, err := enc.Strict().DecodeString(secret)
+	if err != nil || len(b) != secretLen {
+		return nil, false
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:], true
+}
+
+// Check returns ErrInvalid unless t may be used now for purpose by u, its
+// user: the right purpose, not used, not expired, and sent to the address
+// u still has (a token for an address the user has since changed is
+// void).
+func (t Token) Check(purpose Purpose, u user.User, now time.Time) error {
+	if t.Purpose != purpose || !t.UsedAt.IsZero() || !now.Before(t.ExpiresAt) || t.UserID != u.ID ||
+		!strings.EqualFold(t.Email, u.Email) {
+		return ErrInvalid
+	}
+	return nil
+}
+
+// Links makes the links of messages: URL templates with {token} in their
+// fragment (never in a query string, so a token reaches no server log or
+// Referer), and how long each kind of token lives.
+type Links struct {
+	VerificationURL string
+	VerificationTTL time.Duration
+}
+
+// Verification returns the token and the message that ask u to confirm
+// the address email: store the one and queue the other in the transaction
+// that sets the address.
+func (l Links) Verification(u user.User, email string, now time.Time) (Token, mail.Message) {
+	secret, t := New(u.ID, VerifyEmail, email, now, l.VerificationTTL)
+	return t, mail.Message{
+		Template: string(VerifyEmail),
+		To:       email,
+		Fields: map[string]string{
+			"username":  u.Username,
+			"link":      strings.ReplaceAll(l.VerificationURL, "{token}", secret),
+			"valid_for": ValidFor(l.VerificationTTL),
+		},
+		Secret:  true,
+		Expires: t.ExpiresAt,
+	}
+}
+
+// TokenStore stores a token (in the transaction in ctx).
+type TokenStore interface {
+	InsertToken(ctx context.Context, t Token) error
+}
+
+// Mailer queues a message (in the transaction in ctx).
+type Mailer interface {
+	Queue(ctx context.Context, m mail.Message) error
+}
+
+// SendVerification stores a token for u's address email and queues the
+// message that carries it, in the transaction in ctx: every slice that
+// sets or re-sends an address goes through it.
+func (l Links) SendVerification(ctx context.Context, store TokenStore, mailer Mailer, u user.User, email string, now time.Time) error {
+	t, m := l.Verification(u, email, now)
+	if err := store.InsertToken(ctx, t); err != nil {
+		return err
+	}
+	return mailer.Queue(ctx, m)
+}
+
+// ValidFor says a lifetime the way a message tells it: "24 hours",
+// "1 hour", "30 minutes".
+func ValidFor(d time.Duration) string {
+	unit, n := "minute", int(d.Round(time.Minute)/time.Minute)
+	if d >= time.Hour && d%time.Hour == 0 {
+		unit, n = "hour", int(d/time.Hour)
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
