@@ -48,6 +48,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/mailer"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/openapi"
+	"github.com/cleanslice/cleanslice/platform/pages"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/platform/postgres"
 	"github.com/cleanslice/cleanslice/platform/sqlite"
@@ -320,6 +321,9 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	if cfg.Metrics.Enabled && cfg.Metrics.Address == "" {
 		e.GET("/metrics", echo.WrapHandler(m.Handler()))
 	}
+	e.GET("/account/verify", pages.File("verify.html", "text/html; charset=utf-8"))
+	e.GET("/account/account.js", pages.File("account.js", "text/javascript; charset=utf-8"))
+	e.GET("/account/account.css", pages.File("account.css", "text/css; charset=utf-8"))
 	e.GET("/livez", healthH.Live)
 	e.GET("/readyz", healthH.Ready)
 

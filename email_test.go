@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 	"github.com/cleanslice/cleanslice/platform/mailtest"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -135,5 +137,65 @@ func TestVerificationMailEndToEnd(t *testing.T) {
 	}
 	if strings.Contains(s.logs.String(), m[1]) || strings.Contains(s.logs.String(), "mailed@example.com") {
 		t.Fatal("the token or the address reached the logs")
+	}
+}
+
+// TestVerifyPageInBrowser: the link of a queued message, opened in headless
+// Chromium, spends nothing on load (mail scanners open links) and takes the
+// token out of the address bar; the button verifies the address, and the
+// page says so.
+func TestVerifyPageInBrowser(t *testing.T) {
+	ctx := browser(t)
+	app := newTestApp(t, "sqlite", nil)
+	c := app.client()
+	expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"page.user","password":"password1","email":"page@example.com"}`), 201, "")
+	link := app.url + "/account/verify#token=" + app.queuedToken(t, "page@example.com")
+	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
+		t.Fatal(err)
+	}
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+	if href := eval("location.href"); strings.Contains(href, "token") {
+		t.Errorf("the token stays in the address bar: %s", href)
+	}
+	var used int
+	app.store.DB().QueryRow(`SELECT count(*) FROM one_time_tokens WHERE used_at IS NOT NULL`).Scan(&used)
+	if u, _ := app.store.UserByUsername(context.Background(), "page.user"); used != 0 || u.EmailVerified() {
+		t.Fatal("opening the link spent the token")
+	}
+	eval("document.getElementById('submit').click(), 'clicked'")
+	status := ""
+	for range 100 {
+		if status = eval("document.getElementById('status').className + ': ' + document.getElementById('status').textContent"); strings.HasPrefix(status, "ok") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(status, "confirmed") {
+		t.Fatalf("the page says %q", status)
+	}
+	if u, _ := app.store.UserByUsername(context.Background(), "page.user"); !u.EmailVerified() {
+		t.Fatal("the button did not verify the address")
+	}
+	// The same link again (a fresh load: from the same page a fragment
+	// alone would not reload it): the page says it cannot be used.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(link)); err != nil {
+		t.Fatal(err)
+	}
+	eval("document.getElementById('submit').click(), 'clicked'")
+	for range 100 {
+		if status = eval("document.getElementById('status').className + ': ' + document.getElementById('status').textContent"); strings.HasPrefix(status, "error") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(status, "invalid, expired or already used") {
+		t.Fatalf("a used link: the page says %q", status)
 	}
 }
