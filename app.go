@@ -20,6 +20,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/cleanslice/cleanslice/features/authenticate"
+	"github.com/cleanslice/cleanslice/features/changeemail"
 	"github.com/cleanslice/cleanslice/features/changepassword"
 	"github.com/cleanslice/cleanslice/features/createuser"
 	"github.com/cleanslice/cleanslice/features/endothersessions"
@@ -298,6 +299,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	auditH := listauditevents.NewHandler(listauditevents.New(store))
 	sendVerificationH := sendverification.NewHandler(sendverification.New(store, outbox, links, now))
 	verifyEmailH := verifyemail.NewHandler(verifyemail.New(store, now))
+	changeEmailH := changeemail.NewHandler(changeemail.New(store, hasher, outbox, links, guard, cfg.Auth.RequireEmail, now))
 
 	docs, err := openapi.New()
 	if err != nil {
@@ -343,6 +345,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	api.DELETE("/auth/sessions", endOtherSessionsH.Handle, authn.Required)
 	api.DELETE("/auth/sessions/:id", endSessionH.Handle, authn.Required)
 	api.GET("/auth/activity", activityH.Handle, authn.Required)
+	api.PUT("/auth/email", changeEmailH.Handle, hashing, authn.Required)
 	api.POST("/auth/email/verification", sendVerificationH.Handle, authn.Required)
 	api.POST("/auth/email/verify", verifyEmailH.Handle)
 	api.POST("/users", createUserH.Handle, hashing, authn.Required)

@@ -52,7 +52,11 @@ func TestEmailVerification(t *testing.T) {
 			t.Fatalf("%d messages queued, want the one signup's", n)
 		}
 		token := app.queuedToken(t, "Alice@Example.com")
-		for _, bad := range []string{"nonsense", strings.Repeat("A", 43), token[:42] + "A"} {
+		other := token[:42] + "A" // another token: the last character changed
+		if token[42] == 'A' {
+			other = token[:42] + "B"
+		}
+		for _, bad := range []string{"nonsense", strings.Repeat("A", 43), other} {
 			expect(t, "a bad token", verify(bad), 422, "invalid_token")
 		}
 		expect(t, "an empty token", verify(""), 422, "validation_failed")
@@ -198,4 +202,68 @@ func TestVerifyPageInBrowser(t *testing.T) {
 	if !strings.Contains(status, "invalid, expired or already used") {
 		t.Fatalf("a used link: the page says %q", status)
 	}
+}
+
+// TestChangeEmail: with the current password a user sets, changes and
+// removes their address: the new one starts unverified with a message of
+// its own, a verified old one gets a notice, links to the old one stop
+// working; a wrong password is recorded and counted like a login.
+func TestChangeEmail(t *testing.T) {
+	forEachApp(t, map[string]string{"auth.max_failed_logins": "3"}, func(t *testing.T, app *testApp) {
+		c := app.client()
+		expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"changer","password":"password1","email":"old@example.com"}`), 201, "")
+		expect(t, "verify the first address", c.do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, "old@example.com"))), 204, "")
+		expect(t, "login", c.login(t, "changer", "password1"), 200, "")
+		change := func(body string) response { return c.do(t, "PUT", "/api/v1/auth/email", body) }
+
+		expect(t, "no email member", change(`{"current_password":"password1"}`), 422, "validation_failed")
+		expect(t, "a bad address", change(`{"email":"not an address","current_password":"password1"}`), 422, "validation_failed")
+		expect(t, "a wrong password", change(`{"email":"new@example.com","current_password":"guess"}`), 403, "wrong_password")
+		app.seed(t, "other.user", user.RoleUser)
+		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'taken@example.com' WHERE username = 'other.user'`); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, "a taken address", change(`{"email":"TAKEN@example.com","current_password":"password1"}`), 409, "email_taken")
+
+		pending := app.queuedToken(t, "old@example.com") // verify_email to old, used already
+		r := change(`{"email":"New@Example.com","current_password":"password1"}`)
+		expect(t, "change", r, 200, "")
+		if u := r.json(t); u["email"] != "New@Example.com" || u["email_verified"] != false {
+			t.Fatalf("after the change: %s", r.body)
+		}
+		var notice string
+		app.store.DB().QueryRow(`SELECT template FROM mail_outbox WHERE recipient = 'old@example.com' ORDER BY created_at DESC, id DESC LIMIT 1`).Scan(&notice)
+		if notice != "email_changed" {
+			t.Fatalf("the old, verified address got %q, want the email_changed notice", notice)
+		}
+		expect(t, "an old link", c.do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, pending)), 422, "invalid_token")
+		expect(t, "the new address's link", c.do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, "New@Example.com"))), 204, "")
+
+		r = change(`{"email":null,"current_password":"password1"}`)
+		expect(t, "remove", r, 200, "")
+		if u := r.json(t); u["email"] != nil || u["email_verified"] != false {
+			t.Fatalf("after removing: %s", r.body)
+		}
+		// Three wrong passwords since the last right one fill the window:
+		// even the right one is 429 then.
+		for range 3 {
+			expect(t, "a wrong password", change(`{"email":"x@example.com","current_password":"guess"}`), 403, "wrong_password")
+		}
+		expect(t, "in a full window", change(`{"email":"x@example.com","current_password":"password1"}`), 429, "too_many_attempts")
+		root := app.loggedIn(t, "root.admin", user.RoleSuperAdmin)
+		page := auditPageOf(t, root.do(t, "GET", "/api/v1/audit?type=reauthentication.failed,user.email_changed&target=changer", ""))
+		counts := map[string]int{}
+		for _, e := range page.Events {
+			counts[fmt.Sprintf("%s/%v/%v", e.Type, e.Details["action"], e.Details["removed"])]++
+		}
+		if counts["reauthentication.failed/change_email/<nil>"] != 4 || counts["user.email_changed/<nil>/<nil>"] != 1 || counts["user.email_changed/<nil>/true"] != 1 {
+			t.Fatalf("events %v", counts)
+		}
+	})
+	forEachApp(t, map[string]string{"auth.require_email": "true"}, func(t *testing.T, app *testApp) {
+		c := app.client()
+		expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"needs.mail","password":"password1","email":"a@example.com"}`), 201, "")
+		expect(t, "login", c.login(t, "needs.mail", "password1"), 200, "")
+		expect(t, "remove a required address", c.do(t, "PUT", "/api/v1/auth/email", `{"email":null,"current_password":"password1"}`), 422, "validation_failed")
+	})
 }

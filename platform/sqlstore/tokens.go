@@ -10,6 +10,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/onetime"
+	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // InsertToken stores a one-time token (its hash, never its secret).
@@ -49,6 +50,22 @@ func (s *Store) TokenForUpdate(ctx context.Context, id []byte) (onetime.Token, e
 func (s *Store) UseToken(ctx context.Context, id []byte, now time.Time) error {
 	_, err := s.q(ctx).ExecContext(ctx, `UPDATE one_time_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL`, id, ts(now))
 	return s.translate("use token", err)
+}
+
+// VoidTokens ends every unused token of a user: their address changed.
+func (s *Store) VoidTokens(ctx context.Context, userID uuid.UUID, now time.Time) error {
+	_, err := s.q(ctx).ExecContext(ctx, `UPDATE one_time_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`, userID, ts(now))
+	return s.translate("void tokens", err)
+}
+
+// ReplaceEmail sets a user's address, unverified ("" removes it), only
+// while the user still has the password hash the change was allowed by;
+// it reports whether it did. A taken address is user.ErrEmailTaken.
+func (s *Store) ReplaceEmail(ctx context.Context, u user.User, email string, now time.Time) (bool, error) {
+	n, err := s.execCount(ctx, "replace email",
+		`UPDATE users SET email = $2, email_verified_at = NULL, updated_at = $3 WHERE id = $1 AND password_hash = $4`,
+		u.ID, nullString(email), ts(now), u.PasswordHash)
+	return n == 1, userConflict(err, u)
 }
 
 // SetEmailVerified marks the user's address verified at now, if it is

@@ -37,12 +37,13 @@ const (
 	AdminRevoked           Type = "user.revoked_admin"
 	SessionEnded           Type = "session.ended"       // details.reason (a session.EndReason) and details.ended
 	EmailVerified          Type = "user.email_verified" // by the holder of the link: actor none
+	EmailChanged           Type = "user.email_changed"  // by the user; details.removed when no address is left
 )
 
 // Types lists every type.
 var Types = []Type{
 	UserSignedUp, UserCreated, LoginSucceeded, LoginFailed, ReauthenticationFailed, PasswordChanged, PasswordSet,
-	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded, EmailVerified,
+	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded, EmailVerified, EmailChanged,
 }
 
 // Valid reports whether t is one of Types.
