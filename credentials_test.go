@@ -13,6 +13,7 @@ import (
 	"github.com/cleanslice/cleanslice/features/login"
 	"github.com/cleanslice/cleanslice/features/setuserpassword"
 	"github.com/cleanslice/cleanslice/platform/dbtest"
+	"github.com/cleanslice/cleanslice/platform/mailer"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/shared/auth"
@@ -69,7 +70,7 @@ func TestPasswordResetWinsOverARacingLogin(t *testing.T) {
 		hasher := newHasher(app.cfg.Password, nil, nil, nil)
 		older := app.cfg.Password
 		older.Argon2MemoryKiB, older.Argon2Iterations = 32, 2 // a hash due for a rehash
-		reset := setuserpassword.New(app.store, hasher, 8, app.clock.Now)
+		reset := setuserpassword.New(app.store, hasher, mailer.NewOutbox(app.store, templates(t), app.clock.Now), 8, app.clock.Now)
 		policy := session.Policy{TTL: time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}
 
 		for k, made := range map[string]*password.Hasher{"current.hash": hasher, "old.params": newHasher(older, nil, nil, nil)} {
@@ -111,7 +112,7 @@ func TestPasswordResetWinsOverARacingLogin(t *testing.T) {
 		// A change of one's own password racing with a reset.
 		changer := app.seed(t, "the.changer", user.RoleUser)
 		parked := newParkedHasher(hasher)
-		ch := changepassword.New(app.store, parked, policy, passwordGuard(app.cfg), 8, app.clock.Now)
+		ch := changepassword.New(app.store, parked, mailer.NewOutbox(app.store, templates(t), app.clock.Now), policy, passwordGuard(app.cfg), 8, app.clock.Now)
 		err := racing(t, parked, func() error {
 			_, err := ch.Execute(ctx, auth.Actor{User: changer, SessionID: []byte{2}}, changepassword.Input{CurrentPassword: seedPassword, NewPassword: "set by the user", ClientIP: "192.0.2.1"})
 			return err
@@ -311,4 +312,14 @@ func TestEmailAddresses(t *testing.T) {
 			t.Fatalf("body %s", r.body)
 		}
 	})
+}
+
+// templates are the embedded mail templates.
+func templates(t testing.TB) *mailer.Templates {
+	t.Helper()
+	tpl, err := mailer.LoadTemplates("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
 }

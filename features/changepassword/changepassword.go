@@ -10,6 +10,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -18,6 +19,7 @@ import (
 type Interactor struct {
 	store          Store
 	hasher         Hasher
+	mailer         Mailer
 	policy         session.Policy
 	guard          auth.Guard
 	minPasswordLen int
@@ -26,8 +28,8 @@ type Interactor struct {
 
 // New returns the interactor; guard throttles current-password checks in
 // the login windows.
-func New(store Store, hasher Hasher, policy session.Policy, guard auth.Guard, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, policy: policy, guard: guard, minPasswordLen: minPasswordLen, now: now}
+func New(store Store, hasher Hasher, mailer Mailer, policy session.Policy, guard auth.Guard, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, mailer: mailer, policy: policy, guard: guard, minPasswordLen: minPasswordLen, now: now}
 }
 
 // Input is the current password and the new one, and the client the new
@@ -100,6 +102,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		}
 		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.PasswordChanged, u.ID, u.ID, nil)); err != nil {
 			return err
+		}
+		if notice, ok := mail.PasswordChanged(u, "by you"); ok {
+			if err := i.mailer.Queue(ctx, notice); err != nil {
+				return err
+			}
 		}
 		if e, ok := audit.SessionsEnded(ctx, now, u.ID, u.ID, session.EndedByPassword, ended); ok {
 			return i.store.RecordEvent(ctx, e)

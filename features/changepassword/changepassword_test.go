@@ -14,6 +14,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
+	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -26,6 +27,7 @@ type fakeStore struct {
 	stored string // the user's password hash
 	audittest.Trail
 	authtest.Attempts
+	onetimetest.Outbox
 }
 
 func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -71,7 +73,7 @@ func setup() (*Interactor, *fakeStore, auth.Actor) {
 	f := &fakeStore{stored: "hash:old password"}
 	policy := session.Policy{TTL: 15 * time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}
 	actor := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:old password"}, SessionID: []byte{1}}
-	return New(f, fakeHasher{}, policy, guard, 8, func() time.Time { return t0 }), f, actor
+	return New(f, fakeHasher{}, &f.Outbox, policy, guard, 8, func() time.Time { return t0 }), f, actor
 }
 
 func TestChangePassword(t *testing.T) {
@@ -157,5 +159,23 @@ func TestStoreFailureIsReturned(t *testing.T) {
 	}
 	if len(f.Events) != 0 {
 		t.Fatalf("a failed change kept its events: %+v", f.Events)
+	}
+}
+
+// TestNoticeToVerifiedAddress: a change of a user with a verified address
+// queues the notice to it in the change's transaction; none without one.
+func TestNoticeToVerifiedAddress(t *testing.T) {
+	i, f, actor := setup()
+	actor.User.Email, actor.User.EmailVerifiedAt = "alice@example.com", t0
+	if _, err := i.Execute(context.Background(), actor, Input{CurrentPassword: "old password", NewPassword: "new password"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Messages) != 1 || f.Messages[0].Template != "password_changed" || f.Messages[0].To != "alice@example.com" || f.Messages[0].Fields["how"] != "by you" {
+		t.Fatalf("messages %+v", f.Messages)
+	}
+	i, f, actor = setup()
+	actor.User.Email = "unverified@example.com"
+	if _, err := i.Execute(context.Background(), actor, Input{CurrentPassword: "old password", NewPassword: "new password"}); err != nil || len(f.Messages) != 0 {
+		t.Fatalf("an unverified address got %+v (%v)", f.Messages, err)
 	}
 }

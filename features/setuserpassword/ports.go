@@ -7,6 +7,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -23,4 +24,9 @@ type Store interface {
 // Hasher hashes the new password.
 type Hasher interface {
 	Hash(ctx context.Context, password string) (string, error)
+}
+
+// Mailer queues a message in the transaction in ctx.
+type Mailer interface {
+	Queue(ctx context.Context, m mail.Message) error
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -17,13 +18,14 @@ import (
 type Interactor struct {
 	store          Store
 	hasher         Hasher
+	mailer         Mailer
 	minPasswordLen int
 	now            func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, hasher Hasher, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, minPasswordLen: minPasswordLen, now: now}
+func New(store Store, hasher Hasher, mailer Mailer, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, mailer: mailer, minPasswordLen: minPasswordLen, now: now}
 }
 
 // Input names the target and its new password.
@@ -71,6 +73,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 		}
 		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.PasswordSet, actor.User.ID, u.ID, nil)); err != nil {
 			return err
+		}
+		if notice, ok := mail.PasswordChanged(u, "by an administrator"); ok {
+			if err := i.mailer.Queue(ctx, notice); err != nil {
+				return err
+			}
 		}
 		if e, ok := audit.SessionsEnded(ctx, now, actor.User.ID, u.ID, session.EndedByPassword, ended); ok {
 			return i.store.RecordEvent(ctx, e)

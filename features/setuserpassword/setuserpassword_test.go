@@ -12,6 +12,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -61,7 +62,7 @@ func TestSetUserPassword(t *testing.T) {
 		"peer.x": {ID: user.NewID(), Username: "peer.x", Role: user.RoleAdmin},
 	}}
 	h := &fakeHasher{}
-	i := New(f, h, 8, time.Now)
+	i := New(f, h, &onetimetest.Outbox{}, 8, time.Now)
 	ctx := context.Background()
 	for name, want := range map[string]error{"nobody": user.ErrNotFound, "peer.x": auth.ErrForbidden} {
 		if err := i.Execute(ctx, admin, Input{Username: name, Password: "new password"}); !errors.Is(err, want) {

@@ -3,7 +3,11 @@
 // causes it. Rendering and delivery are platform/mailer's.
 package mail
 
-import "time"
+import (
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/user"
+)
 
 // Message is one message to queue.
 type Message struct {
@@ -27,4 +31,15 @@ func Domain(address string) string {
 		}
 	}
 	return ""
+}
+
+// PasswordChanged is the notice of a password change to a user's verified
+// address (none when the user has none): how says who changed it, as the
+// message tells it ("by you", "by an administrator", "with a recovery
+// link").
+func PasswordChanged(u user.User, how string) (Message, bool) {
+	if !u.EmailVerified() {
+		return Message{}, false
+	}
+	return Message{Template: "password_changed", To: u.Email, Fields: map[string]string{"username": u.Username, "how": how}}, true
 }
