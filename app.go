@@ -22,6 +22,7 @@ import (
 	"github.com/cleanslice/cleanslice/features/authenticate"
 	"github.com/cleanslice/cleanslice/features/changeemail"
 	"github.com/cleanslice/cleanslice/features/changepassword"
+	"github.com/cleanslice/cleanslice/features/confirmrecovery"
 	"github.com/cleanslice/cleanslice/features/createuser"
 	"github.com/cleanslice/cleanslice/features/endothersessions"
 	"github.com/cleanslice/cleanslice/features/endsession"
@@ -38,6 +39,7 @@ import (
 	"github.com/cleanslice/cleanslice/features/logout"
 	"github.com/cleanslice/cleanslice/features/me"
 	"github.com/cleanslice/cleanslice/features/reactivateuser"
+	"github.com/cleanslice/cleanslice/features/requestrecovery"
 	"github.com/cleanslice/cleanslice/features/revokeadmin"
 	"github.com/cleanslice/cleanslice/features/sendverification"
 	"github.com/cleanslice/cleanslice/features/setuserpassword"
@@ -80,7 +82,11 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	}
 	drain := &httpserver.Drain{}
 	fg := httpserver.NewForeground()
-	handler, err := newHandler(cfg, log, store, m, drain, fg, time.Now)
+	var background sync.WaitGroup
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	defer background.Wait()
+	defer stopBackground()
+	handler, err := newHandler(runner{bgCtx, &background}, cfg, log, store, m, drain, fg, time.Now)
 	if err != nil {
 		return err
 	}
@@ -88,8 +94,6 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	var background sync.WaitGroup
-	bgCtx, stopBackground := context.WithCancel(ctx)
 	if base, raised, ok := extraProcs(cfg.Password, os.Getenv); ok {
 		log.Info("scheduler tuned: one processor more while requests contend with hashes", "gomaxprocs", base, "raised", raised)
 		background.Go(func() { followForeground(bgCtx, fg, base, raised, procsSample, runtime.GOMAXPROCS, log) })
@@ -256,12 +260,23 @@ func secondSignal(ctx context.Context, done <-chan struct{}) <-chan struct{} {
 	return hurry
 }
 
+// runner starts the background work the route table needs (the recovery
+// requests' worker), until its context ends, tracked so that serve waits
+// for it before it closes the store.
+type runner struct {
+	ctx context.Context
+	wg  *sync.WaitGroup
+}
+
+// Go runs f in the background.
+func (r runner) Go(f func(ctx context.Context)) { r.wg.Go(func() { f(r.ctx) }) }
+
 // newHandler wires every slice to its adapters and returns the whole route
 // table. This is the one place that sees every package. drain turns the
 // readiness probe off at shutdown; fg counts the requests in flight other
 // than the hashes (hashes use every core only while there is none); now is
 // the clock.
-func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *metrics.Metrics, drain *httpserver.Drain, fg *httpserver.Foreground, now func() time.Time) (http.Handler, error) {
+func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *metrics.Metrics, drain *httpserver.Drain, fg *httpserver.Foreground, now func() time.Time) (http.Handler, error) {
 	hasher := newHasher(cfg.Password, m, log, fg)
 	cookies := token.NewCookies(token.NewJWT(token.Secrets{Current: cfg.Auth.JWTSecret, Previous: cfg.Auth.JWTPreviousSecrets}, now), token.CookieConfig{
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
@@ -299,6 +314,14 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	auditH := listauditevents.NewHandler(listauditevents.New(store))
 	sendVerificationH := sendverification.NewHandler(sendverification.New(store, outbox, links, now))
 	verifyEmailH := verifyemail.NewHandler(verifyemail.New(store, now))
+	recovery := requestrecovery.New(store, outbox, links, requestrecovery.Limits{
+		PerIP: loginFailuresPerIP, Window: cfg.Auth.FailureWindow, PerAddress: cfg.Mail.MaxRecoveryPerHour, Key: guard.Key,
+	}, now)
+	bg.Go(func(ctx context.Context) {
+		recovery.Run(ctx, func(err error) { log.Error("recovery request", "error", err) })
+	})
+	requestRecoveryH := requestrecovery.NewHandler(recovery)
+	confirmRecoveryH := confirmrecovery.NewHandler(confirmrecovery.New(store, hasher, outbox, guard, minLen, now))
 	changeEmailH := changeemail.NewHandler(changeemail.New(store, hasher, outbox, links, guard, cfg.Auth.RequireEmail, now))
 
 	docs, err := openapi.New()
@@ -324,6 +347,7 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 		e.GET("/metrics", echo.WrapHandler(m.Handler()))
 	}
 	e.GET("/account/verify", pages.File("verify.html", "text/html; charset=utf-8"))
+	e.GET("/account/recover", pages.File("recover.html", "text/html; charset=utf-8"))
 	e.GET("/account/account.js", pages.File("account.js", "text/javascript; charset=utf-8"))
 	e.GET("/account/account.css", pages.File("account.css", "text/css; charset=utf-8"))
 	e.GET("/livez", healthH.Live)
@@ -348,6 +372,8 @@ func newHandler(cfg config.Config, log *slog.Logger, store *sqlstore.Store, m *m
 	api.PUT("/auth/email", changeEmailH.Handle, hashing, authn.Required)
 	api.POST("/auth/email/verification", sendVerificationH.Handle, authn.Required)
 	api.POST("/auth/email/verify", verifyEmailH.Handle)
+	api.POST("/auth/recovery", requestRecoveryH.Handle)
+	api.POST("/auth/recovery/confirm", confirmRecoveryH.Handle, hashing)
 	api.POST("/users", createUserH.Handle, hashing, authn.Required)
 	api.GET("/users", listUsersH.Handle, authn.Required)
 	api.PATCH("/users/inactivate", inactivateH.Handle, authn.Required)

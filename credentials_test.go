@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/features/changepassword"
+	"github.com/cleanslice/cleanslice/features/confirmrecovery"
 	"github.com/cleanslice/cleanslice/features/login"
 	"github.com/cleanslice/cleanslice/features/setuserpassword"
 	"github.com/cleanslice/cleanslice/platform/dbtest"
@@ -17,6 +18,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -322,4 +324,40 @@ func templates(t testing.TB) *mailer.Templates {
 		t.Fatal(err)
 	}
 	return tpl
+}
+
+// TestRecoveryWinsOverARacingLogin: a login with the old password parked
+// between its verification and its transaction while the recovery sets a
+// new one: the login gets 401 and no session.
+func TestRecoveryWinsOverARacingLogin(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		ctx := context.Background()
+		victim := app.seed(t, "the.victim", user.RoleUser)
+		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'victim@example.com', email_verified_at = created_at WHERE id = $1`, victim.ID); err != nil {
+			t.Fatal(err)
+		}
+		secret, tok := onetime.New(victim.ID, onetime.Recovery, "victim@example.com", app.clock.Now(), time.Hour)
+		if err := app.store.InsertToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		hasher := newHasher(app.cfg.Password, nil, nil, nil)
+		parked := newParkedHasher(hasher)
+		li := login.New(app.store, app.store, app.store, app.store, parked, metrics.New(), session.Policy{TTL: time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}, passwordGuard(app.cfg), 50, app.clock.Now)
+		recover := confirmrecovery.New(app.store, hasher, mailer.NewOutbox(app.store, templates(t), app.clock.Now), passwordGuard(app.cfg), 8, app.clock.Now)
+		err := racing(t, parked, func() error {
+			_, err := li.Execute(ctx, auth.Actor{}, login.Input{Username: victim.Username, Password: seedPassword, ClientIP: "192.0.2.1"})
+			return err
+		}, func() {
+			if err := recover.Execute(ctx, confirmrecovery.Input{Token: secret, NewPassword: "recovered password"}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("the racing login: %v, want invalid_credentials", err)
+		}
+		if n, _ := app.store.SessionCount(ctx, victim.ID); n != 0 {
+			t.Fatalf("the racing login left %d sessions", n)
+		}
+		expect(t, "the recovered password", app.client().login(t, victim.Username, "recovered password"), 200, "")
+	})
 }

@@ -267,3 +267,162 @@ func TestChangeEmail(t *testing.T) {
 		expect(t, "remove a required address", c.do(t, "PUT", "/api/v1/auth/email", `{"email":null,"current_password":"password1"}`), 422, "validation_failed")
 	})
 }
+
+// recoveryToken waits for the worker to queue a recovery message to
+// address and returns its token.
+func (a *testApp) recoveryToken(t *testing.T, address string, n int) string {
+	t.Helper()
+	for range 200 {
+		var count int
+		a.store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE recipient = $1 AND template = 'recovery'`, address).Scan(&count)
+		if count >= n {
+			var body string
+			a.store.DB().QueryRow(`SELECT text_body FROM mail_outbox WHERE recipient = $1 AND template = 'recovery' ORDER BY created_at DESC, id DESC LIMIT 1`, address).Scan(&body)
+			m := regexp.MustCompile(`/account/recover#token=([A-Za-z0-9_-]{43})`).FindStringSubmatch(body)
+			if m == nil {
+				t.Fatalf("no recovery link in %q", body)
+			}
+			return m[1]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %d recovery messages to %s", n, address)
+	return ""
+}
+
+func (a *testApp) mailCount(t *testing.T, template string) int {
+	t.Helper()
+	var n int
+	a.store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE template = $1`, template).Scan(&n)
+	return n
+}
+
+// TestRecovery: every address gets the same answer, only a verified
+// address of an active account a message (at most three an hour); its
+// link sets a new password once, ends every session, clears the login
+// throttle, never logs in; a later password change voids it.
+func TestRecovery(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		ctx := context.Background()
+		signup := func(name, email string, verified, active bool) {
+			t.Helper()
+			expect(t, "signup "+name, app.client().do(t, "POST", "/api/v1/auth/signup", fmt.Sprintf(`{"username":%q,"password":"password1","email":%q}`, name, email)), 201, "")
+			if verified {
+				expect(t, "verify "+name, app.client().do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, email))), 204, "")
+			}
+			if !active {
+				app.store.DB().Exec(`UPDATE users SET is_active = false WHERE username = $1`, name)
+			}
+		}
+		signup("alice.r", "alice@example.com", true, true)
+		signup("bob.r", "bob@example.com", false, true)
+		signup("carol.r", "carol@example.com", true, false)
+		owner := app.client()
+		expect(t, "alice logs in", owner.login(t, "alice.r", "password1"), 200, "")
+
+		anon := app.client()
+		var bodies []string
+		for _, address := range []string{"nobody@example.com", "bob@example.com", "carol@example.com", "ALICE@example.com"} {
+			r := anon.do(t, "POST", "/api/v1/auth/recovery", fmt.Sprintf(`{"email":%q}`, address))
+			expect(t, "recovery for "+address, r, 202, "")
+			bodies = append(bodies, strings.TrimSpace(string(r.body)))
+		}
+		if strings.Join(bodies, "|") != "{}|{}|{}|{}" {
+			t.Fatalf("answers differ: %v", bodies)
+		}
+		expect(t, "a malformed address", anon.do(t, "POST", "/api/v1/auth/recovery", `{"email":"not an address"}`), 422, "validation_failed")
+		token := app.recoveryToken(t, "alice@example.com", 1)
+		time.Sleep(100 * time.Millisecond) // the worker has had the other three
+		if n := app.mailCount(t, "recovery"); n != 1 {
+			t.Fatalf("%d recovery messages, want alice's alone", n)
+		}
+		// Five wrong passwords lock alice's logins; the recovery clears that.
+		for range 5 {
+			anon.login(t, "alice.r", "guess")
+		}
+		expect(t, "alice's logins are locked", anon.login(t, "alice.r", "password1"), 429, "too_many_attempts")
+
+		confirm := func(token, pw string) response {
+			return anon.do(t, "POST", "/api/v1/auth/recovery/confirm", fmt.Sprintf(`{"token":%q,"new_password":%q}`, token, pw))
+		}
+		expect(t, "a weak password", confirm(token, "short"), 422, "validation_failed")
+		expect(t, "a bad token", confirm("nonsense", "a new password"), 422, "invalid_token")
+		r := confirm(token, "a new password")
+		expect(t, "confirm", r, 204, "")
+		if r.sessionCookie() != nil {
+			t.Fatal("recovery logged in")
+		}
+		expect(t, "the same link again", confirm(token, "another password"), 422, "invalid_token")
+		expect(t, "alice's old session", owner.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+		expect(t, "the old password", app.client().login(t, "alice.r", "password1"), 401, "invalid_credentials")
+		expect(t, "the new password, the throttle cleared", app.client().login(t, "alice.r", "a new password"), 200, "")
+		var notice int
+		app.store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE template = 'password_changed' AND recipient = 'alice@example.com'`).Scan(&notice)
+		if notice != 1 {
+			t.Fatalf("%d password_changed notices", notice)
+		}
+
+		// The cap: three messages an hour per address, whatever is asked.
+		for range 4 {
+			expect(t, "another request", anon.do(t, "POST", "/api/v1/auth/recovery", `{"email":"alice@example.com"}`), 202, "")
+		}
+		stale := app.recoveryToken(t, "alice@example.com", 3)
+		time.Sleep(100 * time.Millisecond)
+		if n := app.mailCount(t, "recovery"); n != 3 {
+			t.Fatalf("%d recovery messages in the hour, want 3", n)
+		}
+		// A password change voids the links sent before it.
+		c := app.client()
+		expect(t, "login", c.login(t, "alice.r", "a new password"), 200, "")
+		expect(t, "change", c.do(t, "PUT", "/api/v1/auth/password", `{"current_password":"a new password","new_password":"the newest one"}`), 204, "")
+		expect(t, "a link from before the change", confirm(stale, "undo the change"), 422, "invalid_token")
+
+		root := app.loggedIn(t, "root.admin", user.RoleSuperAdmin)
+		page := auditPageOf(t, root.do(t, "GET", "/api/v1/audit?target=alice.r&type=recovery.requested,user.password_recovered,session.ended", ""))
+		counts := map[string]int{}
+		for _, e := range page.Events {
+			counts[fmt.Sprintf("%s/%v", e.Type, e.Details["reason"])]++
+		}
+		if counts["recovery.requested/<nil>"] != 3 || counts["user.password_recovered/<nil>"] != 1 || counts["session.ended/recovery"] != 1 {
+			t.Fatalf("events %v", counts)
+		}
+		if u, _ := app.store.UserByUsername(ctx, "bob.r"); u.EmailVerified() {
+			t.Fatal("bob's address was verified by nothing")
+		}
+	})
+}
+
+// TestRecoveryPageInBrowser: the recovery link opens the page; loading it
+// spends nothing; the form sets the new password.
+func TestRecoveryPageInBrowser(t *testing.T) {
+	ctx := browser(t)
+	app := newTestApp(t, "sqlite", nil)
+	expect(t, "signup", app.client().do(t, "POST", "/api/v1/auth/signup", `{"username":"page.user","password":"password1","email":"page@example.com"}`), 201, "")
+	expect(t, "verify", app.client().do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, "page@example.com"))), 204, "")
+	expect(t, "ask", app.client().do(t, "POST", "/api/v1/auth/recovery", `{"email":"page@example.com"}`), 202, "")
+	link := app.url + "/account/recover#token=" + app.recoveryToken(t, "page@example.com", 1)
+	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
+		t.Fatal(err)
+	}
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+	expect(t, "the old password still works after loading the page", app.client().login(t, "page.user", "password1"), 200, "")
+	eval(`document.getElementById('password').value = 'set in the page'; document.getElementById('again').value = 'set in the page'; document.getElementById('submit').click(); 'ok'`)
+	status := ""
+	for range 100 {
+		if status = eval("document.getElementById('status').className + ': ' + document.getElementById('status').textContent"); strings.HasPrefix(status, "ok") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(status, "new password is set") {
+		t.Fatalf("the page says %q", status)
+	}
+	expect(t, "the page's password", app.client().login(t, "page.user", "set in the page"), 200, "")
+}

@@ -98,7 +98,7 @@ func newTestAppOn(t testing.TB, dbURL string, settings map[string]string) *testA
 	}
 	t.Cleanup(func() { store.Close() })
 	clock := &testClock{now: time.Now().UTC()}
-	h, err := newHandler(cfg, log, store, m, &httpserver.Drain{}, httpserver.NewForeground(), clock.Now)
+	h, err := newHandler(runner{t.Context(), &sync.WaitGroup{}}, cfg, log, store, m, &httpserver.Drain{}, httpserver.NewForeground(), clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

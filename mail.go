@@ -24,7 +24,8 @@ const mailKept = 7 * 24 * time.Hour
 // mailLinks is how messages link back: the configured URL templates and
 // token lifetimes.
 func mailLinks(cfg config.Mail) onetime.Links {
-	return onetime.Links{VerificationURL: cfg.VerificationURL, VerificationTTL: cfg.VerificationTTL}
+	return onetime.Links{VerificationURL: cfg.VerificationURL, VerificationTTL: cfg.VerificationTTL,
+		RecoveryURL: cfg.RecoveryURL, RecoveryTTL: cfg.RecoveryTTL}
 }
 
 // newTransport returns the configured way mail leaves.

@@ -99,13 +99,13 @@ func checkAgainstDoc(t testing.TB, method, rawURL string, r response) {
 // undocumented are the routes that serve the document itself, not the API.
 var undocumented = []string{"GET /", "GET /docs", "GET /docs/*", "GET /openapi.json", "GET /metrics",
 	// The HTML pages mail links open, and their assets: pages, not API.
-	"GET /account/verify", "GET /account/account.js", "GET /account/account.css"}
+	"GET /account/verify", "GET /account/recover", "GET /account/account.js", "GET /account/account.css"}
 
 // TestDocumentMatchesRoutes fails when a registered route is missing from
 // the document or the document lists a route that does not exist.
 func TestDocumentMatchesRoutes(t *testing.T) {
 	app := newTestApp(t, "sqlite", nil)
-	h, err := newHandler(app.cfg, slog.New(slog.DiscardHandler), app.store, metrics.New(), &httpserver.Drain{}, httpserver.NewForeground(), app.clock.Now)
+	h, err := newHandler(runner{t.Context(), &sync.WaitGroup{}}, app.cfg, slog.New(slog.DiscardHandler), app.store, metrics.New(), &httpserver.Drain{}, httpserver.NewForeground(), app.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

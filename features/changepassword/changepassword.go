@@ -93,6 +93,10 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		if err := attempt.Succeeded(ctx); err != nil {
 			return err
 		}
+		// A recovery link sent before this change must not undo it.
+		if err := i.store.VoidRecoveryTokens(ctx, u.ID, now); err != nil {
+			return err
+		}
 		ended, err := i.store.DeleteUserSessions(ctx, u.ID)
 		if err != nil {
 			return err

@@ -51,6 +51,8 @@ func (f *fakeStore) ReplacePasswordHash(_ context.Context, _ uuid.UUID, old, has
 	f.stored = hash
 	return true, f.record("update " + hash)
 }
+func (f *fakeStore) VoidRecoveryTokens(context.Context, uuid.UUID, time.Time) error { return nil }
+
 func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) (int, error) {
 	return 2, f.record("delete sessions")
 }

@@ -20,6 +20,7 @@ type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	ReplacePasswordHash(ctx context.Context, userID uuid.UUID, old, hash string, updatedAt time.Time) (bool, error)
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
+	VoidRecoveryTokens(ctx context.Context, userID uuid.UUID, now time.Time) error
 	InsertSession(ctx context.Context, s session.Session) error
 	RecordEvent(ctx context.Context, e audit.Event) error
 }

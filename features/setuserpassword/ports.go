@@ -18,6 +18,7 @@ type Store interface {
 	UserByUsernameForUpdate(ctx context.Context, username string) (user.User, error)
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
+	VoidRecoveryTokens(ctx context.Context, userID uuid.UUID, now time.Time) error
 	RecordEvent(ctx context.Context, e audit.Event) error
 }
 

@@ -43,6 +43,8 @@ func (f *fakeStore) UpdatePasswordHash(_ context.Context, _ uuid.UUID, hash stri
 	return nil
 }
 
+func (f *fakeStore) VoidRecoveryTokens(context.Context, uuid.UUID, time.Time) error { return nil }
+
 func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) (int, error) {
 	f.calls = append(f.calls, "delete sessions")
 	return 1, nil

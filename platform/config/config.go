@@ -72,6 +72,11 @@ type Mail struct {
 	// its fragment.
 	VerificationURL string
 	VerificationTTL time.Duration
+	// RecoveryURL is the link of a recovery message: {token} in its
+	// fragment.
+	RecoveryURL        string
+	RecoveryTTL        time.Duration
+	MaxRecoveryPerHour int // messages per address and hour; more requests are answered, not sent
 }
 
 // Production reports whether the service runs in production mode.
@@ -208,6 +213,9 @@ var Defaults = map[string]any{
 	"mail.max_attempts":            8,
 	"mail.verification_url":        "http://localhost:8000/account/verify#token={token}",
 	"mail.verification_ttl":        "24h",
+	"mail.recovery_url":            "http://localhost:8000/account/recover#token={token}",
+	"mail.recovery_ttl":            "1h",
+	"mail.max_recovery_per_hour":   3,
 }
 
 // Error lists every problem found in the configuration.
@@ -326,8 +334,11 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			TemplatesDir: p.str("mail.templates_dir"),
 			MaxAttempts:  p.integer("mail.max_attempts", 1, 100),
 
-			VerificationURL: p.str("mail.verification_url"),
-			VerificationTTL: p.duration("mail.verification_ttl"),
+			VerificationURL:    p.str("mail.verification_url"),
+			VerificationTTL:    p.duration("mail.verification_ttl"),
+			RecoveryURL:        p.str("mail.recovery_url"),
+			RecoveryTTL:        p.duration("mail.recovery_ttl"),
+			MaxRecoveryPerHour: p.integer("mail.max_recovery_per_hour", 1, 100),
 		},
 	}
 	if c.Log.Format == "auto" {
@@ -551,6 +562,12 @@ func (m Mail) validate(production bool) []string {
 	}
 	if m.VerificationTTL <= 0 {
 		add("mail.verification_ttl must be above 0")
+	}
+	if err := checkLinkURL(m.RecoveryURL); err != nil {
+		add("mail.recovery_url: %v", err)
+	}
+	if m.RecoveryTTL <= 0 {
+		add("mail.recovery_ttl must be above 0")
 	}
 	if a, err := mail.ParseAddress(m.From); err != nil || a.Address == "" {
 		add("mail.from must be an address like \"cleanslice <no-reply@example.com>\", not %q", m.From)

@@ -27,6 +27,7 @@ var Samples = map[string]map[string]string{
 	"verify_email":     {"username": "alice.smith", "link": "http://localhost:8000/account/verify#token=sample", "valid_for": "24 hours"},
 	"email_changed":    {"username": "alice.smith", "new_address": "alice@example.org"},
 	"password_changed": {"username": "alice.smith", "how": "by you"},
+	"recovery":         {"username": "alice.smith", "link": "http://localhost:8000/account/recover#token=sample", "valid_for": "1 hour"},
 }
 
 // Templates renders messages: per template a subject and a text body

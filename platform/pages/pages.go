@@ -1,7 +1,8 @@
 // Package pages serves the small pages that mail links open
-// (/account/verify): embedded HTML, one script and one stylesheet, no
-// external resource, talking to the API on the same origin. A product
-// points mail.verification_url at its own front-end instead.
+// (/account/verify, /account/recover): embedded HTML, one script and one
+// stylesheet, no external resource, talking to the API on the same origin.
+// A product points mail.verification_url and mail.recovery_url at its own
+// front-end instead.
 package pages
 
 import (

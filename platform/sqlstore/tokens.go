@@ -58,6 +58,14 @@ func (s *Store) VoidTokens(ctx context.Context, userID uuid.UUID, now time.Time)
 	return s.translate("void tokens", err)
 }
 
+// VoidRecoveryTokens ends every unused recovery token of a user: their
+// password changed.
+func (s *Store) VoidRecoveryTokens(ctx context.Context, userID uuid.UUID, now time.Time) error {
+	_, err := s.q(ctx).ExecContext(ctx,
+		`UPDATE one_time_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL AND purpose = 'recovery'`, userID, ts(now))
+	return s.translate("void recovery tokens", err)
+}
+
 // ReplaceEmail sets a user's address, unverified ("" removes it), only
 // while the user still has the password hash the change was allowed by;
 // it reports whether it did. A taken address is user.ErrEmailTaken.

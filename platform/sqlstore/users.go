@@ -86,6 +86,17 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (user.User,
 		`SELECT `+userColumns+` FROM users WHERE lower(username) = lower($1)`, username)
 }
 
+// UserByEmail finds a user by address, ignoring case.
+func (s *Store) UserByEmail(ctx context.Context, email string) (user.User, error) {
+	return s.getUser(ctx, "user by email", `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)`, email)
+}
+
+// UserByIDForUpdate finds a user by id and locks the row until the
+// transaction in ctx ends.
+func (s *Store) UserByIDForUpdate(ctx context.Context, id uuid.UUID) (user.User, error) {
+	return s.getUser(ctx, "lock user by id", `SELECT `+userColumns+` FROM users WHERE id = $1`+s.d.ForUpdate, id)
+}
+
 // UserByID finds a user by id.
 func (s *Store) UserByID(ctx context.Context, id uuid.UUID) (user.User, error) {
 	return s.getUser(ctx, "user by id", `SELECT `+userColumns+` FROM users WHERE id = $1`, id)

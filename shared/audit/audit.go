@@ -38,12 +38,15 @@ const (
 	SessionEnded           Type = "session.ended"       // details.reason (a session.EndReason) and details.ended
 	EmailVerified          Type = "user.email_verified" // by the holder of the link: actor none
 	EmailChanged           Type = "user.email_changed"  // by the user; details.removed when no address is left
+	RecoveryRequested      Type = "recovery.requested"  // a known, verified, active address only; actor none
+	PasswordRecovered      Type = "user.password_recovered"
 )
 
 // Types lists every type.
 var Types = []Type{
 	UserSignedUp, UserCreated, LoginSucceeded, LoginFailed, ReauthenticationFailed, PasswordChanged, PasswordSet,
 	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded, EmailVerified, EmailChanged,
+	RecoveryRequested, PasswordRecovered,
 }
 
 // Valid reports whether t is one of Types.

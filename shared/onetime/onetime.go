@@ -92,6 +92,25 @@ func (t Token) Check(purpose Purpose, u user.User, now time.Time) error {
 type Links struct {
 	VerificationURL string
 	VerificationTTL time.Duration
+	RecoveryURL     string
+	RecoveryTTL     time.Duration
+}
+
+// Recovery returns the token and the message that let u set a new
+// password: store the one and queue the other in one transaction.
+func (l Links) Recovery(u user.User, now time.Time) (Token, mail.Message) {
+	secret, t := New(u.ID, Recovery, u.Email, now, l.RecoveryTTL)
+	return t, mail.Message{
+		Template: string(Recovery),
+		To:       u.Email,
+		Fields: map[string]string{
+			"username":  u.Username,
+			"link":      strings.ReplaceAll(l.RecoveryURL, "{token}", secret),
+			"valid_for": ValidFor(l.RecoveryTTL),
+		},
+		Secret:  true,
+		Expires: t.ExpiresAt,
+	}
 }
 
 // Verification returns the token and the message that ask u to confirm

@@ -48,6 +48,7 @@ const (
 	EndedByInactivation EndReason = "inactivation" // the user was inactivated
 	EndedByLimit        EndReason = "limit"        // a login past auth.max_sessions_per_user
 	EndedByExpiry       EndReason = "expiry"       // purged after it expired
+	EndedByRecovery     EndReason = "recovery"     // the password was recovered by mail
 )
 
 // MaxUserAgent is how many bytes of a User-Agent a session keeps.

@@ -27,10 +27,19 @@
 
   const api = {
     verify: { path: "/api/v1/auth/email/verify", body: () => ({ token }), done: "Your email address is confirmed. You can close this page." },
+    recover: {
+      path: "/api/v1/auth/recovery/confirm",
+      body: () => ({ token, new_password: document.getElementById("password").value }),
+      done: "Your new password is set. Log in with it.",
+    },
   }[page];
 
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
+    if (page === "recover" && document.getElementById("password").value !== document.getElementById("again").value) {
+      show("The two passwords differ.", "error");
+      return;
+    }
     submit.disabled = true;
     show("…", "");
     try {

@@ -1,0 +1,122 @@
+// Package confirmrecovery sets a new password with the token of a recovery
+// message. It ends every session of the user, voids their other recovery
+// links, clears their login throttle and marks the address verified (the
+// mail proved it); it never logs in. A login racing with it loses (its
+// session is stored only over the password it verified).
+package confirmrecovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
+	"github.com/cleanslice/cleanslice/shared/onetime"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Interactor recovers accounts.
+type Interactor struct {
+	store          Store
+	hasher         Hasher
+	mailer         Mailer
+	guard          auth.Guard
+	minPasswordLen int
+	now            func() time.Time
+}
+
+// New returns the interactor; guard names the login throttle's windows.
+func New(store Store, hasher Hasher, mailer Mailer, guard auth.Guard, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, mailer: mailer, guard: guard, minPasswordLen: minPasswordLen, now: now}
+}
+
+// Input is the token and the new password.
+type Input struct {
+	Token       string
+	NewPassword string
+}
+
+// Execute sets the new password. Every unusable token (or one of an
+// inactive account) is onetime.ErrInvalid.
+func (i *Interactor) Execute(ctx context.Context, in Input) error {
+	var fields []apperr.FieldError
+	if in.Token == "" {
+		fields = append(fields, apperr.FieldError{Field: "token", Message: "token is required"})
+	}
+	if err := user.CheckPassword(in.NewPassword, i.minPasswordLen); err != nil {
+		fields = append(fields, apperr.FieldError{Field: "new_password", Message: err.Error()})
+	}
+	if len(fields) > 0 {
+		return apperr.Invalid(fields...)
+	}
+	id, ok := onetime.IDOf(in.Token)
+	if !ok {
+		return onetime.ErrInvalid
+	}
+	hash, err := i.hasher.Hash(ctx, in.NewPassword)
+	if err != nil {
+		return fmt.Errorf("confirm recovery: %w", err)
+	}
+	now := user.Timestamp(i.now())
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		t, err := i.store.TokenForUpdate(ctx, id)
+		if err != nil {
+			return err
+		}
+		u, err := i.store.UserByIDForUpdate(ctx, t.UserID)
+		if errors.Is(err, user.ErrNotFound) {
+			return onetime.ErrInvalid
+		}
+		if err != nil {
+			return err
+		}
+		if err := t.Check(onetime.Recovery, u, now); err != nil || !u.IsActive {
+			return onetime.ErrInvalid
+		}
+		if err := i.store.UseToken(ctx, id, now); err != nil {
+			return err
+		}
+		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, now); err != nil {
+			return err
+		}
+		if err := i.store.VoidRecoveryTokens(ctx, u.ID, now); err != nil {
+			return err
+		}
+		ended, err := i.store.DeleteUserSessions(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := i.store.ClearAttempts(ctx, i.guard.UserKey(u.Username)); err != nil {
+			return err
+		}
+		if !u.EmailVerified() {
+			if err := i.store.SetEmailVerified(ctx, u.ID, t.Email, now); err != nil {
+				return err
+			}
+			u.EmailVerifiedAt = now
+		}
+		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.PasswordRecovered, uuid.Nil, u.ID, nil)); err != nil {
+			return err
+		}
+		if e, ok := audit.SessionsEnded(ctx, now, uuid.Nil, u.ID, session.EndedByRecovery, ended); ok {
+			if err := i.store.RecordEvent(ctx, e); err != nil {
+				return err
+			}
+		}
+		if notice, ok := mail.PasswordChanged(u, "with a recovery link"); ok {
+			return i.mailer.Queue(ctx, notice)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("confirm recovery: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,39 @@
+package confirmrecovery
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/mail"
+	"github.com/cleanslice/cleanslice/shared/onetime"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Store finds and locks the token and its user, sets the password, ends
+// the sessions, voids the other recovery tokens, clears the login throttle,
+// marks the address verified and records the events, in one transaction.
+type Store interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	TokenForUpdate(ctx context.Context, id []byte) (onetime.Token, error)
+	UserByIDForUpdate(ctx context.Context, id uuid.UUID) (user.User, error)
+	UseToken(ctx context.Context, id []byte, now time.Time) error
+	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
+	VoidRecoveryTokens(ctx context.Context, userID uuid.UUID, now time.Time) error
+	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
+	ClearAttempts(ctx context.Context, key string) error
+	SetEmailVerified(ctx context.Context, userID uuid.UUID, email string, now time.Time) error
+	RecordEvent(ctx context.Context, e audit.Event) error
+}
+
+// Hasher hashes the new password.
+type Hasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+}
+
+// Mailer queues a message in the transaction in ctx.
+type Mailer interface {
+	Queue(ctx context.Context, m mail.Message) error
+}
