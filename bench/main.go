@@ -23,6 +23,8 @@
 //	(i) the (g) queries through pgx's database/sql driver vs lib/pq
 //	(j) the (b) query prepared once per connection vs unprepared (the
 //	    database.prepared_statements = false mode, for PgBouncer)
+//	(m) on request (-only m): signups with an address vs without, and
+//	    recovery requests for an unknown vs a verified address (p50)
 //	(k) on request (-only k): logins (success, wrong password, unknown
 //	    user) vs the same logins of -baseline REV, and the audit trail's
 //	    pages with -events events, one request at a time
@@ -158,7 +160,7 @@ func mainErr() error {
 	flag.Parse()
 	want := func(w string) bool {
 		if *only == "" {
-			return w != "k" // k seeds millions of rows and builds a second binary: on request
+			return w != "k" && w != "m" // k seeds millions of rows and builds a second binary, m adds users: on request
 		}
 		return strings.Contains(","+*only+",", ","+w+",")
 	}
@@ -168,9 +170,10 @@ func mainErr() error {
 	if *engine == "sqlite" && (want("i") || want("j")) && *only != "" {
 		return fmt.Errorf("(i) and (j) compare PostgreSQL drivers and modes: not with -engine sqlite")
 	}
-	if want("k") {
-		// Failed logins from many client addresses, as a proxy reports
-		// them, so that the per-IP throttle does not turn them into 429s.
+	if want("k") || want("m") {
+		// Failed logins (and signups, recovery requests) from many client
+		// addresses, as a proxy reports them, so that the per-IP limits do
+		// not turn them into 429s.
 		env = append(env, "CLEANSLICE_HTTP_TRUSTED_PROXIES=127.0.0.1")
 	}
 
@@ -505,6 +508,13 @@ func mainErr() error {
 			return err
 		}
 		results = append(results, k...)
+	}
+	if want("m") {
+		m, err := mailWorkloads(ctx, svc, *rounds, pair)
+		if err != nil {
+			return err
+		}
+		results = append(results, m...)
 	}
 	if want("e") {
 		results = append(results, flood(ctx, svc, get("/api/v1/users?limit=20", adminCookie), login, cfg.Password.MaxConcurrency, hashRef, *warmup, *duration))
