@@ -430,7 +430,8 @@ type retention struct {
 	Mail     time.Duration // finished messages of the outbox
 }
 
-// purge deletes expired sessions, stale attempt windows, finished mail and audit
+// purge deletes expired sessions, stale attempt windows, finished mail,
+// expired one-time tokens and audit
 // events past their retention every interval until ctx is done. A failed
 // round is logged and retried at the next tick.
 func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *slog.Logger, keep retention, interval time.Duration) {
@@ -458,6 +459,11 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 			log.Warn("purge old mail", "error", err)
 			continue
 		}
+		tokens, err := store.DeleteExpiredTokens(ctx, now)
+		if err != nil {
+			log.Warn("purge expired tokens", "error", err)
+			continue
+		}
 		m.SessionsEnded(session.EndedByExpiry, int(sessions))
 		var events int64
 		if keep.Audit > 0 {
@@ -466,8 +472,8 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 				continue
 			}
 		}
-		if sessions+windows+mails+events > 0 {
-			log.Info("purged", "sessions", sessions, "attempt_windows", windows, "mail", mails, "audit_events", events)
+		if sessions+windows+mails+tokens+events > 0 {
+			log.Info("purged", "sessions", sessions, "attempt_windows", windows, "mail", mails, "tokens", tokens, "audit_events", events)
 		}
 	}
 }

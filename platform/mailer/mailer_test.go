@@ -3,6 +3,7 @@ package mailer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -251,4 +252,67 @@ func toString(ds []time.Duration) string {
 		parts[i] = d.String()
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// TestTwoReplicasSendEachMessageOnce: two replicas' delivery loops on one
+// database and one SMTP server: every message arrives exactly once.
+func TestTwoReplicasSendEachMessageOnce(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			url := dbtest.URL(t, engine)
+			srv := mailtest.Start(t)
+			tr, err := mailer.NewSMTPTransport(mailer.SMTP{URL: srv.URL(), TLS: "none", Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tpl, _ := mailer.LoadTemplates("")
+			first := dbtest.OpenOn(t, engine, url, nil)
+			ctx := context.Background()
+			const n = 150
+			err = first.WithinTx(ctx, func(ctx context.Context) error {
+				for k := range n {
+					m := mail.Message{Template: "verify_email", To: fmt.Sprintf("u%d@example.com", k), Fields: fields("l")}
+					if err := mailer.NewOutbox(first, tpl, time.Now).Queue(ctx, m); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for _, store := range []*sqlstore.Store{first, dbtest.OpenOn(t, engine, url, nil)} {
+				d := &mailer.Deliverer{Store: store, Transport: tr, From: "no-reply@localhost", MaxAttempts: 8, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+				for range 2 { // two loops per replica
+					wg.Go(func() {
+						for {
+							k, err := d.DeliverDue(ctx)
+							if err != nil {
+								t.Error(err)
+								return
+							}
+							if k == 0 {
+								return
+							}
+						}
+					})
+				}
+			}
+			wg.Wait()
+			seen := map[string]int{}
+			for _, m := range srv.Messages() {
+				seen[m.To]++
+			}
+			if len(seen) != n {
+				t.Fatalf("%d of %d addresses got their message", len(seen), n)
+			}
+			for to, k := range seen {
+				if k != 1 {
+					t.Fatalf("%s got %d copies", to, k)
+				}
+			}
+		})
+	}
 }

@@ -46,6 +46,19 @@ func (s *Store) MailQueries(at time.Time) []ListQuery {
 		{s.claimMailSQL(), []any{ts(at), ts(at.Add(time.Minute)), 16}},
 		{oldestDueMailSQL, []any{ts(at)}},
 		{s.purgeMail(), []any{ts(at), 250}},
+		{s.purgeTokens(), []any{ts(at), 250}},
+	}
+}
+
+// AddressQueries returns the queries of addresses and tokens with sample
+// parameters, for plan tests.
+func (s *Store) AddressQueries(userID any, at time.Time) []ListQuery {
+	return []ListQuery{
+		{`SELECT ` + userColumns + ` FROM users WHERE lower(email) = lower($1)`, []any{"Someone@Example.com"}},
+		{`UPDATE one_time_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`, []any{userID, ts(at)}},
+		{`UPDATE one_time_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL AND purpose = 'recovery'`, []any{userID, ts(at)}},
+		{`UPDATE users SET email_verified_at = $3, updated_at = $3 WHERE id = $1 AND lower(email) = lower($2)`, []any{userID, "a@example.com", ts(at)}},
+		{`UPDATE users SET email = $2, email_verified_at = NULL, updated_at = $3 WHERE id = $1 AND password_hash = $4`, []any{userID, "a@example.com", ts(at), "$hash"}},
 	}
 }
 

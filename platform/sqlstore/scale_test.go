@@ -24,6 +24,9 @@ var bulkSQL = map[string]map[string]string{
 		// $2 window_start, $3 key prefix
 		"throttle": `INSERT INTO attempt_windows (key, attempts, window_start)
 			SELECT $3 || g, 1, $2 FROM generate_series(1, $1) g`,
+		// $2 user id, $3 created_at and expires_at
+		"tokens": `INSERT INTO one_time_tokens (id, user_id, purpose, email, created_at, expires_at)
+			SELECT sha256(('t' || g)::bytea), $2, 'recovery', 'x@example.com', $3, $3 FROM generate_series(1, $1) g`,
 		// $2 created_at, $3 sent_at: finished messages
 		"mail": `INSERT INTO mail_outbox (id, template, recipient, subject, text_body, html_body, secret, created_at, next_attempt_at, sent_at)
 			SELECT gen_random_uuid(), 'verify_email', 'x@example.com', 's', '', '', true, $2, $2, $3 FROM generate_series(1, $1) g`,
@@ -39,6 +42,9 @@ var bulkSQL = map[string]map[string]string{
 			SELECT randomblob(32), $2, $3, $3, $4, $3 FROM g WHERE $5 = $5`,
 		"throttle": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
 			INSERT INTO attempt_windows (key, attempts, window_start) SELECT $3 || i, 1, $2 FROM g`,
+		"tokens": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
+			INSERT INTO one_time_tokens (id, user_id, purpose, email, created_at, expires_at)
+			SELECT randomblob(32), $2, 'recovery', 'x@example.com', $3, $3 FROM g`,
 		"mail": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
 			INSERT INTO mail_outbox (id, template, recipient, subject, text_body, html_body, secret, created_at, next_attempt_at, sent_at)
 			SELECT lower(hex(randomblob(16))), 'verify_email', 'x@example.com', 's', '', '', 1, $2, $2, $3 FROM g`,
@@ -226,9 +232,13 @@ func TestQueryPlans(t *testing.T) {
 		bulk(t, s, "throttle", 100, stamp(t0.Add(-time.Hour)), "ip:old")
 		bulk(t, s, "throttle", 20_000, stamp(t0), "ip:live")
 		bulk(t, s, "mail", 20_000, stamp(t0.Add(-time.Hour)), stamp(t0.Add(-time.Hour)))
+		if _, err := s.DB().Exec(`UPDATE users SET email = username || '@example.com'`); err != nil {
+			t.Fatal(err)
+		}
 		// A user with a few sessions, for the per-user queries.
 		few := insertUser(t, s, "bobby")
 		bulk(t, s, "sessions", 5, few.ID, stamp(t0.Add(time.Minute)), stamp(t0.Add(time.Hour)), "few")
+		bulk(t, s, "tokens", 20_000, few.ID, stamp(t0.Add(time.Hour)))
 		if _, err := s.DB().Exec(`ANALYZE`); err != nil {
 			t.Fatal(err)
 		}
@@ -245,6 +255,9 @@ func TestQueryPlans(t *testing.T) {
 			queries[q.SQL] = q.Args
 		}
 		for _, q := range s.MailQueries(t0) {
+			queries[q.SQL] = q.Args
+		}
+		for _, q := range s.AddressQueries(u.ID, t0) {
 			queries[q.SQL] = q.Args
 		}
 		ids := make([][]byte, 64)
