@@ -7,7 +7,6 @@ package confirmrecovery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -56,9 +55,8 @@ func (i *Interactor) Execute(ctx context.Context, in Input) error {
 	if len(fields) > 0 {
 		return apperr.Invalid(fields...)
 	}
-	id, ok := onetime.IDOf(in.Token)
-	if !ok {
-		return onetime.ErrInvalid
+	if _, ok := onetime.IDOf(in.Token); !ok {
+		return onetime.ErrInvalid // before the hash: a malformed token costs nothing
 	}
 	hash, err := i.hasher.Hash(ctx, in.NewPassword)
 	if err != nil {
@@ -66,22 +64,12 @@ func (i *Interactor) Execute(ctx context.Context, in Input) error {
 	}
 	now := user.Timestamp(i.now())
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
-		t, err := i.store.TokenForUpdate(ctx, id)
+		t, u, err := onetime.Redeem(ctx, i.store, in.Token, onetime.Recovery, now)
 		if err != nil {
 			return err
 		}
-		u, err := i.store.UserByIDForUpdate(ctx, t.UserID)
-		if errors.Is(err, user.ErrNotFound) {
+		if !u.IsActive {
 			return onetime.ErrInvalid
-		}
-		if err != nil {
-			return err
-		}
-		if err := t.Check(onetime.Recovery, u, now); err != nil || !u.IsActive {
-			return onetime.ErrInvalid
-		}
-		if err := i.store.UseToken(ctx, id, now); err != nil {
-			return err
 		}
 		if err := i.store.UpdatePasswordHash(ctx, u.ID, hash, now); err != nil {
 			return err

@@ -9,7 +9,6 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/onetime"
-	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // Store finds and locks the token and its user, sets the password, ends
@@ -17,9 +16,7 @@ import (
 // marks the address verified and records the events, in one transaction.
 type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-	TokenForUpdate(ctx context.Context, id []byte) (onetime.Token, error)
-	UserByIDForUpdate(ctx context.Context, id uuid.UUID) (user.User, error)
-	UseToken(ctx context.Context, id []byte, now time.Time) error
+	onetime.Redeemer
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
 	VoidRecoveryTokens(ctx context.Context, userID uuid.UUID, now time.Time) error
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)

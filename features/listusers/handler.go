@@ -3,13 +3,11 @@ package listusers
 import (
 	"net/http"
 	"slices"
-	"time"
 
-	"github.com/gofrs/uuid/v5"
 	"github.com/labstack/echo/v5"
 
 	"github.com/cleanslice/cleanslice/shared/auth"
-	"github.com/cleanslice/cleanslice/shared/user"
+	"github.com/cleanslice/cleanslice/shared/userjson"
 )
 
 // Handler is the HTTP adapter.
@@ -18,31 +16,12 @@ type Handler struct{ interactor *Interactor }
 // NewHandler returns the handler.
 func NewHandler(i *Interactor) *Handler { return &Handler{interactor: i} }
 
-type userResponse struct {
-	ID            uuid.UUID `json:"id"`
-	Username      string    `json:"username"`
-	Email         *string   `json:"email"`
-	EmailVerified bool      `json:"email_verified"`
-	Role          user.Role `json:"role"`
-	IsActive      bool      `json:"is_active"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
-}
-
-func newUserResponse(u user.User) userResponse {
-	r := userResponse{ID: u.ID, Username: u.Username, EmailVerified: u.EmailVerified(), Role: u.Role, IsActive: u.IsActive, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
-	if u.Email != "" {
-		r.Email = &u.Email
-	}
-	return r
-}
-
 type response struct {
-	Users      []userResponse `json:"users"`
-	Total      int            `json:"total"`
-	Limit      int            `json:"limit"`
-	Offset     *int           `json:"offset"`
-	NextCursor *string        `json:"next_cursor"`
+	Users      []userjson.User `json:"users"`
+	Total      int             `json:"total"`
+	Limit      int             `json:"limit"`
+	Offset     *int            `json:"offset"`
+	NextCursor *string         `json:"next_cursor"`
 }
 
 var known = []string{"limit", "offset", "cursor", "sort", "order"}
@@ -62,12 +41,12 @@ func (h *Handler) Handle(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := response{Users: make([]userResponse, len(res.Users)), Total: res.Total, Limit: res.Limit, Offset: res.Offset}
+	out := response{Users: make([]userjson.User, len(res.Users)), Total: res.Total, Limit: res.Limit, Offset: res.Offset}
 	if res.NextCursor != "" {
 		out.NextCursor = &res.NextCursor
 	}
 	for i, u := range res.Users {
-		out.Users[i] = newUserResponse(u)
+		out.Users[i] = userjson.From(u)
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -2,13 +2,11 @@ package reactivateuser
 
 import (
 	"net/http"
-	"time"
 
-	"github.com/gofrs/uuid/v5"
 	"github.com/labstack/echo/v5"
 
 	"github.com/cleanslice/cleanslice/shared/auth"
-	"github.com/cleanslice/cleanslice/shared/user"
+	"github.com/cleanslice/cleanslice/shared/userjson"
 )
 
 // Handler is the HTTP adapter.
@@ -19,25 +17,6 @@ func NewHandler(i *Interactor) *Handler { return &Handler{interactor: i} }
 
 type request struct {
 	Username string `json:"username"`
-}
-
-type userResponse struct {
-	ID            uuid.UUID `json:"id"`
-	Username      string    `json:"username"`
-	Email         *string   `json:"email"`
-	EmailVerified bool      `json:"email_verified"`
-	Role          user.Role `json:"role"`
-	IsActive      bool      `json:"is_active"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
-}
-
-func newUserResponse(u user.User) userResponse {
-	r := userResponse{ID: u.ID, Username: u.Username, EmailVerified: u.EmailVerified(), Role: u.Role, IsActive: u.IsActive, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
-	if u.Email != "" {
-		r.Email = &u.Email
-	}
-	return r
 }
 
 // Handle answers PATCH /api/v1/users/reactivate.
@@ -51,5 +30,5 @@ func (h *Handler) Handle(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newUserResponse(u))
+	return c.JSON(http.StatusOK, userjson.From(u))
 }

@@ -33,27 +33,10 @@ func (i *Interactor) Execute(ctx context.Context, token string) error {
 	if token == "" {
 		return apperr.Invalid(apperr.FieldError{Field: "token", Message: "token is required"})
 	}
-	id, ok := onetime.IDOf(token)
-	if !ok {
-		return onetime.ErrInvalid
-	}
 	now := user.Timestamp(i.now())
 	err := i.store.WithinTx(ctx, func(ctx context.Context) error {
-		t, err := i.store.TokenForUpdate(ctx, id)
+		t, u, err := onetime.Redeem(ctx, i.store, token, onetime.VerifyEmail, now)
 		if err != nil {
-			return err
-		}
-		u, err := i.store.UserByID(ctx, t.UserID)
-		if errors.Is(err, user.ErrNotFound) {
-			return onetime.ErrInvalid
-		}
-		if err != nil {
-			return err
-		}
-		if err := t.Check(onetime.VerifyEmail, u, now); err != nil {
-			return err
-		}
-		if err := i.store.UseToken(ctx, id, now); err != nil {
 			return err
 		}
 		if u.EmailVerified() {

@@ -29,7 +29,7 @@ func (f *fakeStore) TokenForUpdate(_ context.Context, id []byte) (onetime.Token,
 	return t, nil
 }
 
-func (f *fakeStore) UserByID(_ context.Context, id uuid.UUID) (user.User, error) {
+func (f *fakeStore) UserByIDForUpdate(_ context.Context, id uuid.UUID) (user.User, error) {
 	u, ok := f.users[id]
 	if !ok {
 		return user.User{}, user.ErrNotFound

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +85,43 @@ func (t Token) Check(purpose Purpose, u user.User, now time.Time) error {
 		return ErrInvalid
 	}
 	return nil
+}
+
+// Redeemer is what spending a token needs from the store, in the
+// transaction of what the token allows.
+type Redeemer interface {
+	TokenForUpdate(ctx context.Context, id []byte) (Token, error)
+	UserByIDForUpdate(ctx context.Context, id uuid.UUID) (user.User, error)
+	UseToken(ctx context.Context, id []byte, now time.Time) error
+}
+
+// Redeem spends the token whose secret a link carried, for purpose, in the
+// transaction in ctx: it finds and locks the token (two uses of one token
+// cannot both pass) and its user, checks it (see Check), marks it used and
+// returns both. Every unusable token is ErrInvalid.
+func Redeem(ctx context.Context, store Redeemer, secret string, purpose Purpose, now time.Time) (Token, user.User, error) {
+	id, ok := IDOf(secret)
+	if !ok {
+		return Token{}, user.User{}, ErrInvalid
+	}
+	t, err := store.TokenForUpdate(ctx, id)
+	if err != nil {
+		return Token{}, user.User{}, err
+	}
+	u, err := store.UserByIDForUpdate(ctx, t.UserID)
+	if errors.Is(err, user.ErrNotFound) {
+		return Token{}, user.User{}, ErrInvalid
+	}
+	if err != nil {
+		return Token{}, user.User{}, err
+	}
+	if err := t.Check(purpose, u, now); err != nil {
+		return Token{}, user.User{}, err
+	}
+	if err := store.UseToken(ctx, id, now); err != nil {
+		return Token{}, user.User{}, err
+	}
+	return t, u, nil
 }
 
 // Links makes the links of messages: URL templates with {token} in their
