@@ -316,3 +316,31 @@ func TestTwoReplicasSendEachMessageOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestSMTPTLS: STARTTLS (the default, required) and implicit TLS against a
+// server with a certificate the test made; a server that offers no
+// STARTTLS, or a certificate nobody vouches for, sends nothing.
+func TestSMTPTLS(t *testing.T) {
+	ctx := context.Background()
+	e := mailer.Envelope{From: "no-reply@localhost", To: "alice@example.com", Subject: "Hello", Text: "over TLS"}
+	for _, mode := range []string{"starttls", "implicit"} {
+		srv, roots := mailtest.StartTLS(t, mode == "implicit")
+		url := strings.Replace(srv.URL(), "127.0.0.1", "localhost", 1)
+		tr, err := mailer.NewSMTPTransport(mailer.SMTP{URL: url, TLS: mode, Timeout: 5 * time.Second, RootCAs: roots})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Send(ctx, e); err != nil || len(srv.Messages()) != 1 {
+			t.Fatalf("%s: %v, %d received", mode, err, len(srv.Messages()))
+		}
+		untrusted, _ := mailer.NewSMTPTransport(mailer.SMTP{URL: url, TLS: mode, Timeout: 5 * time.Second})
+		if err := untrusted.Send(ctx, e); err == nil || len(srv.Messages()) != 1 {
+			t.Fatalf("%s with a certificate nobody vouches for: %v", mode, err)
+		}
+	}
+	plain := mailtest.Start(t)
+	tr, _ := mailer.NewSMTPTransport(mailer.SMTP{URL: strings.Replace(plain.URL(), "127.0.0.1", "localhost", 1), TLS: "starttls", Timeout: 5 * time.Second})
+	if err := tr.Send(ctx, e); err == nil || len(plain.Messages()) != 0 {
+		t.Fatalf("starttls to a server without it: %v, %d received", err, len(plain.Messages()))
+	}
+}

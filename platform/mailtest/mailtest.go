@@ -4,8 +4,16 @@
 package mailtest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
+	"log"
+	"math/big"
 	"net"
 	"sync"
 	"testing"
@@ -24,8 +32,12 @@ type Received struct {
 type Server struct {
 	t    testing.TB
 	addr string
-	mu   sync.Mutex
-	got  []Received
+	// tls, when set, is the server's certificate: STARTTLS offered, or
+	// (implicit) TLS from the first byte.
+	tls      *tls.Config
+	implicit bool
+	mu       sync.Mutex
+	got      []Received
 	// refuse, when set, answers every DATA with it (a 4xx or 5xx).
 	refuse *smtp.SMTPError
 	srv    *smtp.Server
@@ -46,13 +58,61 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
-// URL is the server's mail.smtp_url (with mail.smtp_tls = none).
+// StartTLS is Start with a certificate for localhost made for the test:
+// STARTTLS offered, or with implicit TLS from the first byte. Roots trusts
+// it.
+func StartTLS(t testing.TB, implicit bool) (*Server, *x509.CertPool) {
+	t.Helper()
+	cert, roots := selfSigned(t)
+	s := &Server{t: t, tls: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, implicit: implicit}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.addr = ln.Addr().String()
+	s.serve(ln)
+	t.Cleanup(s.Stop)
+	return s, roots
+}
+
+// selfSigned makes a certificate for localhost and 127.0.0.1, and a pool
+// that trusts it.
+func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, roots
+}
+
+// URL is the server's mail.smtp_url (with mail.smtp_tls = none, or the
+// mode StartTLS was given).
 func (s *Server) URL() string { return "smtp://" + s.addr }
 
 func (s *Server) serve(ln net.Listener) {
 	srv := smtp.NewServer(backend{s})
 	srv.Domain = "localhost"
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	srv.TLSConfig = s.tls
+	srv.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are what some tests are about
+	if s.implicit {
+		ln = tls.NewListener(ln, s.tls)
+	}
 	s.mu.Lock()
 	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
