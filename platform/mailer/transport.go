@@ -45,8 +45,8 @@ type SMTP struct {
 	URL     string // smtp://user:pass@host:port
 	TLS     string // starttls (required), implicit, none (loopback hosts only)
 	Timeout time.Duration
-	// RootCAs, when set, are the certificates the server's must chain to
-	// instead of the system's (a private mail relay's CA; the tests').
+	// RootCAs, when set, replace the system's roots for the server's
+	// certificate (the tests' own CA); nil trusts the system's.
 	RootCAs *x509.CertPool
 }
 
