@@ -100,21 +100,19 @@ func (a Attempt) Succeeded(ctx context.Context) error {
 	return nil
 }
 
-// Abandon gives every counted attempt back (see Release) when the attempt
+// Abandon gives every counted attempt back when the attempt
 // ends with cause and no wrong password (a fault, a full window, an
 // inactive account's right one), and returns cause, with the release's own
 // failure if there is one.
 func (a Attempt) Abandon(ctx context.Context, cause error) error {
-	if err := a.Release(ctx); err != nil {
+	if err := a.release(ctx); err != nil {
 		return errors.Join(cause, err)
 	}
 	return cause
 }
 
-// Release gives every counted attempt back: the attempt did not happen
-// (the check failed on a fault) or proved nothing wrong (an inactive
-// account's right password).
-func (a Attempt) Release(ctx context.Context) error {
+// release gives every counted attempt back, also when ctx was cancelled.
+func (a Attempt) release(ctx context.Context) error {
 	if len(a.limits) == 0 {
 		return nil
 	}
