@@ -157,14 +157,7 @@ func TestVerifyPageInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
 		t.Fatal(err)
 	}
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
-	}
+	eval := func(js string) string { t.Helper(); return evaluate(t, ctx, js) }
 	if href := eval("location.href"); strings.Contains(href, "token") {
 		t.Errorf("the token stays in the address bar: %s", href)
 	}
@@ -174,13 +167,7 @@ func TestVerifyPageInBrowser(t *testing.T) {
 		t.Fatal("opening the link spent the token")
 	}
 	eval("document.getElementById('submit').click(), 'clicked'")
-	status := ""
-	for range 100 {
-		if status = eval("document.getElementById('status').className + ': ' + document.getElementById('status').textContent"); strings.HasPrefix(status, "ok") {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	status := pageStatus(t, ctx, "ok")
 	if !strings.Contains(status, "confirmed") {
 		t.Fatalf("the page says %q", status)
 	}
@@ -193,12 +180,7 @@ func TestVerifyPageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	eval("document.getElementById('submit').click(), 'clicked'")
-	for range 100 {
-		if status = eval("document.getElementById('status').className + ': ' + document.getElementById('status').textContent"); strings.HasPrefix(status, "error") {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	status = pageStatus(t, ctx, "error")
 	if !strings.Contains(status, "invalid, expired or already used") {
 		t.Fatalf("a used link: the page says %q", status)
 	}
@@ -404,25 +386,36 @@ func TestRecoveryPageInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
 		t.Fatal(err)
 	}
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
-	}
+	eval := func(js string) string { t.Helper(); return evaluate(t, ctx, js) }
 	expect(t, "the old password still works after loading the page", app.client().login(t, "page.user", "password1"), 200, "")
 	eval(`document.getElementById('password').value = 'set in the page'; document.getElementById('again').value = 'set in the page'; document.getElementById('submit').click(); 'ok'`)
-	status := ""
-	for range 100 {
-		if status = eval("document.getElementById('status').className + ': ' + document.getElementById('status').textContent"); strings.HasPrefix(status, "ok") {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	status := pageStatus(t, ctx, "ok")
 	if !strings.Contains(status, "new password is set") {
 		t.Fatalf("the page says %q", status)
 	}
 	expect(t, "the page's password", app.client().login(t, "page.user", "set in the page"), 200, "")
+}
+
+// evaluate runs js in the page and returns its string value.
+func evaluate(t *testing.T, ctx context.Context, js string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// pageStatus waits (5 s at most) for an account page's status line to be
+// of kind ("ok" or "error") and returns it as "kind: text".
+func pageStatus(t *testing.T, ctx context.Context, kind string) string {
+	t.Helper()
+	status := ""
+	for range 100 {
+		if status = evaluate(t, ctx, "document.getElementById('status').className + ': ' + document.getElementById('status').textContent"); strings.HasPrefix(status, kind) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return status
 }
