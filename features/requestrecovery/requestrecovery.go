@@ -8,12 +8,8 @@ package requestrecovery
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
@@ -128,7 +124,7 @@ func (i *Interactor) process(ctx context.Context, email string) error {
 		return nil
 	}
 	now := i.now()
-	limit := auth.Limit{Key: i.addressKey(u.Email), Max: i.limits.PerAddress}
+	limit := auth.Limit{Key: auth.WindowKey(i.limits.Key, "recovery:address:", u.Email), Max: i.limits.PerAddress}
 	if _, err := auth.Reserve(ctx, i.store, now, time.Hour, auth.ErrTooManyAttempts, limit); err != nil {
 		if e, ok := apperr.As(err); ok && e.Kind == apperr.KindTooManyRequests {
 			return nil // capped: the request was answered; nothing more is sent
@@ -137,20 +133,9 @@ func (i *Interactor) process(ctx context.Context, email string) error {
 	}
 	t, m := i.links.Recovery(u, now)
 	return i.store.WithinTx(ctx, func(ctx context.Context) error {
-		if err := i.store.InsertToken(ctx, t); err != nil {
-			return err
-		}
-		if err := i.mailer.Queue(ctx, m); err != nil {
+		if err := onetime.Send(ctx, i.store, i.mailer, t, m); err != nil {
 			return err
 		}
 		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.RecoveryRequested, uuid.Nil, u.ID, nil))
 	})
-}
-
-// addressKey is the window key of an address: a keyed hash of its folded
-// form.
-func (i *Interactor) addressKey(email string) string {
-	m := hmac.New(sha256.New, i.limits.Key)
-	m.Write([]byte(strings.ToLower(email)))
-	return "recovery:address:" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }

@@ -158,12 +158,16 @@ func (g Guard) Reserve(ctx context.Context, store AttemptStore, now time.Time, u
 	return Reserve(ctx, store, now, g.Window, ErrTooManyAttempts, limits...)
 }
 
-// UserKey is the window key of a typed username: a keyed hash of its
-// folded form (usernames ignore case).
-func (g Guard) UserKey(username string) string {
-	m := hmac.New(sha256.New, g.Key)
-	m.Write([]byte(strings.ToLower(username)))
-	return "user:" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+// UserKey is the window key of a typed username (usernames ignore case).
+func (g Guard) UserKey(username string) string { return WindowKey(g.Key, "user:", username) }
+
+// WindowKey is the key of a window counted per name: prefix and a keyed
+// hash (HMAC-SHA256 under key) of the folded name, so that no typed name
+// or address is stored in the clear.
+func WindowKey(key []byte, prefix, name string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(strings.ToLower(name)))
+	return prefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // Plausible reports whether username may name an account: not longer than

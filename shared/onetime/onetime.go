@@ -135,34 +135,29 @@ type Links struct {
 }
 
 // Recovery returns the token and the message that let u set a new
-// password: store the one and queue the other in one transaction.
+// password: store the one and queue the other in one transaction (Send).
 func (l Links) Recovery(u user.User, now time.Time) (Token, mail.Message) {
-	secret, t := New(u.ID, Recovery, u.Email, now, l.RecoveryTTL)
-	return t, mail.Message{
-		Template: string(Recovery),
-		To:       u.Email,
-		Fields: map[string]string{
-			"username":  u.Username,
-			"link":      strings.ReplaceAll(l.RecoveryURL, "{token}", secret),
-			"valid_for": ValidFor(l.RecoveryTTL),
-		},
-		Secret:  true,
-		Expires: t.ExpiresAt,
-	}
+	return message(u, u.Email, Recovery, l.RecoveryURL, l.RecoveryTTL, now)
 }
 
 // Verification returns the token and the message that ask u to confirm
 // the address email: store the one and queue the other in the transaction
-// that sets the address.
+// that sets the address (Send).
 func (l Links) Verification(u user.User, email string, now time.Time) (Token, mail.Message) {
-	secret, t := New(u.ID, VerifyEmail, email, now, l.VerificationTTL)
+	return message(u, email, VerifyEmail, l.VerificationURL, l.VerificationTTL, now)
+}
+
+// message makes a token for purpose and the message of the same name that
+// carries it to email, its link urlTemplate with the token for {token}.
+func message(u user.User, email string, purpose Purpose, urlTemplate string, ttl time.Duration, now time.Time) (Token, mail.Message) {
+	secret, t := New(u.ID, purpose, email, now, ttl)
 	return t, mail.Message{
-		Template: string(VerifyEmail),
+		Template: string(purpose),
 		To:       email,
 		Fields: map[string]string{
 			"username":  u.Username,
-			"link":      strings.ReplaceAll(l.VerificationURL, "{token}", secret),
-			"valid_for": ValidFor(l.VerificationTTL),
+			"link":      strings.ReplaceAll(urlTemplate, "{token}", secret),
+			"valid_for": ValidFor(ttl),
 		},
 		Secret:  true,
 		Expires: t.ExpiresAt,
@@ -184,6 +179,12 @@ type Mailer interface {
 // sets or re-sends an address goes through it.
 func (l Links) SendVerification(ctx context.Context, store TokenStore, mailer Mailer, u user.User, email string, now time.Time) error {
 	t, m := l.Verification(u, email, now)
+	return Send(ctx, store, mailer, t, m)
+}
+
+// Send stores t and queues m, the message that carries it, in the
+// transaction in ctx.
+func Send(ctx context.Context, store TokenStore, mailer Mailer, t Token, m mail.Message) error {
 	if err := store.InsertToken(ctx, t); err != nil {
 		return err
 	}
