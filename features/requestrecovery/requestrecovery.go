@@ -65,11 +65,11 @@ type Input struct {
 // client within its limit (429); then it is queued for Run, and the answer
 // is the same for every address.
 func (i *Interactor) Execute(ctx context.Context, in Input) error {
-	switch {
-	case in.Email == "":
+	if in.Email == "" {
 		return apperr.Invalid(apperr.FieldError{Field: "email", Message: "email is required"})
-	case user.CheckEmail(in.Email) != nil:
-		return apperr.Invalid(apperr.FieldError{Field: "email", Message: user.CheckEmail(in.Email).Error()})
+	}
+	if err := user.CheckEmail(in.Email); err != nil {
+		return apperr.Invalid(apperr.FieldError{Field: "email", Message: err.Error()})
 	}
 	limit := auth.Limit{Key: "recovery:ip:" + auth.ClientNetwork(in.ClientIP), Max: i.limits.PerIP}
 	if _, err := auth.Reserve(ctx, i.store, i.now(), i.limits.Window, auth.ErrTooManyAttempts, limit); err != nil {
