@@ -20,13 +20,14 @@ type DeliveryStore interface {
 	MailFailed(ctx context.Context, id uuid.UUID, now time.Time, reason string) error
 }
 
-// Delivery settings. An attempt's lease outlasts its send timeout, so a
-// message is attempted again only after its attempt has surely ended (or
-// its replica died).
+// Delivery settings. A claim's lease outlasts the attempts of its whole
+// batch (each bounded by sendTimeout, one after the other), so a message is
+// attempted again only after its attempt has surely ended, or its replica
+// died.
 const (
 	batch       = 16
-	lease       = 2 * time.Minute
 	sendTimeout = 30 * time.Second
+	lease       = batch*sendTimeout + 30*time.Second
 	firstRetry  = 10 * time.Second
 	maxRetry    = 10 * time.Minute
 )
