@@ -66,7 +66,7 @@ func (i *Interactor) Execute(ctx context.Context, secret string, source func() a
 		}
 		return Result{}, auth.ErrNotAuthenticated
 	}
-	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID}, Now: now, ExpiresAt: s.ExpiresAt}
+	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID, Methods: s.Methods}, Now: now, ExpiresAt: s.ExpiresAt}
 	if renewed, ok := i.policy.Renew(s, now); ok {
 		if err := i.store.ExtendSession(ctx, s.ID, renewed.ExpiresAt, renewed.LastSeenAt); err != nil {
 			return Result{}, fmt.Errorf("authenticate: renew session: %w", err)

@@ -78,7 +78,8 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		return Result{}, fmt.Errorf("change password: %w", attempt.Abandon(ctx, err))
 	}
 	secret, id := session.NewSecret()
-	s := i.policy.Start(id, u.ID, now)
+	// The caller's new session is as strong as the one it replaces.
+	s := i.policy.Start(id, u.ID, now).MadeWith(actor.Methods)
 	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		// Only over the hash the current password was checked against: a

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -23,10 +24,11 @@ type sessionRow struct {
 	userCreated, userUpdated         dbTime
 	email                            sql.NullString
 	emailVerified                    dbTime
+	methods                          string
 }
 
 // sessionColumns are what sessionRow scans.
-const sessionColumns = `s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at,
+const sessionColumns = `s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at, s.aal, s.methods,
 		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at, u.email, u.email_verified_at`
 
 // sessionSQL reads the sessions where cond holds and their users, each
@@ -39,7 +41,7 @@ func sessionSQL(d Dialect, cond string) string {
 }
 
 func (r *sessionRow) dest() []any {
-	return []any{&r.ss.ID, &r.created, &r.expires, &r.absolute, &r.seen,
+	return []any{&r.ss.ID, &r.created, &r.expires, &r.absolute, &r.seen, &r.ss.AAL, &r.methods,
 		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.userCreated, &r.userUpdated, &r.email, &r.emailVerified}
 }
 
@@ -47,6 +49,7 @@ func (r *sessionRow) result() (session.Session, user.User) {
 	ss, u := r.ss, r.u
 	u.Role, u.CreatedAt, u.UpdatedAt = user.Role(r.role), r.userCreated.Time, r.userUpdated.Time
 	u.Email, u.EmailVerifiedAt = r.email.String, r.emailVerified.Time
+	ss.Methods = strings.Fields(r.methods)
 	ss.UserID, ss.CreatedAt, ss.ExpiresAt, ss.AbsoluteExpiresAt, ss.LastSeenAt = u.ID, r.created.Time, r.expires.Time, r.absolute.Time, r.seen.Time
 	return ss, u
 }

@@ -5,22 +5,38 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-const insertSessionSQL = `INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+const insertSessionSQL = `INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip, aal, methods)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
 // InsertSession stores a new session.
 func (s *Store) InsertSession(ctx context.Context, ss session.Session) error {
-	_, err := s.q(ctx).ExecContext(ctx, insertSessionSQL,
-		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), nullID(ss.PublicID), ss.UserAgent, ss.IP)
+	_, err := s.q(ctx).ExecContext(ctx, insertSessionSQL, sessionArgs(ss)...)
 	return s.translate("insert session", err)
+}
+
+// sessionArgs are the parameters $1-$11 of a session's insert.
+func sessionArgs(ss session.Session) []any {
+	return []any{ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), nullID(ss.PublicID),
+		ss.UserAgent, ss.IP, max(ss.AAL, 1), methodsText(ss.Methods)}
+}
+
+// methodsText is how a session's methods are stored: space-separated;
+// none is a password alone.
+func methodsText(methods []string) string {
+	if len(methods) == 0 {
+		return mfa.MethodPassword
+	}
+	return strings.Join(methods, " ")
 }
 
 // InsertSessionIfCurrent stores a new session only if its user exists, is
@@ -30,14 +46,13 @@ func (s *Store) InsertSession(ctx context.Context, ss session.Session) error {
 // commits first and nothing is stored. It reports whether the session was
 // stored.
 func (s *Store) InsertSessionIfCurrent(ctx context.Context, ss session.Session, passwordHash string) (bool, error) {
-	n, err := s.execCount(ctx, "insert session", s.insertSessionIfCurrentSQL(),
-		ss.ID, ss.UserID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ts(ss.AbsoluteExpiresAt), ts(ss.LastSeenAt), nullID(ss.PublicID), ss.UserAgent, ss.IP, passwordHash)
+	n, err := s.execCount(ctx, "insert session", s.insertSessionIfCurrentSQL(), append(sessionArgs(ss), passwordHash)...)
 	return n == 1, err
 }
 
 func (s *Store) insertSessionIfCurrentSQL() string {
-	return `INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip)
-		 SELECT $1, id, $3, $4, $5, $6, $7, $8, $9 FROM users WHERE id = $2 AND is_active AND password_hash = $10` + s.d.ForUpdate
+	return `INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip, aal, methods)
+		 SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM users WHERE id = $2 AND is_active AND password_hash = $12` + s.d.ForUpdate
 }
 
 // SessionWithUser loads a session and its user in one query: the
@@ -86,7 +101,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, 
 // sessions_user_id_idx (or one row through sessions_public_id_key): at most
 // auth.max_sessions_per_user live rows, so sorting them costs nothing.
 const (
-	userSessionsSQL = `SELECT id, public_id, created_at, expires_at, absolute_expires_at, last_seen_at, user_agent, ip
+	userSessionsSQL = `SELECT id, public_id, created_at, expires_at, absolute_expires_at, last_seen_at, user_agent, ip, aal, methods
 		FROM sessions WHERE user_id = $1 AND expires_at > $2
 		ORDER BY last_seen_at DESC, created_at DESC`
 	deleteUserSessionSQL    = `DELETE FROM sessions WHERE public_id = $2 AND user_id = $1 RETURNING id`
@@ -135,6 +150,8 @@ func (s *Store) UserSessions(ctx context.Context, userID uuid.UUID, now time.Tim
 		LastSeenAt        dbTime        `db:"last_seen_at"`
 		UserAgent         string        `db:"user_agent"`
 		IP                string        `db:"ip"`
+		AAL               int           `db:"aal"`
+		Methods           string        `db:"methods"`
 	}
 	err := s.q(ctx).SelectContext(ctx, &rows, userSessionsSQL, userID, ts(now))
 	if err != nil {
@@ -144,7 +161,7 @@ func (s *Store) UserSessions(ctx context.Context, userID uuid.UUID, now time.Tim
 	for i, r := range rows {
 		out[i] = session.Session{ID: r.ID, PublicID: r.PublicID.UUID, UserID: userID, CreatedAt: r.CreatedAt.Time,
 			ExpiresAt: r.ExpiresAt.Time, AbsoluteExpiresAt: r.AbsoluteExpiresAt.Time, LastSeenAt: r.LastSeenAt.Time,
-			UserAgent: r.UserAgent, IP: r.IP}
+			UserAgent: r.UserAgent, IP: r.IP, AAL: r.AAL, Methods: strings.Fields(r.Methods)}
 	}
 	return out, nil
 }

@@ -40,13 +40,19 @@ const (
 	EmailChanged           Type = "user.email_changed"  // by the user; details.removed when no address is left
 	RecoveryRequested      Type = "recovery.requested"  // a known, verified, active address only; actor none
 	PasswordRecovered      Type = "user.password_recovered"
+	TOTPEnabled            Type = "mfa.totp_enabled"  // by the user
+	TOTPDisabled           Type = "mfa.totp_disabled" // by the user
+	// RecoveryCodesGenerated is a new set of recovery codes (the old set
+	// void): with a first factor, or asked for; details.count.
+	RecoveryCodesGenerated Type = "mfa.recovery_codes_generated"
+	MFAReset               Type = "mfa.reset" // by an admin: every factor and code removed
 )
 
 // Types lists every type.
 var Types = []Type{
 	UserSignedUp, UserCreated, LoginSucceeded, LoginFailed, ReauthenticationFailed, PasswordChanged, PasswordSet,
 	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded, EmailVerified, EmailChanged,
-	RecoveryRequested, PasswordRecovered,
+	RecoveryRequested, PasswordRecovered, TOTPEnabled, TOTPDisabled, RecoveryCodesGenerated, MFAReset,
 }
 
 // Valid reports whether t is one of Types.
@@ -57,6 +63,7 @@ const (
 	ReasonUnknownUser     = "unknown_user"
 	ReasonWrongPassword   = "wrong_password"
 	ReasonAccountInactive = "account_inactive"
+	ReasonWrongCode       = "wrong_code" // a second step's code or recovery code
 )
 
 // Party is an account an event names. The zero Party is nobody: an

@@ -13,7 +13,8 @@ import (
 // Actor is who makes a request. The zero Actor is anonymous.
 type Actor struct {
 	User      user.User
-	SessionID []byte // the stored session id (SHA-256 of the secret)
+	SessionID []byte   // the stored session id (SHA-256 of the secret)
+	Methods   []string // how the session was made (see mfa.AAL)
 }
 
 // Authenticated reports whether the actor is a logged-in user.

@@ -15,6 +15,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -33,6 +34,8 @@ type Session struct {
 	LastSeenAt        time.Time
 	UserAgent         string
 	IP                string
+	AAL               int      // assurance: 1 a password alone, 2 with a second factor
+	Methods           []string // how it was made (mfa.MethodPassword, ...)
 }
 
 // EndReason says why sessions ended.
@@ -49,6 +52,7 @@ const (
 	EndedByLimit        EndReason = "limit"        // a login past auth.max_sessions_per_user
 	EndedByExpiry       EndReason = "expiry"       // purged after it expired
 	EndedByRecovery     EndReason = "recovery"     // the password was recovered by mail
+	EndedByMFAReset     EndReason = "mfa_reset"    // an admin removed the user's second factors
 )
 
 // MaxUserAgent is how many bytes of a User-Agent a session keeps.
@@ -121,7 +125,15 @@ func (p Policy) Start(id []byte, userID uuid.UUID, now time.Time) Session {
 		ExpiresAt:         user.Timestamp(now.Add(min(p.TTL, p.AbsoluteTTL))),
 		AbsoluteExpiresAt: user.Timestamp(now.Add(p.AbsoluteTTL)),
 		LastSeenAt:        now,
+		AAL:               mfa.AAL1,
+		Methods:           []string{mfa.MethodPassword},
 	}
+}
+
+// MadeWith returns s as made with methods, at their assurance level.
+func (s Session) MadeWith(methods []string) Session {
+	s.Methods, s.AAL = methods, mfa.AAL(methods)
+	return s
 }
 
 // Expired reports whether s is over at now.
@@ -147,4 +159,44 @@ func (p Policy) Renew(s Session, now time.Time) (Session, bool) {
 	s.ExpiresAt = next
 	s.LastSeenAt = user.Timestamp(now)
 	return s, true
+}
+
+// Pending is a login whose password was right and whose second step is
+// outstanding. Like a session, it is stored by the SHA-256 of a secret
+// only the client holds (in the pending cookie). VerifiedHash is the
+// password hash the first step verified: the session is made only while it
+// is still the user's. Attempts counts the second steps tried.
+type Pending struct {
+	ID           []byte
+	UserID       uuid.UUID
+	VerifiedHash string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	Attempts     int
+	UserAgent    string
+	IP           string
+}
+
+// pendingPrefix marks the secret of a pending login: the session cookie
+// carries either kind, and a pending one authorizes only the second step.
+// It is inside the signed token, so no client can add or remove it.
+const pendingPrefix = "mfa."
+
+// NewPendingSecret returns a fresh secret for a pending login and the id
+// stored for it.
+func NewPendingSecret() (secret string, id []byte) {
+	secret, id = NewSecret()
+	return pendingPrefix + secret, id
+}
+
+// IsPending reports whether a secret is a pending login's.
+func IsPending(secret string) bool { return strings.HasPrefix(secret, pendingPrefix) }
+
+// PendingIDFromSecret returns the stored id of a pending login's secret.
+func PendingIDFromSecret(secret string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(secret, pendingPrefix)
+	if !ok {
+		return nil, ErrMalformedSecret
+	}
+	return IDFromSecret(rest)
 }

@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN methods;
+ALTER TABLE sessions DROP COLUMN aal;
