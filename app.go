@@ -295,7 +295,7 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	authn := authenticate.NewMiddleware(authenticate.New(store, policy, now), cookies, httpserver.AuditSource)
 	healthH := health.NewHandler(health.New(store, drain, time.Second))
 	signupH := signup.NewHandler(signup.New(store, hasher, outbox, links, signup.Limit{Max: cfg.Auth.MaxSignupsPerIP, Window: cfg.Auth.SignupWindow}, accounts, now))
-	loginH := login.NewHandler(login.New(store, store, store, store, hasher, m, policy, guard, cfg.Auth.MaxSessionsPerUser, now), cookies)
+	loginH := login.NewHandler(login.New(store, store, store, store, hasher, m, policy, guard, login.Limits{SessionsPerUser: cfg.Auth.MaxSessionsPerUser, PendingTTL: cfg.Auth.MFAPendingTTL}, now), cookies)
 	logoutH := logout.NewHandler(logout.New(store, now), cookies)
 	changePasswordH := changepassword.NewHandler(changepassword.New(store, hasher, outbox, policy, guard, minLen, now), cookies)
 	listSessionsH := listsessions.NewHandler(listsessions.New(store, now))

@@ -402,7 +402,7 @@ func TestAuditEventAndChangeAreAtomic(t *testing.T) {
 			t.Errorf("the grant's change is there: %+v", u)
 		}
 		guard := passwordGuard(app.cfg)
-		li := login.New(app.store, app.store, app.store, failing, hasher, metrics.New(), session.Policy{TTL: time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}, guard, 5, app.clock.Now)
+		li := login.New(app.store, app.store, app.store, failing, hasher, metrics.New(), session.Policy{TTL: time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}, guard, login.Limits{SessionsPerUser: 5, PendingTTL: 5 * time.Minute}, app.clock.Now)
 		if _, err := li.Execute(ctx, auth.Actor{}, login.Input{Username: target.Username, Password: seedPassword}); !errors.Is(err, errInjected) {
 			t.Fatalf("login: %v", err)
 		}

@@ -24,7 +24,7 @@ func loginSQLOp(svc *service, store *sqlstore.Store, cfg config.Config) op {
 	i := login.New(store, store, store, store, yesHasher{}, noOutcomes{},
 		session.Policy{TTL: a.SessionTTL, RefreshRatio: a.SessionRefreshRatio, AbsoluteTTL: a.SessionAbsoluteTTL},
 		auth.Guard{PerUser: a.MaxFailedLogins, PerIP: a.MaxFailedLogins, Window: a.FailureWindow, Key: []byte(cfg.Password.Pepper)},
-		a.MaxSessionsPerUser, time.Now)
+		login.Limits{SessionsPerUser: a.MaxSessionsPerUser, PendingTTL: a.MFAPendingTTL}, time.Now)
 	var n atomic.Int64
 	return func(ctx context.Context) (int, error) {
 		k := n.Add(1)

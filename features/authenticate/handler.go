@@ -7,6 +7,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/session"
 )
 
 // Middleware puts the authenticated actor in the request context, where
@@ -24,10 +25,15 @@ func NewMiddleware(i *Interactor, cookies Cookies, source func(c *echo.Context) 
 	return &Middleware{interactor: i, cookies: cookies, source: source}
 }
 
-// Required refuses a request without a valid session: 401 not_authenticated.
+// Required refuses a request without a valid session: 401
+// not_authenticated, or mfa_required for a login whose second step is
+// outstanding (its cookie authorizes that step alone).
 func (m *Middleware) Required(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		ok, err := m.authenticate(c)
+		if errors.Is(err, errPending) {
+			return auth.ErrMFARequired
+		}
 		if err != nil {
 			return err
 		}
@@ -39,15 +45,19 @@ func (m *Middleware) Required(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // Optional lets an anonymous request through as the anonymous actor, so
-// that signup and login can refuse callers who are already logged in.
+// that signup and login can refuse callers who are already logged in. A
+// pending login is anonymous here: it may start over.
 func (m *Middleware) Optional(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		if _, err := m.authenticate(c); err != nil {
+		if _, err := m.authenticate(c); err != nil && !errors.Is(err, errPending) {
 			return err
 		}
 		return next(c)
 	}
 }
+
+// errPending: the cookie is a pending login's.
+var errPending = errors.New("a pending login")
 
 // authenticate reports whether the request has a valid session and, if it
 // has, puts its actor in the request context and re-issues the cookie when
@@ -62,6 +72,9 @@ func (m *Middleware) authenticate(c *echo.Context) (bool, error) {
 			m.cookies.Clear(w) // a cookie that is not ours, or expired
 		}
 		return false, nil
+	}
+	if session.IsPending(secret) {
+		return false, errPending
 	}
 	res, err := m.interactor.Execute(r.Context(), secret, func() audit.Source { return m.source(c) })
 	if errors.Is(err, auth.ErrNotAuthenticated) {

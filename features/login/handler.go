@@ -36,9 +36,22 @@ func (h *Handler) Handle(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if p := res.Pending; p != nil {
+		// The cookie of a pending login authorizes its second step alone.
+		if err := h.cookies.Write(c.Response(), res.Secret, p.CreatedAt, p.ExpiresAt); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusAccepted, pendingResponse{MFARequired: true, Methods: res.Methods})
+	}
 	if err := h.cookies.Write(c.Response(), res.Secret, res.Session.CreatedAt, res.Session.ExpiresAt); err != nil {
 		return err
 	}
-	u := res.User
-	return c.JSON(http.StatusOK, userjson.From(u))
+	return c.JSON(http.StatusOK, userjson.From(res.User))
+}
+
+// pendingResponse answers a right password whose login needs a second
+// step: how it may be made.
+type pendingResponse struct {
+	MFARequired bool     `json:"mfa_required"`
+	Methods     []string `json:"methods"`
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -31,15 +32,21 @@ type Interactor struct {
 	outcomes        Outcomes
 	policy          session.Policy
 	guard           auth.Guard
-	sessionsPerUser int
+	limits          Limits
 	now             func() time.Time
 }
 
+// Limits bound what a login leaves behind.
+type Limits struct {
+	SessionsPerUser int           // live sessions per user; a login past it ends the oldest
+	PendingTTL      time.Duration // how long a second step may wait
+}
+
 // New returns the interactor. guard limits failed logins per username and
-// per client; sessionsPerUser bounds each user's live sessions.
-func New(users Users, sessions Sessions, throttle Throttle, trail Trail, hasher Hasher, outcomes Outcomes, policy session.Policy, guard auth.Guard, sessionsPerUser int, now func() time.Time) *Interactor {
+// per client.
+func New(users Users, sessions Sessions, throttle Throttle, trail Trail, hasher Hasher, outcomes Outcomes, policy session.Policy, guard auth.Guard, limits Limits, now func() time.Time) *Interactor {
 	return &Interactor{users: users, sessions: sessions, throttle: throttle, trail: trail, hasher: hasher, outcomes: outcomes,
-		policy: policy, guard: guard, sessionsPerUser: sessionsPerUser, now: now}
+		policy: policy, guard: guard, limits: limits, now: now}
 }
 
 // Input is a login attempt, and the client the session is recorded for.
@@ -51,19 +58,27 @@ type Input struct {
 }
 
 // Result is the logged-in user and the new session with its secret, which
-// only the client keeps.
+// only the client keeps; or, for a user with a second factor, the pending
+// login (Methods lists how its second step may be made, Secret is its own
+// and Session is empty).
 type Result struct {
 	User    user.User
 	Session session.Session
 	Secret  string
+	Pending *session.Pending
+	Methods []string
 }
 
-// Execute checks the credentials and starts a session, and reports the
-// outcome: success, invalid_credentials, account_inactive,
+// Execute checks the credentials and starts a session, or a pending login
+// when the user has a second factor, and reports the outcome: success,
+// mfa_required, invalid_credentials, account_inactive,
 // too_many_attempts, already_authenticated, validation_failed or error.
 func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
 	res, err := i.login(ctx, actor, in)
 	outcome := "success"
+	if res.Pending != nil {
+		outcome = auth.ErrMFARequired.Code
+	}
 	if err != nil {
 		outcome = "error"
 		if e, ok := apperr.As(err); ok && e.Kind != apperr.KindInternal && e.Kind != apperr.KindUnavailable {
@@ -151,9 +166,11 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.A
 			return Result{}, notCounted{fmt.Errorf("rehash: %w", err)}
 		}
 	}
-	secret, id := session.NewSecret()
-	s := i.policy.Start(id, u.ID, now)
-	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
+	factors, err := i.users.Factors(ctx, u.ID)
+	if err != nil {
+		return Result{}, notCounted{err}
+	}
+	var res Result
 	err = i.trail.WithinTx(ctx, func(ctx context.Context) error {
 		if current != u.PasswordHash {
 			// Only over the hash that was verified: a password set
@@ -162,29 +179,12 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.A
 				return cmp.Or(err, errNotStored)
 			}
 		}
-		// The session is stored only if the user is still active and
-		// still has the password just verified, under the user's row
-		// lock: an inactivation or a password change racing with this
-		// login either waits and then deletes the new session, or wins
-		// and the login is refused.
-		stored, err := i.sessions.InsertSessionIfCurrent(ctx, s, current)
-		if err != nil || !stored {
-			return cmp.Or(err, errNotStored)
+		if factors.Any() {
+			res, err = i.pending(ctx, now, attempt, u, current, factors, in)
+		} else {
+			res, err = i.start(ctx, now, attempt, u, current, in)
 		}
-		if err := attempt.Succeeded(ctx); err != nil {
-			return err
-		}
-		ended, err := i.sessions.DeleteOldestSessions(ctx, u.ID, i.sessionsPerUser)
-		if err != nil {
-			return fmt.Errorf("session limit: %w", err)
-		}
-		if err := i.trail.RecordEvent(ctx, audit.New(ctx, now, audit.LoginSucceeded, u.ID, u.ID, nil)); err != nil {
-			return err
-		}
-		if e, ok := audit.SessionsEnded(ctx, now, u.ID, u.ID, session.EndedByLimit, ended); ok {
-			return i.trail.RecordEvent(ctx, e)
-		}
-		return nil
+		return err
 	})
 	if errors.Is(err, errNotStored) {
 		return Result{}, i.refused(ctx, now, in.Username, u.ID)
@@ -192,8 +192,60 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.A
 	if err != nil {
 		return Result{}, notCounted{err}
 	}
-	u.PasswordHash = current
+	res.User.PasswordHash = current
+	return res, nil
+}
+
+// start starts the session of a login with a password alone, inside the
+// login's transaction.
+func (i *Interactor) start(ctx context.Context, now time.Time, attempt auth.Attempt, u user.User, current string, in Input) (Result, error) {
+	secret, id := session.NewSecret()
+	s := i.policy.Start(id, u.ID, now)
+	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
+	// The session is stored only if the user is still active and still
+	// has the password just verified, under the user's row lock: an
+	// inactivation or a password change racing with this login either
+	// waits and then deletes the new session, or wins and the login is
+	// refused.
+	stored, err := i.sessions.InsertSessionIfCurrent(ctx, s, current)
+	if err != nil || !stored {
+		return Result{}, cmp.Or(err, errNotStored)
+	}
+	if err := attempt.Succeeded(ctx); err != nil {
+		return Result{}, err
+	}
+	ended, err := i.sessions.DeleteOldestSessions(ctx, u.ID, i.limits.SessionsPerUser)
+	if err != nil {
+		return Result{}, fmt.Errorf("session limit: %w", err)
+	}
+	details := map[string]any{"methods": s.Methods}
+	if err := i.trail.RecordEvent(ctx, audit.New(ctx, now, audit.LoginSucceeded, u.ID, u.ID, details)); err != nil {
+		return Result{}, err
+	}
+	if e, ok := audit.SessionsEnded(ctx, now, u.ID, u.ID, session.EndedByLimit, ended); ok {
+		if err := i.trail.RecordEvent(ctx, e); err != nil {
+			return Result{}, err
+		}
+	}
 	return Result{User: u, Session: s, Secret: secret}, nil
+}
+
+// pending stores a pending login for a user with a second factor, inside
+// the login's transaction. The attempt is given back without forgetting
+// the failures before it: the second step's wrong codes count on top of
+// them, so starting over gives no more tries. Nothing is recorded: the
+// login succeeds, or fails, at its second step.
+func (i *Interactor) pending(ctx context.Context, now time.Time, attempt auth.Attempt, u user.User, current string, factors mfa.Factors, in Input) (Result, error) {
+	secret, id := session.NewPendingSecret()
+	p := session.Pending{ID: id, UserID: u.ID, VerifiedHash: current, CreatedAt: user.Timestamp(now),
+		ExpiresAt: user.Timestamp(now.Add(i.limits.PendingTTL)), UserAgent: session.CleanUserAgent(in.UserAgent), IP: in.ClientIP}
+	if err := i.sessions.InsertPendingLogin(ctx, p); err != nil {
+		return Result{}, err
+	}
+	if err := attempt.Passed(ctx); err != nil {
+		return Result{}, err
+	}
+	return Result{User: u, Secret: secret, Pending: &p, Methods: factors.Methods()}, nil
 }
 
 // errNotStored: the user changed between the verification and the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -25,8 +27,19 @@ type fakeStore struct {
 	sessions []session.Session
 	rehashed int
 	outcomes []string
+	factors  map[uuid.UUID]mfa.Factors
+	pending  []session.Pending
 	audittest.Trail
 	authtest.Attempts
+}
+
+func (f *fakeStore) Factors(_ context.Context, userID uuid.UUID) (mfa.Factors, error) {
+	return f.factors[userID], nil
+}
+
+func (f *fakeStore) InsertPendingLogin(_ context.Context, p session.Pending) error {
+	f.pending = append(f.pending, p)
+	return nil
 }
 
 func (f *fakeStore) LoginOutcome(o string) { f.outcomes = append(f.outcomes, o) }
@@ -128,7 +141,7 @@ func (c *clock) Now() time.Time { return c.now }
 
 func setup(users ...user.User) (*Interactor, *fakeStore, *fakeHasher, *clock) {
 	store, hasher, clk := newFakeStore(users...), &fakeHasher{params: "v2"}, &clock{now: t0}
-	return New(store, store, store, store, hasher, store, policy, guard, 3, clk.Now), store, hasher, clk
+	return New(store, store, store, store, hasher, store, policy, guard, Limits{SessionsPerUser: 3, PendingTTL: 5 * time.Minute}, clk.Now), store, hasher, clk
 }
 
 func alice(active bool) user.User {
@@ -470,5 +483,43 @@ func TestIPv6ClientsCountPerNetwork(t *testing.T) {
 	}
 	if _, err := i.Execute(context.Background(), auth.Actor{}, Input{Username: "alice", Password: "secret-pw", ClientIP: "2001:db8:1:3::1"}); err != nil {
 		t.Fatalf("another /64: %v", err)
+	}
+}
+
+// TestSecondFactorMakesAPendingLogin: a user with a second factor gets a
+// pending login (no session, nothing recorded yet, its own kind of
+// secret), and the right password gives its attempt back without
+// forgetting the wrong ones before it.
+func TestSecondFactorMakesAPendingLogin(t *testing.T) {
+	a := alice(true)
+	i, store, _, clk := setup(a)
+	store.factors = map[uuid.UUID]mfa.Factors{a.ID: {TOTPEnabledAt: t0, RecoveryCodesLeft: 10}}
+	ctx := context.Background()
+	if _, err := i.Execute(ctx, auth.Actor{}, Input{Username: "alice", Password: "wrong-pw", ClientIP: "10.0.0.1"}); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatal(err)
+	}
+	res, err := i.Execute(ctx, auth.Actor{}, Input{Username: "alice", Password: "secret-pw", ClientIP: "10.0.0.1", UserAgent: "ua"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pending == nil || len(store.sessions) != 0 || len(store.pending) != 1 || !session.IsPending(res.Secret) {
+		t.Fatalf("result %+v, %d sessions, %d pending", res, len(store.sessions), len(store.pending))
+	}
+	if !slices.Equal(res.Methods, []string{mfa.MethodTOTP, mfa.MethodRecoveryCode}) {
+		t.Fatalf("methods %v", res.Methods)
+	}
+	p := store.pending[0]
+	id, _ := session.PendingIDFromSecret(res.Secret)
+	if string(p.ID) != string(id) || p.UserID != a.ID || p.VerifiedHash != a.PasswordHash || !p.ExpiresAt.Equal(clk.now.Add(5*time.Minute)) || p.UserAgent != "ua" {
+		t.Fatalf("pending %+v", p)
+	}
+	if n := store.Count(guard.UserKey("alice")); n != 1 {
+		t.Fatalf("user window holds %d attempts, want the 1 wrong password", n)
+	}
+	if got := store.Types(); !slices.Equal(got, []audit.Type{audit.LoginFailed}) {
+		t.Fatalf("events %v", got)
+	}
+	if store.outcomes[1] != "mfa_required" {
+		t.Fatalf("outcomes %v", store.outcomes)
 	}
 }

@@ -9,22 +9,25 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Users finds the user and upgrades an old password hash, only while it
-// is the one verified.
+// Users finds the user and their second factors, and upgrades an old
+// password hash, only while it is the one verified.
 type Users interface {
 	UserByUsername(ctx context.Context, username string) (user.User, error)
+	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
 	RehashPassword(ctx context.Context, userID uuid.UUID, old, hash string) (bool, error)
 }
 
 // Sessions stores the new session if the user is still active with the
-// password just verified, and ends the user's oldest sessions past the
-// limit.
+// password just verified (or the pending login of a user with a second
+// factor), and ends the user's oldest sessions past the limit.
 type Sessions interface {
 	InsertSessionIfCurrent(ctx context.Context, s session.Session, passwordHash string) (bool, error)
+	InsertPendingLogin(ctx context.Context, p session.Pending) error
 	DeleteOldestSessions(ctx context.Context, userID uuid.UUID, keep int) (int, error)
 }
 

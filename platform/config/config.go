@@ -25,6 +25,7 @@ const EnvPrefix = "CLEANSLICE"
 const (
 	DevJWTSecret = "dev-only-jwt-secret-change-me-0123456789abcdef"
 	DevPepper    = "dev-only-password-pepper-change-me-0123456789"
+	DevMFAKey    = "dev-only-mfa-encryption-key-change-me-012345"
 )
 
 // WriteTimeout is the HTTP server's write timeout: the longest any answer
@@ -58,6 +59,7 @@ type Config struct {
 	Log      Log
 	Metrics  Metrics
 	Mail     Mail
+	MFA      MFA
 }
 
 // Mail configures outgoing mail.
@@ -124,7 +126,14 @@ type Auth struct {
 	MaxSessionsPerUser  int
 	MaxSignupsPerIP     int // 0: no limit
 	SignupWindow        time.Duration
-	RequireEmail        bool // an address at signup and creation
+	RequireEmail        bool          // an address at signup and creation
+	MFAPendingTTL       time.Duration // how long a login's second step may wait
+}
+
+// MFA configures second factors: the keys their secrets are sealed with.
+type MFA struct {
+	EncryptionKey          string
+	PreviousEncryptionKeys []string // still open; secrets are sealed again with EncryptionKey
 }
 
 // Cookie configures the session cookie.
@@ -189,6 +198,9 @@ var Defaults = map[string]any{
 	"auth.max_signups_per_ip":      30,
 	"auth.signup_window":           "1h",
 	"auth.require_email":           false,
+	"auth.mfa_pending_ttl":         "5m",
+	"mfa.encryption_key":           DevMFAKey,
+	"mfa.previous_encryption_keys": []string{},
 	"audit.retention":              "8760h",
 	"cookie.name":                  "access_token",
 	"cookie.secure":                false,
@@ -301,6 +313,11 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			MaxSignupsPerIP:     p.integer("auth.max_signups_per_ip", 0, 1000000),
 			SignupWindow:        p.duration("auth.signup_window"),
 			RequireEmail:        p.boolean("auth.require_email"),
+			MFAPendingTTL:       p.duration("auth.mfa_pending_ttl"),
+		},
+		MFA: MFA{
+			EncryptionKey:          p.str("mfa.encryption_key"),
+			PreviousEncryptionKeys: p.list("mfa.previous_encryption_keys"),
 		},
 		Audit: Audit{Retention: p.duration("audit.retention")},
 		Cookie: Cookie{
@@ -362,7 +379,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 // SecretKeys can be read from a file named by their environment variable
 // with _FILE appended (CLEANSLICE_AUTH_JWT_SECRET_FILE=/run/secrets/jwt), as
 // container secrets are mounted.
-var SecretKeys = []string{"auth.jwt_secret", "auth.jwt_previous_secrets", "password.pepper", "password.previous_peppers", "database.url", "mail.smtp_url"}
+var SecretKeys = []string{"auth.jwt_secret", "auth.jwt_previous_secrets", "password.pepper", "password.previous_peppers", "database.url", "mail.smtp_url", "mfa.encryption_key", "mfa.previous_encryption_keys"}
 
 // readSecretFiles takes the value of each secret key whose _FILE variable is
 // set from that file, one trailing newline trimmed. Setting both forms, or
@@ -424,6 +441,9 @@ func (c Config) validate() []string {
 	}
 	// A window of 0 would count nothing: the throttle silently off.
 	windows := map[string]time.Duration{"auth.failure_window": c.Auth.FailureWindow, "auth.signup_window": c.Auth.SignupWindow}
+	if t := c.Auth.MFAPendingTTL; t < 30*time.Second || t > time.Hour {
+		add("auth.mfa_pending_ttl must be between 30s and 1h (time to type a code, not a session)")
+	}
 	for _, k := range sortedKeys(windows) {
 		if windows[k] <= 0 {
 			add("%s must be above 0 (a window of 0 switches the throttle off)", k)
@@ -456,10 +476,12 @@ func (c Config) validate() []string {
 	}
 	// Every generation of a secret, from any source, meets the same rules.
 	generations := map[string][]string{
-		"auth.jwt_secret":           {c.Auth.JWTSecret},
-		"auth.jwt_previous_secrets": c.Auth.JWTPreviousSecrets,
-		"password.pepper":           {c.Password.Pepper},
-		"password.previous_peppers": c.Password.PreviousPeppers,
+		"auth.jwt_secret":              {c.Auth.JWTSecret},
+		"auth.jwt_previous_secrets":    c.Auth.JWTPreviousSecrets,
+		"password.pepper":              {c.Password.Pepper},
+		"password.previous_peppers":    c.Password.PreviousPeppers,
+		"mfa.encryption_key":           {c.MFA.EncryptionKey},
+		"mfa.previous_encryption_keys": c.MFA.PreviousEncryptionKeys,
 	}
 	for _, k := range sortedKeys(generations) {
 		for i, secret := range generations[k] {
@@ -470,7 +492,7 @@ func (c Config) validate() []string {
 			if len(secret) < MinSecretLen {
 				add("%s must be at least %d bytes", name, MinSecretLen)
 			}
-			if c.Production() && (secret == DevJWTSecret || secret == DevPepper) {
+			if c.Production() && (secret == DevJWTSecret || secret == DevPepper || secret == DevMFAKey) {
 				add("%s: the development value is refused in production", name)
 			}
 		}

@@ -37,6 +37,7 @@ func CanAdminister(actor user.Role) bool { return actor.Rank() >= user.RoleAdmin
 // Authentication and authorization errors.
 var (
 	ErrNotAuthenticated     = &apperr.Error{Kind: apperr.KindUnauthenticated, Code: "not_authenticated", Message: "log in first"}
+	ErrMFARequired          = &apperr.Error{Kind: apperr.KindUnauthenticated, Code: "mfa_required", Message: "finish the login with its second step first"}
 	ErrInvalidCredentials   = &apperr.Error{Kind: apperr.KindUnauthenticated, Code: "invalid_credentials", Message: "wrong username or password"}
 	ErrForbidden            = &apperr.Error{Kind: apperr.KindForbidden, Code: "forbidden", Message: "you are not allowed to do this"}
 	ErrAlreadyAuthenticated = &apperr.Error{Kind: apperr.KindForbidden, Code: "already_authenticated", Message: "you are already logged in; log out first"}

@@ -100,6 +100,20 @@ func (a Attempt) Succeeded(ctx context.Context) error {
 	return nil
 }
 
+// Passed settles an attempt whose secret was right but whose login goes
+// on (a second factor is due): the attempt is given back in every window,
+// and the failures before it stay counted, so that the second step's
+// wrong codes add to them and starting over buys no tries. Call it in the
+// transaction that stores the pending login.
+func (a Attempt) Passed(ctx context.Context) error {
+	for k, l := range a.limits {
+		if err := a.store.ReleaseAttempt(ctx, l.Key, a.started[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Abandon gives every counted attempt back when the attempt
 // ends with cause and no wrong password (a fault, a full window, an
 // inactive account's right one), and returns cause, with the release's own

@@ -192,7 +192,6 @@ func NormalizeRecoveryCode(code string) (string, bool) {
 
 // Errors of the second-factor routes.
 var (
-	ErrMFARequired        = &apperr.Error{Kind: apperr.KindUnauthenticated, Code: "mfa_required", Message: "finish the login with its second step first"}
 	ErrInvalidCode        = &apperr.Error{Kind: apperr.KindUnauthenticated, Code: "invalid_code", Message: "the code is wrong, expired or already used"}
 	ErrTOTPAlreadyEnabled = &apperr.Error{Kind: apperr.KindConflict, Code: "totp_already_enabled", Message: "an authenticator app is already enrolled; disable it first"}
 	ErrNoSecondFactor     = &apperr.Error{Kind: apperr.KindConflict, Code: "mfa_not_enabled", Message: "enroll a second factor first"}
