@@ -24,6 +24,8 @@ import (
 	"github.com/cleanslice/cleanslice/features/changepassword"
 	"github.com/cleanslice/cleanslice/features/confirmrecovery"
 	"github.com/cleanslice/cleanslice/features/createuser"
+	"github.com/cleanslice/cleanslice/features/disabletotp"
+	"github.com/cleanslice/cleanslice/features/enabletotp"
 	"github.com/cleanslice/cleanslice/features/endothersessions"
 	"github.com/cleanslice/cleanslice/features/endsession"
 	"github.com/cleanslice/cleanslice/features/endusersessions"
@@ -32,16 +34,21 @@ import (
 	"github.com/cleanslice/cleanslice/features/inactivateuser"
 	"github.com/cleanslice/cleanslice/features/listactivity"
 	"github.com/cleanslice/cleanslice/features/listauditevents"
+	"github.com/cleanslice/cleanslice/features/listmfa"
 	"github.com/cleanslice/cleanslice/features/listsessions"
 	"github.com/cleanslice/cleanslice/features/listusers"
 	"github.com/cleanslice/cleanslice/features/listusersessions"
 	"github.com/cleanslice/cleanslice/features/login"
+	"github.com/cleanslice/cleanslice/features/loginmfa"
 	"github.com/cleanslice/cleanslice/features/logout"
 	"github.com/cleanslice/cleanslice/features/me"
 	"github.com/cleanslice/cleanslice/features/reactivateuser"
+	"github.com/cleanslice/cleanslice/features/regeneratecodes"
 	"github.com/cleanslice/cleanslice/features/requestrecovery"
+	"github.com/cleanslice/cleanslice/features/resetmfa"
 	"github.com/cleanslice/cleanslice/features/revokeadmin"
 	"github.com/cleanslice/cleanslice/features/sendverification"
+	"github.com/cleanslice/cleanslice/features/setuptotp"
 	"github.com/cleanslice/cleanslice/features/setuserpassword"
 	"github.com/cleanslice/cleanslice/features/signup"
 	"github.com/cleanslice/cleanslice/features/verifyemail"
@@ -50,6 +57,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/logging"
 	"github.com/cleanslice/cleanslice/platform/mailer"
 	"github.com/cleanslice/cleanslice/platform/metrics"
+	"github.com/cleanslice/cleanslice/platform/mfakeys"
 	"github.com/cleanslice/cleanslice/platform/openapi"
 	"github.com/cleanslice/cleanslice/platform/pages"
 	"github.com/cleanslice/cleanslice/platform/password"
@@ -57,6 +65,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/sqlite"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/platform/token"
+	"github.com/cleanslice/cleanslice/platform/totp"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
@@ -323,6 +332,15 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	requestRecoveryH := requestrecovery.NewHandler(recovery)
 	confirmRecoveryH := confirmrecovery.NewHandler(confirmrecovery.New(store, hasher, outbox, guard, minLen, now))
 	changeEmailH := changeemail.NewHandler(changeemail.New(store, hasher, outbox, links, guard, cfg.Auth.RequireEmail, now))
+	keys := mfakeys.New(cfg.MFA.EncryptionKey, cfg.MFA.PreviousEncryptionKeys)
+	apps := totp.Authenticator{Issuer: totpIssuer}
+	loginMFAH := loginmfa.NewHandler(loginmfa.New(store, store, store, store, store, store, keys, apps, policy, guard, cfg.Auth.MaxSessionsPerUser, now), cookies)
+	listMFAH := listmfa.NewHandler(listmfa.New(store))
+	setupTOTPH := setuptotp.NewHandler(setuptotp.New(store, hasher, keys, apps, guard, now))
+	enableTOTPH := enabletotp.NewHandler(enabletotp.New(store, keys, apps, now))
+	disableTOTPH := disabletotp.NewHandler(disabletotp.New(store, hasher, guard, now))
+	recoveryCodesH := regeneratecodes.NewHandler(regeneratecodes.New(store, hasher, keys, guard, now))
+	resetMFAH := resetmfa.NewHandler(resetmfa.New(store, now))
 
 	docs, err := openapi.New()
 	if err != nil {
@@ -362,6 +380,7 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	api.GET("", healthH.Status)
 	api.POST("/auth/signup", signupH.Handle, hashing, authn.Optional)
 	api.POST("/auth/login", loginH.Handle, hashing, authn.Optional)
+	api.POST("/auth/login/mfa", loginMFAH.Handle, authn.Optional)
 	api.DELETE("/auth/logout", logoutH.Handle, authn.Required)
 	api.GET("/auth/me", me.Handle, authn.Required)
 	api.PUT("/auth/password", changePasswordH.Handle, hashing, authn.Required)
@@ -374,6 +393,11 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	api.POST("/auth/email/verify", verifyEmailH.Handle)
 	api.POST("/auth/recovery", requestRecoveryH.Handle)
 	api.POST("/auth/recovery/confirm", confirmRecoveryH.Handle, hashing)
+	api.GET("/auth/mfa", listMFAH.Handle, authn.Required)
+	api.POST("/auth/mfa/totp/setup", setupTOTPH.Handle, hashing, authn.Required)
+	api.POST("/auth/mfa/totp/enable", enableTOTPH.Handle, authn.Required)
+	api.POST("/auth/mfa/totp/disable", disableTOTPH.Handle, hashing, authn.Required)
+	api.POST("/auth/mfa/recovery-codes", recoveryCodesH.Handle, hashing, authn.Required)
 	api.POST("/users", createUserH.Handle, hashing, authn.Required)
 	api.GET("/users", listUsersH.Handle, authn.Required)
 	api.PATCH("/users/inactivate", inactivateH.Handle, authn.Required)
@@ -383,6 +407,7 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	api.PATCH("/users/password", setPasswordH.Handle, hashing, authn.Required)
 	api.GET("/users/sessions", listUserSessionsH.Handle, authn.Required)
 	api.DELETE("/users/sessions", endUserSessionsH.Handle, authn.Required)
+	api.PATCH("/users/reset-mfa", resetMFAH.Handle, authn.Required)
 	api.GET("/audit", auditH.Handle, authn.Required)
 	return e, nil
 }
@@ -409,6 +434,10 @@ func yielder(fg *httpserver.Foreground) password.Yielder {
 	return fg
 }
 
+// totpIssuer names the service in authenticator apps (the otpauth URI's
+// issuer).
+const totpIssuer = "cleanslice"
+
 // loginFailuresPerIP is how many failed password attempts one client (an
 // IPv4 address, an IPv6 /64) may make inside auth.failure_window, across
 // all usernames.
@@ -431,7 +460,7 @@ type retention struct {
 }
 
 // purge deletes expired sessions, stale attempt windows, finished mail,
-// expired one-time tokens and audit
+// expired one-time tokens and pending logins, and audit
 // events past their retention every interval until ctx is done. A failed
 // round is logged and retried at the next tick.
 func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *slog.Logger, keep retention, interval time.Duration) {
@@ -464,6 +493,11 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 			log.Warn("purge expired tokens", "error", err)
 			continue
 		}
+		pending, err := store.DeleteExpiredPendingLogins(ctx, now)
+		if err != nil {
+			log.Warn("purge expired pending logins", "error", err)
+			continue
+		}
 		m.SessionsEnded(session.EndedByExpiry, int(sessions))
 		var events int64
 		if keep.Audit > 0 {
@@ -472,8 +506,9 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 				continue
 			}
 		}
-		if sessions+windows+mails+tokens+events > 0 {
-			log.Info("purged", "sessions", sessions, "attempt_windows", windows, "mail", mails, "tokens", tokens, "audit_events", events)
+		if sessions+windows+mails+tokens+pending+events > 0 {
+			log.Info("purged", "sessions", sessions, "attempt_windows", windows, "mail", mails, "tokens", tokens,
+				"pending_logins", pending, "audit_events", events)
 		}
 	}
 }

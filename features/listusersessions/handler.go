@@ -23,6 +23,8 @@ type sessionResponse struct {
 	ExpiresAt  time.Time  `json:"expires_at"`
 	UserAgent  string     `json:"user_agent"`
 	IP         string     `json:"ip"`
+	AAL        int        `json:"aal"`
+	Methods    []string   `json:"methods"`
 }
 
 type response struct {
@@ -49,7 +51,7 @@ func (h *Handler) Handle(c *echo.Context) error {
 		if !s.PublicID.IsNil() {
 			id = &s.PublicID
 		}
-		out.Sessions[n] = sessionResponse{id, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.UserAgent, s.IP}
+		out.Sessions[n] = sessionResponse{id, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.UserAgent, s.IP, s.AAL, s.Methods}
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -150,29 +150,31 @@ func TestEveryProblemReportedAtOnce(t *testing.T) {
 func TestProductionRefusesDevelopmentSettings(t *testing.T) {
 	_, err := Load(writeFile(t, "env = \"production\"\n"), envOf(nil))
 	got := strings.Join(problems(t, err), "\n")
-	for _, w := range []string{"auth.jwt_secret: the development value", "password.pepper: the development value", "cookie.secure must be true"} {
+	for _, w := range []string{"auth.jwt_secret: the development value", "password.pepper: the development value", "mfa.encryption_key: the development value", "cookie.secure must be true"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("problems %q lack %q", got, w)
 		}
 	}
 
 	_, err = Load(writeFile(t, "env = \"production\"\n"), envOf(map[string]string{
-		"CLEANSLICE_AUTH_JWT_SECRET": "too-short",
-		"CLEANSLICE_PASSWORD_PEPPER": strings.Repeat("p", 32),
-		"CLEANSLICE_COOKIE_SECURE":   "true",
-		"CLEANSLICE_MAIL_TRANSPORT":  "smtp",
-		"CLEANSLICE_MAIL_SMTP_URL":   "smtp://mail.example.com",
+		"CLEANSLICE_AUTH_JWT_SECRET":    "too-short",
+		"CLEANSLICE_PASSWORD_PEPPER":    strings.Repeat("p", 32),
+		"CLEANSLICE_MFA_ENCRYPTION_KEY": strings.Repeat("m", 32),
+		"CLEANSLICE_COOKIE_SECURE":      "true",
+		"CLEANSLICE_MAIL_TRANSPORT":     "smtp",
+		"CLEANSLICE_MAIL_SMTP_URL":      "smtp://mail.example.com",
 	}))
 	if got := problems(t, err); len(got) != 1 || !strings.Contains(got[0], "auth.jwt_secret must be at least 32 bytes") {
 		t.Errorf("problems = %q", got)
 	}
 
 	c, err := Load(writeFile(t, "env = \"production\"\n"), envOf(map[string]string{
-		"CLEANSLICE_AUTH_JWT_SECRET": strings.Repeat("s", 32),
-		"CLEANSLICE_PASSWORD_PEPPER": strings.Repeat("p", 32),
-		"CLEANSLICE_COOKIE_SECURE":   "true",
-		"CLEANSLICE_MAIL_TRANSPORT":  "smtp",
-		"CLEANSLICE_MAIL_SMTP_URL":   "smtp://user:pass@mail.example.com:587",
+		"CLEANSLICE_AUTH_JWT_SECRET":    strings.Repeat("s", 32),
+		"CLEANSLICE_PASSWORD_PEPPER":    strings.Repeat("p", 32),
+		"CLEANSLICE_MFA_ENCRYPTION_KEY": strings.Repeat("m", 32),
+		"CLEANSLICE_COOKIE_SECURE":      "true",
+		"CLEANSLICE_MAIL_TRANSPORT":     "smtp",
+		"CLEANSLICE_MAIL_SMTP_URL":      "smtp://user:pass@mail.example.com:587",
 	}))
 	if err != nil || !c.Production() {
 		t.Fatalf("valid production config refused: %v", err)
@@ -195,11 +197,12 @@ func TestSettingsThatSwitchProtectionOff(t *testing.T) {
 	}
 	production := func(settings map[string]string) error {
 		env := map[string]string{
-			"CLEANSLICE_AUTH_JWT_SECRET": strings.Repeat("s", 32),
-			"CLEANSLICE_PASSWORD_PEPPER": strings.Repeat("p", 32),
-			"CLEANSLICE_COOKIE_SECURE":   "true",
-			"CLEANSLICE_MAIL_TRANSPORT":  "smtp",
-			"CLEANSLICE_MAIL_SMTP_URL":   "smtp://user:pass@mail.example.com:587",
+			"CLEANSLICE_AUTH_JWT_SECRET":    strings.Repeat("s", 32),
+			"CLEANSLICE_PASSWORD_PEPPER":    strings.Repeat("p", 32),
+			"CLEANSLICE_MFA_ENCRYPTION_KEY": strings.Repeat("m", 32),
+			"CLEANSLICE_COOKIE_SECURE":      "true",
+			"CLEANSLICE_MAIL_TRANSPORT":     "smtp",
+			"CLEANSLICE_MAIL_SMTP_URL":      "smtp://user:pass@mail.example.com:587",
 		}
 		for k, v := range settings {
 			env[k] = v
@@ -227,6 +230,12 @@ func TestSettingsThatSwitchProtectionOff(t *testing.T) {
 		if err := production(strong); err != nil {
 			t.Errorf("%v refused: %v", strong, err)
 		}
+	}
+	if got := problems(t, production(map[string]string{"CLEANSLICE_MFA_PREVIOUS_ENCRYPTION_KEYS": "short"})); len(got) != 1 || !strings.Contains(got[0], "mfa.previous_encryption_keys[0] must be at least 32 bytes") {
+		t.Errorf("short previous mfa key: problems %q", got)
+	}
+	if got := problems(t, production(map[string]string{"CLEANSLICE_AUTH_MFA_PENDING_TTL": "24h"})); len(got) != 1 || !strings.Contains(got[0], "auth.mfa_pending_ttl must be between 30s and 1h") {
+		t.Errorf("a day-long pending login: problems %q", got)
 	}
 	if err := production(map[string]string{"CLEANSLICE_COOKIE_NAME": "__Host-access_token"}); err != nil {
 		t.Errorf("__Host- cookie with cookie.secure: %v", err)

@@ -33,7 +33,7 @@ func (s *Store) CredentialQueries(userID any, key string, at time.Time) []ListQu
 		{attemptWindowSQL, []any{key}},
 		{releaseAttemptSQL, []any{key, start}},
 		{clearAttemptsSQL, []any{key}},
-		{s.insertSessionIfCurrentSQL(), []any{[]byte("id"), userID, start, start, start, start, nil, "ua", "ip", "$hash"}},
+		{s.insertSessionIfCurrentSQL(), []any{[]byte("id"), userID, start, start, start, start, nil, "ua", "ip", 1, "password", "$hash"}},
 		{replacePasswordHashSQL, []any{userID, "$old", "$new", start}},
 		{rehashPasswordSQL, []any{userID, "$old", "$new"}},
 	}
@@ -166,4 +166,22 @@ func PreparedRuns(ctx context.Context, like string) (int, error) {
 	var n int
 	err := st.tx.QueryRowContext(ctx, `SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements WHERE statement LIKE $1`, like).Scan(&n)
 	return n, err
+}
+
+// MFAQueries returns the second factors' queries with sample parameters,
+// for plan tests.
+func (s *Store) MFAQueries(userID any, at time.Time) []ListQuery {
+	id, digest := make([]byte, 32), make([]byte, 32)
+	return []ListQuery{
+		{factorsSQL, []any{userID}},
+		{totpSQL, []any{userID}},
+		{acceptTOTPStepSQL, []any{userID, 42}},
+		{useRecoveryCodeSQL, []any{userID, digest}},
+		{deleteRecoveryCodesSQL, []any{userID}},
+		{countPendingAttemptSQL, []any{id, ts(at), 5}},
+		{deletePendingLoginSQL, []any{id}},
+		{deleteUserPendingLoginsSQL, []any{userID}},
+		{s.purgePendingLogins(), []any{ts(at), 250}},
+		{s.lockUserWithPasswordSQL(), []any{userID, "$hash"}},
+	}
 }

@@ -12,6 +12,27 @@ import (
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
+// The second factors' queries: each finds its rows by a primary key (a
+// user's factors, codes, a pending login) or pending_logins_user_id_idx.
+const (
+	factorsSQL = `SELECT
+		(SELECT enabled_at FROM mfa_totp WHERE user_id = $1) AS enabled_at,
+		(SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1) AS codes`
+	totpSQL                = `SELECT secret, enabled_at, last_step FROM mfa_totp WHERE user_id = $1`
+	acceptTOTPStepSQL      = `UPDATE mfa_totp SET last_step = $2 WHERE user_id = $1 AND enabled_at IS NOT NULL AND last_step < $2`
+	useRecoveryCodeSQL     = `DELETE FROM mfa_recovery_codes WHERE user_id = $1 AND digest = $2`
+	deleteRecoveryCodesSQL = `DELETE FROM mfa_recovery_codes WHERE user_id = $1`
+	countPendingAttemptSQL = `UPDATE pending_logins SET attempts = attempts + 1
+		WHERE id = $1 AND expires_at > $2 AND attempts < $3
+		RETURNING user_id, verified_hash, created_at, expires_at, attempts, user_agent, ip`
+	deletePendingLoginSQL      = `DELETE FROM pending_logins WHERE id = $1`
+	deleteUserPendingLoginsSQL = `DELETE FROM pending_logins WHERE user_id = $1`
+)
+
+func (s *Store) lockUserWithPasswordSQL() string {
+	return `SELECT 1 FROM users WHERE id = $1 AND password_hash = $2` + s.d.ForUpdate
+}
+
 // Factors says which second factors a user has, in one query of primary
 // key lookups.
 func (s *Store) Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error) {
@@ -19,9 +40,7 @@ func (s *Store) Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, err
 		EnabledAt dbTime `db:"enabled_at"`
 		Codes     int    `db:"codes"`
 	}
-	err := s.q(ctx).GetContext(ctx, &r, `SELECT
-		(SELECT enabled_at FROM mfa_totp WHERE user_id = $1) AS enabled_at,
-		(SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1) AS codes`, userID)
+	err := s.q(ctx).GetContext(ctx, &r, factorsSQL, userID)
 	if err != nil {
 		return mfa.Factors{}, s.translate("factors", err)
 	}
@@ -36,8 +55,7 @@ func (s *Store) TOTP(ctx context.Context, userID uuid.UUID) (mfa.TOTP, bool, err
 		EnabledAt dbTime `db:"enabled_at"`
 		LastStep  int64  `db:"last_step"`
 	}
-	err := s.translate("totp", s.q(ctx).GetContext(ctx, &r,
-		`SELECT secret, enabled_at, last_step FROM mfa_totp WHERE user_id = $1`, userID))
+	err := s.translate("totp", s.q(ctx).GetContext(ctx, &r, totpSQL, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return mfa.TOTP{}, false, nil
 	}
@@ -73,7 +91,7 @@ func (s *Store) EnableTOTP(ctx context.Context, userID uuid.UUID, sealed, reseal
 // one wins), and stores resealed as the secret when it is not nil (one
 // sealed with an old key, sealed again). It reports whether it did.
 func (s *Store) AcceptTOTPStep(ctx context.Context, userID uuid.UUID, step int64, resealed []byte) (bool, error) {
-	q, args := `UPDATE mfa_totp SET last_step = $2 WHERE user_id = $1 AND enabled_at IS NOT NULL AND last_step < $2`, []any{userID, step}
+	q, args := acceptTOTPStepSQL, []any{userID, step}
 	if resealed != nil {
 		q = `UPDATE mfa_totp SET last_step = $2, secret = $3 WHERE user_id = $1 AND enabled_at IS NOT NULL AND last_step < $2`
 		args = append(args, resealed)
@@ -113,7 +131,7 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID uuid.UUID, dige
 // was one: of two uses of one code, one wins.
 func (s *Store) UseRecoveryCode(ctx context.Context, userID uuid.UUID, digests [][]byte) (bool, error) {
 	for _, d := range digests {
-		n, err := s.execCount(ctx, "use recovery code", `DELETE FROM mfa_recovery_codes WHERE user_id = $1 AND digest = $2`, userID, d)
+		n, err := s.execCount(ctx, "use recovery code", useRecoveryCodeSQL, userID, d)
 		if err != nil || n == 1 {
 			return n == 1, err
 		}
@@ -124,7 +142,7 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID uuid.UUID, digests [
 // DeleteRecoveryCodes removes a user's recovery codes and reports how
 // many.
 func (s *Store) DeleteRecoveryCodes(ctx context.Context, userID uuid.UUID) (int, error) {
-	n, err := s.execCount(ctx, "delete recovery codes", `DELETE FROM mfa_recovery_codes WHERE user_id = $1`, userID)
+	n, err := s.execCount(ctx, "delete recovery codes", deleteRecoveryCodesSQL, userID)
 	return int(n), err
 }
 
@@ -150,9 +168,7 @@ func (s *Store) CountPendingAttempt(ctx context.Context, id []byte, now time.Tim
 		UserAgent    string    `db:"user_agent"`
 		IP           string    `db:"ip"`
 	}
-	err := s.translate("count pending attempt", s.q(ctx).GetContext(ctx, &r, `UPDATE pending_logins SET attempts = attempts + 1
-		WHERE id = $1 AND expires_at > $2 AND attempts < $3
-		RETURNING user_id, verified_hash, created_at, expires_at, attempts, user_agent, ip`, id, ts(now), max))
+	err := s.translate("count pending attempt", s.q(ctx).GetContext(ctx, &r, countPendingAttemptSQL, id, ts(now), max))
 	if errors.Is(err, sql.ErrNoRows) {
 		return session.Pending{}, session.ErrNotFound
 	}
@@ -166,18 +182,33 @@ func (s *Store) CountPendingAttempt(ctx context.Context, id []byte, now time.Tim
 // DeletePendingLogin ends a pending login and reports whether it was
 // there: of two second steps that both passed, one makes the session.
 func (s *Store) DeletePendingLogin(ctx context.Context, id []byte) (bool, error) {
-	n, err := s.execCount(ctx, "delete pending login", `DELETE FROM pending_logins WHERE id = $1`, id)
+	n, err := s.execCount(ctx, "delete pending login", deletePendingLoginSQL, id)
 	return n == 1, err
 }
 
 // DeleteUserPendingLogins ends every pending login of a user.
 func (s *Store) DeleteUserPendingLogins(ctx context.Context, userID uuid.UUID) error {
-	_, err := s.q(ctx).ExecContext(ctx, `DELETE FROM pending_logins WHERE user_id = $1`, userID)
+	_, err := s.q(ctx).ExecContext(ctx, deleteUserPendingLoginsSQL, userID)
 	return s.translate("delete user pending logins", err)
 }
 
 // DeleteExpiredPendingLogins removes pending logins over at now, in
 // batches through the expires_at index.
 func (s *Store) DeleteExpiredPendingLogins(ctx context.Context, now time.Time) (int64, error) {
-	return s.deleteInBatches(ctx, "delete expired pending logins", s.batchDelete("pending_logins", "id", "expires_at <= $1", "expires_at"), ts(now))
+	return s.deleteInBatches(ctx, "delete expired pending logins", s.purgePendingLogins(), ts(now))
+}
+
+func (s *Store) purgePendingLogins() string {
+	return s.batchDelete("pending_logins", "id", "expires_at <= $1", "expires_at")
+}
+
+// LockUserWithPassword locks a user's row until the transaction in ctx
+// ends, if the user still has passwordHash, and reports whether they had.
+func (s *Store) LockUserWithPassword(ctx context.Context, userID uuid.UUID, passwordHash string) (bool, error) {
+	var one int
+	err := s.translate("lock user with password", s.q(ctx).GetContext(ctx, &one, s.lockUserWithPasswordSQL(), userID, passwordHash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/gofrs/uuid/v5"
+
 	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
@@ -46,4 +48,27 @@ func (g Guard) CheckCurrentPassword(ctx context.Context, store ReauthStore, hash
 		return Attempt{}, ErrWrongPassword
 	}
 	return a, nil
+}
+
+// PasswordLocker locks a user's row while the user still has a password
+// hash, and reports whether they had it.
+type PasswordLocker interface {
+	LockUserWithPassword(ctx context.Context, userID uuid.UUID, passwordHash string) (bool, error)
+}
+
+// Reauthenticated is called first in the transaction of a change that a
+// CheckCurrentPassword allowed and that touches no password itself (a
+// second-factor change): the change goes on only while the password
+// checked is still the user's, under the user's row lock (a reset or
+// recovery since then wins: ErrWrongPassword), and the attempt is settled
+// with the change.
+func Reauthenticated(ctx context.Context, store PasswordLocker, actor Actor, a Attempt) error {
+	ok, err := store.LockUserWithPassword(ctx, actor.User.ID, actor.User.PasswordHash)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrWrongPassword
+	}
+	return a.Succeeded(ctx)
 }

@@ -6,14 +6,10 @@ package mfa
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base32"
-	"net/url"
 	"strings"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/hotp"
+	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
 )
@@ -68,79 +64,6 @@ func (f Factors) Methods() []string {
 		m = append(m, MethodRecoveryCode)
 	}
 	return m
-}
-
-// TOTP parameters (RFC 6238 as every authenticator app implements it).
-const (
-	Period     = 30 * time.Second
-	Digits     = 6
-	Skew       = 1  // steps accepted either side of the current one
-	SecretSize = 20 // bytes: 160 bits, RFC 4226's recommendation
-)
-
-// NewSecret returns a fresh TOTP secret, base32 without padding as
-// authenticator apps take it.
-func NewSecret() string {
-	b := make([]byte, SecretSize)
-	rand.Read(b)
-	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
-}
-
-// URI is the otpauth:// URI an authenticator app scans (as a QR code) or
-// takes as a link: the Key Uri Format of Google Authenticator.
-func URI(issuer, account, secret string) string {
-	v := url.Values{}
-	v.Set("secret", secret)
-	v.Set("issuer", issuer)
-	v.Set("algorithm", "SHA1")
-	v.Set("digits", "6")
-	v.Set("period", "30")
-	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + issuer + ":" + account, RawQuery: v.Encode()}
-	return u.String()
-}
-
-// Step is the number of the TOTP time step now falls in.
-func Step(now time.Time) int64 { return now.Unix() / int64(Period/time.Second) }
-
-// MatchStep returns the time step (now's, or one either side) whose code
-// is code, and whether there is one. It says nothing of replays: the
-// caller accepts a step only once (after the last accepted one).
-func MatchStep(secret, code string, now time.Time) (int64, bool) {
-	if !wellFormedCode(code) {
-		return 0, false
-	}
-	current := Step(now)
-	found, match := int64(0), 0
-	// Every candidate is computed and compared in constant time, so the
-	// answer's timing does not tell which step matched.
-	for s := current - Skew; s <= current+Skew; s++ {
-		want, err := hotp.GenerateCodeCustom(secret, uint64(s), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-		if err != nil {
-			return 0, false
-		}
-		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 && match == 0 {
-			found, match = s, 1
-		}
-	}
-	return found, match == 1
-}
-
-// Code returns secret's code for the time step of t: what an
-// authenticator app shows (tests and tools use it).
-func Code(secret string, t time.Time) (string, error) {
-	return hotp.GenerateCodeCustom(secret, uint64(Step(t)), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-}
-
-func wellFormedCode(code string) bool {
-	if len(code) != Digits {
-		return false
-	}
-	for _, c := range code {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // Recovery codes: RecoveryCodes of them a set, each recoveryCodeLen
@@ -218,3 +141,49 @@ func (t TOTP) Enabled() bool { return !t.EnabledAt.IsZero() }
 // MaxCodeAttempts is how many second steps one pending login may try: the
 // fifth wrong one ends it.
 const MaxCodeAttempts = 5
+
+// Sealer seals and opens TOTP secrets, bound to their user (see
+// platform/mfakeys); Open reports a secret sealed with an old key as stale.
+type Sealer interface {
+	Seal(userID uuid.UUID, secret string) []byte
+	Open(userID uuid.UUID, sealed []byte) (secret string, stale bool, err error)
+}
+
+// Codes is the TOTP mathematics (platform/totp): the time step, of now's
+// and the ones the skew allows, whose code is code.
+type Codes interface {
+	MatchStep(secret, code string, now time.Time) (int64, bool)
+}
+
+// CheckCode is the one check of a TOTP code against a user's stored
+// authenticator: the time step the code belongs to, when it is one of
+// now's (with the skew) and after the last accepted step, so a code is
+// never good twice. resealed is the secret sealed with the current key
+// when it was sealed with an old one (nil otherwise), to store with the
+// accepted step. The caller must still record the step atomically (only
+// if it is after the stored one), or two uses of one code could both pass.
+func CheckCode(sealer Sealer, codes Codes, userID uuid.UUID, t TOTP, code string, now time.Time) (step int64, resealed []byte, ok bool, err error) {
+	secret, stale, err := sealer.Open(userID, t.Sealed)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	step, ok = codes.MatchStep(secret, code, now)
+	if !ok || step <= t.LastStep {
+		return 0, nil, false, nil
+	}
+	if stale {
+		resealed = sealer.Seal(userID, secret)
+	}
+	return step, resealed, true, nil
+}
+
+// NewRecoveryCodeSet returns a fresh set of recovery codes, to show once,
+// and what is stored of them (digest of each normalized code).
+func NewRecoveryCodeSet(digest func(code string) []byte) (codes []string, digests [][]byte) {
+	codes = NewRecoveryCodes()
+	for _, c := range codes {
+		n, _ := NormalizeRecoveryCode(c)
+		digests = append(digests, digest(n))
+	}
+	return codes, digests
+}

@@ -1,0 +1,75 @@
+// Package disabletotp removes the caller's authenticator app, after their
+// current password. When no other factor is left, the recovery codes go
+// too: they stand in for a factor, never alone.
+package disabletotp
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
+)
+
+// Interactor disables authenticators.
+type Interactor struct {
+	store  Store
+	hasher Hasher
+	guard  auth.Guard
+	now    func() time.Time
+}
+
+// New returns the interactor; guard throttles the current-password check.
+func New(store Store, hasher Hasher, guard auth.Guard, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, guard: guard, now: now}
+}
+
+// Input is the caller's current password and address.
+type Input struct {
+	CurrentPassword string
+	ClientIP        string
+}
+
+// Action is this check's details.action in reauthentication.failed.
+const Action = "totp_disable"
+
+// Execute checks the password and removes the authenticator (set up or
+// enabled). Without one it changes and records nothing.
+func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) error {
+	if !actor.Authenticated() {
+		return auth.ErrNotAuthenticated
+	}
+	if in.CurrentPassword == "" {
+		return apperr.Invalid(apperr.FieldError{Field: "current_password", Message: "current_password is required"})
+	}
+	u, now := actor.User, i.now()
+	attempt, err := i.guard.CheckCurrentPassword(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	if err != nil {
+		return fmt.Errorf("disable totp: %w", err)
+	}
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := auth.Reauthenticated(ctx, i.store, actor, attempt); err != nil {
+			return err
+		}
+		enabled, err := i.store.DeleteTOTP(ctx, u.ID)
+		if err != nil || !enabled {
+			return err
+		}
+		left, err := i.store.Factors(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if !left.Any() {
+			if _, err := i.store.DeleteRecoveryCodes(ctx, u.ID); err != nil {
+				return err
+			}
+		}
+		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.TOTPDisabled, u.ID, u.ID, nil))
+	})
+	if err != nil {
+		return fmt.Errorf("disable totp of %s: %w", u.Username, err)
+	}
+	return nil
+}

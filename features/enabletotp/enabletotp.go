@@ -1,0 +1,101 @@
+// Package enabletotp finishes the enrollment of an authenticator app: its
+// first code proves the app holds the secret set up (see setuptotp), and
+// the app is enabled. When it is the user's first factor, a set of
+// recovery codes is made and returned, shown this once.
+package enabletotp
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
+)
+
+// Interactor enables authenticators.
+type Interactor struct {
+	store Store
+	keys  Keys
+	codes mfa.Codes
+	now   func() time.Time
+}
+
+// New returns the interactor; codes is the TOTP mathematics.
+func New(store Store, keys Keys, codes mfa.Codes, now func() time.Time) *Interactor {
+	return &Interactor{store: store, keys: keys, codes: codes, now: now}
+}
+
+// Input is the first code the app shows.
+type Input struct {
+	Code string
+}
+
+// Result is the recovery codes made with a first factor (none otherwise).
+type Result struct {
+	RecoveryCodes []string
+}
+
+// Execute checks the code against the secret set up and enables it: 409
+// totp_not_set_up without a setup, totp_already_enabled once enabled, 422
+// invalid_code for a code that is not the app's. The code's time step is
+// the first accepted one, so the same code cannot then log in.
+func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
+	if !actor.Authenticated() {
+		return Result{}, auth.ErrNotAuthenticated
+	}
+	if in.Code == "" {
+		return Result{}, apperr.Invalid(apperr.FieldError{Field: "code", Message: "code is required"})
+	}
+	u, now := actor.User, i.now()
+	t, ok, err := i.store.TOTP(ctx, u.ID)
+	switch {
+	case err != nil:
+		return Result{}, fmt.Errorf("enable totp: %w", err)
+	case !ok:
+		return Result{}, mfa.ErrNoTOTPSetup
+	case t.Enabled():
+		return Result{}, mfa.ErrTOTPAlreadyEnabled
+	}
+	step, resealed, ok, err := mfa.CheckCode(i.keys, i.codes, u.ID, t, in.Code, now)
+	if err != nil {
+		return Result{}, fmt.Errorf("enable totp: %w", err)
+	}
+	if !ok {
+		return Result{}, mfa.ErrWrongEnableCode
+	}
+	if resealed == nil {
+		resealed = t.Sealed
+	}
+	var res Result
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		first, err := i.store.Factors(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		// Only the secret the code was checked against: a setup since
+		// then replaced it, and this code is not its app's.
+		if ok, err := i.store.EnableTOTP(ctx, u.ID, t.Sealed, resealed, step, now); err != nil || !ok {
+			return cmp.Or[error](err, mfa.ErrWrongEnableCode)
+		}
+		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.TOTPEnabled, u.ID, u.ID, nil)); err != nil {
+			return err
+		}
+		if first.Any() {
+			return nil
+		}
+		codes, digests := mfa.NewRecoveryCodeSet(i.keys.RecoveryDigest)
+		if err := i.store.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
+			return err
+		}
+		res.RecoveryCodes = codes
+		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.RecoveryCodesGenerated, u.ID, u.ID, map[string]any{"count": len(codes)}))
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("enable totp for %s: %w", u.Username, err)
+	}
+	return res, nil
+}

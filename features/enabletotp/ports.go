@@ -1,0 +1,29 @@
+package enabletotp
+
+import (
+	"context"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/mfa"
+)
+
+// Store reads the authenticator set up and the factors, enables it and
+// stores the recovery codes, and records the events, in one transaction.
+type Store interface {
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	TOTP(ctx context.Context, userID uuid.UUID) (mfa.TOTP, bool, error)
+	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
+	EnableTOTP(ctx context.Context, userID uuid.UUID, sealed, resealed []byte, step int64, now time.Time) (bool, error)
+	ReplaceRecoveryCodes(ctx context.Context, userID uuid.UUID, digests [][]byte, now time.Time) error
+	RecordEvent(ctx context.Context, e audit.Event) error
+}
+
+// Keys open the secret (sealing it again under the current key) and
+// digest recovery codes.
+type Keys interface {
+	mfa.Sealer
+	RecoveryDigest(code string) []byte
+}

@@ -1,0 +1,72 @@
+// Package regeneratecodes gives the caller a new set of recovery codes,
+// after their current password; the old set is void at once.
+package regeneratecodes
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
+)
+
+// Interactor makes new recovery codes.
+type Interactor struct {
+	store  Store
+	hasher Hasher
+	keys   Keys
+	guard  auth.Guard
+	now    func() time.Time
+}
+
+// New returns the interactor; guard throttles the current-password check.
+func New(store Store, hasher Hasher, keys Keys, guard auth.Guard, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, keys: keys, guard: guard, now: now}
+}
+
+// Input is the caller's current password and address.
+type Input struct {
+	CurrentPassword string
+	ClientIP        string
+}
+
+// Action is this check's details.action in reauthentication.failed.
+const Action = "recovery_codes"
+
+// Execute checks the password and replaces the recovery codes; a user
+// without a second factor has none to replace (409 mfa_not_enabled).
+func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) ([]string, error) {
+	if !actor.Authenticated() {
+		return nil, auth.ErrNotAuthenticated
+	}
+	if in.CurrentPassword == "" {
+		return nil, apperr.Invalid(apperr.FieldError{Field: "current_password", Message: "current_password is required"})
+	}
+	u, now := actor.User, i.now()
+	// Refused before the password is checked, so that it costs no try.
+	if f, err := i.store.Factors(ctx, u.ID); err != nil || !f.Any() {
+		return nil, fmt.Errorf("regenerate recovery codes: %w", cmp.Or[error](err, mfa.ErrNoSecondFactor))
+	}
+	attempt, err := i.guard.CheckCurrentPassword(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	if err != nil {
+		return nil, fmt.Errorf("regenerate recovery codes: %w", err)
+	}
+	codes, digests := mfa.NewRecoveryCodeSet(i.keys.RecoveryDigest)
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := auth.Reauthenticated(ctx, i.store, actor, attempt); err != nil {
+			return err
+		}
+		if err := i.store.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
+			return err
+		}
+		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.RecoveryCodesGenerated, u.ID, u.ID, map[string]any{"count": len(codes)}))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("regenerate recovery codes of %s: %w", u.Username, err)
+	}
+	return codes, nil
+}
