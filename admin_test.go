@@ -83,6 +83,7 @@ var adminActions = []adminAction{
 	}, ""},
 	{"list sessions", "GET", "/api/v1/users/sessions", nil, ""},
 	{"end sessions", "DELETE", "/api/v1/users/sessions", usernameBody, ""},
+	{"reset mfa", "PATCH", "/api/v1/users/reset-mfa", usernameBody, ""},
 	{"audit trail", "GET", "/api/v1/audit", nil, "target"},
 }
 

@@ -21,7 +21,9 @@ type sessionsBody struct {
 		Current    *bool   `json:"current"`
 		CreatedAt  string  `json:"created_at"`
 		LastSeenAt string  `json:"last_seen_at"`
-		ExpiresAt  string  `json:"expires_at"`
+		ExpiresAt  string   `json:"expires_at"`
+		AAL        int      `json:"aal"`
+		Methods    []string `json:"methods"`
 	}
 }
 
