@@ -1,0 +1,106 @@
+package enabletotp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/audit/audittest"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+type fakeStore struct {
+	audittest.Trail
+	totp  map[uuid.UUID]mfa.TOTP
+	codes [][]byte
+}
+
+func (f *fakeStore) TOTP(_ context.Context, id uuid.UUID) (mfa.TOTP, bool, error) {
+	t, ok := f.totp[id]
+	return t, ok, nil
+}
+
+func (f *fakeStore) Factors(_ context.Context, id uuid.UUID) (mfa.Factors, error) {
+	return mfa.Factors{TOTPEnabledAt: f.totp[id].EnabledAt, RecoveryCodesLeft: len(f.codes)}, nil
+}
+
+func (f *fakeStore) EnableTOTP(_ context.Context, id uuid.UUID, sealed, resealed []byte, step int64, now time.Time) (bool, error) {
+	t := f.totp[id]
+	if string(t.Sealed) != string(sealed) || t.Enabled() {
+		return false, nil
+	}
+	f.totp[id] = mfa.TOTP{Sealed: resealed, EnabledAt: now, LastStep: step}
+	return true, nil
+}
+
+func (f *fakeStore) ReplaceRecoveryCodes(_ context.Context, _ uuid.UUID, digests [][]byte, _ time.Time) error {
+	f.codes = digests
+	return nil
+}
+
+type fakeKeys struct{}
+
+func (fakeKeys) Seal(_ uuid.UUID, s string) []byte { return []byte("new:" + s) }
+func (fakeKeys) Open(_ uuid.UUID, b []byte) (string, bool, error) {
+	k, s, _ := strings.Cut(string(b), ":")
+	return s, k == "old", nil
+}
+func (fakeKeys) RecoveryDigest(code string) []byte { return []byte("d:" + code) }
+
+// fakeCodes: a step's code is the step's last six digits.
+type fakeCodes struct{}
+
+func (fakeCodes) MatchStep(_, code string, now time.Time) (int64, bool) {
+	s := now.Unix() / 30
+	return s, code == fmt.Sprintf("%06d", s%1_000_000)
+}
+
+var t0 = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+
+func TestEnable(t *testing.T) {
+	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice"}, SessionID: []byte{1}}
+	store := &fakeStore{totp: map[uuid.UUID]mfa.TOTP{}}
+	i := New(store, fakeKeys{}, fakeCodes{}, func() time.Time { return t0 })
+	ctx := context.Background()
+	right := fmt.Sprintf("%06d", (t0.Unix()/30)%1_000_000)
+	if _, err := i.Execute(ctx, alice, Input{Code: right}); !errors.Is(err, mfa.ErrNoTOTPSetup) {
+		t.Fatalf("before setup: %v", err)
+	}
+	store.totp[alice.User.ID] = mfa.TOTP{Sealed: []byte("old:SECRET")}
+	if _, err := i.Execute(ctx, alice, Input{Code: "000000"}); !errors.Is(err, mfa.ErrWrongEnableCode) {
+		t.Fatalf("wrong code: %v", err)
+	}
+	if len(store.Events) != 0 || store.totp[alice.User.ID].Enabled() {
+		t.Fatal("a wrong code changed something")
+	}
+	res, err := i.Execute(ctx, alice, Input{Code: right})
+	if err != nil || len(res.RecoveryCodes) != mfa.RecoveryCodes || len(store.codes) != mfa.RecoveryCodes {
+		t.Fatalf("enable: %v, %d codes, %d stored", err, len(res.RecoveryCodes), len(store.codes))
+	}
+	n, _ := mfa.NormalizeRecoveryCode(res.RecoveryCodes[0])
+	if string(store.codes[0]) != "d:"+n {
+		t.Fatalf("stored %q for %q: not its digest", store.codes[0], res.RecoveryCodes[0])
+	}
+	got := store.totp[alice.User.ID]
+	if !got.Enabled() || got.LastStep != t0.Unix()/30 || string(got.Sealed) != "new:SECRET" {
+		t.Fatalf("totp %+v: enabled, its step used, sealed under the current key", got)
+	}
+	if !slices.Equal(store.Types(), []audit.Type{audit.TOTPEnabled, audit.RecoveryCodesGenerated}) {
+		t.Fatalf("events %v", store.Types())
+	}
+	if _, err := i.Execute(ctx, alice, Input{Code: right}); !errors.Is(err, mfa.ErrTOTPAlreadyEnabled) {
+		t.Fatalf("again: %v", err)
+	}
+	if _, err := i.Execute(ctx, auth.Actor{}, Input{Code: right}); !errors.Is(err, auth.ErrNotAuthenticated) {
+		t.Fatalf("anonymous: %v", err)
+	}
+}
