@@ -148,7 +148,7 @@ func mainErr() error {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per workload")
 	users := flag.Int("users", 10000, "users in the database")
 	rounds := flag.Int("rounds", 5, "alternating slices per workload and reference")
-	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j,k); empty: all but k")
+	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j,k,m,t); empty: all but k, m and t")
 	engine := flag.String("engine", "postgres", "the service's database: postgres or sqlite")
 	baseline := flag.String("baseline", "", "(k): the git revision to compare logins with, e.g. the commit before the audit trail")
 	events := flag.Int("events", 5_000_000, "(k): audit events in the database")
@@ -160,7 +160,7 @@ func mainErr() error {
 	flag.Parse()
 	want := func(w string) bool {
 		if *only == "" {
-			return w != "k" && w != "m" // k seeds millions of rows and builds a second binary, m adds users: on request
+			return w != "k" && w != "m" && w != "t" // k seeds millions of rows and builds a second binary, m and t add rows: on request
 		}
 		return strings.Contains(","+*only+",", ","+w+",")
 	}
@@ -170,7 +170,7 @@ func mainErr() error {
 	if *engine == "sqlite" && (want("i") || want("j")) && *only != "" {
 		return fmt.Errorf("(i) and (j) compare PostgreSQL drivers and modes: not with -engine sqlite")
 	}
-	if want("k") || want("m") {
+	if want("k") || want("m") || want("t") {
 		// Failed logins (and signups, recovery requests) from many client
 		// addresses, as a proxy reports them, so that the per-IP limits do
 		// not turn them into 429s.
@@ -515,6 +515,13 @@ func mainErr() error {
 			return err
 		}
 		results = append(results, m...)
+	}
+	if want("t") {
+		t, err := mfaWorkloads(ctx, svc, cfg, *rounds, login(4*runtime.NumCPU()), pair)
+		if err != nil {
+			return err
+		}
+		results = append(results, t...)
 	}
 	if want("e") {
 		results = append(results, flood(ctx, svc, get("/api/v1/users?limit=20", adminCookie), login, cfg.Password.MaxConcurrency, hashRef, *warmup, *duration))
