@@ -337,7 +337,7 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	loginMFAH := loginmfa.NewHandler(loginmfa.New(store, store, store, store, store, store, keys, apps, policy, guard, cfg.Auth.MaxSessionsPerUser, now), cookies)
 	listMFAH := listmfa.NewHandler(listmfa.New(store))
 	setupTOTPH := setuptotp.NewHandler(setuptotp.New(store, hasher, keys, apps, guard, now))
-	enableTOTPH := enabletotp.NewHandler(enabletotp.New(store, keys, apps, now))
+	enableTOTPH := enabletotp.NewHandler(enabletotp.New(store, keys, apps, guard, now))
 	disableTOTPH := disabletotp.NewHandler(disabletotp.New(store, hasher, guard, now))
 	recoveryCodesH := regeneratecodes.NewHandler(regeneratecodes.New(store, hasher, keys, guard, now))
 	resetMFAH := resetmfa.NewHandler(resetmfa.New(store, now))

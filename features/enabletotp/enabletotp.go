@@ -21,17 +21,20 @@ type Interactor struct {
 	store Store
 	keys  Keys
 	codes mfa.Codes
+	guard auth.Guard
 	now   func() time.Time
 }
 
-// New returns the interactor; codes is the TOTP mathematics.
-func New(store Store, keys Keys, codes mfa.Codes, now func() time.Time) *Interactor {
-	return &Interactor{store: store, keys: keys, codes: codes, now: now}
+// New returns the interactor; codes is the TOTP mathematics; guard counts
+// wrong codes in the login windows.
+func New(store Store, keys Keys, codes mfa.Codes, guard auth.Guard, now func() time.Time) *Interactor {
+	return &Interactor{store: store, keys: keys, codes: codes, guard: guard, now: now}
 }
 
-// Input is the first code the app shows.
+// Input is the first code the app shows, and the caller's address.
 type Input struct {
-	Code string
+	Code     string
+	ClientIP string
 }
 
 // Result is the recovery codes made with a first factor (none otherwise).
@@ -41,7 +44,8 @@ type Result struct {
 
 // Execute checks the code against the secret set up and enables it: 409
 // totp_not_set_up without a setup, totp_already_enabled once enabled, 422
-// invalid_code for a code that is not the app's. The code's time step is
+// invalid_code for a code that is not the app's (counted in the login
+// windows, 429 while they are full). The code's time step is
 // the first accepted one, so the same code cannot then log in.
 func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
 	if !actor.Authenticated() {
@@ -60,12 +64,18 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	case t.Enabled():
 		return Result{}, mfa.ErrTOTPAlreadyEnabled
 	}
-	step, resealed, ok, err := mfa.CheckCode(i.keys, i.codes, u.ID, t, in.Code, now)
+	// Guesses are counted like a login's, so a stolen session cannot try
+	// every code against a setup its user left unfinished.
+	attempt, err := i.guard.Reserve(ctx, i.store, now, u.Username, in.ClientIP)
 	if err != nil {
 		return Result{}, fmt.Errorf("enable totp: %w", err)
 	}
+	step, resealed, ok, err := mfa.CheckCode(i.keys, i.codes, u.ID, t, in.Code, now)
+	if err != nil {
+		return Result{}, fmt.Errorf("enable totp: %w", attempt.Abandon(ctx, err))
+	}
 	if !ok {
-		return Result{}, mfa.ErrWrongEnableCode
+		return Result{}, mfa.ErrWrongEnableCode // stays counted
 	}
 	if resealed == nil {
 		resealed = t.Sealed
@@ -80,6 +90,9 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		// then replaced it, and this code is not its app's.
 		if ok, err := i.store.EnableTOTP(ctx, u.ID, t.Sealed, resealed, step, now); err != nil || !ok {
 			return cmp.Or[error](err, mfa.ErrWrongEnableCode)
+		}
+		if err := attempt.Passed(ctx); err != nil {
+			return err
 		}
 		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.TOTPEnabled, u.ID, u.ID, nil)); err != nil {
 			return err

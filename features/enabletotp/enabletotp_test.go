@@ -14,12 +14,14 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 type fakeStore struct {
 	audittest.Trail
+	authtest.Attempts
 	totp  map[uuid.UUID]mfa.TOTP
 	codes [][]byte
 }
@@ -69,7 +71,8 @@ var t0 = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 func TestEnable(t *testing.T) {
 	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice"}, SessionID: []byte{1}}
 	store := &fakeStore{totp: map[uuid.UUID]mfa.TOTP{}}
-	i := New(store, fakeKeys{}, fakeCodes{}, func() time.Time { return t0 })
+	guard := auth.Guard{PerUser: 3, PerIP: 50, Window: time.Hour, Key: []byte("k")}
+	i := New(store, fakeKeys{}, fakeCodes{}, guard, func() time.Time { return t0 })
 	ctx := context.Background()
 	right := fmt.Sprintf("%06d", (t0.Unix()/30)%1_000_000)
 	if _, err := i.Execute(ctx, alice, Input{Code: right}); !errors.Is(err, mfa.ErrNoTOTPSetup) {
@@ -79,8 +82,8 @@ func TestEnable(t *testing.T) {
 	if _, err := i.Execute(ctx, alice, Input{Code: "000000"}); !errors.Is(err, mfa.ErrWrongEnableCode) {
 		t.Fatalf("wrong code: %v", err)
 	}
-	if len(store.Events) != 0 || store.totp[alice.User.ID].Enabled() {
-		t.Fatal("a wrong code changed something")
+	if len(store.Events) != 0 || store.totp[alice.User.ID].Enabled() || store.Count(guard.UserKey("alice")) != 1 {
+		t.Fatal("a wrong code changed something, or was not counted")
 	}
 	res, err := i.Execute(ctx, alice, Input{Code: right})
 	if err != nil || len(res.RecoveryCodes) != mfa.RecoveryCodes || len(store.codes) != mfa.RecoveryCodes {
@@ -97,8 +100,22 @@ func TestEnable(t *testing.T) {
 	if !slices.Equal(store.Types(), []audit.Type{audit.TOTPEnabled, audit.RecoveryCodesGenerated}) {
 		t.Fatalf("events %v", store.Types())
 	}
+	if n := store.Count(guard.UserKey("alice")); n != 1 {
+		t.Fatalf("user window %d: the right code gives its attempt back, the wrong one stays", n)
+	}
 	if _, err := i.Execute(ctx, alice, Input{Code: right}); !errors.Is(err, mfa.ErrTOTPAlreadyEnabled) {
 		t.Fatalf("again: %v", err)
+	}
+	// Guesses run into the login window.
+	bob := auth.Actor{User: user.User{ID: user.NewID(), Username: "bob"}, SessionID: []byte{2}}
+	store.totp[bob.User.ID] = mfa.TOTP{Sealed: []byte("new:B")}
+	for k := range guard.PerUser {
+		if _, err := i.Execute(ctx, bob, Input{Code: fmt.Sprintf("%06d", k)}); !errors.Is(err, mfa.ErrWrongEnableCode) {
+			t.Fatalf("guess %d: %v", k, err)
+		}
+	}
+	if _, err := i.Execute(ctx, bob, Input{Code: "000009"}); !errors.Is(err, auth.ErrTooManyAttempts(0)) {
+		t.Fatalf("a guess past the window: %v", err)
 	}
 	if _, err := i.Execute(ctx, auth.Actor{}, Input{Code: right}); !errors.Is(err, auth.ErrNotAuthenticated) {
 		t.Fatalf("anonymous: %v", err)

@@ -29,7 +29,7 @@ func (h *Handler) Handle(c *echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input(req))
+	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input{Code: req.Code, ClientIP: c.RealIP()})
 	if err != nil {
 		return err
 	}

@@ -7,12 +7,15 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
-// Store reads the authenticator set up and the factors, enables it and
-// stores the recovery codes, and records the events, in one transaction.
+// Store counts the code in the login windows, reads the authenticator set
+// up and the factors, enables it and stores the recovery codes, and
+// records the events, in one transaction.
 type Store interface {
+	auth.AttemptStore
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	TOTP(ctx context.Context, userID uuid.UUID) (mfa.TOTP, bool, error)
 	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
