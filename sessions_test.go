@@ -15,12 +15,12 @@ import (
 
 type sessionsBody struct {
 	Sessions []struct {
-		ID         *string `json:"id"`
-		UserAgent  string  `json:"user_agent"`
-		IP         string  `json:"ip"`
-		Current    *bool   `json:"current"`
-		CreatedAt  string  `json:"created_at"`
-		LastSeenAt string  `json:"last_seen_at"`
+		ID         *string  `json:"id"`
+		UserAgent  string   `json:"user_agent"`
+		IP         string   `json:"ip"`
+		Current    *bool    `json:"current"`
+		CreatedAt  string   `json:"created_at"`
+		LastSeenAt string   `json:"last_seen_at"`
 		ExpiresAt  string   `json:"expires_at"`
 		AAL        int      `json:"aal"`
 		Methods    []string `json:"methods"`

@@ -24,16 +24,16 @@ import (
 
 // Interactor logs users in.
 type Interactor struct {
-	users           Users
-	sessions        Sessions
-	throttle        Throttle
-	trail           Trail
-	hasher          Hasher
-	outcomes        Outcomes
-	policy          session.Policy
-	guard           auth.Guard
-	limits          Limits
-	now             func() time.Time
+	users    Users
+	sessions Sessions
+	throttle Throttle
+	trail    Trail
+	hasher   Hasher
+	outcomes Outcomes
+	policy   session.Policy
+	guard    auth.Guard
+	limits   Limits
+	now      func() time.Time
 }
 
 // Limits bound what a login leaves behind.
