@@ -333,7 +333,7 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	confirmRecoveryH := confirmrecovery.NewHandler(confirmrecovery.New(store, hasher, outbox, guard, minLen, now))
 	changeEmailH := changeemail.NewHandler(changeemail.New(store, hasher, outbox, links, guard, cfg.Auth.RequireEmail, now))
 	keys := mfakeys.New(cfg.MFA.EncryptionKey, cfg.MFA.PreviousEncryptionKeys)
-	apps := totp.Authenticator{Issuer: totpIssuer}
+	apps := totp.Authenticator{Issuer: cfg.WebAuthn.RPDisplayName}
 	loginMFAH := loginmfa.NewHandler(loginmfa.New(store, store, store, store, store, store, keys, apps, policy, guard, cfg.Auth.MaxSessionsPerUser, now), cookies)
 	listMFAH := listmfa.NewHandler(listmfa.New(store))
 	setupTOTPH := setuptotp.NewHandler(setuptotp.New(store, hasher, keys, apps, guard, now))
@@ -433,10 +433,6 @@ func yielder(fg *httpserver.Foreground) password.Yielder {
 	}
 	return fg
 }
-
-// totpIssuer names the service in authenticator apps (the otpauth URI's
-// issuer).
-const totpIssuer = "cleanslice"
 
 // loginFailuresPerIP is how many failed password attempts one client (an
 // IPv4 address, an IPv6 /64) may make inside auth.failure_window, across

@@ -60,6 +60,16 @@ type Config struct {
 	Metrics  Metrics
 	Mail     Mail
 	MFA      MFA
+	WebAuthn WebAuthn
+}
+
+// WebAuthn is the relying party passkeys are made for: its id (a domain;
+// credentials are bound to it), the name authenticators show, and the
+// origins whose pages may run the ceremonies.
+type WebAuthn struct {
+	RPID          string
+	RPDisplayName string
+	RPOrigins     []string
 }
 
 // Mail configures outgoing mail.
@@ -201,6 +211,9 @@ var Defaults = map[string]any{
 	"auth.mfa_pending_ttl":         "5m",
 	"mfa.encryption_key":           DevMFAKey,
 	"mfa.previous_encryption_keys": []string{},
+	"webauthn.rp_id":               "localhost",
+	"webauthn.rp_display_name":     "cleanslice",
+	"webauthn.rp_origins":          []string{"http://localhost:8000"},
 	"audit.retention":              "8760h",
 	"cookie.name":                  "access_token",
 	"cookie.secure":                false,
@@ -318,6 +331,11 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		MFA: MFA{
 			EncryptionKey:          p.str("mfa.encryption_key"),
 			PreviousEncryptionKeys: p.list("mfa.previous_encryption_keys"),
+		},
+		WebAuthn: WebAuthn{
+			RPID:          strings.ToLower(p.str("webauthn.rp_id")),
+			RPDisplayName: p.str("webauthn.rp_display_name"),
+			RPOrigins:     p.list("webauthn.rp_origins"),
 		},
 		Audit: Audit{Retention: p.duration("audit.retention")},
 		Cookie: Cookie{
@@ -537,6 +555,7 @@ func (c Config) validate() []string {
 		}
 	}
 	problems = append(problems, c.Mail.validate(c.Production())...)
+	problems = append(problems, c.WebAuthn.validate()...)
 	if c.Production() {
 		if !c.Cookie.Secure {
 			add("cookie.secure must be true in production")
@@ -617,4 +636,42 @@ func checkLinkURL(link string) error {
 		return fmt.Errorf("%q has {token} before the #: tokens travel in the fragment only", link)
 	}
 	return nil
+}
+
+// validate checks the relying party: every origin an origin (scheme, host,
+// port: what a browser sends), https but for localhost, and the RP id the
+// host of each origin or a parent domain of it (what browsers require of
+// a credential's RP id), never an IP address.
+func (w WebAuthn) validate() []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if w.RPDisplayName == "" {
+		add("webauthn.rp_display_name must not be empty")
+	}
+	switch {
+	case w.RPID == "" || strings.ContainsAny(w.RPID, ":/ ") || strings.HasPrefix(w.RPID, ".") || strings.HasSuffix(w.RPID, "."):
+		add("webauthn.rp_id %q is not a domain like example.com (no scheme, port or path)", w.RPID)
+		return problems
+	case net.ParseIP(w.RPID) != nil:
+		add("webauthn.rp_id %q is an IP address; browsers accept only a domain", w.RPID)
+		return problems
+	}
+	if len(w.RPOrigins) == 0 {
+		add("webauthn.rp_origins must name at least one origin (where the front-end's pages are served)")
+	}
+	for _, o := range w.RPOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || o != u.Scheme+"://"+u.Host {
+			add("webauthn.rp_origins: %q is not an origin like https://app.example.com (scheme://host[:port], no path)", o)
+			continue
+		}
+		host := strings.ToLower(u.Hostname())
+		if u.Scheme == "http" && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
+			add("webauthn.rp_origins: %q: browsers run passkey ceremonies only on https pages (or http://localhost)", o)
+		}
+		if host != w.RPID && !strings.HasSuffix(host, "."+w.RPID) {
+			add("webauthn.rp_id %q must be %s's host or a parent domain of it", w.RPID, o)
+		}
+	}
+	return problems
 }

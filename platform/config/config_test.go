@@ -361,3 +361,28 @@ func TestSecretsFromFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestRelyingParty: passkeys need an RP id that is a domain, and origins
+// on it (or below it) that browsers run ceremonies on.
+func TestRelyingParty(t *testing.T) {
+	for _, c := range []struct {
+		id, origins, want string
+	}{
+		{"localhost", "http://localhost:8000", ""},
+		{"example.com", "https://example.com https://app.example.com:8443", ""},
+		{"example.com", "https://evil-example.com", "must be https://evil-example.com's host or a parent domain"},
+		{"app.example.com", "https://example.com", "must be https://example.com's host or a parent domain"},
+		{"127.0.0.1", "http://127.0.0.1:8000", "is an IP address"},
+		{"https://example.com", "https://example.com", "is not a domain"},
+		{"example.com", "https://example.com/login", "is not an origin"},
+		{"example.com", "http://example.com", "only on https pages"},
+	} {
+		_, err := Load(writeFile(t, ""), envOf(map[string]string{"CLEANSLICE_WEBAUTHN_RP_ID": c.id, "CLEANSLICE_WEBAUTHN_RP_ORIGINS": c.origins}))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s %s refused: %v", c.id, c.origins, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s %s: %v, want %q", c.id, c.origins, err, c.want)
+		}
+	}
+}
