@@ -6,6 +6,7 @@ package mfa
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"strings"
 	"time"
 
@@ -42,6 +43,7 @@ func AAL(methods []string) int {
 // Factors is what second factors a user has.
 type Factors struct {
 	TOTPEnabledAt     time.Time // zero: no TOTP
+	Passkeys          int       // registered WebAuthn credentials
 	RecoveryCodesLeft int
 }
 
@@ -51,7 +53,7 @@ func (f Factors) TOTP() bool { return !f.TOTPEnabledAt.IsZero() }
 // Any reports whether the user has a second factor, so that a password
 // alone no longer logs them in. Recovery codes only stand in for a
 // factor: left alone they do not count.
-func (f Factors) Any() bool { return f.TOTP() }
+func (f Factors) Any() bool { return f.TOTP() || f.Passkeys > 0 }
 
 // Methods are the ways the second step of a login may be made, in the
 // order a client should offer them.
@@ -59,6 +61,9 @@ func (f Factors) Methods() []string {
 	var m []string
 	if f.TOTP() {
 		m = append(m, MethodTOTP)
+	}
+	if f.Passkeys > 0 {
+		m = append(m, MethodWebAuthn)
 	}
 	if f.RecoveryCodesLeft > 0 {
 		m = append(m, MethodRecoveryCode)
@@ -187,3 +192,78 @@ func NewRecoveryCodeSet(digest func(code string) []byte) (codes []string, digest
 	}
 	return codes, digests
 }
+
+// Passkey is a registered WebAuthn credential (a passkey or a security
+// key): its credential id, the id the API shows and takes, the name its
+// user gave it, the relying party's record of it (public key, transports,
+// backup flags; opaque here), and its signature counter.
+type Passkey struct {
+	ID         []byte
+	PublicID   uuid.UUID
+	UserID     uuid.UUID
+	Name       string
+	Record     []byte
+	SignCount  uint32
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero: never used
+}
+
+// MaxPasskeyName is the longest name a passkey may have, in characters.
+const MaxPasskeyName = 64
+
+// Ceremony is a WebAuthn ceremony begun and not yet finished. It is found
+// by the challenge the authenticator signs (ID is the challenge's SHA-256),
+// so that any replica finishes what another began; it is used once.
+type Ceremony struct {
+	ID        []byte
+	Purpose   string // CeremonyRegister, CeremonySecondStep or CeremonyPasskey
+	UserID    uuid.UUID
+	Session   []byte // the relying party's state between the two steps
+	ExpiresAt time.Time
+}
+
+// What a ceremony is for.
+const (
+	CeremonyRegister   = "register"
+	CeremonySecondStep = "second_step"
+	CeremonyPasskey    = "passkey"
+)
+
+// CeremonyTTL is how long a ceremony may take from begin to finish.
+const CeremonyTTL = 5 * time.Minute
+
+// CeremonyID is the id of the ceremony whose challenge (base64url, as the
+// client data carries it) is challenge.
+func CeremonyID(challenge string) []byte {
+	sum := sha256.Sum256([]byte(challenge))
+	return sum[:]
+}
+
+// Usable reports whether c may finish, for purpose, at now.
+func (c Ceremony) Usable(purpose string, now time.Time) error {
+	if c.Purpose != purpose {
+		return ErrInvalidCredential
+	}
+	if !now.Before(c.ExpiresAt) {
+		return ErrChallengeExpired
+	}
+	return nil
+}
+
+// The refusals of WebAuthn ceremonies.
+var (
+	ErrInvalidCredential = &apperr.Error{Kind: apperr.KindUnauthenticated, Code: "invalid_credential", Message: "the passkey's answer does not verify"}
+	ErrChallengeExpired  = &apperr.Error{Kind: apperr.KindUnauthenticated, Code: "challenge_expired", Message: "the ceremony is over or was used; begin again"}
+	// ErrClonedCredential is a signature counter that went back: two
+	// authenticators hold the same key.
+	ErrClonedCredential = &apperr.Error{Kind: apperr.KindUnauthenticated, Code: "invalid_credential", Message: "the passkey's signature counter went back: it may be cloned"}
+	ErrPasskeyNotFound  = &apperr.Error{Kind: apperr.KindNotFound, Code: "passkey_not_found", Message: "no such passkey of yours"}
+)
+
+// The refusals of a registration: the caller's input, not their session.
+var (
+	ErrInvalidRegistration = &apperr.Error{Kind: apperr.KindInvalid, Code: "invalid_credential", Message: "the new passkey's answer does not verify",
+		Fields: []apperr.FieldError{{Field: "credential", Message: "not a valid answer to this registration"}}}
+	ErrRegistrationExpired = &apperr.Error{Kind: apperr.KindInvalid, Code: "challenge_expired", Message: "the registration is over or was used; begin again",
+		Fields: []apperr.FieldError{{Field: "credential", Message: "its challenge is over or used"}}}
+)
