@@ -42,8 +42,11 @@ import (
 	"github.com/cleanslice/cleanslice/features/loginmfa"
 	"github.com/cleanslice/cleanslice/features/logout"
 	"github.com/cleanslice/cleanslice/features/me"
+	"github.com/cleanslice/cleanslice/features/passkeylogin"
 	"github.com/cleanslice/cleanslice/features/reactivateuser"
 	"github.com/cleanslice/cleanslice/features/regeneratecodes"
+	"github.com/cleanslice/cleanslice/features/registerpasskey"
+	"github.com/cleanslice/cleanslice/features/removepasskey"
 	"github.com/cleanslice/cleanslice/features/requestrecovery"
 	"github.com/cleanslice/cleanslice/features/resetmfa"
 	"github.com/cleanslice/cleanslice/features/revokeadmin"
@@ -60,6 +63,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/mfakeys"
 	"github.com/cleanslice/cleanslice/platform/openapi"
 	"github.com/cleanslice/cleanslice/platform/pages"
+	"github.com/cleanslice/cleanslice/platform/passkeys"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/platform/postgres"
 	"github.com/cleanslice/cleanslice/platform/sqlite"
@@ -69,6 +73,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -334,13 +339,22 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	changeEmailH := changeemail.NewHandler(changeemail.New(store, hasher, outbox, links, guard, cfg.Auth.RequireEmail, now))
 	keys := mfakeys.New(cfg.MFA.EncryptionKey, cfg.MFA.PreviousEncryptionKeys)
 	apps := totp.Authenticator{Issuer: cfg.WebAuthn.RPDisplayName}
-	loginMFAH := loginmfa.NewHandler(loginmfa.New(store, store, store, store, store, store, keys, apps, policy, guard, cfg.Auth.MaxSessionsPerUser, now), cookies)
+	rp, err := passkeys.New(cfg.WebAuthn.RPID, cfg.WebAuthn.RPDisplayName, cfg.WebAuthn.RPOrigins)
+	if err != nil {
+		return nil, err
+	}
+	signins := signin.Rules{Policy: policy, SessionsPerUser: cfg.Auth.MaxSessionsPerUser}
+	loginMFAH := loginmfa.NewHandler(loginmfa.New(loginmfa.Ports{Pending: store, Users: store, Factors: store, Passkeys: store, Sessions: store,
+		Throttle: store, Trail: store, Keys: keys, Codes: apps, Ceremonies: rp}, signins, guard, now), cookies)
 	listMFAH := listmfa.NewHandler(listmfa.New(store))
 	setupTOTPH := setuptotp.NewHandler(setuptotp.New(store, hasher, keys, apps, guard, now))
 	enableTOTPH := enabletotp.NewHandler(enabletotp.New(store, keys, apps, guard, now))
 	disableTOTPH := disabletotp.NewHandler(disabletotp.New(store, hasher, guard, now))
 	recoveryCodesH := regeneratecodes.NewHandler(regeneratecodes.New(store, hasher, keys, guard, now))
 	resetMFAH := resetmfa.NewHandler(resetmfa.New(store, now))
+	registerPasskeyH := registerpasskey.NewHandler(registerpasskey.New(store, hasher, rp, keys, guard, now))
+	removePasskeyH := removepasskey.NewHandler(removepasskey.New(store, hasher, guard, now))
+	passkeyLoginH := passkeylogin.NewHandler(passkeylogin.New(store, rp, signins, now), cookies)
 
 	docs, err := openapi.New()
 	if err != nil {
@@ -381,6 +395,10 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	api.POST("/auth/signup", signupH.Handle, hashing, authn.Optional)
 	api.POST("/auth/login", loginH.Handle, hashing, authn.Optional)
 	api.POST("/auth/login/mfa", loginMFAH.Handle, authn.Optional)
+	api.POST("/auth/login/webauthn/begin", loginMFAH.Begin, authn.Optional)
+	api.POST("/auth/login/webauthn/finish", loginMFAH.Handle, authn.Optional)
+	api.POST("/auth/passkey/begin", passkeyLoginH.Begin, authn.Optional)
+	api.POST("/auth/passkey/finish", passkeyLoginH.Finish, authn.Optional)
 	api.DELETE("/auth/logout", logoutH.Handle, authn.Required)
 	api.GET("/auth/me", me.Handle, authn.Required)
 	api.PUT("/auth/password", changePasswordH.Handle, hashing, authn.Required)
@@ -398,6 +416,9 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	api.POST("/auth/mfa/totp/enable", enableTOTPH.Handle, authn.Required)
 	api.POST("/auth/mfa/totp/disable", disableTOTPH.Handle, hashing, authn.Required)
 	api.POST("/auth/mfa/recovery-codes", recoveryCodesH.Handle, hashing, authn.Required)
+	api.POST("/auth/mfa/webauthn/register/begin", registerPasskeyH.Begin, hashing, authn.Required)
+	api.POST("/auth/mfa/webauthn/register/finish", registerPasskeyH.Finish, authn.Required)
+	api.POST("/auth/mfa/webauthn/remove", removePasskeyH.Handle, hashing, authn.Required)
 	api.POST("/users", createUserH.Handle, hashing, authn.Required)
 	api.GET("/users", listUsersH.Handle, authn.Required)
 	api.PATCH("/users/inactivate", inactivateH.Handle, authn.Required)
@@ -456,7 +477,7 @@ type retention struct {
 }
 
 // purge deletes expired sessions, stale attempt windows, finished mail,
-// expired one-time tokens and pending logins, and audit
+// expired one-time tokens, pending logins and WebAuthn ceremonies, and audit
 // events past their retention every interval until ctx is done. A failed
 // round is logged and retried at the next tick.
 func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *slog.Logger, keep retention, interval time.Duration) {
@@ -494,6 +515,11 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 			log.Warn("purge expired pending logins", "error", err)
 			continue
 		}
+		ceremonies, err := store.DeleteExpiredCeremonies(ctx, now)
+		if err != nil {
+			log.Warn("purge expired webauthn ceremonies", "error", err)
+			continue
+		}
 		m.SessionsEnded(session.EndedByExpiry, int(sessions))
 		var events int64
 		if keep.Audit > 0 {
@@ -502,9 +528,9 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 				continue
 			}
 		}
-		if sessions+windows+mails+tokens+pending+events > 0 {
+		if sessions+windows+mails+tokens+pending+ceremonies+events > 0 {
 			log.Info("purged", "sessions", sessions, "attempt_windows", windows, "mail", mails, "tokens", tokens,
-				"pending_logins", pending, "audit_events", events)
+				"pending_logins", pending, "webauthn_ceremonies", ceremonies, "audit_events", events)
 		}
 	}
 }

@@ -36,11 +36,20 @@ type response struct {
 // Handle answers GET /api/v1/auth/mfa.
 func (h *Handler) Handle(c *echo.Context) error {
 	ctx := c.Request().Context()
-	f, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx))
+	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx))
 	if err != nil {
 		return err
 	}
+	f := res.Factors
 	out := response{TOTP: totpResponse{Enabled: f.TOTP()}, WebAuthn: []passkeyResponse{}, RecoveryCodesLeft: f.RecoveryCodesLeft}
+	for _, p := range res.Passkeys {
+		item := passkeyResponse{ID: p.PublicID.String(), Name: p.Name, CreatedAt: p.CreatedAt.UTC()}
+		if !p.LastUsedAt.IsZero() {
+			used := p.LastUsedAt.UTC()
+			item.LastUsedAt = &used
+		}
+		out.WebAuthn = append(out.WebAuthn, item)
+	}
 	if f.TOTP() {
 		at := f.TOTPEnabledAt.UTC()
 		out.TOTP.EnabledAt = &at

@@ -16,14 +16,26 @@ type Interactor struct{ store Store }
 // New returns the interactor.
 func New(store Store) *Interactor { return &Interactor{store: store} }
 
+// Result is the caller's factors and passkeys.
+type Result struct {
+	Factors  mfa.Factors
+	Passkeys []mfa.Passkey
+}
+
 // Execute returns the caller's factors.
-func (i *Interactor) Execute(ctx context.Context, actor auth.Actor) (mfa.Factors, error) {
+func (i *Interactor) Execute(ctx context.Context, actor auth.Actor) (Result, error) {
 	if !actor.Authenticated() {
-		return mfa.Factors{}, auth.ErrNotAuthenticated
+		return Result{}, auth.ErrNotAuthenticated
 	}
 	f, err := i.store.Factors(ctx, actor.User.ID)
 	if err != nil {
-		return mfa.Factors{}, fmt.Errorf("list factors: %w", err)
+		return Result{}, fmt.Errorf("list factors: %w", err)
 	}
-	return f, nil
+	var keys []mfa.Passkey
+	if f.Passkeys > 0 {
+		if keys, err = i.store.Passkeys(ctx, actor.User.ID); err != nil {
+			return Result{}, fmt.Errorf("list passkeys: %w", err)
+		}
+	}
+	return Result{Factors: f, Passkeys: keys}, nil
 }

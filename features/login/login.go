@@ -19,6 +19,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -197,37 +198,29 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.A
 }
 
 // start starts the session of a login with a password alone, inside the
-// login's transaction.
+// login's transaction (see signin: stored only while the user is active
+// with the password just verified).
 func (i *Interactor) start(ctx context.Context, now time.Time, attempt auth.Attempt, u user.User, current string, in Input) (Result, error) {
-	secret, id := session.NewSecret()
-	s := i.policy.Start(id, u.ID, now)
-	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
-	// The session is stored only if the user is still active and still
-	// has the password just verified, under the user's row lock: an
-	// inactivation or a password change racing with this login either
-	// waits and then deletes the new session, or wins and the login is
-	// refused.
-	stored, err := i.sessions.InsertSessionIfCurrent(ctx, s, current)
-	if err != nil || !stored {
-		return Result{}, cmp.Or(err, errNotStored)
+	rules := signin.Rules{Policy: i.policy, SessionsPerUser: i.limits.SessionsPerUser}
+	s, secret, err := rules.Start(ctx, signinStore{i.sessions, i.trail}, now, signin.Login{
+		User: u, PasswordHash: current, Methods: []string{mfa.MethodPassword}, UserAgent: in.UserAgent, IP: in.ClientIP,
+	})
+	if errors.Is(err, signin.ErrAccountChanged) {
+		return Result{}, errNotStored
+	}
+	if err != nil {
+		return Result{}, err
 	}
 	if err := attempt.Succeeded(ctx); err != nil {
 		return Result{}, err
 	}
-	ended, err := i.sessions.DeleteOldestSessions(ctx, u.ID, i.limits.SessionsPerUser)
-	if err != nil {
-		return Result{}, fmt.Errorf("session limit: %w", err)
-	}
-	details := map[string]any{"methods": s.Methods}
-	if err := i.trail.RecordEvent(ctx, audit.New(ctx, now, audit.LoginSucceeded, u.ID, u.ID, details)); err != nil {
-		return Result{}, err
-	}
-	if e, ok := audit.SessionsEnded(ctx, now, u.ID, u.ID, session.EndedByLimit, ended); ok {
-		if err := i.trail.RecordEvent(ctx, e); err != nil {
-			return Result{}, err
-		}
-	}
 	return Result{User: u, Session: s, Secret: secret}, nil
+}
+
+// signinStore is the ports signin writes through.
+type signinStore struct {
+	Sessions
+	Trail
 }
 
 // pending stores a pending login for a user with a second factor, inside

@@ -1,6 +1,7 @@
 package loginmfa
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -22,12 +23,14 @@ func NewHandler(i *Interactor, cookies Cookies) *Handler {
 }
 
 type request struct {
-	Code         string `json:"code"`
-	RecoveryCode string `json:"recovery_code"`
+	Code         string          `json:"code"`
+	RecoveryCode string          `json:"recovery_code"`
+	Credential   json.RawMessage `json:"credential"`
 }
 
-// Handle answers POST /api/v1/auth/login/mfa: the session cookie replaces
-// the pending login's.
+// Handle answers POST /api/v1/auth/login/mfa (a code or a recovery code)
+// and POST /api/v1/auth/login/webauthn/finish (a passkey's credential):
+// the session cookie replaces the pending login's.
 func (h *Handler) Handle(c *echo.Context) error {
 	var req request
 	if err := c.Bind(&req); err != nil {
@@ -36,8 +39,12 @@ func (h *Handler) Handle(c *echo.Context) error {
 	r := c.Request()
 	secret, _, _ := h.cookies.Read(r) // none, or not ours: not authenticated
 	ctx := r.Context()
+	credential := req.Credential
+	if string(credential) == "null" {
+		credential = nil
+	}
 	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input{Secret: secret, Code: req.Code, RecoveryCode: req.RecoveryCode,
-		ClientIP: c.RealIP(), UserAgent: r.UserAgent()})
+		Credential: credential, ClientIP: c.RealIP(), UserAgent: r.UserAgent()})
 	if errors.Is(err, auth.ErrNotAuthenticated) || errors.Is(err, auth.ErrInvalidCredentials) {
 		h.cookies.Clear(c.Response()) // the pending login is over
 	}
@@ -48,4 +55,20 @@ func (h *Handler) Handle(c *echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, userjson.From(res.User))
+}
+
+// Begin answers POST /api/v1/auth/login/webauthn/begin: the options of a
+// passkey assertion for the pending login's user.
+func (h *Handler) Begin(c *echo.Context) error {
+	r := c.Request()
+	secret, _, _ := h.cookies.Read(r)
+	ctx := r.Context()
+	opts, err := h.interactor.Begin(ctx, auth.ActorFrom(ctx), secret)
+	if errors.Is(err, auth.ErrNotAuthenticated) {
+		h.cookies.Clear(c.Response())
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSONBlob(http.StatusOK, opts)
 }

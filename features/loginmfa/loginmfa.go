@@ -1,14 +1,15 @@
 // Package loginmfa is the second step of a login: the holder of a pending
-// login (a right password, see login) gives a TOTP code or a recovery code
-// and gets a new session at assurance level 2. Codes are throttled twice:
-// a pending login ends after mfa.MaxCodeAttempts of them, and every wrong
-// one counts in the user's login window, so starting over gives no more
-// tries.
+// login (a right password, see login) gives a TOTP code, a recovery code,
+// or a passkey's answer, and gets a new session at assurance level 2.
+// Second steps are throttled twice: a pending login ends after
+// mfa.MaxCodeAttempts of them, and every wrong one counts in the user's
+// login window, so starting over gives no more tries.
 package loginmfa
 
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -20,39 +21,46 @@ import (
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
+// Ports are the stores and adapters a second step uses.
+type Ports struct {
+	Pending    Pending
+	Users      Users
+	Factors    Factors
+	Passkeys   Passkeys
+	Sessions   signin.Store
+	Throttle   Throttle
+	Trail      Trail
+	Keys       Keys
+	Codes      mfa.Codes
+	Ceremonies RelyingParty
+}
+
 // Interactor finishes pending logins.
 type Interactor struct {
-	pending         Pending
-	users           Users
-	factors         Factors
-	sessions        Sessions
-	throttle        Throttle
-	trail           Trail
-	keys            Keys
-	codes           mfa.Codes
-	policy          session.Policy
-	guard           auth.Guard
-	sessionsPerUser int
-	now             func() time.Time
+	Ports
+	rules signin.Rules
+	guard auth.Guard
+	now   func() time.Time
 }
 
-// New returns the interactor; guard is the login throttle the wrong codes
-// count in.
-func New(pending Pending, users Users, factors Factors, sessions Sessions, throttle Throttle, trail Trail, keys Keys, codes mfa.Codes,
-	policy session.Policy, guard auth.Guard, sessionsPerUser int, now func() time.Time) *Interactor {
-	return &Interactor{pending: pending, users: users, factors: factors, sessions: sessions, throttle: throttle, trail: trail, keys: keys, codes: codes,
-		policy: policy, guard: guard, sessionsPerUser: sessionsPerUser, now: now}
+// New returns the interactor; guard is the login throttle the wrong
+// second steps count in.
+func New(p Ports, rules signin.Rules, guard auth.Guard, now func() time.Time) *Interactor {
+	return &Interactor{Ports: p, rules: rules, guard: guard, now: now}
 }
 
-// Input is the pending login's secret (from its cookie), one code, and the
-// client the session is recorded for.
+// Input is the pending login's secret (from its cookie), one proof (a TOTP
+// code, a recovery code, or a passkey's answer to Begin's options), and
+// the client the session is recorded for.
 type Input struct {
 	Secret       string
-	Code         string // a TOTP code
+	Code         string
 	RecoveryCode string
+	Credential   json.RawMessage
 	ClientIP     string
 	UserAgent    string
 }
@@ -64,11 +72,68 @@ type Result struct {
 	Secret  string
 }
 
-// Execute checks the code and, when it is right, ends the pending login
-// and starts a session in one transaction: a code is used once (of two
-// uses of one TOTP code or one recovery code, one wins), and the session
-// is stored only while the user is active with the password the first
-// step verified.
+// Begin returns the options of a passkey assertion for the pending
+// login's user (navigator.credentials.get takes them), and keeps the
+// ceremony for Execute, on any replica.
+func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, secret string) (json.RawMessage, error) {
+	p, u, err := i.pendingLogin(ctx, actor, secret)
+	if err != nil {
+		return nil, err
+	}
+	now := i.now()
+	acct, err := i.account(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("begin passkey step of %s: %w", u.Username, err)
+	}
+	if len(acct.Passkeys) == 0 {
+		return nil, mfa.ErrNoSecondFactor
+	}
+	opts, c, err := i.Ceremonies.BeginLogin(acct)
+	if err != nil {
+		return nil, fmt.Errorf("begin passkey step of %s: %w", u.Username, err)
+	}
+	c.UserID, c.ExpiresAt = p.UserID, now.Add(mfa.CeremonyTTL)
+	if err := i.Passkeys.InsertCeremony(ctx, c); err != nil {
+		return nil, fmt.Errorf("begin passkey step of %s: %w", u.Username, err)
+	}
+	return opts, nil
+}
+
+// pendingLogin returns the live pending login of secret and its user,
+// for an anonymous actor.
+func (i *Interactor) pendingLogin(ctx context.Context, actor auth.Actor, secret string) (session.Pending, user.User, error) {
+	if actor.Authenticated() {
+		return session.Pending{}, user.User{}, auth.ErrAlreadyAuthenticated
+	}
+	id, err := session.PendingIDFromSecret(secret)
+	if err != nil {
+		return session.Pending{}, user.User{}, auth.ErrNotAuthenticated
+	}
+	p, err := i.Pending.PendingLogin(ctx, id, i.now())
+	if err != nil {
+		return session.Pending{}, user.User{}, notAuthenticated(err)
+	}
+	u, err := i.Users.UserByID(ctx, p.UserID)
+	return p, u, notAuthenticated(err)
+}
+
+// notAuthenticated is err, where a missing pending login or user is
+// auth.ErrNotAuthenticated.
+func notAuthenticated(err error) error {
+	if errors.Is(err, session.ErrNotFound) || errors.Is(err, user.ErrNotFound) {
+		return auth.ErrNotAuthenticated // over, used, or ended by its wrong attempts
+	}
+	if err != nil {
+		return fmt.Errorf("login second step: %w", err)
+	}
+	return nil
+}
+
+// Execute checks the proof and, when it is right, ends the pending login
+// and starts a session in one transaction: a proof is used once (of two
+// uses of one TOTP code, one recovery code or one passkey answer, one
+// wins), and the session is stored only while the user is active with the
+// password the first step verified.
 func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
 	if actor.Authenticated() {
 		return Result{}, auth.ErrAlreadyAuthenticated
@@ -77,42 +142,35 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	if err != nil {
 		return Result{}, auth.ErrNotAuthenticated
 	}
-	if (in.Code == "") == (in.RecoveryCode == "") {
-		return Result{}, apperr.Invalid(
-			apperr.FieldError{Field: "code", Message: "give either code or recovery_code"},
-			apperr.FieldError{Field: "recovery_code", Message: "give either code or recovery_code"})
+	if given := btoi(in.Code != "") + btoi(in.RecoveryCode != "") + btoi(len(in.Credential) > 0); given != 1 {
+		msg := "give one of code, recovery_code and credential"
+		return Result{}, apperr.Invalid(apperr.FieldError{Field: "code", Message: msg},
+			apperr.FieldError{Field: "recovery_code", Message: msg}, apperr.FieldError{Field: "credential", Message: msg})
 	}
 	now := i.now()
-	// Counted before the code is checked, in the pending login and in the
-	// login windows: however many codes arrive at once, no more than the
-	// limits are ever checked.
-	p, err := i.pending.CountPendingAttempt(ctx, id, now, mfa.MaxCodeAttempts)
-	if errors.Is(err, session.ErrNotFound) {
-		return Result{}, auth.ErrNotAuthenticated // over, used, or ended by its wrong codes
-	}
+	// Counted before the proof is checked, in the pending login and in the
+	// login windows: however many arrive at once, no more than the limits
+	// are ever checked.
+	p, err := i.Pending.CountPendingAttempt(ctx, id, now, mfa.MaxCodeAttempts)
 	if err != nil {
-		return Result{}, fmt.Errorf("login second step: %w", err)
+		return Result{}, notAuthenticated(err)
 	}
-	u, err := i.users.UserByID(ctx, p.UserID)
-	if errors.Is(err, user.ErrNotFound) {
-		return Result{}, auth.ErrNotAuthenticated
-	}
+	u, err := i.Users.UserByID(ctx, p.UserID)
 	if err != nil {
-		return Result{}, fmt.Errorf("login second step: %w", err)
+		return Result{}, notAuthenticated(err)
 	}
-	attempt, err := i.guard.Reserve(ctx, i.throttle, now, u.Username, in.ClientIP)
+	attempt, err := i.guard.Reserve(ctx, i.Throttle, now, u.Username, in.ClientIP)
 	if err != nil {
 		return Result{}, fmt.Errorf("login second step of %s: %w", u.Username, err)
 	}
 	res, err := i.finish(ctx, now, attempt, p, u, in)
-	switch {
-	case errors.Is(err, mfa.ErrInvalidCode):
-		// A wrong code stays counted; the last one allowed ends the
+	if reason, wrong := wrongProof(err); wrong {
+		// A wrong proof stays counted; the last one allowed ends the
 		// pending login.
-		if ferr := i.wrongCode(ctx, now, p, u); ferr != nil {
+		if ferr := i.wrong(ctx, now, p, u, reason); ferr != nil {
 			return Result{}, fmt.Errorf("login second step of %s: %w", u.Username, ferr)
 		}
-	case err != nil:
+	} else if err != nil {
 		err = attempt.Abandon(ctx, err)
 	}
 	if err != nil {
@@ -121,105 +179,155 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	return res, nil
 }
 
-// finish checks the code and, when it is right, makes the session.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// wrongProof reports whether err is a wrong second step, and the
+// login.failed reason it is recorded with.
+func wrongProof(err error) (string, bool) {
+	switch {
+	case errors.Is(err, mfa.ErrInvalidCode):
+		return audit.ReasonWrongCode, true
+	case mfa.Cloned(err):
+		return audit.ReasonClonedCredential, true
+	case errors.Is(err, mfa.ErrInvalidCredential), errors.Is(err, mfa.ErrChallengeExpired):
+		return audit.ReasonInvalidCredential, true
+	}
+	return "", false
+}
+
+// finish checks the proof and, when it is right, makes the session.
 func (i *Interactor) finish(ctx context.Context, now time.Time, attempt auth.Attempt, p session.Pending, u user.User, in Input) (Result, error) {
-	method, use, err := i.check(ctx, now, u, in)
+	method, use, details, err := i.check(ctx, now, u, in)
 	if err != nil {
 		return Result{}, err
 	}
-	secret, id := session.NewSecret()
-	s := i.policy.Start(id, u.ID, now).MadeWith([]string{mfa.MethodPassword, method})
-	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
-	err = i.trail.WithinTx(ctx, func(ctx context.Context) error {
-		if ended, err := i.pending.DeletePendingLogin(ctx, p.ID); err != nil || !ended {
+	var res Result
+	err = i.Trail.WithinTx(ctx, func(ctx context.Context) error {
+		if ended, err := i.Pending.DeletePendingLogin(ctx, p.ID); err != nil || !ended {
 			return cmp.Or[error](err, auth.ErrNotAuthenticated) // another second step used it
 		}
 		if used, err := use(ctx); err != nil || !used {
 			return cmp.Or[error](err, mfa.ErrInvalidCode) // used meanwhile
 		}
-		// Under the user's row lock, only while the password the first
-		// step verified is current and the user active.
-		if stored, err := i.sessions.InsertSessionIfCurrent(ctx, s, p.VerifiedHash); err != nil || !stored {
-			return cmp.Or(err, errAccountChanged)
-		}
 		if err := attempt.Succeeded(ctx); err != nil {
 			return err
 		}
-		ended, err := i.sessions.DeleteOldestSessions(ctx, u.ID, i.sessionsPerUser)
-		if err != nil {
-			return fmt.Errorf("session limit: %w", err)
-		}
-		details := map[string]any{"methods": s.Methods}
 		if method == mfa.MethodRecoveryCode {
-			f, err := i.factors.Factors(ctx, u.ID)
+			f, err := i.Factors.Factors(ctx, u.ID)
 			if err != nil {
 				return err
 			}
-			details["recovery_codes_left"] = f.RecoveryCodesLeft
+			details = map[string]any{"recovery_codes_left": f.RecoveryCodesLeft}
 		}
-		if err := i.trail.RecordEvent(ctx, audit.New(ctx, now, audit.LoginSucceeded, u.ID, u.ID, details)); err != nil {
-			return err
-		}
-		if e, ok := audit.SessionsEnded(ctx, now, u.ID, u.ID, session.EndedByLimit, ended); ok {
-			return i.trail.RecordEvent(ctx, e)
-		}
-		return nil
+		s, secret, err := i.rules.Start(ctx, i.Sessions, now, signin.Login{User: u, PasswordHash: p.VerifiedHash,
+			Methods: []string{mfa.MethodPassword, method}, UserAgent: in.UserAgent, IP: in.ClientIP, Details: details})
+		res = Result{User: u, Session: s, Secret: secret}
+		return err
 	})
-	if errors.Is(err, errAccountChanged) {
+	if errors.Is(err, signin.ErrAccountChanged) {
 		return Result{}, i.changed(ctx, p)
 	}
-	if err != nil {
-		return Result{}, err
-	}
-	return Result{User: u, Session: s, Secret: secret}, nil
+	return res, err
 }
 
-// errAccountChanged: the user was inactivated, or given another password,
-// after the first step.
-var errAccountChanged = errors.New("the account changed since the password was verified")
-
-// check checks the code (mfa.ErrInvalidCode when it is wrong) and returns
-// the method it is of and how to use it up, in the session's transaction.
-func (i *Interactor) check(ctx context.Context, now time.Time, u user.User, in Input) (string, func(context.Context) (bool, error), error) {
-	if in.RecoveryCode != "" {
+// check checks the proof (mfa.ErrInvalidCode or a passkey refusal when it
+// is wrong) and returns the method it is of and how to use it up, in the
+// session's transaction.
+func (i *Interactor) check(ctx context.Context, now time.Time, u user.User, in Input) (string, func(context.Context) (bool, error), map[string]any, error) {
+	switch {
+	case len(in.Credential) > 0:
+		used, old, err := i.passkey(ctx, now, u, in.Credential)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		return mfa.MethodWebAuthn, func(ctx context.Context) (bool, error) {
+			return i.Passkeys.UsePasskey(ctx, used, old, now)
+		}, map[string]any{"passkey": used.PublicID.String()}, nil
+	case in.RecoveryCode != "":
 		code, ok := mfa.NormalizeRecoveryCode(in.RecoveryCode)
 		if !ok {
-			return "", nil, mfa.ErrInvalidCode
+			return "", nil, nil, mfa.ErrInvalidCode
 		}
-		digests := i.keys.RecoveryDigests(code)
+		digests := i.Keys.RecoveryDigests(code)
 		return mfa.MethodRecoveryCode, func(ctx context.Context) (bool, error) {
-			return i.factors.UseRecoveryCode(ctx, u.ID, digests)
-		}, nil
+			return i.Factors.UseRecoveryCode(ctx, u.ID, digests)
+		}, nil, nil
 	}
-	t, ok, err := i.factors.TOTP(ctx, u.ID)
+	t, ok, err := i.Factors.TOTP(ctx, u.ID)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	if !ok || !t.Enabled() {
-		return "", nil, mfa.ErrInvalidCode
+		return "", nil, nil, mfa.ErrInvalidCode
 	}
-	step, resealed, ok, err := mfa.CheckCode(i.keys, i.codes, u.ID, t, in.Code, now)
+	step, resealed, ok, err := mfa.CheckCode(i.Keys, i.Codes, u.ID, t, in.Code, now)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	if !ok {
-		return "", nil, mfa.ErrInvalidCode
+		return "", nil, nil, mfa.ErrInvalidCode
 	}
 	return mfa.MethodTOTP, func(ctx context.Context) (bool, error) {
-		return i.factors.AcceptTOTPStep(ctx, u.ID, step, resealed)
-	}, nil
+		return i.Factors.AcceptTOTPStep(ctx, u.ID, step, resealed)
+	}, nil, nil
 }
 
-// wrongCode records a wrong code, and ends the pending login when it was
-// the last one allowed.
-func (i *Interactor) wrongCode(ctx context.Context, now time.Time, p session.Pending, u user.User) error {
-	return i.trail.WithinTx(ctx, func(ctx context.Context) error {
+// passkey verifies a passkey's answer to a ceremony Begin began for u: the
+// ceremony is taken first, so that its challenge is used once whatever
+// the outcome. It returns the credential as it is now, and its counter as
+// stored (the use must still find it so).
+func (i *Interactor) passkey(ctx context.Context, now time.Time, u user.User, credential []byte) (mfa.Passkey, uint32, error) {
+	id, err := i.Ceremonies.CeremonyOf(credential)
+	if err != nil {
+		return mfa.Passkey{}, 0, err
+	}
+	c, err := i.Passkeys.TakeCeremony(ctx, id)
+	if err != nil {
+		return mfa.Passkey{}, 0, err
+	}
+	if err := c.Usable(mfa.CeremonySecondStep, now); err != nil {
+		return mfa.Passkey{}, 0, err
+	}
+	if c.UserID != u.ID {
+		return mfa.Passkey{}, 0, mfa.ErrInvalidCredential // another user's ceremony
+	}
+	acct, err := i.account(ctx, u)
+	if err != nil {
+		return mfa.Passkey{}, 0, err
+	}
+	used, err := i.Ceremonies.FinishLogin(acct, c, credential)
+	if err != nil {
+		return mfa.Passkey{}, 0, err
+	}
+	stored, _ := acct.Passkey(used.ID)
+	return used, stored.SignCount, nil
+}
+
+// account is u as a WebAuthn ceremony knows it.
+func (i *Interactor) account(ctx context.Context, u user.User) (mfa.Account, error) {
+	handle, err := i.Passkeys.WebAuthnHandle(ctx, u.ID)
+	if err != nil {
+		return mfa.Account{}, err
+	}
+	keys, err := i.Passkeys.Passkeys(ctx, u.ID)
+	return mfa.Account{Handle: handle, Name: u.Username, Passkeys: keys}, err
+}
+
+// wrong records a wrong second step, and ends the pending login when it
+// was the last one allowed.
+func (i *Interactor) wrong(ctx context.Context, now time.Time, p session.Pending, u user.User, reason string) error {
+	return i.Trail.WithinTx(ctx, func(ctx context.Context) error {
 		if p.Attempts >= mfa.MaxCodeAttempts {
-			if _, err := i.pending.DeletePendingLogin(ctx, p.ID); err != nil {
+			if _, err := i.Pending.DeletePendingLogin(ctx, p.ID); err != nil {
 				return err
 			}
 		}
-		return i.trail.RecordEvent(ctx, audit.New(ctx, now, audit.LoginFailed, uuid.Nil, u.ID, map[string]any{"reason": audit.ReasonWrongCode}))
+		return i.Trail.RecordEvent(ctx, audit.New(ctx, now, audit.LoginFailed, uuid.Nil, u.ID, map[string]any{"reason": reason}))
 	})
 }
 
@@ -227,7 +335,7 @@ func (i *Interactor) wrongCode(ctx context.Context, now time.Time, p session.Pen
 // was verified: it can never finish. The answer is the one of a wrong
 // password.
 func (i *Interactor) changed(ctx context.Context, p session.Pending) error {
-	if _, err := i.pending.DeletePendingLogin(ctx, p.ID); err != nil {
+	if _, err := i.Pending.DeletePendingLogin(ctx, p.ID); err != nil {
 		return err
 	}
 	return auth.ErrInvalidCredentials

@@ -2,6 +2,7 @@ package loginmfa
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,6 +20,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -52,6 +54,38 @@ func (f *fakeStore) CountPendingAttempt(_ context.Context, id []byte, now time.T
 	f.pending[string(id)] = p
 	return p, nil
 }
+
+func (f *fakeStore) PendingLogin(_ context.Context, id []byte, now time.Time) (session.Pending, error) {
+	p, ok := f.pending[string(id)]
+	if !ok || !now.Before(p.ExpiresAt) {
+		return session.Pending{}, session.ErrNotFound
+	}
+	return p, nil
+}
+
+// The passkey ports: these tests use codes (passkeys are tested on real
+// stores with a software authenticator, and in Chromium).
+func (f *fakeStore) WebAuthnHandle(context.Context, uuid.UUID) ([]byte, error) {
+	return []byte("h"), nil
+}
+func (f *fakeStore) Passkeys(context.Context, uuid.UUID) ([]mfa.Passkey, error) { return nil, nil }
+func (f *fakeStore) InsertCeremony(context.Context, mfa.Ceremony) error         { return nil }
+func (f *fakeStore) TakeCeremony(context.Context, []byte) (mfa.Ceremony, error) {
+	return mfa.Ceremony{}, mfa.ErrChallengeExpired
+}
+func (f *fakeStore) UsePasskey(context.Context, mfa.Passkey, uint32, time.Time) (bool, error) {
+	return false, nil
+}
+
+type noPasskeys struct{}
+
+func (noPasskeys) BeginLogin(mfa.Account) (json.RawMessage, mfa.Ceremony, error) {
+	return nil, mfa.Ceremony{}, errors.New("no passkeys here")
+}
+func (noPasskeys) FinishLogin(mfa.Account, mfa.Ceremony, []byte) (mfa.Passkey, error) {
+	return mfa.Passkey{}, mfa.ErrInvalidCredential
+}
+func (noPasskeys) CeremonyOf([]byte) ([]byte, error) { return []byte("c"), nil }
 
 func (f *fakeStore) DeletePendingLogin(_ context.Context, id []byte) (bool, error) {
 	_, ok := f.pending[string(id)]
@@ -168,7 +202,9 @@ func setup(t *testing.T) (*Interactor, *fakeStore, *clock, user.User, string) {
 		codes: map[string]bool{alice.ID.String() + "d:abcdefghjk": true}}
 	clk := &clock{now: t0}
 	secret := store.addPending(alice)
-	return New(store, store, store, store, store, store, fakeKeys{}, fakeCodes{}, policy, guard, 50, clk.Now), store, clk, alice, secret
+	ports := Ports{Pending: store, Users: store, Factors: store, Passkeys: store, Sessions: store, Throttle: store, Trail: store,
+		Keys: fakeKeys{}, Codes: fakeCodes{}, Ceremonies: noPasskeys{}}
+	return New(ports, signin.Rules{Policy: policy, SessionsPerUser: 50}, guard, clk.Now), store, clk, alice, secret
 }
 
 func (f *fakeStore) addPending(u user.User) string {
@@ -315,12 +351,13 @@ func TestRefusedBeforeAnyCheck(t *testing.T) {
 		in    Input
 		want  error
 	}{
-		"logged in":     {auth.Actor{User: alice, SessionID: []byte{1}}, Input{Secret: secret, Code: "1"}, auth.ErrAlreadyAuthenticated},
-		"no cookie":     {auth.Actor{}, Input{Code: "123456"}, auth.ErrNotAuthenticated},
-		"a session's":   {auth.Actor{}, Input{Secret: strings.TrimPrefix(secret, "mfa."), Code: "123456"}, auth.ErrNotAuthenticated},
-		"no code":       {auth.Actor{}, Input{Secret: secret}, apperr.ErrInvalid},
-		"both codes":    {auth.Actor{}, Input{Secret: secret, Code: "123456", RecoveryCode: "abcde-fghjk"}, apperr.ErrInvalid},
-		"unknown login": {auth.Actor{}, Input{Secret: "mfa." + strings.Repeat("A", 43), Code: "123456"}, auth.ErrNotAuthenticated},
+		"logged in":               {auth.Actor{User: alice, SessionID: []byte{1}}, Input{Secret: secret, Code: "1"}, auth.ErrAlreadyAuthenticated},
+		"no cookie":               {auth.Actor{}, Input{Code: "123456"}, auth.ErrNotAuthenticated},
+		"a session's":             {auth.Actor{}, Input{Secret: strings.TrimPrefix(secret, "mfa."), Code: "123456"}, auth.ErrNotAuthenticated},
+		"no code":                 {auth.Actor{}, Input{Secret: secret}, apperr.ErrInvalid},
+		"both codes":              {auth.Actor{}, Input{Secret: secret, Code: "123456", RecoveryCode: "abcde-fghjk"}, apperr.ErrInvalid},
+		"a code and a credential": {auth.Actor{}, Input{Secret: secret, Code: "123456", Credential: json.RawMessage(`{}`)}, apperr.ErrInvalid},
+		"unknown login":           {auth.Actor{}, Input{Secret: "mfa." + strings.Repeat("A", 43), Code: "123456"}, auth.ErrNotAuthenticated},
 	} {
 		if _, err := i.Execute(ctx, c.actor, c.in); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", name, err, c.want)

@@ -2,6 +2,7 @@ package loginmfa
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -14,8 +15,9 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Pending counts a pending login's second steps and ends it.
+// Pending reads a pending login, counts its second steps and ends it.
 type Pending interface {
+	PendingLogin(ctx context.Context, id []byte, now time.Time) (session.Pending, error)
 	CountPendingAttempt(ctx context.Context, id []byte, now time.Time, max int) (session.Pending, error)
 	DeletePendingLogin(ctx context.Context, id []byte) (bool, error)
 }
@@ -34,14 +36,24 @@ type Factors interface {
 	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
 }
 
-// Sessions stores the session while the user is active with the password
-// the first step verified, and ends the user's oldest past the limit.
-type Sessions interface {
-	InsertSessionIfCurrent(ctx context.Context, s session.Session, passwordHash string) (bool, error)
-	DeleteOldestSessions(ctx context.Context, userID uuid.UUID, keep int) (int, error)
+// Passkeys reads the user's passkeys and handle, keeps and takes
+// ceremonies, and records a passkey's use (only over the counter read).
+type Passkeys interface {
+	WebAuthnHandle(ctx context.Context, userID uuid.UUID) ([]byte, error)
+	Passkeys(ctx context.Context, userID uuid.UUID) ([]mfa.Passkey, error)
+	InsertCeremony(ctx context.Context, c mfa.Ceremony) error
+	TakeCeremony(ctx context.Context, id []byte) (mfa.Ceremony, error)
+	UsePasskey(ctx context.Context, p mfa.Passkey, oldCount uint32, now time.Time) (bool, error)
 }
 
-// Throttle is the login windows the codes count in.
+// RelyingParty runs the passkey assertion.
+type RelyingParty interface {
+	BeginLogin(a mfa.Account) (json.RawMessage, mfa.Ceremony, error)
+	FinishLogin(a mfa.Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error)
+	CeremonyOf(credential []byte) ([]byte, error)
+}
+
+// Throttle is the login windows the second steps count in.
 type Throttle interface {
 	auth.AttemptStore
 }

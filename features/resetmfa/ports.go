@@ -15,6 +15,7 @@ type Store interface {
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UserByUsernameForUpdate(ctx context.Context, username string) (user.User, error)
 	DeleteTOTP(ctx context.Context, userID uuid.UUID) (bool, error)
+	DeletePasskeys(ctx context.Context, userID uuid.UUID) (int, error)
 	DeleteRecoveryCodes(ctx context.Context, userID uuid.UUID) (int, error)
 	DeleteUserPendingLogins(ctx context.Context, userID uuid.UUID) error
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)

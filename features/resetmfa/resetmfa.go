@@ -57,11 +57,15 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		if err != nil {
 			return err
 		}
+		passkeys, err := i.store.DeletePasskeys(ctx, u.ID)
+		if err != nil {
+			return err
+		}
 		codes, err := i.store.DeleteRecoveryCodes(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		if !totp && codes == 0 {
+		if !totp && passkeys == 0 && codes == 0 {
 			return nil
 		}
 		if err := i.store.DeleteUserPendingLogins(ctx, u.ID); err != nil {
@@ -72,7 +76,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 			return err
 		}
 		now := i.now()
-		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.MFAReset, actor.User.ID, u.ID, map[string]any{"recovery_codes": codes, "totp": totp})); err != nil {
+		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.MFAReset, actor.User.ID, u.ID, map[string]any{"recovery_codes": codes, "totp": totp, "passkeys": passkeys})); err != nil {
 			return err
 		}
 		if e, ok := audit.SessionsEnded(ctx, now, actor.User.ID, u.ID, session.EndedByMFAReset, ended); ok {

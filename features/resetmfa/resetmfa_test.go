@@ -37,6 +37,8 @@ func (f *fakeStore) DeleteTOTP(context.Context, uuid.UUID) (bool, error) {
 	return had, nil
 }
 
+func (f *fakeStore) DeletePasskeys(context.Context, uuid.UUID) (int, error) { return 0, nil }
+
 func (f *fakeStore) DeleteRecoveryCodes(context.Context, uuid.UUID) (int, error) {
 	n := f.codes
 	f.codes = 0

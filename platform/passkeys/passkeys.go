@@ -40,21 +40,13 @@ func New(rpID, name string, origins []string) (*RelyingParty, error) {
 	return &RelyingParty{w: w}, nil
 }
 
-// Account is what a ceremony knows of a user: the random user handle, the
-// name authenticators show, and the registered credentials.
-type Account struct {
-	Handle   []byte
-	Name     string
-	Passkeys []mfa.Passkey
-}
-
-// user is an Account as the library's User.
+// user is an mfa.Account as the library's User.
 type user struct {
-	a     Account
+	a     mfa.Account
 	creds []webauthn.Credential
 }
 
-func newUser(a Account) (*user, error) {
+func newUser(a mfa.Account) (*user, error) {
 	u := &user{a: a}
 	for _, p := range a.Passkeys {
 		var c webauthn.Credential
@@ -97,7 +89,7 @@ func sessionOf(c mfa.Ceremony) (webauthn.SessionData, error) {
 // BeginRegistration begins registering a credential for a: resident keys
 // preferred (a passkey), user verification preferred, no attestation, and
 // the account's credentials excluded (an authenticator registers once).
-func (rp *RelyingParty) BeginRegistration(a Account) (Options, mfa.Ceremony, error) {
+func (rp *RelyingParty) BeginRegistration(a mfa.Account) (Options, mfa.Ceremony, error) {
 	u, err := newUser(a)
 	if err != nil {
 		return nil, mfa.Ceremony{}, err
@@ -123,7 +115,7 @@ func (rp *RelyingParty) BeginRegistration(a Account) (Options, mfa.Ceremony, err
 // of the PublicKeyCredential) to the registration c and returns the new
 // credential (ID, Record, SignCount); mfa.ErrInvalidRegistration when it
 // does not verify.
-func (rp *RelyingParty) FinishRegistration(a Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error) {
+func (rp *RelyingParty) FinishRegistration(a mfa.Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error) {
 	u, err := newUser(a)
 	if err != nil {
 		return mfa.Passkey{}, err
@@ -149,7 +141,7 @@ func (rp *RelyingParty) FinishRegistration(a Account, c mfa.Ceremony, credential
 
 // BeginLogin begins an assertion by one of a's credentials: the second
 // step of a login (user presence is enough; verification preferred).
-func (rp *RelyingParty) BeginLogin(a Account) (Options, mfa.Ceremony, error) {
+func (rp *RelyingParty) BeginLogin(a mfa.Account) (Options, mfa.Ceremony, error) {
 	u, err := newUser(a)
 	if err != nil {
 		return nil, mfa.Ceremony{}, err
@@ -165,7 +157,7 @@ func (rp *RelyingParty) BeginLogin(a Account) (Options, mfa.Ceremony, error) {
 // credentials and returns that credential as it is now (its record and
 // counter moved on); mfa.ErrInvalidCredential when it does not verify,
 // mfa.ErrClonedCredential when its counter went back.
-func (rp *RelyingParty) FinishLogin(a Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error) {
+func (rp *RelyingParty) FinishLogin(a mfa.Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error) {
 	u, err := newUser(a)
 	if err != nil {
 		return mfa.Passkey{}, err
@@ -199,7 +191,7 @@ func (rp *RelyingParty) BeginPasskey() (Options, mfa.Ceremony, error) {
 // UserHandle returns the user handle a discoverable assertion's answer
 // names (which account the browser chose); mfa.ErrInvalidCredential when
 // it names none.
-func UserHandle(credential []byte) ([]byte, error) {
+func (*RelyingParty) UserHandle(credential []byte) ([]byte, error) {
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
 	if err != nil {
 		return nil, refused(mfa.ErrInvalidCredential, err)
@@ -212,7 +204,7 @@ func UserHandle(credential []byte) ([]byte, error) {
 
 // FinishPasskey verifies an answer to the discoverable assertion c by one
 // of a's credentials (a is the account UserHandle named), as FinishLogin.
-func (rp *RelyingParty) FinishPasskey(a Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error) {
+func (rp *RelyingParty) FinishPasskey(a mfa.Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error) {
 	u, err := newUser(a)
 	if err != nil {
 		return mfa.Passkey{}, err
@@ -239,28 +231,27 @@ func (rp *RelyingParty) FinishPasskey(a Account, c mfa.Ceremony, credential []by
 
 // used returns a's stored credential that cred is, with cred's record and
 // counter; a counter that went back is mfa.ErrClonedCredential.
-func used(a Account, cred *webauthn.Credential) (mfa.Passkey, error) {
+func used(a mfa.Account, cred *webauthn.Credential) (mfa.Passkey, error) {
 	if cred.Authenticator.CloneWarning {
 		return mfa.Passkey{}, mfa.ErrClonedCredential
 	}
-	for _, p := range a.Passkeys {
-		if bytes.Equal(p.ID, cred.ID) {
-			record, err := json.Marshal(cred)
-			if err != nil {
-				return mfa.Passkey{}, err
-			}
-			p.Record, p.SignCount = record, cred.Authenticator.SignCount
-			return p, nil
-		}
+	p, ok := a.Passkey(cred.ID)
+	if !ok {
+		return mfa.Passkey{}, mfa.ErrInvalidCredential
 	}
-	return mfa.Passkey{}, mfa.ErrInvalidCredential
+	record, err := json.Marshal(cred)
+	if err != nil {
+		return mfa.Passkey{}, err
+	}
+	p.Record, p.SignCount = record, cred.Authenticator.SignCount
+	return p, nil
 }
 
 // CeremonyOf returns the id of the ceremony a browser's answer (the JSON
 // of a PublicKeyCredential, from create or get) belongs to: the SHA-256 of
 // the challenge its client data carries. mfa.ErrInvalidCredential when the
 // answer carries none.
-func CeremonyOf(credential []byte) ([]byte, error) {
+func (*RelyingParty) CeremonyOf(credential []byte) ([]byte, error) {
 	var c struct {
 		Response struct {
 			ClientDataJSON protocol.URLEncodedBase64 `json:"clientDataJSON"`

@@ -11,7 +11,7 @@ import (
 
 const origin = "https://app.example.com"
 
-func register(t *testing.T, rp *passkeys.RelyingParty, a *passkeystest.Authenticator, acct passkeys.Account) mfa.Passkey {
+func register(t *testing.T, rp *passkeys.RelyingParty, a *passkeystest.Authenticator, acct mfa.Account) mfa.Passkey {
 	t.Helper()
 	opts, c, err := rp.BeginRegistration(acct)
 	if err != nil {
@@ -21,7 +21,7 @@ func register(t *testing.T, rp *passkeys.RelyingParty, a *passkeystest.Authentic
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, err := passkeys.CeremonyOf(answer); err != nil || string(id) != string(c.ID) {
+	if id, err := rp.CeremonyOf(answer); err != nil || string(id) != string(c.ID) {
 		t.Fatalf("the answer's ceremony %x, %v; begun %x", id, err, c.ID)
 	}
 	p, err := rp.FinishRegistration(acct, c, answer)
@@ -36,7 +36,7 @@ func TestCeremonies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct := passkeys.Account{Handle: make([]byte, 32), Name: "alice"}
+	acct := mfa.Account{Handle: make([]byte, 32), Name: "alice"}
 	a := passkeystest.New(origin, "example.com")
 	p := register(t, rp, a, acct)
 	if string(p.ID) != string(a.CredentialID) || len(p.Record) == 0 {
@@ -60,7 +60,7 @@ func TestCeremonies(t *testing.T) {
 		t.Fatal(err)
 	}
 	answer, _ = a.Get(opts)
-	if h, err := passkeys.UserHandle(answer); err != nil || string(h) != string(acct.Handle) {
+	if h, err := rp.UserHandle(answer); err != nil || string(h) != string(acct.Handle) {
 		t.Fatalf("user handle %x, %v", h, err)
 	}
 	used, err = rp.FinishPasskey(acct, c, answer)

@@ -214,3 +214,24 @@ func (s *Store) LockUserWithPassword(ctx context.Context, userID uuid.UUID, pass
 	}
 	return err == nil, err
 }
+
+// PendingLogin returns the pending login id while it is live at now;
+// session.ErrNotFound otherwise.
+func (s *Store) PendingLogin(ctx context.Context, id []byte, now time.Time) (session.Pending, error) {
+	var r struct {
+		UserID       uuid.UUID `db:"user_id"`
+		VerifiedHash string    `db:"verified_hash"`
+		CreatedAt    dbTime    `db:"created_at"`
+		ExpiresAt    dbTime    `db:"expires_at"`
+		Attempts     int       `db:"attempts"`
+	}
+	err := s.translate("pending login", s.q(ctx).GetContext(ctx, &r,
+		`SELECT user_id, verified_hash, created_at, expires_at, attempts FROM pending_logins WHERE id = $1 AND expires_at > $2`, id, ts(now)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return session.Pending{}, session.ErrNotFound
+	}
+	if err != nil {
+		return session.Pending{}, err
+	}
+	return session.Pending{ID: id, UserID: r.UserID, VerifiedHash: r.VerifiedHash, CreatedAt: r.CreatedAt.Time, ExpiresAt: r.ExpiresAt.Time, Attempts: r.Attempts}, nil
+}

@@ -45,14 +45,16 @@ const (
 	// RecoveryCodesGenerated is a new set of recovery codes (the old set
 	// void): with a first factor, or asked for; details.count.
 	RecoveryCodesGenerated Type = "mfa.recovery_codes_generated"
-	MFAReset               Type = "mfa.reset" // by an admin: every factor and code removed
+	MFAReset               Type = "mfa.reset"            // by an admin: every factor and code removed
+	WebAuthnAdded          Type = "mfa.webauthn_added"   // details.passkey (its id) and name
+	WebAuthnRemoved        Type = "mfa.webauthn_removed" // details.passkey
 )
 
 // Types lists every type.
 var Types = []Type{
 	UserSignedUp, UserCreated, LoginSucceeded, LoginFailed, ReauthenticationFailed, PasswordChanged, PasswordSet,
 	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded, EmailVerified, EmailChanged,
-	RecoveryRequested, PasswordRecovered, TOTPEnabled, TOTPDisabled, RecoveryCodesGenerated, MFAReset,
+	RecoveryRequested, PasswordRecovered, TOTPEnabled, TOTPDisabled, RecoveryCodesGenerated, MFAReset, WebAuthnAdded, WebAuthnRemoved,
 }
 
 // Valid reports whether t is one of Types.
@@ -64,6 +66,11 @@ const (
 	ReasonWrongPassword   = "wrong_password"
 	ReasonAccountInactive = "account_inactive"
 	ReasonWrongCode       = "wrong_code" // a second step's code or recovery code
+	// A second step's passkey answer that did not verify (another origin,
+	// another credential, a used or expired challenge).
+	ReasonInvalidCredential = "invalid_credential"
+	// A passkey whose signature counter went back: a cloned authenticator.
+	ReasonClonedCredential = "cloned_credential"
 )
 
 // Party is an account an event names. The zero Party is nobody: an

@@ -208,6 +208,25 @@ type Passkey struct {
 	LastUsedAt time.Time // zero: never used
 }
 
+// Account is what a WebAuthn ceremony knows of a user: the random user
+// handle (never the username or the database id), the name
+// authenticators show, and the registered credentials.
+type Account struct {
+	Handle   []byte
+	Name     string
+	Passkeys []Passkey
+}
+
+// Passkey returns the account's credential with id, and whether there is.
+func (a Account) Passkey(id []byte) (Passkey, bool) {
+	for _, p := range a.Passkeys {
+		if string(p.ID) == string(id) {
+			return p, true
+		}
+	}
+	return Passkey{}, false
+}
+
 // MaxPasskeyName is the longest name a passkey may have, in characters.
 const MaxPasskeyName = 64
 
@@ -267,3 +286,11 @@ var (
 	ErrRegistrationExpired = &apperr.Error{Kind: apperr.KindInvalid, Code: "challenge_expired", Message: "the registration is over or was used; begin again",
 		Fields: []apperr.FieldError{{Field: "credential", Message: "its challenge is over or used"}}}
 )
+
+// Cloned reports whether err is ErrClonedCredential itself: it matches
+// ErrInvalidCredential too (the client gets the same answer), but is
+// recorded as what it is.
+func Cloned(err error) bool {
+	e, ok := apperr.As(err)
+	return ok && e == ErrClonedCredential
+}

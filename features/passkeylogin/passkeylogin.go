@@ -1,0 +1,161 @@
+// Package passkeylogin signs in with a discoverable passkey: neither
+// username nor password. Begin returns the options of an assertion any
+// passkey of this service may answer (user verification required); Finish
+// verifies the answer, on any replica, finds the account by the user
+// handle the passkey gives back, and starts a session that counts as two
+// factors (something held, and the PIN or biometric that unlocked it).
+package passkeylogin
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Interactor signs in with passkeys.
+type Interactor struct {
+	store Store
+	rp    RelyingParty
+	rules signin.Rules
+	now   func() time.Time
+}
+
+// New returns the interactor.
+func New(store Store, rp RelyingParty, rules signin.Rules, now func() time.Time) *Interactor {
+	return &Interactor{store: store, rp: rp, rules: rules, now: now}
+}
+
+// Begin returns the options of a discoverable assertion and keeps the
+// ceremony.
+func (i *Interactor) Begin(ctx context.Context, actor auth.Actor) (json.RawMessage, error) {
+	if actor.Authenticated() {
+		return nil, auth.ErrAlreadyAuthenticated
+	}
+	opts, c, err := i.rp.BeginPasskey()
+	if err != nil {
+		return nil, fmt.Errorf("begin passkey sign-in: %w", err)
+	}
+	c.ExpiresAt = i.now().Add(mfa.CeremonyTTL)
+	if err := i.store.InsertCeremony(ctx, c); err != nil {
+		return nil, fmt.Errorf("begin passkey sign-in: %w", err)
+	}
+	return opts, nil
+}
+
+// Input is the browser's answer and the client the session is recorded
+// for.
+type Input struct {
+	Credential json.RawMessage
+	ClientIP   string
+	UserAgent  string
+}
+
+// Result is the signed-in user and the new session with its secret.
+type Result struct {
+	User    user.User
+	Session session.Session
+	Secret  string
+}
+
+// Execute verifies the answer (401 invalid_credential, challenge_expired;
+// a challenge is used once, whatever the outcome) and starts the session;
+// an inactive account gets 403 account_inactive.
+func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
+	if actor.Authenticated() {
+		return Result{}, auth.ErrAlreadyAuthenticated
+	}
+	if len(in.Credential) == 0 || string(in.Credential) == "null" {
+		return Result{}, mfa.ErrInvalidCredential
+	}
+	now := i.now()
+	u, used, old, err := i.verified(ctx, now, in.Credential)
+	if mfa.Cloned(err) {
+		// Recorded (and so logged): the credential's key is in two
+		// authenticators.
+		err = errors.Join(err, i.store.WithinTx(ctx, func(ctx context.Context) error {
+			return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.LoginFailed, uuid.Nil, u.ID, map[string]any{"reason": audit.ReasonClonedCredential}))
+		}))
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("passkey sign-in: %w", err)
+	}
+	if !u.IsActive {
+		err := i.store.WithinTx(ctx, func(ctx context.Context) error {
+			return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.LoginFailed, uuid.Nil, u.ID, map[string]any{"reason": audit.ReasonAccountInactive}))
+		})
+		return Result{}, cmp.Or(err, error(auth.ErrAccountInactive))
+	}
+	var res Result
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		if ok, err := i.store.UsePasskey(ctx, used, old, now); err != nil || !ok {
+			return cmp.Or[error](err, mfa.ErrInvalidCredential) // used meanwhile
+		}
+		s, secret, err := i.rules.Start(ctx, i.store, now, signin.Login{User: u, PasswordHash: u.PasswordHash,
+			Methods: []string{mfa.MethodWebAuthn}, UserAgent: in.UserAgent, IP: in.ClientIP, Details: map[string]any{"passkey": used.PublicID.String()}})
+		res = Result{User: u, Session: s, Secret: secret}
+		return err
+	})
+	if errors.Is(err, signin.ErrAccountChanged) {
+		err = mfa.ErrInvalidCredential // inactivated or re-passworded meanwhile: try again
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("passkey sign-in of %s: %w", u.Username, err)
+	}
+	return res, nil
+}
+
+// verified takes the ceremony the answer belongs to, finds the account
+// the answer names and verifies the answer by one of its credentials. It
+// returns the account, the credential as it is now, and its counter as
+// stored.
+func (i *Interactor) verified(ctx context.Context, now time.Time, credential []byte) (user.User, mfa.Passkey, uint32, error) {
+	id, err := i.rp.CeremonyOf(credential)
+	if err != nil {
+		return user.User{}, mfa.Passkey{}, 0, err
+	}
+	c, err := i.store.TakeCeremony(ctx, id)
+	if err != nil {
+		return user.User{}, mfa.Passkey{}, 0, err
+	}
+	if err := c.Usable(mfa.CeremonyPasskey, now); err != nil {
+		return user.User{}, mfa.Passkey{}, 0, err
+	}
+	handle, err := i.rp.UserHandle(credential)
+	if err != nil {
+		return user.User{}, mfa.Passkey{}, 0, err
+	}
+	userID, err := i.store.UserIDByHandle(ctx, handle)
+	if err != nil {
+		return user.User{}, mfa.Passkey{}, 0, err
+	}
+	u, err := i.store.UserByID(ctx, userID)
+	if errors.Is(err, user.ErrNotFound) {
+		return user.User{}, mfa.Passkey{}, 0, mfa.ErrInvalidCredential
+	}
+	if err != nil {
+		return user.User{}, mfa.Passkey{}, 0, err
+	}
+	keys, err := i.store.Passkeys(ctx, u.ID)
+	if err != nil {
+		return u, mfa.Passkey{}, 0, err
+	}
+	acct := mfa.Account{Handle: handle, Name: u.Username, Passkeys: keys}
+	used, err := i.rp.FinishPasskey(acct, c, credential)
+	if err != nil {
+		return u, mfa.Passkey{}, 0, err
+	}
+	stored, _ := acct.Passkey(used.ID)
+	return u, used, stored.SignCount, nil
+}

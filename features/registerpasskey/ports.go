@@ -1,0 +1,45 @@
+package registerpasskey
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
+)
+
+// Store checks the current password (its windows, its trail), keeps and
+// takes ceremonies, reads the user's handle, passkeys and factors, and
+// stores the new passkey and recovery codes with their events.
+type Store interface {
+	auth.ReauthStore
+	auth.PasswordLocker
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	WebAuthnHandle(ctx context.Context, userID uuid.UUID) ([]byte, error)
+	Passkeys(ctx context.Context, userID uuid.UUID) ([]mfa.Passkey, error)
+	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
+	InsertCeremony(ctx context.Context, c mfa.Ceremony) error
+	TakeCeremony(ctx context.Context, id []byte) (mfa.Ceremony, error)
+	InsertPasskey(ctx context.Context, p mfa.Passkey) error
+	ReplaceRecoveryCodes(ctx context.Context, userID uuid.UUID, digests [][]byte, now time.Time) error
+}
+
+// Hasher checks the current password.
+type Hasher interface {
+	Verify(ctx context.Context, encoded, password string) (bool, error)
+}
+
+// RelyingParty runs the registration ceremony.
+type RelyingParty interface {
+	BeginRegistration(a mfa.Account) (json.RawMessage, mfa.Ceremony, error)
+	FinishRegistration(a mfa.Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error)
+	CeremonyOf(credential []byte) ([]byte, error)
+}
+
+// Keys digest recovery codes.
+type Keys interface {
+	RecoveryDigest(code string) []byte
+}

@@ -1,0 +1,198 @@
+// Package registerpasskey adds a passkey (or a security key) to the
+// caller's account, in two steps: Begin, after the current password,
+// returns the options navigator.credentials.create takes and keeps the
+// ceremony; Finish verifies the browser's answer, on any replica, and
+// stores the credential under the name the user gives it. The first
+// factor also returns a set of recovery codes, shown once.
+package registerpasskey
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Interactor registers passkeys.
+type Interactor struct {
+	store  Store
+	hasher Hasher
+	rp     RelyingParty
+	keys   Keys
+	guard  auth.Guard
+	now    func() time.Time
+}
+
+// New returns the interactor; guard throttles the current-password check.
+func New(store Store, hasher Hasher, rp RelyingParty, keys Keys, guard auth.Guard, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, rp: rp, keys: keys, guard: guard, now: now}
+}
+
+// BeginInput is the caller's current password and address.
+type BeginInput struct {
+	CurrentPassword string
+	ClientIP        string
+}
+
+// Action is this check's details.action in reauthentication.failed.
+const Action = "webauthn_register"
+
+// Begin checks the password and begins a registration.
+func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, in BeginInput) (json.RawMessage, error) {
+	if !actor.Authenticated() {
+		return nil, auth.ErrNotAuthenticated
+	}
+	if in.CurrentPassword == "" {
+		return nil, apperr.Invalid(apperr.FieldError{Field: "current_password", Message: "current_password is required"})
+	}
+	u, now := actor.User, i.now()
+	attempt, err := i.guard.CheckCurrentPassword(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	if err != nil {
+		return nil, fmt.Errorf("begin passkey registration: %w", err)
+	}
+	var opts json.RawMessage
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		if err := auth.Reauthenticated(ctx, i.store, actor, attempt); err != nil {
+			return err
+		}
+		acct, err := i.account(ctx, u)
+		if err != nil {
+			return err
+		}
+		o, c, err := i.rp.BeginRegistration(acct)
+		if err != nil {
+			return err
+		}
+		c.UserID, c.ExpiresAt = u.ID, now.Add(mfa.CeremonyTTL)
+		opts = o
+		return i.store.InsertCeremony(ctx, c)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("begin passkey registration of %s: %w", u.Username, err)
+	}
+	return opts, nil
+}
+
+// account is u as a WebAuthn ceremony knows it.
+func (i *Interactor) account(ctx context.Context, u user.User) (mfa.Account, error) {
+	handle, err := i.store.WebAuthnHandle(ctx, u.ID)
+	if err != nil {
+		return mfa.Account{}, err
+	}
+	keys, err := i.store.Passkeys(ctx, u.ID)
+	return mfa.Account{Handle: handle, Name: u.Username, Passkeys: keys}, err
+}
+
+// FinishInput is the name the user gives the passkey and the browser's
+// answer (the PublicKeyCredential as JSON).
+type FinishInput struct {
+	Name       string
+	Credential json.RawMessage
+}
+
+// Result is the stored passkey, and the recovery codes made with a first
+// factor (none otherwise).
+type Result struct {
+	Passkey       mfa.Passkey
+	RecoveryCodes []string
+}
+
+// Finish verifies the answer to a registration the caller began (422
+// invalid_credential, or challenge_expired when the ceremony is over or
+// was used: a challenge is used once, whatever the outcome) and stores the
+// credential.
+func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInput) (Result, error) {
+	if !actor.Authenticated() {
+		return Result{}, auth.ErrNotAuthenticated
+	}
+	name := strings.TrimSpace(in.Name)
+	var fields []apperr.FieldError
+	switch n := utf8.RuneCountInString(name); {
+	case n == 0:
+		fields = append(fields, apperr.FieldError{Field: "name", Message: "name is required"})
+	case n > mfa.MaxPasskeyName:
+		fields = append(fields, apperr.FieldError{Field: "name", Message: fmt.Sprintf("name must be at most %d characters", mfa.MaxPasskeyName)})
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		fields = append(fields, apperr.FieldError{Field: "name", Message: "name must not contain control characters"})
+	}
+	if len(in.Credential) == 0 || string(in.Credential) == "null" {
+		fields = append(fields, apperr.FieldError{Field: "credential", Message: "credential is required"})
+	}
+	if len(fields) > 0 {
+		return Result{}, apperr.Invalid(fields...)
+	}
+	u, now := actor.User, i.now()
+	p, err := i.verified(ctx, now, u, in.Credential)
+	if err != nil {
+		return Result{}, fmt.Errorf("finish passkey registration of %s: %w", u.Username, err)
+	}
+	p.PublicID, p.UserID, p.Name, p.CreatedAt = uuid.Must(uuid.NewV7()), u.ID, name, user.Timestamp(now)
+	var res Result
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		before, err := i.store.Factors(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := i.store.InsertPasskey(ctx, p); err != nil {
+			return err
+		}
+		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.WebAuthnAdded, u.ID, u.ID, map[string]any{"passkey": p.PublicID.String(), "name": name})); err != nil {
+			return err
+		}
+		res.Passkey = p
+		if before.Any() {
+			return nil
+		}
+		codes, digests := mfa.NewRecoveryCodeSet(i.keys.RecoveryDigest)
+		if err := i.store.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
+			return err
+		}
+		res.RecoveryCodes = codes
+		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.RecoveryCodesGenerated, u.ID, u.ID, map[string]any{"count": len(codes)}))
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("finish passkey registration of %s: %w", u.Username, err)
+	}
+	return res, nil
+}
+
+// verified takes the ceremony the answer belongs to and verifies the
+// answer against it.
+func (i *Interactor) verified(ctx context.Context, now time.Time, u user.User, credential []byte) (mfa.Passkey, error) {
+	id, err := i.rp.CeremonyOf(credential)
+	if err != nil {
+		return mfa.Passkey{}, mfa.ErrInvalidRegistration
+	}
+	c, err := i.store.TakeCeremony(ctx, id)
+	switch {
+	case errors.Is(err, mfa.ErrChallengeExpired):
+		return mfa.Passkey{}, mfa.ErrRegistrationExpired
+	case err != nil:
+		return mfa.Passkey{}, err
+	case c.UserID != u.ID:
+		return mfa.Passkey{}, mfa.ErrInvalidRegistration // another user's ceremony
+	}
+	if err := c.Usable(mfa.CeremonyRegister, now); err != nil {
+		if errors.Is(err, mfa.ErrChallengeExpired) {
+			return mfa.Passkey{}, mfa.ErrRegistrationExpired
+		}
+		return mfa.Passkey{}, mfa.ErrInvalidRegistration
+	}
+	acct, err := i.account(ctx, u)
+	if err != nil {
+		return mfa.Passkey{}, err
+	}
+	return i.rp.FinishRegistration(acct, c, credential)
+}

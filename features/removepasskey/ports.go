@@ -1,0 +1,27 @@
+package removepasskey
+
+import (
+	"context"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
+)
+
+// Store checks the current password (its windows, its trail) and removes
+// the passkey, and the codes when no factor is left, in one transaction.
+type Store interface {
+	auth.ReauthStore
+	auth.PasswordLocker
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	Passkeys(ctx context.Context, userID uuid.UUID) ([]mfa.Passkey, error)
+	DeletePasskey(ctx context.Context, userID, publicID uuid.UUID) error
+	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
+	DeleteRecoveryCodes(ctx context.Context, userID uuid.UUID) (int, error)
+}
+
+// Hasher checks the current password.
+type Hasher interface {
+	Verify(ctx context.Context, encoded, password string) (bool, error)
+}

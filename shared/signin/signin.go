@@ -1,0 +1,84 @@
+// Package signin is the end of every way of logging in (a password, a
+// second step, a passkey): the new session stored only while the account
+// is still as the login found it, the user's oldest sessions past the
+// limit ended, and login.succeeded recorded with how the session was
+// made, all in the caller's transaction.
+package signin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// Store is what ending a login writes.
+type Store interface {
+	InsertSessionIfCurrent(ctx context.Context, s session.Session, passwordHash string) (bool, error)
+	DeleteOldestSessions(ctx context.Context, userID uuid.UUID, keep int) (int, error)
+	RecordEvent(ctx context.Context, e audit.Event) error
+}
+
+// Rules are the session policy and the per-user session limit.
+type Rules struct {
+	Policy          session.Policy
+	SessionsPerUser int
+}
+
+// Login is a login that succeeded: whose, under which password hash (the
+// one verified, or read), made with which methods, from which client, and
+// what else login.succeeded should say.
+type Login struct {
+	User         user.User
+	PasswordHash string
+	Methods      []string
+	UserAgent    string
+	IP           string
+	Details      map[string]any
+}
+
+// ErrAccountChanged is a login whose account was inactivated, or given
+// another password, since the login read it: no session is stored.
+var ErrAccountChanged = errors.New("the account changed during the login")
+
+// Start stores the login's session, in the transaction in ctx, and
+// returns it with its secret (for the client alone). The session is
+// stored only if the user is still active with PasswordHash, under the
+// user's row lock: an inactivation or a password change racing with the
+// login either waits and then deletes the new session, or wins, and the
+// login gets ErrAccountChanged.
+func (r Rules) Start(ctx context.Context, store Store, now time.Time, l Login) (session.Session, string, error) {
+	secret, id := session.NewSecret()
+	s := r.Policy.Start(id, l.User.ID, now).MadeWith(l.Methods)
+	s.UserAgent, s.IP = session.CleanUserAgent(l.UserAgent), l.IP
+	stored, err := store.InsertSessionIfCurrent(ctx, s, l.PasswordHash)
+	if err != nil {
+		return session.Session{}, "", err
+	}
+	if !stored {
+		return session.Session{}, "", ErrAccountChanged
+	}
+	ended, err := store.DeleteOldestSessions(ctx, l.User.ID, r.SessionsPerUser)
+	if err != nil {
+		return session.Session{}, "", fmt.Errorf("session limit: %w", err)
+	}
+	details := map[string]any{"methods": s.Methods}
+	for k, v := range l.Details {
+		details[k] = v
+	}
+	if err := store.RecordEvent(ctx, audit.New(ctx, now, audit.LoginSucceeded, l.User.ID, l.User.ID, details)); err != nil {
+		return session.Session{}, "", err
+	}
+	if e, ok := audit.SessionsEnded(ctx, now, l.User.ID, l.User.ID, session.EndedByLimit, ended); ok {
+		if err := store.RecordEvent(ctx, e); err != nil {
+			return session.Session{}, "", err
+		}
+	}
+	return s, secret, nil
+}
