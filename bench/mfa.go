@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"runtime"
@@ -11,7 +12,11 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/platform/config"
+	"github.com/gofrs/uuid/v5"
+
 	"github.com/cleanslice/cleanslice/platform/mfakeys"
+	"github.com/cleanslice/cleanslice/platform/passkeys"
+	"github.com/cleanslice/cleanslice/platform/passkeys/passkeystest"
 	"github.com/cleanslice/cleanslice/platform/token"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
@@ -21,7 +26,9 @@ import (
 // the pair's slices finishes (each is used once).
 const mfaPending = 60_000
 
-// mfaWorkloads is (t), on request (-only t): the second step of a login
+// mfaWorkloads is (t), on request (-only t): a passwordless sign-in with
+// a passkey (begin, a software authenticator's answer, finish), and the
+// second step of a login
 // (POST /auth/login/mfa, here with a recovery code: a code is good once,
 // and a TOTP code once per user per 30 s step, which a load cannot
 // respect) against a password login (d's), in alternating slices. Target:
@@ -56,7 +63,102 @@ func mfaWorkloads(ctx context.Context, svc *service, cfg config.Config, rounds i
 	met := ref.CPUPerRequest > 0 && cpu <= 0.2
 	res.Target, res.Met = "CPU/request <= 0.2 x a login's", &met
 	res.Extra = map[string]any{"cpu_ratio": cpu}
-	return []result{ref, res}, nil
+
+	signIn, err := passkeySignIns(ctx, svc, cfg, conc)
+	if err != nil {
+		return nil, fmt.Errorf("t: %w", err)
+	}
+	ref2, pk := pair(workload{"t POST /auth/login (password)", conc, login, svc}, workload{"t passkey sign-in (begin + finish)", conc, signIn, svc}, rounds)
+	pk.Reference, pk.Ratio = ref2.Name, pk.PerSecond/ref2.PerSecond
+	cpu = float64(pk.CPUPerRequest) / float64(ref2.CPUPerRequest)
+	met = ref2.CPUPerRequest > 0 && cpu <= 0.2
+	pk.Target, pk.Met = "CPU/sign-in <= 0.2 x a login's", &met
+	pk.Extra = map[string]any{"cpu_ratio": cpu}
+	return []result{ref, res, ref2, pk}, nil
+}
+
+// passkeySignIns registers a passkey (a software authenticator's) for
+// passkeyUsers seeded accounts, straight through the relying party and the
+// store, and returns the op of a passwordless sign-in: begin, the
+// authenticator's answer, finish. Each account's turns are passkeyUsers
+// sign-ins apart, so that its counter only moves forward.
+func passkeySignIns(ctx context.Context, svc *service, cfg config.Config, conc int) (op, error) {
+	const passkeyUsers = 2000
+	store, err := svc.open(ctx, 4, !cfg.Database.PreparedStatements, false)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	w := cfg.WebAuthn
+	rp, err := passkeys.New(w.RPID, w.RPDisplayName, w.RPOrigins)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "bench: t: registering %d passkeys...\n", passkeyUsers)
+	auths := make([]*passkeystest.Authenticator, 0, passkeyUsers)
+	seen := map[string]bool{}
+	for k := int64(mfaPending); len(auths) < passkeyUsers; k++ { // other accounts than the second steps'
+		name := svc.loginSeed(k)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		u, err := store.UserByUsername(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		handle, err := store.WebAuthnHandle(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		acct := mfa.Account{Handle: handle, Name: name}
+		opts, c, err := rp.BeginRegistration(acct)
+		if err != nil {
+			return nil, err
+		}
+		a := passkeystest.New(w.RPOrigins[0], w.RPID)
+		answer, err := a.Create(opts)
+		if err != nil {
+			return nil, err
+		}
+		p, err := rp.FinishRegistration(acct, c, answer)
+		if err != nil {
+			return nil, err
+		}
+		p.PublicID, p.UserID, p.Name, p.CreatedAt = uuid.Must(uuid.NewV7()), u.ID, "bench", time.Now().UTC()
+		if err := store.InsertPasskey(ctx, p); err != nil {
+			return nil, err
+		}
+		auths = append(auths, a)
+	}
+	cl := newClient(conc)
+	var n atomic.Int64
+	return func(ctx context.Context) (int, error) {
+		a := auths[n.Add(1)%passkeyUsers]
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, svc.base+"/api/v1/auth/passkey/begin", nil)
+		resp, err := cl.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		opts, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return resp.StatusCode, err
+		}
+		answer, err := a.Get(opts)
+		if err != nil {
+			return 0, err
+		}
+		req, _ = http.NewRequestWithContext(ctx, http.MethodPost, svc.base+"/api/v1/auth/passkey/finish", strings.NewReader(`{"credential":`+string(answer)+`}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err = cl.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}, nil
 }
 
 // preparePendingLogins stores mfaPending pending logins of seeded users,
