@@ -183,5 +183,14 @@ func (s *Store) MFAQueries(userID any, at time.Time) []ListQuery {
 		{deleteUserPendingLoginsSQL, []any{userID}},
 		{s.purgePendingLogins(), []any{ts(at), 250}},
 		{s.lockUserWithPasswordSQL(), []any{userID, "$hash"}},
+		{pendingLoginSQL, []any{id, ts(at)}},
+		{handleSQL, []any{userID}},
+		{userByHandleSQL, []any{digest}},
+		{passkeysSQL, []any{userID}},
+		{usePasskeySQL, []any{id, "{}", 2, ts(at), 1}},
+		{deletePasskeySQL, []any{userID, userID}},
+		{deletePasskeysSQL, []any{userID}},
+		{takeCeremonySQL, []any{id}},
+		{s.purgeCeremonies(), []any{ts(at), 250}},
 	}
 }

@@ -26,6 +26,7 @@ const (
 	countPendingAttemptSQL = `UPDATE pending_logins SET attempts = attempts + 1
 		WHERE id = $1 AND expires_at > $2 AND attempts < $3
 		RETURNING user_id, verified_hash, created_at, expires_at, attempts, user_agent, ip`
+	pendingLoginSQL            = `SELECT user_id, verified_hash, created_at, expires_at, attempts FROM pending_logins WHERE id = $1 AND expires_at > $2`
 	deletePendingLoginSQL      = `DELETE FROM pending_logins WHERE id = $1`
 	deleteUserPendingLoginsSQL = `DELETE FROM pending_logins WHERE user_id = $1`
 )
@@ -225,8 +226,7 @@ func (s *Store) PendingLogin(ctx context.Context, id []byte, now time.Time) (ses
 		ExpiresAt    dbTime    `db:"expires_at"`
 		Attempts     int       `db:"attempts"`
 	}
-	err := s.translate("pending login", s.q(ctx).GetContext(ctx, &r,
-		`SELECT user_id, verified_hash, created_at, expires_at, attempts FROM pending_logins WHERE id = $1 AND expires_at > $2`, id, ts(now)))
+	err := s.translate("pending login", s.q(ctx).GetContext(ctx, &r, pendingLoginSQL, id, ts(now)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return session.Pending{}, session.ErrNotFound
 	}

@@ -32,6 +32,12 @@ var bulkSQL = map[string]map[string]string{
 			SELECT sha256(('p' || g)::bytea), $2, '$hash', $3, $3 FROM generate_series(1, $1) g`,
 		// $2 created_at: an authenticator for every user
 		"totp": `INSERT INTO mfa_totp (user_id, secret, created_at, enabled_at) SELECT id, '\x00', $2, $2 FROM users WHERE $1 > 0`,
+		// $2 user id, $3 created_at: passkeys, handles for every user, ceremonies
+		"passkeys": `INSERT INTO webauthn_credentials (id, user_id, public_id, name, credential, created_at)
+			SELECT sha256(('k' || g)::bytea), $2, gen_random_uuid(), 'k', '{}', $3 FROM generate_series(1, $1) g`,
+		"handles": `INSERT INTO webauthn_users (user_id, handle) SELECT id, sha256(id::text::bytea) FROM users WHERE $1 > 0`,
+		"ceremonies": `INSERT INTO webauthn_challenges (id, purpose, session, expires_at)
+			SELECT sha256(('c' || g)::bytea), 'passkey', '{}', $2 FROM generate_series(1, $1) g`,
 		// $2 user id, $3 created_at
 		"codes": `INSERT INTO mfa_recovery_codes (user_id, digest, created_at)
 			SELECT $2, sha256(('c' || g)::bytea), $3 FROM generate_series(1, $1) g`,
@@ -56,6 +62,12 @@ var bulkSQL = map[string]map[string]string{
 		"pending": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
 			INSERT INTO pending_logins (id, user_id, verified_hash, created_at, expires_at) SELECT randomblob(32), $2, '$hash', $3, $3 FROM g`,
 		"totp": `INSERT INTO mfa_totp (user_id, secret, created_at, enabled_at) SELECT id, x'00', $2, $2 FROM users WHERE $1 > 0`,
+		"passkeys": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
+			INSERT INTO webauthn_credentials (id, user_id, public_id, name, credential, created_at)
+			SELECT randomblob(16), $2, lower(hex(randomblob(16))), 'k', '{}', $3 FROM g`,
+		"handles": `INSERT INTO webauthn_users (user_id, handle) SELECT id, randomblob(32) FROM users WHERE $1 > 0`,
+		"ceremonies": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
+			INSERT INTO webauthn_challenges (id, purpose, session, expires_at) SELECT randomblob(32), 'passkey', '{}', $2 FROM g`,
 		"codes": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
 			INSERT INTO mfa_recovery_codes (user_id, digest, created_at) SELECT $2, randomblob(32), $3 FROM g`,
 		"mail": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
@@ -255,6 +267,9 @@ func TestQueryPlans(t *testing.T) {
 		bulk(t, s, "pending", 20_000, few.ID, stamp(t0.Add(time.Minute)))
 		bulk(t, s, "codes", 20_000, few.ID, stamp(t0))
 		bulk(t, s, "totp", 1, stamp(t0))
+		bulk(t, s, "passkeys", 20_000, few.ID, stamp(t0))
+		bulk(t, s, "handles", 1)
+		bulk(t, s, "ceremonies", 20_000, stamp(t0))
 		if _, err := s.DB().Exec(`ANALYZE`); err != nil {
 			t.Fatal(err)
 		}

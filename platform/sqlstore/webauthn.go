@@ -12,6 +12,20 @@ import (
 	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
+// The WebAuthn queries: each finds its rows by a primary key, a unique key
+// (a handle, a public id) or webauthn_credentials_user_id_idx.
+const (
+	handleSQL       = `SELECT handle FROM webauthn_users WHERE user_id = $1`
+	userByHandleSQL = `SELECT user_id FROM webauthn_users WHERE handle = $1`
+	passkeysSQL     = `SELECT id, public_id, user_id, name, credential, sign_count, created_at, last_used_at
+		FROM webauthn_credentials WHERE user_id = $1 ORDER BY created_at, id`
+	usePasskeySQL = `UPDATE webauthn_credentials SET credential = $2, sign_count = $3, last_used_at = $4
+		WHERE id = $1 AND sign_count = $5`
+	deletePasskeySQL  = `DELETE FROM webauthn_credentials WHERE public_id = $2 AND user_id = $1`
+	deletePasskeysSQL = `DELETE FROM webauthn_credentials WHERE user_id = $1`
+	takeCeremonySQL   = `DELETE FROM webauthn_challenges WHERE id = $1 RETURNING purpose, user_id, session, expires_at`
+)
+
 // WebAuthnHandle returns a user's WebAuthn user handle, making it (32
 // random bytes) at the first call; of two first calls at once, both get
 // the one stored.
@@ -23,7 +37,7 @@ func (s *Store) WebAuthnHandle(ctx context.Context, userID uuid.UUID) ([]byte, e
 		return nil, s.translate("webauthn handle", err)
 	}
 	var stored []byte
-	err := s.q(ctx).GetContext(ctx, &stored, `SELECT handle FROM webauthn_users WHERE user_id = $1`, userID)
+	err := s.q(ctx).GetContext(ctx, &stored, handleSQL, userID)
 	return stored, s.translate("webauthn handle", err)
 }
 
@@ -31,7 +45,7 @@ func (s *Store) WebAuthnHandle(ctx context.Context, userID uuid.UUID) ([]byte, e
 // mfa.ErrInvalidCredential when none is.
 func (s *Store) UserIDByHandle(ctx context.Context, handle []byte) (uuid.UUID, error) {
 	var id uuid.UUID
-	err := s.translate("user by webauthn handle", s.q(ctx).GetContext(ctx, &id, `SELECT user_id FROM webauthn_users WHERE handle = $1`, handle))
+	err := s.translate("user by webauthn handle", s.q(ctx).GetContext(ctx, &id, userByHandleSQL, handle))
 	if errors.Is(err, sql.ErrNoRows) {
 		return uuid.Nil, mfa.ErrInvalidCredential
 	}
@@ -58,8 +72,7 @@ func (r passkeyRow) passkey() mfa.Passkey {
 // Passkeys returns a user's registered credentials, oldest first.
 func (s *Store) Passkeys(ctx context.Context, userID uuid.UUID) ([]mfa.Passkey, error) {
 	var rows []passkeyRow
-	if err := s.q(ctx).SelectContext(ctx, &rows, `SELECT id, public_id, user_id, name, credential, sign_count, created_at, last_used_at
-		FROM webauthn_credentials WHERE user_id = $1 ORDER BY created_at, id`, userID); err != nil {
+	if err := s.q(ctx).SelectContext(ctx, &rows, passkeysSQL, userID); err != nil {
 		return nil, s.translate("passkeys", err)
 	}
 	out := make([]mfa.Passkey, len(rows))
@@ -85,15 +98,14 @@ func (s *Store) InsertPasskey(ctx context.Context, p mfa.Passkey) error {
 // if the counter is still the one read (two uses racing: one wins), and
 // reports whether it did.
 func (s *Store) UsePasskey(ctx context.Context, p mfa.Passkey, oldCount uint32, now time.Time) (bool, error) {
-	n, err := s.execCount(ctx, "use passkey", `UPDATE webauthn_credentials SET credential = $2, sign_count = $3, last_used_at = $4
-		WHERE id = $1 AND sign_count = $5`, p.ID, string(p.Record), int64(p.SignCount), ts(now), int64(oldCount))
+	n, err := s.execCount(ctx, "use passkey", usePasskeySQL, p.ID, string(p.Record), int64(p.SignCount), ts(now), int64(oldCount))
 	return n == 1, err
 }
 
 // DeletePasskey removes a user's credential with public id publicID;
 // mfa.ErrPasskeyNotFound when the user has none such.
 func (s *Store) DeletePasskey(ctx context.Context, userID, publicID uuid.UUID) error {
-	n, err := s.execCount(ctx, "delete passkey", `DELETE FROM webauthn_credentials WHERE public_id = $2 AND user_id = $1`, userID, publicID)
+	n, err := s.execCount(ctx, "delete passkey", deletePasskeySQL, userID, publicID)
 	if err == nil && n == 0 {
 		return mfa.ErrPasskeyNotFound
 	}
@@ -102,7 +114,7 @@ func (s *Store) DeletePasskey(ctx context.Context, userID, publicID uuid.UUID) e
 
 // DeletePasskeys removes every credential of a user and reports how many.
 func (s *Store) DeletePasskeys(ctx context.Context, userID uuid.UUID) (int, error) {
-	n, err := s.execCount(ctx, "delete passkeys", `DELETE FROM webauthn_credentials WHERE user_id = $1`, userID)
+	n, err := s.execCount(ctx, "delete passkeys", deletePasskeysSQL, userID)
 	return int(n), err
 }
 
@@ -123,7 +135,7 @@ func (s *Store) TakeCeremony(ctx context.Context, id []byte) (mfa.Ceremony, erro
 		Session   string        `db:"session"`
 		ExpiresAt dbTime        `db:"expires_at"`
 	}
-	if err := s.q(ctx).SelectContext(ctx, &rows, `DELETE FROM webauthn_challenges WHERE id = $1 RETURNING purpose, user_id, session, expires_at`, id); err != nil {
+	if err := s.q(ctx).SelectContext(ctx, &rows, takeCeremonySQL, id); err != nil {
 		return mfa.Ceremony{}, s.translate("take ceremony", err)
 	}
 	if len(rows) == 0 {
@@ -136,5 +148,9 @@ func (s *Store) TakeCeremony(ctx context.Context, id []byte) (mfa.Ceremony, erro
 // DeleteExpiredCeremonies removes ceremonies over before cutoff, in
 // batches through the expires_at index.
 func (s *Store) DeleteExpiredCeremonies(ctx context.Context, cutoff time.Time) (int64, error) {
-	return s.deleteInBatches(ctx, "delete expired ceremonies", s.batchDelete("webauthn_challenges", "id", "expires_at <= $1", "expires_at"), ts(cutoff))
+	return s.deleteInBatches(ctx, "delete expired ceremonies", s.purgeCeremonies(), ts(cutoff))
+}
+
+func (s *Store) purgeCeremonies() string {
+	return s.batchDelete("webauthn_challenges", "id", "expires_at <= $1", "expires_at")
 }

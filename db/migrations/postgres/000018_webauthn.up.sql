@@ -24,7 +24,7 @@ CREATE TABLE webauthn_credentials (
     created_at   timestamptz NOT NULL,
     last_used_at timestamptz
 );
-CREATE INDEX webauthn_credentials_user_id_idx ON webauthn_credentials (user_id);
+CREATE INDEX webauthn_credentials_user_id_idx ON webauthn_credentials (user_id, created_at, id);
 
 -- Ceremonies begun and not yet finished: the SHA-256 of the challenge (the
 -- finish step finds its ceremony by the challenge the authenticator

@@ -15,7 +15,7 @@ CREATE TABLE webauthn_credentials (
     created_at   TEXT    NOT NULL,
     last_used_at TEXT
 ) STRICT;
-CREATE INDEX webauthn_credentials_user_id_idx ON webauthn_credentials (user_id);
+CREATE INDEX webauthn_credentials_user_id_idx ON webauthn_credentials (user_id, created_at, id);
 
 CREATE TABLE webauthn_challenges (
     id         BLOB PRIMARY KEY CHECK (length(id) = 32),
