@@ -1,0 +1,178 @@
+package passkeylogin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/audit/audittest"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// fakeStore holds one account with one passkey, and the ceremonies.
+type fakeStore struct {
+	audittest.Trail
+	alice      user.User
+	handle     []byte
+	key        mfa.Passkey
+	ceremonies map[string]mfa.Ceremony
+	sessions   []session.Session
+}
+
+func (f *fakeStore) InsertCeremony(_ context.Context, c mfa.Ceremony) error {
+	f.ceremonies[string(c.ID)] = c
+	return nil
+}
+
+func (f *fakeStore) TakeCeremony(_ context.Context, id []byte) (mfa.Ceremony, error) {
+	c, ok := f.ceremonies[string(id)]
+	if !ok {
+		return mfa.Ceremony{}, mfa.ErrChallengeExpired
+	}
+	delete(f.ceremonies, string(id))
+	return c, nil
+}
+
+func (f *fakeStore) UserIDByHandle(_ context.Context, h []byte) (uuid.UUID, error) {
+	if string(h) != string(f.handle) {
+		return uuid.Nil, mfa.ErrInvalidCredential
+	}
+	return f.alice.ID, nil
+}
+
+func (f *fakeStore) UserByID(context.Context, uuid.UUID) (user.User, error) { return f.alice, nil }
+
+func (f *fakeStore) Passkeys(context.Context, uuid.UUID) ([]mfa.Passkey, error) {
+	return []mfa.Passkey{f.key}, nil
+}
+
+func (f *fakeStore) UsePasskey(_ context.Context, p mfa.Passkey, old uint32, _ time.Time) (bool, error) {
+	if f.key.SignCount != old {
+		return false, nil
+	}
+	f.key = p
+	return true, nil
+}
+
+func (f *fakeStore) InsertSessionIfCurrent(_ context.Context, s session.Session, hash string) (bool, error) {
+	if !f.alice.IsActive || hash != f.alice.PasswordHash {
+		return false, nil
+	}
+	f.sessions = append(f.sessions, s)
+	return true, nil
+}
+
+func (f *fakeStore) DeleteOldestSessions(context.Context, uuid.UUID, int) (int, error) { return 0, nil }
+
+// fakeRP: an answer is the JSON {"ceremony","handle","count"}; it
+// verifies when it names the ceremony's challenge.
+type fakeRP struct{}
+
+type answer struct {
+	Ceremony string `json:"ceremony"`
+	Handle   string `json:"handle"`
+	Count    uint32 `json:"count"`
+}
+
+func (fakeRP) BeginPasskey() (json.RawMessage, mfa.Ceremony, error) {
+	return json.RawMessage(`{"publicKey":{}}`), mfa.Ceremony{ID: mfa.CeremonyID("challenge"), Purpose: mfa.CeremonyPasskey}, nil
+}
+
+func (fakeRP) CeremonyOf(credential []byte) ([]byte, error) {
+	var a answer
+	if json.Unmarshal(credential, &a) != nil || a.Ceremony == "" {
+		return nil, mfa.ErrInvalidCredential
+	}
+	return mfa.CeremonyID(a.Ceremony), nil
+}
+
+func (fakeRP) UserHandle(credential []byte) ([]byte, error) {
+	var a answer
+	json.Unmarshal(credential, &a)
+	return []byte(a.Handle), nil
+}
+
+func (fakeRP) FinishPasskey(acct mfa.Account, _ mfa.Ceremony, credential []byte) (mfa.Passkey, error) {
+	var a answer
+	json.Unmarshal(credential, &a)
+	p := acct.Passkeys[0]
+	if a.Count <= p.SignCount {
+		return mfa.Passkey{}, mfa.ErrClonedCredential
+	}
+	p.SignCount = a.Count
+	return p, nil
+}
+
+var t0 = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+
+func setup() (*Interactor, *fakeStore, *time.Time) {
+	alice := user.User{ID: user.NewID(), Username: "alice", PasswordHash: "h", IsActive: true}
+	store := &fakeStore{alice: alice, handle: []byte("handle"), key: mfa.Passkey{ID: []byte("k"), PublicID: uuid.Must(uuid.NewV7()), SignCount: 5},
+		ceremonies: map[string]mfa.Ceremony{}}
+	now := t0
+	rules := signin.Rules{Policy: session.Policy{TTL: time.Hour, RefreshRatio: 0.2, AbsoluteTTL: 24 * time.Hour}, SessionsPerUser: 50}
+	return New(store, fakeRP{}, rules, func() time.Time { return now }), store, &now
+}
+
+func TestPasswordless(t *testing.T) {
+	i, store, now := setup()
+	ctx := context.Background()
+	if _, err := i.Begin(ctx, auth.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	if c := store.ceremonies[string(mfa.CeremonyID("challenge"))]; !c.ExpiresAt.Equal(t0.Add(mfa.CeremonyTTL)) || !c.UserID.IsNil() {
+		t.Fatalf("ceremony %+v", c)
+	}
+	right := json.RawMessage(`{"ceremony":"challenge","handle":"handle","count":6}`)
+	res, err := i.Execute(ctx, auth.Actor{}, Input{Credential: right})
+	if err != nil || res.Session.AAL != 2 || !slices.Equal(res.Session.Methods, []string{"webauthn"}) || store.key.SignCount != 6 {
+		t.Fatalf("sign-in: %+v, %v", res.Session, err)
+	}
+	if _, err := i.Execute(ctx, auth.Actor{}, Input{Credential: right}); !errors.Is(err, mfa.ErrChallengeExpired) {
+		t.Fatalf("a replay: %v", err)
+	}
+	i.Begin(ctx, auth.Actor{})
+	*now = t0.Add(mfa.CeremonyTTL)
+	if _, err := i.Execute(ctx, auth.Actor{}, Input{Credential: right}); !errors.Is(err, mfa.ErrChallengeExpired) {
+		t.Fatalf("expired: %v", err)
+	}
+	if len(store.sessions) != 1 {
+		t.Fatalf("%d sessions", len(store.sessions))
+	}
+}
+
+func TestPasswordlessRefusals(t *testing.T) {
+	i, store, _ := setup()
+	ctx := context.Background()
+	i.Begin(ctx, auth.Actor{})
+	if _, err := i.Execute(ctx, auth.Actor{}, Input{Credential: json.RawMessage(`{"ceremony":"challenge","handle":"handle","count":3}`)}); !errors.Is(err, mfa.ErrInvalidCredential) {
+		t.Fatalf("a counter gone back: %v", err)
+	}
+	if e := store.Events[0]; e.Type != audit.LoginFailed || e.Details["reason"] != audit.ReasonClonedCredential || e.Target.ID != store.alice.ID {
+		t.Fatalf("the clone was not recorded: %+v", store.Events)
+	}
+	i.Begin(ctx, auth.Actor{})
+	store.alice.IsActive = false
+	if _, err := i.Execute(ctx, auth.Actor{}, Input{Credential: json.RawMessage(`{"ceremony":"challenge","handle":"handle","count":9}`)}); !errors.Is(err, auth.ErrAccountInactive) {
+		t.Fatalf("inactive: %v", err)
+	}
+	if _, err := i.Execute(ctx, auth.Actor{User: store.alice, SessionID: []byte{1}}, Input{}); !errors.Is(err, auth.ErrAlreadyAuthenticated) {
+		t.Fatalf("logged in: %v", err)
+	}
+	if _, err := i.Execute(ctx, auth.Actor{}, Input{}); !errors.Is(err, mfa.ErrInvalidCredential) {
+		t.Fatalf("no credential: %v", err)
+	}
+	if len(store.sessions) != 0 || store.key.SignCount != 5 {
+		t.Fatal("a refused sign-in changed something")
+	}
+}
