@@ -100,8 +100,8 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		if first.Any() {
 			return nil
 		}
-		codes, digests := mfa.NewRecoveryCodeSet(i.keys.RecoveryDigest)
-		if err := i.store.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
+		codes, err := mfa.IssueRecoveryCodes(ctx, i.store, i.keys.RecoveryDigest, u.ID, now)
+		if err != nil {
 			return err
 		}
 		res.RecoveryCodes = codes

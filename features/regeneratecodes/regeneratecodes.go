@@ -55,12 +55,12 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) ([
 	if err != nil {
 		return nil, fmt.Errorf("regenerate recovery codes: %w", err)
 	}
-	codes, digests := mfa.NewRecoveryCodeSet(i.keys.RecoveryDigest)
+	var codes []string
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := auth.Reauthenticated(ctx, i.store, actor, attempt); err != nil {
 			return err
 		}
-		if err := i.store.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
+		if codes, err = mfa.IssueRecoveryCodes(ctx, i.store, i.keys.RecoveryDigest, u.ID, now); err != nil {
 			return err
 		}
 		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.RecoveryCodesGenerated, u.ID, u.ID, map[string]any{"count": len(codes)}))

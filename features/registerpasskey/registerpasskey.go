@@ -155,8 +155,8 @@ func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInpu
 		if before.Any() {
 			return nil
 		}
-		codes, digests := mfa.NewRecoveryCodeSet(i.keys.RecoveryDigest)
-		if err := i.store.ReplaceRecoveryCodes(ctx, u.ID, digests, now); err != nil {
+		codes, err := mfa.IssueRecoveryCodes(ctx, i.store, i.keys.RecoveryDigest, u.ID, now)
+		if err != nil {
 			return err
 		}
 		res.RecoveryCodes = codes

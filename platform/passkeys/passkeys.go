@@ -158,6 +158,15 @@ func (rp *RelyingParty) BeginLogin(a mfa.Account) (Options, mfa.Ceremony, error)
 // counter moved on); mfa.ErrInvalidCredential when it does not verify,
 // mfa.ErrClonedCredential when its counter went back.
 func (rp *RelyingParty) FinishLogin(a mfa.Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error) {
+	return rp.finishAssertion(a, c, credential, func(u *user, s webauthn.SessionData, p *protocol.ParsedCredentialAssertionData) (*webauthn.Credential, error) {
+		return rp.w.ValidateLogin(u, s, p)
+	})
+}
+
+// finishAssertion verifies an answer to the assertion c with validate
+// and returns the credential as it is now.
+func (rp *RelyingParty) finishAssertion(a mfa.Account, c mfa.Ceremony, credential []byte,
+	validate func(u *user, s webauthn.SessionData, p *protocol.ParsedCredentialAssertionData) (*webauthn.Credential, error)) (mfa.Passkey, error) {
 	u, err := newUser(a)
 	if err != nil {
 		return mfa.Passkey{}, err
@@ -170,7 +179,7 @@ func (rp *RelyingParty) FinishLogin(a mfa.Account, c mfa.Ceremony, credential []
 	if err != nil {
 		return mfa.Passkey{}, refused(mfa.ErrInvalidCredential, err)
 	}
-	cred, err := rp.w.ValidateLogin(u, session, parsed)
+	cred, err := validate(u, session, parsed)
 	if err != nil {
 		return mfa.Passkey{}, refused(mfa.ErrInvalidCredential, err)
 	}
@@ -205,28 +214,15 @@ func (*RelyingParty) UserHandle(credential []byte) ([]byte, error) {
 // FinishPasskey verifies an answer to the discoverable assertion c by one
 // of a's credentials (a is the account UserHandle named), as FinishLogin.
 func (rp *RelyingParty) FinishPasskey(a mfa.Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error) {
-	u, err := newUser(a)
-	if err != nil {
-		return mfa.Passkey{}, err
-	}
-	session, err := sessionOf(c)
-	if err != nil {
-		return mfa.Passkey{}, err
-	}
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
-	if err != nil {
-		return mfa.Passkey{}, refused(mfa.ErrInvalidCredential, err)
-	}
-	_, cred, err := rp.w.ValidatePasskeyLogin(func(_, handle []byte) (webauthn.User, error) {
-		if !bytes.Equal(handle, a.Handle) {
-			return nil, errors.New("the answer names another account")
-		}
-		return u, nil
-	}, session, parsed)
-	if err != nil {
-		return mfa.Passkey{}, refused(mfa.ErrInvalidCredential, err)
-	}
-	return used(a, cred)
+	return rp.finishAssertion(a, c, credential, func(u *user, s webauthn.SessionData, p *protocol.ParsedCredentialAssertionData) (*webauthn.Credential, error) {
+		_, cred, err := rp.w.ValidatePasskeyLogin(func(_, handle []byte) (webauthn.User, error) {
+			if !bytes.Equal(handle, a.Handle) {
+				return nil, errors.New("the answer names another account")
+			}
+			return u, nil
+		}, s, p)
+		return cred, err
+	})
 }
 
 // used returns a's stored credential that cred is, with cred's record and

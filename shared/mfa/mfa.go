@@ -5,6 +5,7 @@
 package mfa
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"strings"
@@ -182,15 +183,22 @@ func CheckCode(sealer Sealer, codes Codes, userID uuid.UUID, t TOTP, code string
 	return step, resealed, true, nil
 }
 
-// NewRecoveryCodeSet returns a fresh set of recovery codes, to show once,
-// and what is stored of them (digest of each normalized code).
-func NewRecoveryCodeSet(digest func(code string) []byte) (codes []string, digests [][]byte) {
-	codes = NewRecoveryCodes()
-	for _, c := range codes {
+// CodeStore keeps a user's recovery codes (their digests).
+type CodeStore interface {
+	ReplaceRecoveryCodes(ctx context.Context, userID uuid.UUID, digests [][]byte, now time.Time) error
+}
+
+// IssueRecoveryCodes makes a fresh set of recovery codes for userID,
+// stores what is kept of them (digest of each normalized code) in place of
+// the old set, and returns the codes, to show once.
+func IssueRecoveryCodes(ctx context.Context, store CodeStore, digest func(code string) []byte, userID uuid.UUID, now time.Time) ([]string, error) {
+	codes := NewRecoveryCodes()
+	digests := make([][]byte, len(codes))
+	for k, c := range codes {
 		n, _ := NormalizeRecoveryCode(c)
-		digests = append(digests, digest(n))
+		digests[k] = digest(n)
 	}
-	return codes, digests
+	return codes, store.ReplaceRecoveryCodes(ctx, userID, digests, now)
 }
 
 // Passkey is a registered WebAuthn credential (a passkey or a security
