@@ -476,3 +476,28 @@ func TestRecoveryByEmailKeepsTheSecondFactor(t *testing.T) {
 		expect(t, "login", app.client().login(t, "alice", "brand-new-pw"), 202, "")
 	})
 }
+
+// TestPasswordResetBetweenTheSteps: credentials are current or worthless
+// across the two steps too. A password set by an admin after the first
+// step (or a recovery: the same write) ends the pending login: the right
+// code then gets 401, no session is made, and the attempt is not a wrong
+// code.
+func TestPasswordResetBetweenTheSteps(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		e := app.enroll(t, "alice", user.RoleUser)
+		p := app.pending(t, "alice")
+		admin := app.loggedIn(t, "the.admin", user.RoleAdmin)
+		expect(t, "admin sets a password", admin.do(t, "PATCH", "/api/v1/users/password", `{"username":"alice","password":"brand-new-pw"}`), 204, "")
+		sessions := app.count(t, "sessions")
+		expect(t, "the right code after the reset", p.do(t, "POST", "/api/v1/auth/login/mfa", app.codeBody(t, e.secret)), 401, "invalid_credentials")
+		if n := app.count(t, "sessions"); n != sessions {
+			t.Fatalf("a session was made on a replaced password")
+		}
+		if n := app.count(t, "pending_logins"); n != 0 {
+			t.Fatalf("%d pending logins outlived the reset", n)
+		}
+		q := app.client()
+		expect(t, "the new password", q.login(t, "alice", "brand-new-pw"), 202, "")
+		expect(t, "its second step, with the same code", q.do(t, "POST", "/api/v1/auth/login/mfa", app.codeBody(t, e.secret)), 200, "")
+	})
+}
