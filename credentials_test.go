@@ -261,9 +261,6 @@ func TestTypedNamesAreNotStored(t *testing.T) {
 		if keys[guard.UserKey("alice")] != 1 || keys[guard.UserKey("nobody.here")] != 1 || keys["ip:127.0.0.1"] != 3 || len(keys) != 3 {
 			t.Errorf("windows %v: want alice's and nobody.here's keyed windows with 1 each, and the client's with 3", keys)
 		}
-		if n := app.count(t, "login_throttle"); n != 0 {
-			t.Errorf("the old table holds %d rows", n)
-		}
 	})
 }
 
