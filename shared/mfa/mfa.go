@@ -1,7 +1,8 @@
-// Package mfa holds the rules of second factors: TOTP codes (RFC 6238) and
-// the steps they belong to, recovery codes, what factors a user has and
-// the methods a login may finish with, and the assurance a session gets
-// from the methods that made it.
+// Package mfa holds the rules of second factors: which TOTP codes are
+// accepted (CheckCode: once, after the last accepted step; the RFC 6238
+// mathematics is platform/totp's), recovery codes, passkeys and their
+// ceremonies, what factors a user has and the methods a login may finish
+// with, and the assurance a session gets from the methods that made it.
 package mfa
 
 import (

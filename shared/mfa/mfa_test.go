@@ -1,0 +1,142 @@
+package mfa
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+)
+
+func TestAssurance(t *testing.T) {
+	for _, c := range []struct {
+		methods []string
+		want    int
+	}{
+		{nil, AAL1}, {[]string{MethodPassword}, AAL1}, {[]string{MethodPassword, MethodTOTP}, AAL2},
+		{[]string{MethodPassword, MethodRecoveryCode}, AAL2}, {[]string{MethodWebAuthn}, AAL2},
+	} {
+		if got := AAL(c.methods); got != c.want {
+			t.Errorf("AAL(%v) = %d, want %d", c.methods, got, c.want)
+		}
+	}
+}
+
+func TestFactors(t *testing.T) {
+	for _, c := range []struct {
+		f       Factors
+		any     bool
+		methods []string
+	}{
+		{Factors{}, false, nil},
+		{Factors{RecoveryCodesLeft: 3}, false, []string{MethodRecoveryCode}}, // codes alone are no factor
+		{Factors{TOTPEnabledAt: time.Unix(1, 0), RecoveryCodesLeft: 10}, true, []string{MethodTOTP, MethodRecoveryCode}},
+		{Factors{TOTPEnabledAt: time.Unix(1, 0), Passkeys: 2}, true, []string{MethodTOTP, MethodWebAuthn}},
+	} {
+		if c.f.Any() != c.any || !slices.Equal(c.f.Methods(), c.methods) {
+			t.Errorf("%+v: Any %v, Methods %v", c.f, c.f.Any(), c.f.Methods())
+		}
+	}
+}
+
+func TestRecoveryCodes(t *testing.T) {
+	codes := NewRecoveryCodes()
+	seen := map[string]bool{}
+	for _, c := range codes {
+		n, ok := NormalizeRecoveryCode(c)
+		if !ok || len(c) != 11 || c[5] != '-' || seen[n] {
+			t.Fatalf("code %q (%q, %v)", c, n, ok)
+		}
+		seen[n] = true
+		for _, typed := range []string{strings.ToUpper(c), " " + strings.ReplaceAll(c, "-", " ") + " ", strings.ReplaceAll(c, "-", "")} {
+			if m, ok := NormalizeRecoveryCode(typed); !ok || m != n {
+				t.Errorf("%q typed as %q: %q, %v", c, typed, m, ok)
+			}
+		}
+	}
+	for _, bad := range []string{"", "abcde-fghj", "abcde-fghjkm", "abcde-fghj1", "abcde-fghjo", "abcdé-fghjk"} {
+		if _, ok := NormalizeRecoveryCode(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	var stored [][]byte
+	got, err := IssueRecoveryCodes(context.Background(), storeFunc(func(d [][]byte) { stored = d }), func(c string) []byte { return []byte("d:" + c) }, uuid.Nil, time.Now())
+	if err != nil || len(got) != RecoveryCodes || len(stored) != RecoveryCodes {
+		t.Fatalf("issued %d, stored %d, %v", len(got), len(stored), err)
+	}
+	if n, _ := NormalizeRecoveryCode(got[0]); string(stored[0]) != "d:"+n {
+		t.Fatalf("stored %q for %q", stored[0], got[0])
+	}
+}
+
+type storeFunc func([][]byte)
+
+func (f storeFunc) ReplaceRecoveryCodes(_ context.Context, _ uuid.UUID, d [][]byte, _ time.Time) error {
+	f(d)
+	return nil
+}
+
+// sealer seals by prefixing: "old:" is a previous key's.
+type sealer struct{}
+
+func (sealer) Seal(_ uuid.UUID, s string) []byte { return []byte("new:" + s) }
+func (sealer) Open(_ uuid.UUID, b []byte) (string, bool, error) {
+	k, s, ok := strings.Cut(string(b), ":")
+	if !ok {
+		return "", false, errors.New("unopenable")
+	}
+	return s, k == "old", nil
+}
+
+// codes: every code is its step's number.
+type codes struct{}
+
+func (codes) MatchStep(_, code string, _ time.Time) (int64, bool) {
+	var s int64
+	for _, c := range code {
+		s = s*10 + int64(c-'0')
+	}
+	return s, code != "" && code != "0"
+}
+
+func TestCheckCode(t *testing.T) {
+	totp := TOTP{Sealed: []byte("old:S"), EnabledAt: time.Unix(1, 0), LastStep: 41}
+	if _, _, ok, _ := CheckCode(sealer{}, codes{}, uuid.Nil, totp, "41", time.Now()); ok {
+		t.Fatal("the last accepted step again")
+	}
+	if _, _, ok, _ := CheckCode(sealer{}, codes{}, uuid.Nil, totp, "40", time.Now()); ok {
+		t.Fatal("an earlier step")
+	}
+	step, resealed, ok, err := CheckCode(sealer{}, codes{}, uuid.Nil, totp, "42", time.Now())
+	if err != nil || !ok || step != 42 || string(resealed) != "new:S" {
+		t.Fatalf("the next step: %d %q %v %v", step, resealed, ok, err)
+	}
+	totp.Sealed = []byte("new:S")
+	if _, resealed, _, _ := CheckCode(sealer{}, codes{}, uuid.Nil, totp, "42", time.Now()); resealed != nil {
+		t.Fatal("sealed again under the current key")
+	}
+	totp.Sealed = []byte("garbage")
+	if _, _, _, err := CheckCode(sealer{}, codes{}, uuid.Nil, totp, "42", time.Now()); err == nil {
+		t.Fatal("an unopenable secret is no error")
+	}
+}
+
+func TestCeremonyUsable(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := Ceremony{Purpose: CeremonyPasskey, ExpiresAt: now.Add(time.Second)}
+	if err := c.Usable(CeremonyPasskey, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Usable(CeremonySecondStep, now); !errors.Is(err, ErrInvalidCredential) {
+		t.Fatalf("another purpose: %v", err)
+	}
+	if err := c.Usable(CeremonyPasskey, now.Add(time.Second)); !errors.Is(err, ErrChallengeExpired) {
+		t.Fatalf("expired: %v", err)
+	}
+	if !Cloned(ErrClonedCredential) || Cloned(ErrInvalidCredential) || !errors.Is(ErrClonedCredential, ErrInvalidCredential) {
+		t.Fatal("a clone is an invalid credential to the client, and itself to the trail")
+	}
+}
