@@ -63,7 +63,7 @@ func (h *Handler) Begin(c *echo.Context) error {
 	r := c.Request()
 	secret, _, _ := h.cookies.Read(r)
 	ctx := r.Context()
-	opts, err := h.interactor.Begin(ctx, auth.ActorFrom(ctx), secret)
+	opts, err := h.interactor.Begin(ctx, auth.ActorFrom(ctx), secret, c.RealIP())
 	if errors.Is(err, auth.ErrNotAuthenticated) {
 		h.cookies.Clear(c.Response())
 	}

@@ -44,13 +44,15 @@ type Interactor struct {
 	Ports
 	rules signin.Rules
 	guard auth.Guard
+	limit auth.CeremonyLimit
 	now   func() time.Time
 }
 
 // New returns the interactor; guard is the login throttle the wrong
-// second steps count in.
-func New(p Ports, rules signin.Rules, guard auth.Guard, now func() time.Time) *Interactor {
-	return &Interactor{Ports: p, rules: rules, guard: guard, now: now}
+// second steps count in, limit bounds the passkey ceremonies a client
+// begins.
+func New(p Ports, rules signin.Rules, guard auth.Guard, limit auth.CeremonyLimit, now func() time.Time) *Interactor {
+	return &Interactor{Ports: p, rules: rules, guard: guard, limit: limit, now: now}
 }
 
 // Input is the pending login's secret (from its cookie), one proof (a TOTP
@@ -75,12 +77,15 @@ type Result struct {
 // Begin returns the options of a passkey assertion for the pending
 // login's user (navigator.credentials.get takes them), and keeps the
 // ceremony for Execute, on any replica.
-func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, secret string) (json.RawMessage, error) {
+func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, secret, clientIP string) (json.RawMessage, error) {
 	p, u, err := i.pendingLogin(ctx, actor, secret)
 	if err != nil {
 		return nil, err
 	}
 	now := i.now()
+	if err := i.limit.Reserve(ctx, i.Throttle, now, clientIP); err != nil {
+		return nil, fmt.Errorf("begin passkey step of %s: %w", u.Username, err)
+	}
 	acct, err := i.account(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("begin passkey step of %s: %w", u.Username, err)

@@ -204,7 +204,7 @@ func setup(t *testing.T) (*Interactor, *fakeStore, *clock, user.User, string) {
 	secret := store.addPending(alice)
 	ports := Ports{Pending: store, Users: store, Factors: store, Passkeys: store, Sessions: store, Throttle: store, Trail: store,
 		Keys: fakeKeys{}, Codes: fakeCodes{}, Ceremonies: noPasskeys{}}
-	return New(ports, signin.Rules{Policy: policy, SessionsPerUser: 50}, guard, clk.Now), store, clk, alice, secret
+	return New(ports, signin.Rules{Policy: policy, SessionsPerUser: 50}, guard, auth.CeremonyLimit{PerIP: 50, Window: time.Hour}, clk.Now), store, clk, alice, secret
 }
 
 func (f *fakeStore) addPending(u user.User) string {

@@ -24,7 +24,7 @@ func NewHandler(i *Interactor, cookies Cookies) *Handler {
 // Begin answers POST /api/v1/auth/passkey/begin: the request options.
 func (h *Handler) Begin(c *echo.Context) error {
 	ctx := c.Request().Context()
-	opts, err := h.interactor.Begin(ctx, auth.ActorFrom(ctx))
+	opts, err := h.interactor.Begin(ctx, auth.ActorFrom(ctx), c.RealIP())
 	if err != nil {
 		return err
 	}

@@ -29,19 +29,24 @@ type Interactor struct {
 	store Store
 	rp    RelyingParty
 	rules signin.Rules
+	limit auth.CeremonyLimit
 	now   func() time.Time
 }
 
-// New returns the interactor.
-func New(store Store, rp RelyingParty, rules signin.Rules, now func() time.Time) *Interactor {
-	return &Interactor{store: store, rp: rp, rules: rules, now: now}
+// New returns the interactor; limit bounds the ceremonies a client
+// begins.
+func New(store Store, rp RelyingParty, rules signin.Rules, limit auth.CeremonyLimit, now func() time.Time) *Interactor {
+	return &Interactor{store: store, rp: rp, rules: rules, limit: limit, now: now}
 }
 
 // Begin returns the options of a discoverable assertion and keeps the
-// ceremony.
-func (i *Interactor) Begin(ctx context.Context, actor auth.Actor) (json.RawMessage, error) {
+// ceremony; 429 past the client's limit of ceremonies.
+func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, clientIP string) (json.RawMessage, error) {
 	if actor.Authenticated() {
 		return nil, auth.ErrAlreadyAuthenticated
+	}
+	if err := i.limit.Reserve(ctx, i.store, i.now(), clientIP); err != nil {
+		return nil, fmt.Errorf("begin passkey sign-in: %w", err)
 	}
 	opts, c, err := i.rp.BeginPasskey()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/signin"
@@ -22,6 +23,7 @@ import (
 // fakeStore holds one account with one passkey, and the ceremonies.
 type fakeStore struct {
 	audittest.Trail
+	authtest.Attempts
 	alice      user.User
 	handle     []byte
 	key        mfa.Passkey
@@ -121,13 +123,13 @@ func setup() (*Interactor, *fakeStore, *time.Time) {
 		ceremonies: map[string]mfa.Ceremony{}}
 	now := t0
 	rules := signin.Rules{Policy: session.Policy{TTL: time.Hour, RefreshRatio: 0.2, AbsoluteTTL: 24 * time.Hour}, SessionsPerUser: 50}
-	return New(store, fakeRP{}, rules, func() time.Time { return now }), store, &now
+	return New(store, fakeRP{}, rules, auth.CeremonyLimit{PerIP: 5, Window: time.Hour}, func() time.Time { return now }), store, &now
 }
 
 func TestPasswordless(t *testing.T) {
 	i, store, now := setup()
 	ctx := context.Background()
-	if _, err := i.Begin(ctx, auth.Actor{}); err != nil {
+	if _, err := i.Begin(ctx, auth.Actor{}, "192.0.2.1"); err != nil {
 		t.Fatal(err)
 	}
 	if c := store.ceremonies[string(mfa.CeremonyID("challenge"))]; !c.ExpiresAt.Equal(t0.Add(mfa.CeremonyTTL)) || !c.UserID.IsNil() {
@@ -141,7 +143,7 @@ func TestPasswordless(t *testing.T) {
 	if _, err := i.Execute(ctx, auth.Actor{}, Input{Credential: right}); !errors.Is(err, mfa.ErrChallengeExpired) {
 		t.Fatalf("a replay: %v", err)
 	}
-	i.Begin(ctx, auth.Actor{})
+	i.Begin(ctx, auth.Actor{}, "192.0.2.1")
 	*now = t0.Add(mfa.CeremonyTTL)
 	if _, err := i.Execute(ctx, auth.Actor{}, Input{Credential: right}); !errors.Is(err, mfa.ErrChallengeExpired) {
 		t.Fatalf("expired: %v", err)
@@ -154,14 +156,14 @@ func TestPasswordless(t *testing.T) {
 func TestPasswordlessRefusals(t *testing.T) {
 	i, store, _ := setup()
 	ctx := context.Background()
-	i.Begin(ctx, auth.Actor{})
+	i.Begin(ctx, auth.Actor{}, "192.0.2.1")
 	if _, err := i.Execute(ctx, auth.Actor{}, Input{Credential: json.RawMessage(`{"ceremony":"challenge","handle":"handle","count":3}`)}); !errors.Is(err, mfa.ErrInvalidCredential) {
 		t.Fatalf("a counter gone back: %v", err)
 	}
 	if e := store.Events[0]; e.Type != audit.LoginFailed || e.Details["reason"] != audit.ReasonClonedCredential || e.Target.ID != store.alice.ID {
 		t.Fatalf("the clone was not recorded: %+v", store.Events)
 	}
-	i.Begin(ctx, auth.Actor{})
+	i.Begin(ctx, auth.Actor{}, "192.0.2.1")
 	store.alice.IsActive = false
 	if _, err := i.Execute(ctx, auth.Actor{}, Input{Credential: json.RawMessage(`{"ceremony":"challenge","handle":"handle","count":9}`)}); !errors.Is(err, auth.ErrAccountInactive) {
 		t.Fatalf("inactive: %v", err)
@@ -174,5 +176,23 @@ func TestPasswordlessRefusals(t *testing.T) {
 	}
 	if len(store.sessions) != 0 || store.key.SignCount != 5 {
 		t.Fatal("a refused sign-in changed something")
+	}
+}
+
+// TestCeremoniesPerClient: a client begins at most the limit of
+// ceremonies per window.
+func TestCeremoniesPerClient(t *testing.T) {
+	i, _, _ := setup()
+	ctx := context.Background()
+	for k := range 5 {
+		if _, err := i.Begin(ctx, auth.Actor{}, "2001:db8::1"); err != nil {
+			t.Fatalf("begin %d: %v", k, err)
+		}
+	}
+	if _, err := i.Begin(ctx, auth.Actor{}, "2001:db8::2"); !errors.Is(err, auth.ErrTooManyAttempts(0)) {
+		t.Fatalf("a sixth from the same /64: %v", err)
+	}
+	if _, err := i.Begin(ctx, auth.Actor{}, "192.0.2.9"); err != nil {
+		t.Fatalf("another client: %v", err)
 	}
 }

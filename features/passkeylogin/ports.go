@@ -9,15 +9,17 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store keeps and takes ceremonies, finds the account a passkey names and
+// Store counts the ceremonies a client begins, keeps and takes them, finds the account a passkey names and
 // its passkeys, records the passkey's use and stores the session (see
 // signin) with its events.
 type Store interface {
+	auth.AttemptStore
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	InsertCeremony(ctx context.Context, c mfa.Ceremony) error
 	TakeCeremony(ctx context.Context, id []byte) (mfa.Ceremony, error)

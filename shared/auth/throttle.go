@@ -206,3 +206,19 @@ func ClientNetwork(ip string) string {
 	p, _ := addr.WithZone("").Prefix(64)
 	return p.String()
 }
+
+// CeremonyLimit bounds the WebAuthn ceremonies one client (an IPv4
+// address, an IPv6 /64) may begin per window: each begin stores a row
+// until it is finished or expires, and a passwordless one needs no
+// account, so without a bound anyone could fill the table.
+type CeremonyLimit struct {
+	PerIP  int
+	Window time.Duration
+}
+
+// Reserve counts one ceremony begun by the client at ip: ErrTooManyAttempts
+// once the window holds PerIP. Begun ceremonies stay counted.
+func (l CeremonyLimit) Reserve(ctx context.Context, store AttemptStore, now time.Time, ip string) error {
+	_, err := Reserve(ctx, store, now, l.Window, ErrTooManyAttempts, Limit{Key: "ceremony:" + ClientNetwork(ip), Max: l.PerIP})
+	return err
+}
