@@ -1,8 +1,9 @@
-// Package login checks a username and password and starts a session.
-// Unknown users and wrong passwords cost the same (one hash verification
-// each) and get the same answer; repeated failures per username and per
-// client IP are throttled through the database, so the limit holds across
-// replicas.
+// Package login checks a username and password and starts a session, or,
+// for a user with a second factor, a pending login that only the second
+// step (loginmfa) finishes. Unknown users and wrong passwords cost the
+// same (one hash verification each) and get the same answer; repeated
+// failures per username and per client IP are throttled through the
+// database, so the limit holds across replicas.
 package login
 
 import (
