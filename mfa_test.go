@@ -501,3 +501,34 @@ func TestPasswordResetBetweenTheSteps(t *testing.T) {
 		expect(t, "its second step, with the same code", q.do(t, "POST", "/api/v1/auth/login/mfa", app.codeBody(t, e.secret)), 200, "")
 	})
 }
+
+// TestSecondFactorNotices: each change of a user's second factors is
+// told to their verified address, queued in the change's transaction.
+func TestSecondFactorNotices(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		u := app.seed(t, "alice", user.RoleUser)
+		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'alice@example.com', email_verified_at = created_at WHERE id = $1`, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		c := app.client()
+		expect(t, "login", c.login(t, "alice", seedPassword), 200, "")
+		r := c.do(t, "POST", "/api/v1/auth/mfa/totp/setup", `{"current_password":"password1"}`)
+		var setup struct{ Secret string }
+		json.Unmarshal(r.body, &setup)
+		notices := func() string {
+			return app.dumpColumn(t, `SELECT text_body FROM mail_outbox WHERE template = 'second_factor_changed' AND recipient = 'alice@example.com' ORDER BY created_at, id`)
+		}
+		if n := notices(); n != "" {
+			t.Fatalf("a setup (nothing enabled yet) sent %q", n)
+		}
+		expect(t, "enable", c.do(t, "POST", "/api/v1/auth/mfa/totp/enable", app.codeBody(t, setup.Secret)), 200, "")
+		expect(t, "regenerate", c.do(t, "POST", "/api/v1/auth/mfa/recovery-codes", `{"current_password":"password1"}`), 200, "")
+		expect(t, "disable", c.do(t, "POST", "/api/v1/auth/mfa/totp/disable", `{"current_password":"password1"}`), 204, "")
+		got := notices()
+		for _, want := range []string{"an authenticator app was added", "new recovery codes were made", "the authenticator app was removed"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("the notices %q lack %q", got, want)
+			}
+		}
+	})
+}

@@ -11,19 +11,21 @@ import (
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
 )
 
 // Interactor disables authenticators.
 type Interactor struct {
 	store  Store
+	mailer Mailer
 	hasher Hasher
 	guard  auth.Guard
 	now    func() time.Time
 }
 
 // New returns the interactor; guard throttles the current-password check.
-func New(store Store, hasher Hasher, guard auth.Guard, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, guard: guard, now: now}
+func New(store Store, mailer Mailer, hasher Hasher, guard auth.Guard, now func() time.Time) *Interactor {
+	return &Interactor{store: store, mailer: mailer, hasher: hasher, guard: guard, now: now}
 }
 
 // Input is the caller's current password and address.
@@ -63,6 +65,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 		}
 		if !left.Any() {
 			if _, err := i.store.DeleteRecoveryCodes(ctx, u.ID); err != nil {
+				return err
+			}
+		}
+		if notice, ok := mail.SecondFactorChanged(u, "the authenticator app was removed"); ok {
+			if err := i.mailer.Queue(ctx, notice); err != nil {
 				return err
 			}
 		}

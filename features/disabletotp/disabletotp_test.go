@@ -14,12 +14,14 @@ import (
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
+	onetimetest.Outbox
 	totp  bool
 	codes int
 }
@@ -51,10 +53,10 @@ func (hasher) Verify(_ context.Context, encoded, password string) (bool, error) 
 }
 
 func TestDisable(t *testing.T) {
-	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw"}, SessionID: []byte{1}}
+	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw", Email: "alice@example.com", EmailVerifiedAt: time.Unix(1, 0)}, SessionID: []byte{1}}
 	store := &fakeStore{totp: true, codes: 4}
 	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
-	i := New(store, hasher{}, guard, time.Now)
+	i := New(store, store, hasher{}, guard, time.Now)
 	ctx := context.Background()
 	if err := i.Execute(ctx, alice, Input{CurrentPassword: "nope"}); !errors.Is(err, auth.ErrWrongPassword) || !store.totp {
 		t.Fatalf("wrong password: %v", err)
@@ -70,5 +72,8 @@ func TestDisable(t *testing.T) {
 	}
 	if !slices.Equal(store.Types(), []audit.Type{audit.ReauthenticationFailed, audit.TOTPDisabled}) {
 		t.Fatalf("events %v: the second disable changed nothing and records nothing", store.Types())
+	}
+	if len(store.Messages) != 1 || store.Messages[0].Template != "second_factor_changed" || store.Messages[0].To != "alice@example.com" {
+		t.Fatalf("notices %+v: one, for the one change", store.Messages)
 	}
 }

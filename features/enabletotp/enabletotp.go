@@ -13,22 +13,24 @@ import (
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
 // Interactor enables authenticators.
 type Interactor struct {
-	store Store
-	keys  Keys
-	codes mfa.Codes
-	guard auth.Guard
-	now   func() time.Time
+	store  Store
+	mailer Mailer
+	keys   Keys
+	codes  mfa.Codes
+	guard  auth.Guard
+	now    func() time.Time
 }
 
 // New returns the interactor; codes is the TOTP mathematics; guard counts
 // wrong codes in the login windows.
-func New(store Store, keys Keys, codes mfa.Codes, guard auth.Guard, now func() time.Time) *Interactor {
-	return &Interactor{store: store, keys: keys, codes: codes, guard: guard, now: now}
+func New(store Store, mailer Mailer, keys Keys, codes mfa.Codes, guard auth.Guard, now func() time.Time) *Interactor {
+	return &Interactor{store: store, mailer: mailer, keys: keys, codes: codes, guard: guard, now: now}
 }
 
 // Input is the first code the app shows, and the caller's address.
@@ -93,6 +95,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		}
 		if err := attempt.Passed(ctx); err != nil {
 			return err
+		}
+		if notice, ok := mail.SecondFactorChanged(u, "an authenticator app was added"); ok {
+			if err := i.mailer.Queue(ctx, notice); err != nil {
+				return err
+			}
 		}
 		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.TOTPEnabled, u.ID, u.ID, nil)); err != nil {
 			return err

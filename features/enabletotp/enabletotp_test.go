@@ -16,12 +16,14 @@ import (
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
+	onetimetest.Outbox
 	totp  map[uuid.UUID]mfa.TOTP
 	codes [][]byte
 }
@@ -72,7 +74,7 @@ func TestEnable(t *testing.T) {
 	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice"}, SessionID: []byte{1}}
 	store := &fakeStore{totp: map[uuid.UUID]mfa.TOTP{}}
 	guard := auth.Guard{PerUser: 3, PerIP: 50, Window: time.Hour, Key: []byte("k")}
-	i := New(store, fakeKeys{}, fakeCodes{}, guard, func() time.Time { return t0 })
+	i := New(store, store, fakeKeys{}, fakeCodes{}, guard, func() time.Time { return t0 })
 	ctx := context.Background()
 	right := fmt.Sprintf("%06d", (t0.Unix()/30)%1_000_000)
 	if _, err := i.Execute(ctx, alice, Input{Code: right}); !errors.Is(err, mfa.ErrNoTOTPSetup) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
@@ -29,4 +30,9 @@ type Store interface {
 type Keys interface {
 	mfa.Sealer
 	RecoveryDigest(code string) []byte
+}
+
+// Mailer queues a message in the transaction in ctx.
+type Mailer interface {
+	Queue(ctx context.Context, m mail.Message) error
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
@@ -28,4 +29,9 @@ type Hasher interface {
 // Keys digest recovery codes.
 type Keys interface {
 	RecoveryDigest(code string) []byte
+}
+
+// Mailer queues a message in the transaction in ctx.
+type Mailer interface {
+	Queue(ctx context.Context, m mail.Message) error
 }

@@ -11,12 +11,14 @@ import (
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
 // Interactor makes new recovery codes.
 type Interactor struct {
 	store  Store
+	mailer Mailer
 	hasher Hasher
 	keys   Keys
 	guard  auth.Guard
@@ -24,8 +26,8 @@ type Interactor struct {
 }
 
 // New returns the interactor; guard throttles the current-password check.
-func New(store Store, hasher Hasher, keys Keys, guard auth.Guard, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, keys: keys, guard: guard, now: now}
+func New(store Store, mailer Mailer, hasher Hasher, keys Keys, guard auth.Guard, now func() time.Time) *Interactor {
+	return &Interactor{store: store, mailer: mailer, hasher: hasher, keys: keys, guard: guard, now: now}
 }
 
 // Input is the caller's current password and address.
@@ -62,6 +64,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) ([
 		}
 		if codes, err = mfa.IssueRecoveryCodes(ctx, i.store, i.keys.RecoveryDigest, u.ID, now); err != nil {
 			return err
+		}
+		if notice, ok := mail.SecondFactorChanged(u, "new recovery codes were made, and the old ones no longer work"); ok {
+			if err := i.mailer.Queue(ctx, notice); err != nil {
+				return err
+			}
 		}
 		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.RecoveryCodesGenerated, u.ID, u.ID, map[string]any{"count": len(codes)}))
 	})

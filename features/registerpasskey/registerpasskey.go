@@ -21,6 +21,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -28,6 +29,7 @@ import (
 // Interactor registers passkeys.
 type Interactor struct {
 	store  Store
+	mailer Mailer
 	hasher Hasher
 	rp     RelyingParty
 	keys   Keys
@@ -36,8 +38,8 @@ type Interactor struct {
 }
 
 // New returns the interactor; guard throttles the current-password check.
-func New(store Store, hasher Hasher, rp RelyingParty, keys Keys, guard auth.Guard, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, rp: rp, keys: keys, guard: guard, now: now}
+func New(store Store, mailer Mailer, hasher Hasher, rp RelyingParty, keys Keys, guard auth.Guard, now func() time.Time) *Interactor {
+	return &Interactor{store: store, mailer: mailer, hasher: hasher, rp: rp, keys: keys, guard: guard, now: now}
 }
 
 // BeginInput is the caller's current password and address.
@@ -147,6 +149,11 @@ func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInpu
 		}
 		if err := i.store.InsertPasskey(ctx, p); err != nil {
 			return err
+		}
+		if notice, ok := mail.SecondFactorChanged(u, fmt.Sprintf("a passkey named %q was added", name)); ok {
+			if err := i.mailer.Queue(ctx, notice); err != nil {
+				return err
+			}
 		}
 		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.WebAuthnAdded, u.ID, u.ID, map[string]any{"passkey": p.PublicID.String(), "name": name})); err != nil {
 			return err

@@ -17,12 +17,14 @@ import (
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
+	onetimetest.Outbox
 	ceremonies map[string]mfa.Ceremony
 	keys       []mfa.Passkey
 	codes      int
@@ -94,8 +96,8 @@ func TestRegister(t *testing.T) {
 	store, n := &fakeStore{ceremonies: map[string]mfa.Ceremony{}}, 0
 	now := t0
 	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
-	i := New(store, hasher{}, fakeRP{&n}, keys{}, guard, func() time.Time { return now })
-	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw"}, SessionID: []byte{1}}
+	i := New(store, store, hasher{}, fakeRP{&n}, keys{}, guard, func() time.Time { return now })
+	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw", Email: "alice@example.com", EmailVerifiedAt: t0}, SessionID: []byte{1}}
 	bob := auth.Actor{User: user.User{ID: user.NewID(), Username: "bob", PasswordHash: "hash:pw"}, SessionID: []byte{2}}
 	ctx := context.Background()
 	if _, err := i.Begin(ctx, alice, BeginInput{CurrentPassword: "wrong"}); !errors.Is(err, auth.ErrWrongPassword) || len(store.ceremonies) != 0 {
@@ -133,5 +135,8 @@ func TestRegister(t *testing.T) {
 	}
 	if len(store.keys) != 2 {
 		t.Fatalf("%d passkeys", len(store.keys))
+	}
+	if len(store.Messages) != 2 || store.Messages[0].Fields["what"] != `a passkey named "Laptop" was added` {
+		t.Fatalf("notices %+v: one a passkey added", store.Messages)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
@@ -24,4 +25,9 @@ type Store interface {
 // Hasher checks the current password.
 type Hasher interface {
 	Verify(ctx context.Context, encoded, password string) (bool, error)
+}
+
+// Mailer queues a message in the transaction in ctx.
+type Mailer interface {
+	Queue(ctx context.Context, m mail.Message) error
 }

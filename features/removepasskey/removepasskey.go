@@ -12,20 +12,22 @@ import (
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
 // Interactor removes passkeys.
 type Interactor struct {
 	store  Store
+	mailer Mailer
 	hasher Hasher
 	guard  auth.Guard
 	now    func() time.Time
 }
 
 // New returns the interactor; guard throttles the current-password check.
-func New(store Store, hasher Hasher, guard auth.Guard, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, guard: guard, now: now}
+func New(store Store, mailer Mailer, hasher Hasher, guard auth.Guard, now func() time.Time) *Interactor {
+	return &Interactor{store: store, mailer: mailer, hasher: hasher, guard: guard, now: now}
 }
 
 // Input names the passkey (its id as the API shows it) and carries the
@@ -81,6 +83,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 		}
 		if !left.Any() {
 			if _, err := i.store.DeleteRecoveryCodes(ctx, u.ID); err != nil {
+				return err
+			}
+		}
+		if notice, ok := mail.SecondFactorChanged(u, "a passkey was removed"); ok {
+			if err := i.mailer.Queue(ctx, notice); err != nil {
 				return err
 			}
 		}

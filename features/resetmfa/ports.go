@@ -6,6 +6,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -20,4 +21,9 @@ type Store interface {
 	DeleteUserPendingLogins(ctx context.Context, userID uuid.UUID) error
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
 	RecordEvent(ctx context.Context, e audit.Event) error
+}
+
+// Mailer queues a message in the transaction in ctx.
+type Mailer interface {
+	Queue(ctx context.Context, m mail.Message) error
 }

@@ -13,18 +13,22 @@ import (
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // Interactor removes second factors.
 type Interactor struct {
-	store Store
-	now   func() time.Time
+	store  Store
+	mailer Mailer
+	now    func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, now func() time.Time) *Interactor { return &Interactor{store: store, now: now} }
+func New(store Store, mailer Mailer, now func() time.Time) *Interactor {
+	return &Interactor{store: store, mailer: mailer, now: now}
+}
 
 // Input names the target.
 type Input struct {
@@ -76,6 +80,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 			return err
 		}
 		now := i.now()
+		if notice, ok := mail.SecondFactorChanged(u, "an administrator removed every second factor and recovery code"); ok {
+			if err := i.mailer.Queue(ctx, notice); err != nil {
+				return err
+			}
+		}
 		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.MFAReset, actor.User.ID, u.ID, map[string]any{"recovery_codes": codes, "totp": totp, "passkeys": passkeys})); err != nil {
 			return err
 		}

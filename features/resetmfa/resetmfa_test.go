@@ -12,6 +12,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -19,6 +20,7 @@ import (
 // fakeStore holds one target's factors, sessions and pending logins.
 type fakeStore struct {
 	audittest.Trail
+	onetimetest.Outbox
 	target                   user.User
 	totp                     bool
 	codes, sessions, pending int
@@ -64,7 +66,7 @@ func actor(role user.Role) auth.Actor {
 
 func TestReset(t *testing.T) {
 	store := &fakeStore{target: user.User{ID: user.NewID(), Username: "alice", Role: user.RoleUser}, totp: true, codes: 7, sessions: 2, pending: 1}
-	i := New(store, func() time.Time { return t0 })
+	i := New(store, store, func() time.Time { return t0 })
 	ctx := context.Background()
 	u, err := i.Execute(ctx, actor(user.RoleAdmin), Input{Username: "alice"})
 	if err != nil || u.ID != store.target.ID {
@@ -87,7 +89,7 @@ func TestReset(t *testing.T) {
 
 func TestResetIsForAdminsOverLowerRanks(t *testing.T) {
 	store := &fakeStore{target: user.User{ID: user.NewID(), Username: "alice", Role: user.RoleAdmin}, totp: true}
-	i := New(store, func() time.Time { return t0 })
+	i := New(store, store, func() time.Time { return t0 })
 	ctx := context.Background()
 	for name, c := range map[string]struct {
 		actor auth.Actor

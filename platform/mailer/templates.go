@@ -24,10 +24,11 @@ var embedded embed.FS
 // start-up check renders each template with, and the fields a message of
 // that template must give.
 var Samples = map[string]map[string]string{
-	"verify_email":     {"username": "alice.smith", "link": "http://localhost:8000/account/verify#token=sample", "valid_for": "24 hours"},
-	"email_changed":    {"username": "alice.smith", "new_address": "alice@example.org"},
-	"password_changed": {"username": "alice.smith", "how": "by you"},
-	"recovery":         {"username": "alice.smith", "link": "http://localhost:8000/account/recover#token=sample", "valid_for": "1 hour"},
+	"verify_email":          {"username": "alice.smith", "link": "http://localhost:8000/account/verify#token=sample", "valid_for": "24 hours"},
+	"email_changed":         {"username": "alice.smith", "new_address": "alice@example.org"},
+	"password_changed":      {"username": "alice.smith", "how": "by you"},
+	"recovery":              {"username": "alice.smith", "link": "http://localhost:8000/account/recover#token=sample", "valid_for": "1 hour"},
+	"second_factor_changed": {"username": "alice.smith", "what": "an authenticator app was added"},
 }
 
 // Templates renders messages: per template a subject and a text body

@@ -43,3 +43,15 @@ func PasswordChanged(u user.User, how string) (Message, bool) {
 	}
 	return Message{Template: "password_changed", To: u.Email, Fields: map[string]string{"username": u.Username, "how": how}}, true
 }
+
+// SecondFactorChanged is the notice of a change to a user's second
+// factors to their verified address (none when the user has none): what
+// says what changed, as the message tells it ("an authenticator app was
+// added"). Someone holding a stolen password and session could otherwise
+// add their own factor unseen.
+func SecondFactorChanged(u user.User, what string) (Message, bool) {
+	if !u.EmailVerified() {
+		return Message{}, false
+	}
+	return Message{Template: "second_factor_changed", To: u.Email, Fields: map[string]string{"username": u.Username, "what": what}}, true
+}
