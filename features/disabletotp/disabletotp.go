@@ -12,6 +12,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
+	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
 // Interactor disables authenticators.
@@ -59,14 +60,8 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 		if err != nil || !enabled {
 			return err
 		}
-		left, err := i.store.Factors(ctx, u.ID)
-		if err != nil {
+		if err := mfa.FactorRemoved(ctx, i.store, u.ID); err != nil {
 			return err
-		}
-		if !left.Any() {
-			if _, err := i.store.DeleteRecoveryCodes(ctx, u.ID); err != nil {
-				return err
-			}
 		}
 		if notice, ok := mail.SecondFactorChanged(u, "the authenticator app was removed"); ok {
 			if err := i.mailer.Queue(ctx, notice); err != nil {

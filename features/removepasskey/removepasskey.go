@@ -77,14 +77,8 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 		if err := i.store.DeletePasskey(ctx, u.ID, id); err != nil {
 			return err
 		}
-		left, err := i.store.Factors(ctx, u.ID)
-		if err != nil {
+		if err := mfa.FactorRemoved(ctx, i.store, u.ID); err != nil {
 			return err
-		}
-		if !left.Any() {
-			if _, err := i.store.DeleteRecoveryCodes(ctx, u.ID); err != nil {
-				return err
-			}
 		}
 		if notice, ok := mail.SecondFactorChanged(u, "a passkey was removed"); ok {
 			if err := i.mailer.Queue(ctx, notice); err != nil {

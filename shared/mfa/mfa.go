@@ -303,3 +303,21 @@ func Cloned(err error) bool {
 	e, ok := apperr.As(err)
 	return ok && e == ErrClonedCredential
 }
+
+// FactorStore reads a user's factors and removes their recovery codes.
+type FactorStore interface {
+	Factors(ctx context.Context, userID uuid.UUID) (Factors, error)
+	DeleteRecoveryCodes(ctx context.Context, userID uuid.UUID) (int, error)
+}
+
+// FactorRemoved applies, after a factor of userID is removed (in the same
+// transaction), the rule that recovery codes stand in for a factor and
+// never alone: when no factor is left, they go too.
+func FactorRemoved(ctx context.Context, store FactorStore, userID uuid.UUID) error {
+	left, err := store.Factors(ctx, userID)
+	if err != nil || left.Any() {
+		return err
+	}
+	_, err = store.DeleteRecoveryCodes(ctx, userID)
+	return err
+}
