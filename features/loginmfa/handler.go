@@ -39,12 +39,8 @@ func (h *Handler) Handle(c *echo.Context) error {
 	r := c.Request()
 	secret, _, _ := h.cookies.Read(r) // none, or not ours: not authenticated
 	ctx := r.Context()
-	credential := req.Credential
-	if string(credential) == "null" {
-		credential = nil
-	}
 	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input{Secret: secret, Code: req.Code, RecoveryCode: req.RecoveryCode,
-		Credential: credential, ClientIP: c.RealIP(), UserAgent: r.UserAgent()})
+		Credential: req.Credential, ClientIP: c.RealIP(), UserAgent: r.UserAgent()})
 	if errors.Is(err, auth.ErrNotAuthenticated) || errors.Is(err, auth.ErrInvalidCredentials) {
 		h.cookies.Clear(c.Response()) // the pending login is over
 	}

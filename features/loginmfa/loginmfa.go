@@ -86,7 +86,7 @@ func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, secret, client
 	if err := i.limit.Reserve(ctx, i.Throttle, now, clientIP); err != nil {
 		return nil, fmt.Errorf("begin passkey step of %s: %w", u.Username, err)
 	}
-	acct, err := i.account(ctx, u)
+	acct, err := mfa.AccountOf(ctx, i.Passkeys, u.ID, u.Username)
 	if err != nil {
 		return nil, fmt.Errorf("begin passkey step of %s: %w", u.Username, err)
 	}
@@ -147,7 +147,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	if err != nil {
 		return Result{}, auth.ErrNotAuthenticated
 	}
-	if given := btoi(in.Code != "") + btoi(in.RecoveryCode != "") + btoi(len(in.Credential) > 0); given != 1 {
+	if given := btoi(in.Code != "") + btoi(in.RecoveryCode != "") + btoi(mfa.Given(in.Credential)); given != 1 {
 		msg := "give one of code, recovery_code and credential"
 		return Result{}, apperr.Invalid(apperr.FieldError{Field: "code", Message: msg},
 			apperr.FieldError{Field: "recovery_code", Message: msg}, apperr.FieldError{Field: "credential", Message: msg})
@@ -245,7 +245,7 @@ func (i *Interactor) finish(ctx context.Context, now time.Time, attempt auth.Att
 // session's transaction.
 func (i *Interactor) check(ctx context.Context, now time.Time, u user.User, in Input) (string, func(context.Context) (bool, error), map[string]any, error) {
 	switch {
-	case len(in.Credential) > 0:
+	case mfa.Given(in.Credential):
 		used, old, err := i.passkey(ctx, now, u, in.Credential)
 		if err != nil {
 			return "", nil, nil, err
@@ -301,7 +301,7 @@ func (i *Interactor) passkey(ctx context.Context, now time.Time, u user.User, cr
 	if c.UserID != u.ID {
 		return mfa.Passkey{}, 0, mfa.ErrInvalidCredential // another user's ceremony
 	}
-	acct, err := i.account(ctx, u)
+	acct, err := mfa.AccountOf(ctx, i.Passkeys, u.ID, u.Username)
 	if err != nil {
 		return mfa.Passkey{}, 0, err
 	}
@@ -311,16 +311,6 @@ func (i *Interactor) passkey(ctx context.Context, now time.Time, u user.User, cr
 	}
 	stored, _ := acct.Passkey(used.ID)
 	return used, stored.SignCount, nil
-}
-
-// account is u as a WebAuthn ceremony knows it.
-func (i *Interactor) account(ctx context.Context, u user.User) (mfa.Account, error) {
-	handle, err := i.Passkeys.WebAuthnHandle(ctx, u.ID)
-	if err != nil {
-		return mfa.Account{}, err
-	}
-	keys, err := i.Passkeys.Passkeys(ctx, u.ID)
-	return mfa.Account{Handle: handle, Name: u.Username, Passkeys: keys}, err
 }
 
 // wrong records a wrong second step, and ends the pending login when it

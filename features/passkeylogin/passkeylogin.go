@@ -81,7 +81,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	if actor.Authenticated() {
 		return Result{}, auth.ErrAlreadyAuthenticated
 	}
-	if len(in.Credential) == 0 || string(in.Credential) == "null" {
+	if !mfa.Given(in.Credential) {
 		return Result{}, mfa.ErrInvalidCredential
 	}
 	now := i.now()

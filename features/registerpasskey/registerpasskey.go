@@ -69,7 +69,7 @@ func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, in BeginInput)
 		if err := auth.Reauthenticated(ctx, i.store, actor, attempt); err != nil {
 			return err
 		}
-		acct, err := i.account(ctx, u)
+		acct, err := mfa.AccountOf(ctx, i.store, u.ID, u.Username)
 		if err != nil {
 			return err
 		}
@@ -85,16 +85,6 @@ func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, in BeginInput)
 		return nil, fmt.Errorf("begin passkey registration of %s: %w", u.Username, err)
 	}
 	return opts, nil
-}
-
-// account is u as a WebAuthn ceremony knows it.
-func (i *Interactor) account(ctx context.Context, u user.User) (mfa.Account, error) {
-	handle, err := i.store.WebAuthnHandle(ctx, u.ID)
-	if err != nil {
-		return mfa.Account{}, err
-	}
-	keys, err := i.store.Passkeys(ctx, u.ID)
-	return mfa.Account{Handle: handle, Name: u.Username, Passkeys: keys}, err
 }
 
 // FinishInput is the name the user gives the passkey and the browser's
@@ -129,7 +119,7 @@ func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInpu
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		fields = append(fields, apperr.FieldError{Field: "name", Message: "name must not contain control characters"})
 	}
-	if len(in.Credential) == 0 || string(in.Credential) == "null" {
+	if !mfa.Given(in.Credential) {
 		fields = append(fields, apperr.FieldError{Field: "credential", Message: "credential is required"})
 	}
 	if len(fields) > 0 {
@@ -197,7 +187,7 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, u user.User, c
 		}
 		return mfa.Passkey{}, mfa.ErrInvalidRegistration
 	}
-	acct, err := i.account(ctx, u)
+	acct, err := mfa.AccountOf(ctx, i.store, u.ID, u.Username)
 	if err != nil {
 		return mfa.Passkey{}, err
 	}

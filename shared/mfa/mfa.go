@@ -321,3 +321,27 @@ func FactorRemoved(ctx context.Context, store FactorStore, userID uuid.UUID) err
 	_, err = store.DeleteRecoveryCodes(ctx, userID)
 	return err
 }
+
+// Given reports whether a request carried a WebAuthn answer: a JSON value
+// other than null.
+func Given(credential []byte) bool {
+	return len(credential) > 0 && string(credential) != "null"
+}
+
+// AccountStore reads what a WebAuthn ceremony knows of a user.
+type AccountStore interface {
+	WebAuthnHandle(ctx context.Context, userID uuid.UUID) ([]byte, error)
+	Passkeys(ctx context.Context, userID uuid.UUID) ([]Passkey, error)
+}
+
+// AccountOf is the user userID, shown to authenticators as name, as a
+// WebAuthn ceremony knows it: the user handle (made at the first call)
+// and the registered credentials.
+func AccountOf(ctx context.Context, store AccountStore, userID uuid.UUID, name string) (Account, error) {
+	handle, err := store.WebAuthnHandle(ctx, userID)
+	if err != nil {
+		return Account{}, err
+	}
+	keys, err := store.Passkeys(ctx, userID)
+	return Account{Handle: handle, Name: name, Passkeys: keys}, err
+}

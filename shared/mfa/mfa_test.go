@@ -136,6 +136,9 @@ func TestCeremonyUsable(t *testing.T) {
 	if err := c.Usable(CeremonyPasskey, now.Add(time.Second)); !errors.Is(err, ErrChallengeExpired) {
 		t.Fatalf("expired: %v", err)
 	}
+	if Given(nil) || Given([]byte("null")) || !Given([]byte(`{"id":"x"}`)) {
+		t.Fatal("a missing or null credential counts as given, or a real one does not")
+	}
 	if !Cloned(ErrClonedCredential) || Cloned(ErrInvalidCredential) || !errors.Is(ErrClonedCredential, ErrInvalidCredential) {
 		t.Fatal("a clone is an invalid credential to the client, and itself to the trail")
 	}
