@@ -175,7 +175,7 @@ func (s *Store) MFAQueries(userID any, at time.Time) []ListQuery {
 	return []ListQuery{
 		{factorsSQL, []any{userID}},
 		{totpSQL, []any{userID}},
-		{acceptTOTPStepSQL, []any{userID, 42}},
+		{acceptTOTPStepSQL, []any{userID, 42, nil}},
 		{useRecoveryCodeSQL, []any{userID, digest}},
 		{deleteRecoveryCodesSQL, []any{userID}},
 		{countPendingAttemptSQL, []any{id, ts(at), 5}},

@@ -20,7 +20,7 @@ const (
 		(SELECT count(*) FROM webauthn_credentials WHERE user_id = $1) AS passkeys,
 		(SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1) AS codes`
 	totpSQL                = `SELECT secret, enabled_at, last_step FROM mfa_totp WHERE user_id = $1`
-	acceptTOTPStepSQL      = `UPDATE mfa_totp SET last_step = $2 WHERE user_id = $1 AND enabled_at IS NOT NULL AND last_step < $2`
+	acceptTOTPStepSQL      = `UPDATE mfa_totp SET last_step = $2, secret = COALESCE($3, secret) WHERE user_id = $1 AND enabled_at IS NOT NULL AND last_step < $2`
 	useRecoveryCodeSQL     = `DELETE FROM mfa_recovery_codes WHERE user_id = $1 AND digest = $2`
 	deleteRecoveryCodesSQL = `DELETE FROM mfa_recovery_codes WHERE user_id = $1`
 	countPendingAttemptSQL = `UPDATE pending_logins SET attempts = attempts + 1
@@ -94,12 +94,7 @@ func (s *Store) EnableTOTP(ctx context.Context, userID uuid.UUID, sealed, reseal
 // one wins), and stores resealed as the secret when it is not nil (one
 // sealed with an old key, sealed again). It reports whether it did.
 func (s *Store) AcceptTOTPStep(ctx context.Context, userID uuid.UUID, step int64, resealed []byte) (bool, error) {
-	q, args := acceptTOTPStepSQL, []any{userID, step}
-	if resealed != nil {
-		q = `UPDATE mfa_totp SET last_step = $2, secret = $3 WHERE user_id = $1 AND enabled_at IS NOT NULL AND last_step < $2`
-		args = append(args, resealed)
-	}
-	n, err := s.execCount(ctx, "accept totp step", q, args...)
+	n, err := s.execCount(ctx, "accept totp step", acceptTOTPStepSQL, userID, step, resealed)
 	return n == 1, err
 }
 
