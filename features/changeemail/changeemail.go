@@ -66,30 +66,26 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		return user.User{}, apperr.Invalid(fields...)
 	}
 	u, now := actor.User, user.Timestamp(i.now())
-	attempt, err := i.guard.CheckCurrentPassword(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	r, err := i.guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
 		return user.User{}, fmt.Errorf("change email: %w", err)
 	}
 	if in.Email == u.Email {
 		// Nothing changes; the right password still settles its attempt.
-		if err := i.store.WithinTx(ctx, attempt.Succeeded); err != nil {
+		if err := r.Change(ctx, func(context.Context) error { return nil }); err != nil {
 			return user.User{}, fmt.Errorf("change email: %w", err)
 		}
 		return u, nil
 	}
 	changed := u
 	changed.Email, changed.EmailVerifiedAt, changed.UpdatedAt = in.Email, time.Time{}, now
-	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
-		// Only while the password checked is still the user's.
+	err = r.Change(ctx, func(ctx context.Context) error {
 		replaced, err := i.store.ReplaceEmail(ctx, u, in.Email, now)
 		if err != nil {
 			return err
 		}
 		if !replaced {
 			return auth.ErrWrongPassword
-		}
-		if err := attempt.Succeeded(ctx); err != nil {
-			return err
 		}
 		if err := i.store.VoidTokens(ctx, u.ID, now); err != nil {
 			return err

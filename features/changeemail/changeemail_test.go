@@ -35,6 +35,10 @@ func (f *fakeStore) ReplaceEmail(_ context.Context, u user.User, email string, _
 	return true, nil
 }
 
+func (f *fakeStore) LockUserWithPassword(_ context.Context, _ uuid.UUID, hash string) (bool, error) {
+	return hash == f.stored, nil
+}
+
 func (f *fakeStore) VoidTokens(context.Context, uuid.UUID, time.Time) error {
 	f.voided++
 	return nil

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/onetime"
@@ -16,12 +15,10 @@ import (
 // Store counts the password check, changes the address, voids the old
 // tokens, stores the new one and records the event, in one transaction.
 type Store interface {
-	auth.AttemptStore
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	auth.ReauthStore // for guard.Reauthenticate and its Change
 	ReplaceEmail(ctx context.Context, u user.User, email string, now time.Time) (bool, error)
 	VoidTokens(ctx context.Context, userID uuid.UUID, now time.Time) error
 	InsertToken(ctx context.Context, t onetime.Token) error
-	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // Hasher checks the current password.

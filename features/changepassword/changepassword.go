@@ -69,30 +69,27 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		return Result{}, apperr.Invalid(fields...)
 	}
 	u, now := actor.User, i.now()
-	attempt, err := i.guard.CheckCurrentPassword(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	r, err := i.guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
 		return Result{}, fmt.Errorf("change password: %w", err)
 	}
 	hash, err := i.hasher.Hash(ctx, in.NewPassword)
 	if err != nil {
-		return Result{}, fmt.Errorf("change password: %w", attempt.Abandon(ctx, err))
+		return Result{}, fmt.Errorf("change password: %w", r.Abandon(ctx, err))
 	}
 	secret, id := session.NewSecret()
 	// The caller's new session is as strong as the one it replaces.
 	s := i.policy.Start(id, u.ID, now).MadeWith(actor.Methods)
 	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
-	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
-		// Only over the hash the current password was checked against: a
-		// reset or another change since then wins.
+	err = r.Change(ctx, func(ctx context.Context) error {
+		// Over the hash the current password was checked against (Change
+		// holds the user's row while it is still theirs).
 		replaced, err := i.store.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, hash, user.Timestamp(now))
 		if err != nil {
 			return err
 		}
 		if !replaced {
 			return auth.ErrWrongPassword
-		}
-		if err := attempt.Succeeded(ctx); err != nil {
-			return err
 		}
 		// A recovery link sent before this change must not undo it.
 		if err := i.store.VoidRecoveryTokens(ctx, u.ID, now); err != nil {

@@ -51,6 +51,12 @@ func (f *fakeStore) ReplacePasswordHash(_ context.Context, _ uuid.UUID, old, has
 	f.stored = hash
 	return true, f.record("update " + hash)
 }
+func (f *fakeStore) LockUserWithPassword(_ context.Context, _ uuid.UUID, hash string) (bool, error) {
+	if hash != f.stored {
+		return false, f.record("keep " + f.stored)
+	}
+	return true, nil
+}
 func (f *fakeStore) VoidRecoveryTokens(context.Context, uuid.UUID, time.Time) error { return nil }
 
 func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) (int, error) {

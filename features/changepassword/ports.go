@@ -7,7 +7,6 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/session"
@@ -16,13 +15,11 @@ import (
 // Store counts the check in the attempt windows, changes the password and
 // the sessions, and records the events, in one transaction.
 type Store interface {
-	auth.AttemptStore
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	auth.ReauthStore // for guard.Reauthenticate and its Change
 	ReplacePasswordHash(ctx context.Context, userID uuid.UUID, old, hash string, updatedAt time.Time) (bool, error)
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
 	VoidRecoveryTokens(ctx context.Context, userID uuid.UUID, now time.Time) error
 	InsertSession(ctx context.Context, s session.Session) error
-	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // Hasher checks the current password and hashes the new one.

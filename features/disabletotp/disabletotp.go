@@ -48,14 +48,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 		return apperr.Invalid(apperr.FieldError{Field: "current_password", Message: "current_password is required"})
 	}
 	u, now := actor.User, i.now()
-	attempt, err := i.guard.CheckCurrentPassword(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	r, err := i.guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
 		return fmt.Errorf("disable totp: %w", err)
 	}
-	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
-		if err := auth.Reauthenticated(ctx, i.store, actor, attempt); err != nil {
-			return err
-		}
+	err = r.Change(ctx, func(ctx context.Context) error {
 		enabled, err := i.store.DeleteTOTP(ctx, u.ID)
 		if err != nil || !enabled {
 			return err

@@ -14,9 +14,7 @@ import (
 // the authenticator, and the codes when no factor is left, in one
 // transaction.
 type Store interface {
-	auth.ReauthStore
-	auth.PasswordLocker
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	auth.ReauthStore // for guard.Reauthenticate and its Change
 	DeleteTOTP(ctx context.Context, userID uuid.UUID) (bool, error)
 	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
 	DeleteRecoveryCodes(ctx context.Context, userID uuid.UUID) (int, error)

@@ -14,9 +14,7 @@ import (
 // Store checks the current password (its windows, its trail), reads the
 // factors and replaces the codes.
 type Store interface {
-	auth.ReauthStore
-	auth.PasswordLocker
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	auth.ReauthStore // for guard.Reauthenticate and its Change
 	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
 	ReplaceRecoveryCodes(ctx context.Context, userID uuid.UUID, digests [][]byte, now time.Time) error
 }

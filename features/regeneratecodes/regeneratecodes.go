@@ -53,15 +53,12 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) ([
 	if f, err := i.store.Factors(ctx, u.ID); err != nil || !f.Any() {
 		return nil, fmt.Errorf("regenerate recovery codes: %w", cmp.Or[error](err, mfa.ErrNoSecondFactor))
 	}
-	attempt, err := i.guard.CheckCurrentPassword(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	r, err := i.guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
 		return nil, fmt.Errorf("regenerate recovery codes: %w", err)
 	}
 	var codes []string
-	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
-		if err := auth.Reauthenticated(ctx, i.store, actor, attempt); err != nil {
-			return err
-		}
+	err = r.Change(ctx, func(ctx context.Context) error {
 		if codes, err = mfa.IssueRecoveryCodes(ctx, i.store, i.keys.RecoveryDigest, u.ID, now); err != nil {
 			return err
 		}

@@ -16,9 +16,7 @@ import (
 // takes ceremonies, reads the user's handle, passkeys and factors, and
 // stores the new passkey and recovery codes with their events.
 type Store interface {
-	auth.ReauthStore
-	auth.PasswordLocker
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	auth.ReauthStore // for guard.Reauthenticate and its Change
 	WebAuthnHandle(ctx context.Context, userID uuid.UUID) ([]byte, error)
 	Passkeys(ctx context.Context, userID uuid.UUID) ([]mfa.Passkey, error)
 	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)

@@ -60,15 +60,12 @@ func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, in BeginInput)
 		return nil, apperr.Invalid(apperr.FieldError{Field: "current_password", Message: "current_password is required"})
 	}
 	u, now := actor.User, i.now()
-	attempt, err := i.guard.CheckCurrentPassword(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	r, err := i.guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
 		return nil, fmt.Errorf("begin passkey registration: %w", err)
 	}
 	var opts json.RawMessage
-	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
-		if err := auth.Reauthenticated(ctx, i.store, actor, attempt); err != nil {
-			return err
-		}
+	err = r.Change(ctx, func(ctx context.Context) error {
 		acct, err := mfa.AccountOf(ctx, i.store, u.ID, u.Username)
 		if err != nil {
 			return err

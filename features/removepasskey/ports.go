@@ -13,9 +13,7 @@ import (
 // Store checks the current password (its windows, its trail) and removes
 // the passkey, and the codes when no factor is left, in one transaction.
 type Store interface {
-	auth.ReauthStore
-	auth.PasswordLocker
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	auth.ReauthStore // for guard.Reauthenticate and its Change
 	Passkeys(ctx context.Context, userID uuid.UUID) ([]mfa.Passkey, error)
 	DeletePasskey(ctx context.Context, userID, publicID uuid.UUID) error
 	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)

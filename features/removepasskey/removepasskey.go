@@ -66,14 +66,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 	if !hasPasskey(keys, id) {
 		return mfa.ErrPasskeyNotFound
 	}
-	attempt, err := i.guard.CheckCurrentPassword(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	r, err := i.guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
 		return fmt.Errorf("remove passkey: %w", err)
 	}
-	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
-		if err := auth.Reauthenticated(ctx, i.store, actor, attempt); err != nil {
-			return err
-		}
+	err = r.Change(ctx, func(ctx context.Context) error {
 		if err := i.store.DeletePasskey(ctx, u.ID, id); err != nil {
 			return err
 		}

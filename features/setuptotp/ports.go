@@ -13,9 +13,7 @@ import (
 // Store checks the current password (its windows, its trail), reads the
 // factors and keeps the new secret.
 type Store interface {
-	auth.ReauthStore
-	auth.PasswordLocker
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
+	auth.ReauthStore // for guard.Reauthenticate and its Change
 	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
 	SetUpTOTP(ctx context.Context, userID uuid.UUID, sealed []byte, now time.Time) (bool, error)
 }

@@ -8,7 +8,6 @@ package setuptotp
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -62,27 +61,21 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	if f, err := i.store.Factors(ctx, u.ID); err != nil || f.TOTP() {
 		return Result{}, fmt.Errorf("set up totp: %w", cmp.Or[error](err, mfa.ErrTOTPAlreadyEnabled))
 	}
-	attempt, err := i.guard.CheckCurrentPassword(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	r, err := i.guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
 		return Result{}, fmt.Errorf("set up totp: %w", err)
 	}
 	secret, uri, err := i.apps.NewSecret(u.Username)
 	if err != nil {
-		return Result{}, fmt.Errorf("set up totp: %w", attempt.Abandon(ctx, err))
+		return Result{}, fmt.Errorf("set up totp: %w", r.Abandon(ctx, err))
 	}
 	sealed := i.keys.Seal(u.ID, secret)
-	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
-		if err := auth.Reauthenticated(ctx, i.store, actor, attempt); err != nil {
-			return err
-		}
+	err = r.Change(ctx, func(ctx context.Context) error {
 		if ok, err := i.store.SetUpTOTP(ctx, u.ID, sealed, now); err != nil || !ok {
 			return cmp.Or[error](err, mfa.ErrTOTPAlreadyEnabled) // enabled meanwhile
 		}
 		return nil
 	})
-	if errors.Is(err, mfa.ErrTOTPAlreadyEnabled) {
-		err = attempt.Abandon(ctx, err) // the password was right
-	}
 	if err != nil {
 		return Result{}, fmt.Errorf("set up totp for %s: %w", u.Username, err)
 	}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
@@ -9,11 +10,16 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
-// ReauthStore is what a current-password check needs from the store: the
-// attempt windows, and the trail for a wrong password.
+// ReauthStore is what a re-authenticated change needs from the store: the
+// attempt windows, the trail for a wrong password, the user's row lock
+// and the transaction the change is made in.
 type ReauthStore interface {
 	AttemptStore
 	RecordEvent(ctx context.Context, e audit.Event) error
+	// LockUserWithPassword locks a user's row while the user still has
+	// the password hash given, and reports whether they had it.
+	LockUserWithPassword(ctx context.Context, userID uuid.UUID, passwordHash string) (bool, error)
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Verifier checks a password against a stored hash.
@@ -21,54 +27,71 @@ type Verifier interface {
 	Verify(ctx context.Context, encoded, password string) (bool, error)
 }
 
-// CheckCurrentPassword is every check of a logged-in user's current
-// password (a password change; an address or second-factor change): it
-// counts in the same windows as logins (ErrTooManyAttempts while they are
-// full, before any verification), and a wrong password is recorded as
-// reauthentication.failed with details.action and answered ErrWrongPassword.
-// The password is checked against actor.User.PasswordHash, the hash read
-// when the request was authenticated: the change it allows must store
-// itself only while that hash is still the stored one (credentials are
-// current or worthless), and settle the returned attempt in its
-// transaction (Attempt.Succeeded).
-func (g Guard) CheckCurrentPassword(ctx context.Context, store ReauthStore, hasher Verifier, now time.Time, actor Actor, password, ip, action string) (Attempt, error) {
+// Reauthentication is a logged-in user's current password, checked for one
+// change. Its Change is the only way into that change's transaction, so a
+// slice cannot store a change on the strength of a password that a reset
+// or recovery has replaced since, nor forget to settle the attempt.
+type Reauthentication struct {
+	store   ReauthStore
+	actor   Actor
+	attempt Attempt
+}
+
+// Reauthenticate is every check of a logged-in user's current password (a
+// password or address change, a second-factor change): it counts in the
+// same windows as logins (ErrTooManyAttempts while they are full, before
+// any verification), and a wrong password is recorded as
+// reauthentication.failed with details.action and answered
+// ErrWrongPassword. The password is checked against actor.User.PasswordHash,
+// the hash read when the request was authenticated; make the change with
+// the returned value's Change.
+func (g Guard) Reauthenticate(ctx context.Context, store ReauthStore, hasher Verifier, now time.Time, actor Actor, password, ip, action string) (Reauthentication, error) {
 	a, err := g.Reserve(ctx, store, now, actor.User.Username, ip)
 	if err != nil {
-		return Attempt{}, err
+		return Reauthentication{}, err
 	}
 	ok, err := hasher.Verify(ctx, actor.User.PasswordHash, password)
 	if err != nil {
-		return Attempt{}, a.Abandon(ctx, err)
+		return Reauthentication{}, a.Abandon(ctx, err)
 	}
 	if !ok {
 		e := audit.New(ctx, now, audit.ReauthenticationFailed, actor.User.ID, actor.User.ID, map[string]any{"action": action})
 		if err := store.RecordEvent(ctx, e); err != nil {
-			return Attempt{}, err
+			return Reauthentication{}, err
 		}
-		return Attempt{}, ErrWrongPassword
+		return Reauthentication{}, ErrWrongPassword
 	}
-	return a, nil
+	return Reauthentication{store: store, actor: actor, attempt: a}, nil
 }
 
-// PasswordLocker locks a user's row while the user still has a password
-// hash, and reports whether they had it.
-type PasswordLocker interface {
-	LockUserWithPassword(ctx context.Context, userID uuid.UUID, passwordHash string) (bool, error)
+// Change makes the change fn describes in one transaction that first locks
+// the user's row, only while the password checked is still theirs (a reset,
+// recovery or other change since then wins: ErrWrongPassword, and the
+// attempt stays counted), and settles the attempt with the change. A
+// change refused for any other reason (fn's error, a fault) gives the
+// attempt back: a right password never counts as a failure.
+func (r Reauthentication) Change(ctx context.Context, fn func(ctx context.Context) error) error {
+	err := r.store.WithinTx(ctx, func(ctx context.Context) error {
+		ok, err := r.store.LockUserWithPassword(ctx, r.actor.User.ID, r.actor.User.PasswordHash)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return ErrWrongPassword
+		}
+		if err := fn(ctx); err != nil {
+			return err
+		}
+		return r.attempt.Succeeded(ctx)
+	})
+	if err != nil && !errors.Is(err, ErrWrongPassword) {
+		return r.attempt.Abandon(ctx, err)
+	}
+	return err
 }
 
-// Reauthenticated is called first in the transaction of a change that a
-// CheckCurrentPassword allowed and that touches no password itself (a
-// second-factor change): the change goes on only while the password
-// checked is still the user's, under the user's row lock (a reset or
-// recovery since then wins: ErrWrongPassword), and the attempt is settled
-// with the change.
-func Reauthenticated(ctx context.Context, store PasswordLocker, actor Actor, a Attempt) error {
-	ok, err := store.LockUserWithPassword(ctx, actor.User.ID, actor.User.PasswordHash)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return ErrWrongPassword
-	}
-	return a.Succeeded(ctx)
+// Abandon gives the attempt back when the change is given up before
+// Change (a fault while preparing it), and returns cause.
+func (r Reauthentication) Abandon(ctx context.Context, cause error) error {
+	return r.attempt.Abandon(ctx, cause)
 }

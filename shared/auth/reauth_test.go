@@ -1,0 +1,139 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/auth/authtest"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// reauthStore is the attempt windows, a trail and a user row whose hash
+// may change between the check and the change; it records whether the
+// change ran inside a transaction and under the row lock.
+type reauthStore struct {
+	authtest.Attempts
+	hash   string // the user's stored hash now
+	events []audit.Type
+	inTx   bool
+	locked bool
+}
+
+func (s *reauthStore) RecordEvent(_ context.Context, e audit.Event) error {
+	s.events = append(s.events, e.Type)
+	return nil
+}
+
+func (s *reauthStore) LockUserWithPassword(_ context.Context, _ uuid.UUID, hash string) (bool, error) {
+	s.locked = s.inTx && hash == s.hash
+	return s.locked, nil
+}
+
+func (s *reauthStore) WithinTx(ctx context.Context, fn func(context.Context) error) error {
+	s.inTx = true
+	defer func() { s.inTx, s.locked = false, false }()
+	return fn(ctx)
+}
+
+type verifier struct{}
+
+func (verifier) Verify(_ context.Context, encoded, password string) (bool, error) {
+	return encoded == "hash:"+password, nil
+}
+
+// TestReauthenticatedChange: Change is the whole protocol of a change
+// after the current password: it runs the change in a transaction under
+// the user's row lock while the checked password is still theirs, settles
+// the attempt with it, and gives a right password's attempt back when the
+// change is refused for another reason.
+func TestReauthenticatedChange(t *testing.T) {
+	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
+	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw"}, SessionID: []byte{1}}
+	userKey := guard.UserKey("alice")
+	refused := &apperr.Error{Kind: apperr.KindConflict, Code: "taken", Message: "taken"}
+	now := time.Unix(1000, 0)
+	ctx := context.Background()
+
+	for _, tc := range []struct {
+		name     string
+		stored   string // the hash when the change runs
+		fn       func(s *reauthStore) error
+		want     error
+		counted  int  // attempts left in the user's window
+		recorded bool // whether fn ran and its change stands
+	}{
+		{name: "made", stored: "hash:pw", want: nil, counted: 0, recorded: true,
+			fn: func(s *reauthStore) error {
+				if !s.inTx || !s.locked {
+					t.Error("the change ran outside the transaction or the row lock")
+				}
+				return nil
+			}},
+		{name: "password replaced meanwhile", stored: "hash:reset", want: auth.ErrWrongPassword, counted: 1,
+			fn: func(*reauthStore) error { t.Error("the change ran over a replaced password"); return nil }},
+		{name: "refused for another reason", stored: "hash:pw", want: refused, counted: 0,
+			fn: func(*reauthStore) error { return refused }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &reauthStore{hash: "hash:pw"}
+			// A wrong password first: it stays counted whatever follows.
+			if _, err := guard.Reauthenticate(ctx, s, verifier{}, now, alice, "nope", "192.0.2.1", "test"); !errors.Is(err, auth.ErrWrongPassword) {
+				t.Fatalf("wrong password: %v", err)
+			}
+			if len(s.events) != 1 || s.events[0] != audit.ReauthenticationFailed {
+				t.Fatalf("events %v: the wrong password is recorded", s.events)
+			}
+			r, err := guard.Reauthenticate(ctx, s, verifier{}, now, alice, "pw", "192.0.2.1", "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Count(userKey); got != 2 {
+				t.Fatalf("%d attempts counted before the change, want 2", got)
+			}
+			s.hash = tc.stored
+			ran := false
+			err = r.Change(ctx, func(context.Context) error { ran = true; return tc.fn(s) })
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("Change = %v, want %v", err, tc.want)
+			}
+			if ran != (tc.stored == "hash:pw") {
+				t.Fatalf("the change ran: %v", ran)
+			}
+			// A right password clears the user's window (the wrong one
+			// before it too) when the change is made; a replaced one
+			// leaves both counted; a refusal gives the right one back.
+			want := map[string]int{"made": 0, "password replaced meanwhile": 2, "refused for another reason": 1}[tc.name]
+			if got := s.Count(userKey); got != want {
+				t.Fatalf("%d attempts counted after, want %d", got, want)
+			}
+		})
+	}
+}
+
+// TestReauthenticateThrottles: a full window refuses before the password
+// is verified, and counts nothing more.
+func TestReauthenticateThrottles(t *testing.T) {
+	guard := auth.Guard{PerUser: 2, PerIP: 50, Window: time.Hour, Key: []byte("k")}
+	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw"}, SessionID: []byte{1}}
+	s := &reauthStore{hash: "hash:pw"}
+	ctx, now := context.Background(), time.Unix(1000, 0)
+	for range 2 {
+		if _, err := guard.Reauthenticate(ctx, s, verifier{}, now, alice, "nope", "192.0.2.1", "test"); !errors.Is(err, auth.ErrWrongPassword) {
+			t.Fatal(err)
+		}
+	}
+	_, err := guard.Reauthenticate(ctx, s, verifier{}, now, alice, "pw", "192.0.2.1", "test")
+	if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindTooManyRequests {
+		t.Fatalf("right password in a full window: %v", err)
+	}
+	if len(s.events) != 2 {
+		t.Fatalf("events %v: a throttled check records nothing", s.events)
+	}
+}
