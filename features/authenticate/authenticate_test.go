@@ -147,7 +147,7 @@ func TestInactiveUserLosesEverySession(t *testing.T) {
 	}
 	e := f.events[0]
 	reason, n, ok := e.Ended()
-	if !ok || reason != session.EndedByInactivation || n != 1 || !e.Actor.ID.IsNil() || e.Target.ID != alice || e.IP != "192.0.2.7" || e.RequestID != "r-1" {
+	if !ok || reason != string(session.EndedByInactivation) || n != 1 || !e.Actor.ID.IsNil() || e.Target.ID != alice || e.IP != "192.0.2.7" || e.RequestID != "r-1" {
 		t.Fatalf("event %+v", e)
 	}
 }

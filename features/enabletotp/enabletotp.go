@@ -104,15 +104,8 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.TOTPEnabled, u.ID, u.ID, nil)); err != nil {
 			return err
 		}
-		if first.Any() {
-			return nil
-		}
-		codes, err := mfa.IssueRecoveryCodes(ctx, i.store, i.keys.RecoveryDigest, u.ID, now)
-		if err != nil {
-			return err
-		}
-		res.RecoveryCodes = codes
-		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.RecoveryCodesGenerated, u.ID, u.ID, map[string]any{"count": len(codes)}))
+		res.RecoveryCodes, err = mfa.FactorAdded(ctx, i.store, i.keys.RecoveryDigest, first, u.ID, now)
+		return err
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("enable totp for %s: %w", u.Username, err)

@@ -287,19 +287,9 @@ func (i *Interactor) check(ctx context.Context, now time.Time, u user.User, in I
 // the outcome. It returns the credential as it is now, and its counter as
 // stored (the use must still find it so).
 func (i *Interactor) passkey(ctx context.Context, now time.Time, u user.User, credential []byte) (mfa.Passkey, uint32, error) {
-	id, err := i.Ceremonies.CeremonyOf(credential)
+	c, err := mfa.TakeCeremony(ctx, i.Passkeys, i.Ceremonies, credential, mfa.CeremonySecondStep, u.ID, now)
 	if err != nil {
 		return mfa.Passkey{}, 0, err
-	}
-	c, err := i.Passkeys.TakeCeremony(ctx, id)
-	if err != nil {
-		return mfa.Passkey{}, 0, err
-	}
-	if err := c.Usable(mfa.CeremonySecondStep, now); err != nil {
-		return mfa.Passkey{}, 0, err
-	}
-	if c.UserID != u.ID {
-		return mfa.Passkey{}, 0, mfa.ErrInvalidCredential // another user's ceremony
 	}
 	acct, err := mfa.AccountOf(ctx, i.Passkeys, u.ID, u.Username)
 	if err != nil {

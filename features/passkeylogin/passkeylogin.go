@@ -126,15 +126,8 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 // returns the account, the credential as it is now, and its counter as
 // stored.
 func (i *Interactor) verified(ctx context.Context, now time.Time, credential []byte) (user.User, mfa.Passkey, uint32, error) {
-	id, err := i.rp.CeremonyOf(credential)
+	c, err := mfa.TakeCeremony(ctx, i.store, i.rp, credential, mfa.CeremonyPasskey, uuid.Nil, now)
 	if err != nil {
-		return user.User{}, mfa.Passkey{}, 0, err
-	}
-	c, err := i.store.TakeCeremony(ctx, id)
-	if err != nil {
-		return user.User{}, mfa.Passkey{}, 0, err
-	}
-	if err := c.Usable(mfa.CeremonyPasskey, now); err != nil {
 		return user.User{}, mfa.Passkey{}, 0, err
 	}
 	handle, err := i.rp.UserHandle(credential)

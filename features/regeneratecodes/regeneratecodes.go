@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
-	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
@@ -63,11 +62,9 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) ([
 			return err
 		}
 		if notice, ok := mail.SecondFactorChanged(u, "new recovery codes were made, and the old ones no longer work"); ok {
-			if err := i.mailer.Queue(ctx, notice); err != nil {
-				return err
-			}
+			return i.mailer.Queue(ctx, notice)
 		}
-		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.RecoveryCodesGenerated, u.ID, u.ID, map[string]any{"count": len(codes)}))
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("regenerate recovery codes of %s: %w", u.Username, err)

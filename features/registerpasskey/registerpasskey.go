@@ -146,15 +146,8 @@ func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInpu
 			return err
 		}
 		res.Passkey = p
-		if before.Any() {
-			return nil
-		}
-		codes, err := mfa.IssueRecoveryCodes(ctx, i.store, i.keys.RecoveryDigest, u.ID, now)
-		if err != nil {
-			return err
-		}
-		res.RecoveryCodes = codes
-		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.RecoveryCodesGenerated, u.ID, u.ID, map[string]any{"count": len(codes)}))
+		res.RecoveryCodes, err = mfa.FactorAdded(ctx, i.store, i.keys.RecoveryDigest, before, u.ID, now)
+		return err
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("finish passkey registration of %s: %w", u.Username, err)
@@ -165,24 +158,14 @@ func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInpu
 // verified takes the ceremony the answer belongs to and verifies the
 // answer against it.
 func (i *Interactor) verified(ctx context.Context, now time.Time, u user.User, credential []byte) (mfa.Passkey, error) {
-	id, err := i.rp.CeremonyOf(credential)
-	if err != nil {
-		return mfa.Passkey{}, mfa.ErrInvalidRegistration
-	}
-	c, err := i.store.TakeCeremony(ctx, id)
+	c, err := mfa.TakeCeremony(ctx, i.store, i.rp, credential, mfa.CeremonyRegister, u.ID, now)
 	switch {
 	case errors.Is(err, mfa.ErrChallengeExpired):
-		return mfa.Passkey{}, mfa.ErrRegistrationExpired
+		return mfa.Passkey{}, mfa.ErrRegistrationExpired // the caller's input, not their session
+	case errors.Is(err, mfa.ErrInvalidCredential):
+		return mfa.Passkey{}, mfa.ErrInvalidRegistration
 	case err != nil:
 		return mfa.Passkey{}, err
-	case c.UserID != u.ID:
-		return mfa.Passkey{}, mfa.ErrInvalidRegistration // another user's ceremony
-	}
-	if err := c.Usable(mfa.CeremonyRegister, now); err != nil {
-		if errors.Is(err, mfa.ErrChallengeExpired) {
-			return mfa.Passkey{}, mfa.ErrRegistrationExpired
-		}
-		return mfa.Passkey{}, mfa.ErrInvalidRegistration
 	}
 	acct, err := mfa.AccountOf(ctx, i.store, u.ID, u.Username)
 	if err != nil {

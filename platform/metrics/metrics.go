@@ -143,6 +143,6 @@ func (m *Metrics) SessionsEnded(reason session.EndReason, n int) {
 func (m *Metrics) Audited(e audit.Event) {
 	m.audited.WithLabelValues(string(e.Type)).Inc()
 	if reason, n, ok := e.Ended(); ok {
-		m.SessionsEnded(reason, n)
+		m.SessionsEnded(session.EndReason(reason), n)
 	}
 }

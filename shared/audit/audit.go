@@ -13,7 +13,6 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -129,16 +128,16 @@ func New(ctx context.Context, now time.Time, t Type, actor, target uuid.UUID, de
 // SessionsEnded returns the session.ended event of n sessions of target
 // ended by actor for reason, and false when n is 0: nothing ended, nothing
 // to record.
-func SessionsEnded(ctx context.Context, now time.Time, actor, target uuid.UUID, reason session.EndReason, n int) (Event, bool) {
+func SessionsEnded[Reason ~string](ctx context.Context, now time.Time, actor, target uuid.UUID, reason Reason, n int) (Event, bool) {
 	if n <= 0 {
 		return Event{}, false
 	}
 	return New(ctx, now, SessionEnded, actor, target, map[string]any{"reason": string(reason), "ended": n}), true
 }
 
-// Ended returns the reason and count of a session.ended event, and false for
-// any other event.
-func (e Event) Ended() (session.EndReason, int, bool) {
+// Ended returns the reason (a session.EndReason) and count of a
+// session.ended event, and false for any other event.
+func (e Event) Ended() (string, int, bool) {
 	if e.Type != SessionEnded {
 		return "", 0, false
 	}
@@ -150,7 +149,7 @@ func (e Event) Ended() (session.EndReason, int, bool) {
 	case float64: // read back from JSON
 		n = int(v)
 	}
-	return session.EndReason(reason), n, true
+	return reason, n, true
 }
 
 // Query selects a page of events, newest first (occurred_at, then id,

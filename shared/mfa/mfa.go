@@ -15,6 +15,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
 // The methods a login is made with, as sessions and events name them.
@@ -184,14 +185,17 @@ func CheckCode(sealer Sealer, codes Codes, userID uuid.UUID, t TOTP, code string
 	return step, resealed, true, nil
 }
 
-// CodeStore keeps a user's recovery codes (their digests).
+// CodeStore keeps a user's recovery codes (their digests) and records
+// their event.
 type CodeStore interface {
 	ReplaceRecoveryCodes(ctx context.Context, userID uuid.UUID, digests [][]byte, now time.Time) error
+	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // IssueRecoveryCodes makes a fresh set of recovery codes for userID,
 // stores what is kept of them (digest of each normalized code) in place of
-// the old set, and returns the codes, to show once.
+// the old set, records mfa.recovery_codes_generated, and returns the
+// codes, to show once. Call it in the transaction of the change.
 func IssueRecoveryCodes(ctx context.Context, store CodeStore, digest func(code string) []byte, userID uuid.UUID, now time.Time) ([]string, error) {
 	codes := NewRecoveryCodes()
 	digests := make([][]byte, len(codes))
@@ -199,7 +203,22 @@ func IssueRecoveryCodes(ctx context.Context, store CodeStore, digest func(code s
 		n, _ := NormalizeRecoveryCode(c)
 		digests[k] = digest(n)
 	}
-	return codes, store.ReplaceRecoveryCodes(ctx, userID, digests, now)
+	if err := store.ReplaceRecoveryCodes(ctx, userID, digests, now); err != nil {
+		return nil, err
+	}
+	e := audit.New(ctx, now, audit.RecoveryCodesGenerated, userID, userID, map[string]any{"count": len(codes)})
+	return codes, store.RecordEvent(ctx, e)
+}
+
+// FactorAdded applies, after a factor of userID is added (in the same
+// transaction), the rule that recovery codes come with the first factor:
+// when before (the factors read before the addition, in that transaction)
+// had none, a set is issued and returned, to show once; else nil.
+func FactorAdded(ctx context.Context, store CodeStore, digest func(code string) []byte, before Factors, userID uuid.UUID, now time.Time) ([]string, error) {
+	if before.Any() {
+		return nil, nil
+	}
+	return IssueRecoveryCodes(ctx, store, digest, userID, now)
 }
 
 // Passkey is a registered WebAuthn credential (a passkey or a security
@@ -267,15 +286,41 @@ func CeremonyID(challenge string) []byte {
 	return sum[:]
 }
 
-// Usable reports whether c may finish, for purpose, at now.
-func (c Ceremony) Usable(purpose string, now time.Time) error {
-	if c.Purpose != purpose {
-		return ErrInvalidCredential
+// CeremonyStore takes a ceremony by id: it is gone after, whatever the
+// outcome (ErrChallengeExpired when there is none).
+type CeremonyStore interface {
+	TakeCeremony(ctx context.Context, id []byte) (Ceremony, error)
+}
+
+// ChallengeReader reads which ceremony a WebAuthn answer belongs to (the
+// id of the challenge it signed; platform/passkeys).
+type ChallengeReader interface {
+	CeremonyOf(credential []byte) ([]byte, error)
+}
+
+// TakeCeremony is the one check of the ceremony a WebAuthn answer
+// (credential) belongs to, before the answer itself is verified: the
+// ceremony its challenge names is taken, so that a challenge is used once
+// whatever the outcome; then it must be for purpose, not over at now, and
+// begun for owner (uuid.Nil: a passwordless sign-in, begun for nobody).
+// ErrInvalidCredential when the answer names no challenge, or the
+// ceremony is another purpose's or another user's; ErrChallengeExpired
+// when it is over or used.
+func TakeCeremony(ctx context.Context, store CeremonyStore, rp ChallengeReader, credential []byte, purpose string, owner uuid.UUID, now time.Time) (Ceremony, error) {
+	id, err := rp.CeremonyOf(credential)
+	if err != nil {
+		return Ceremony{}, err
 	}
-	if !now.Before(c.ExpiresAt) {
-		return ErrChallengeExpired
+	c, err := store.TakeCeremony(ctx, id)
+	switch {
+	case err != nil:
+		return Ceremony{}, err
+	case c.Purpose != purpose, c.UserID != owner:
+		return Ceremony{}, ErrInvalidCredential
+	case !now.Before(c.ExpiresAt):
+		return Ceremony{}, ErrChallengeExpired
 	}
-	return nil
+	return c, nil
 }
 
 // The refusals of WebAuthn ceremonies.

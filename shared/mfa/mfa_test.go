@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/audit"
 )
 
 func TestAssurance(t *testing.T) {
@@ -62,20 +64,52 @@ func TestRecoveryCodes(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	var stored [][]byte
-	got, err := IssueRecoveryCodes(context.Background(), storeFunc(func(d [][]byte) { stored = d }), func(c string) []byte { return []byte("d:" + c) }, uuid.Nil, time.Now())
-	if err != nil || len(got) != RecoveryCodes || len(stored) != RecoveryCodes {
-		t.Fatalf("issued %d, stored %d, %v", len(got), len(stored), err)
+	store := &codeStore{}
+	digest := func(c string) []byte { return []byte("d:" + c) }
+	got, err := IssueRecoveryCodes(context.Background(), store, digest, uuid.Nil, time.Now())
+	if err != nil || len(got) != RecoveryCodes || len(store.digests) != RecoveryCodes {
+		t.Fatalf("issued %d, stored %d, %v", len(got), len(store.digests), err)
 	}
-	if n, _ := NormalizeRecoveryCode(got[0]); string(stored[0]) != "d:"+n {
-		t.Fatalf("stored %q for %q", stored[0], got[0])
+	if n, _ := NormalizeRecoveryCode(got[0]); string(store.digests[0]) != "d:"+n {
+		t.Fatalf("stored %q for %q", store.digests[0], got[0])
+	}
+	if len(store.events) != 1 || store.events[0].Type != audit.RecoveryCodesGenerated || store.events[0].Details["count"] != RecoveryCodes {
+		t.Fatalf("events %+v: a set records its own event", store.events)
 	}
 }
 
-type storeFunc func([][]byte)
+// TestFactorAdded: recovery codes come with the first factor only.
+func TestFactorAdded(t *testing.T) {
+	digest := func(c string) []byte { return []byte(c) }
+	for _, tc := range []struct {
+		before Factors
+		codes  bool
+	}{
+		{Factors{}, true},
+		{Factors{RecoveryCodesLeft: 3}, true}, // codes alone are no factor
+		{Factors{Passkeys: 1}, false},
+		{Factors{TOTPEnabledAt: time.Unix(1, 0)}, false},
+	} {
+		store := &codeStore{}
+		got, err := FactorAdded(context.Background(), store, digest, tc.before, uuid.Nil, time.Now())
+		if err != nil || (len(got) == RecoveryCodes) != tc.codes || (len(store.events) == 1) != tc.codes {
+			t.Errorf("before %+v: %d codes, %d events, %v; want codes: %v", tc.before, len(got), len(store.events), err, tc.codes)
+		}
+	}
+}
 
-func (f storeFunc) ReplaceRecoveryCodes(_ context.Context, _ uuid.UUID, d [][]byte, _ time.Time) error {
-	f(d)
+type codeStore struct {
+	digests [][]byte
+	events  []audit.Event
+}
+
+func (s *codeStore) ReplaceRecoveryCodes(_ context.Context, _ uuid.UUID, d [][]byte, _ time.Time) error {
+	s.digests = d
+	return nil
+}
+
+func (s *codeStore) RecordEvent(_ context.Context, e audit.Event) error {
+	s.events = append(s.events, e)
 	return nil
 }
 
@@ -124,18 +158,69 @@ func TestCheckCode(t *testing.T) {
 	}
 }
 
-func TestCeremonyUsable(t *testing.T) {
+// TestTakeCeremony: the ceremony an answer names is taken whatever the
+// outcome, and must be of the purpose, not over, and the owner's.
+func TestTakeCeremony(t *testing.T) {
 	now := time.Unix(1000, 0)
-	c := Ceremony{Purpose: CeremonyPasskey, ExpiresAt: now.Add(time.Second)}
-	if err := c.Usable(CeremonyPasskey, now); err != nil {
-		t.Fatal(err)
+	alice, bob := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	for _, tc := range []struct {
+		name     string
+		answer   string
+		stored   *Ceremony
+		purpose  string
+		owner    uuid.UUID
+		want     error
+		takesAny bool
+	}{
+		{"right", "c1", &Ceremony{Purpose: CeremonySecondStep, UserID: alice, ExpiresAt: now.Add(time.Second)}, CeremonySecondStep, alice, nil, true},
+		{"passwordless", "c1", &Ceremony{Purpose: CeremonyPasskey, ExpiresAt: now.Add(time.Second)}, CeremonyPasskey, uuid.Nil, nil, true},
+		{"no challenge in the answer", "", &Ceremony{Purpose: CeremonySecondStep, UserID: alice, ExpiresAt: now.Add(time.Second)}, CeremonySecondStep, alice, ErrInvalidCredential, false},
+		{"used or unknown", "c1", nil, CeremonySecondStep, alice, ErrChallengeExpired, true},
+		{"another purpose", "c1", &Ceremony{Purpose: CeremonyRegister, UserID: alice, ExpiresAt: now.Add(time.Second)}, CeremonySecondStep, alice, ErrInvalidCredential, true},
+		{"another user's", "c1", &Ceremony{Purpose: CeremonySecondStep, UserID: bob, ExpiresAt: now.Add(time.Second)}, CeremonySecondStep, alice, ErrInvalidCredential, true},
+		{"a user's, passwordless", "c1", &Ceremony{Purpose: CeremonyPasskey, UserID: bob, ExpiresAt: now.Add(time.Second)}, CeremonyPasskey, uuid.Nil, ErrInvalidCredential, true},
+		{"over", "c1", &Ceremony{Purpose: CeremonySecondStep, UserID: alice, ExpiresAt: now}, CeremonySecondStep, alice, ErrChallengeExpired, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := &ceremonies{stored: tc.stored}
+			c, err := TakeCeremony(context.Background(), store, challenges{}, []byte(tc.answer), tc.purpose, tc.owner, now)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if store.taken != tc.takesAny {
+				t.Fatalf("taken: %v (a named ceremony is used whatever the outcome)", store.taken)
+			}
+			if err == nil && c.Purpose != tc.purpose {
+				t.Fatalf("ceremony %+v", c)
+			}
+		})
 	}
-	if err := c.Usable(CeremonySecondStep, now); !errors.Is(err, ErrInvalidCredential) {
-		t.Fatalf("another purpose: %v", err)
+}
+
+type ceremonies struct {
+	stored *Ceremony
+	taken  bool
+}
+
+func (s *ceremonies) TakeCeremony(_ context.Context, id []byte) (Ceremony, error) {
+	s.taken = true
+	if s.stored == nil || string(id) != "c1" {
+		return Ceremony{}, ErrChallengeExpired
 	}
-	if err := c.Usable(CeremonyPasskey, now.Add(time.Second)); !errors.Is(err, ErrChallengeExpired) {
-		t.Fatalf("expired: %v", err)
+	return *s.stored, nil
+}
+
+// challenges reads the answer itself as its challenge's ceremony id.
+type challenges struct{}
+
+func (challenges) CeremonyOf(credential []byte) ([]byte, error) {
+	if len(credential) == 0 {
+		return nil, ErrInvalidCredential
 	}
+	return credential, nil
+}
+
+func TestGiven(t *testing.T) {
 	if Given(nil) || Given([]byte("null")) || !Given([]byte(`{"id":"x"}`)) {
 		t.Fatal("a missing or null credential counts as given, or a real one does not")
 	}

@@ -44,7 +44,7 @@ func (t *Trail) Types() []audit.Type {
 func (t *Trail) Ended(reason session.EndReason) int {
 	total := 0
 	for _, e := range t.Events {
-		if r, n, ok := e.Ended(); ok && r == reason {
+		if r, n, ok := e.Ended(); ok && r == string(reason) {
 			total += n
 		}
 	}
