@@ -271,7 +271,7 @@ func (i *Interactor) refused(ctx context.Context, now time.Time, username string
 // failed records a login.failed event for reason; target is the account
 // tried, Nil for an unknown username.
 func (i *Interactor) failed(ctx context.Context, now time.Time, target uuid.UUID, reason string) error {
-	return i.trail.RecordEvent(ctx, audit.New(ctx, now, audit.LoginFailed, uuid.Nil, target, map[string]any{"reason": reason}))
+	return i.trail.RecordEvent(ctx, audit.LoginFailure(ctx, now, target, reason))
 }
 
 // inactive records the refused login of an inactive account and returns

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
@@ -312,7 +311,7 @@ func (i *Interactor) wrong(ctx context.Context, now time.Time, p session.Pending
 				return err
 			}
 		}
-		return i.Trail.RecordEvent(ctx, audit.New(ctx, now, audit.LoginFailed, uuid.Nil, u.ID, map[string]any{"reason": reason}))
+		return i.Trail.RecordEvent(ctx, audit.LoginFailure(ctx, now, u.ID, reason))
 	})
 }
 

@@ -90,7 +90,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		// Recorded (and so logged): the credential's key is in two
 		// authenticators.
 		err = errors.Join(err, i.store.WithinTx(ctx, func(ctx context.Context) error {
-			return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.LoginFailed, uuid.Nil, u.ID, map[string]any{"reason": audit.ReasonClonedCredential}))
+			return i.store.RecordEvent(ctx, audit.LoginFailure(ctx, now, u.ID, audit.ReasonClonedCredential))
 		}))
 	}
 	if err != nil {
@@ -98,7 +98,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	}
 	if !u.IsActive {
 		err := i.store.WithinTx(ctx, func(ctx context.Context) error {
-			return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.LoginFailed, uuid.Nil, u.ID, map[string]any{"reason": audit.ReasonAccountInactive}))
+			return i.store.RecordEvent(ctx, audit.LoginFailure(ctx, now, u.ID, audit.ReasonAccountInactive))
 		})
 		return Result{}, cmp.Or(err, error(auth.ErrAccountInactive))
 	}

@@ -72,6 +72,13 @@ const (
 	ReasonClonedCredential = "cloned_credential"
 )
 
+// LoginFailure returns the login.failed event of a refused login for
+// reason (one of the Reason constants): anonymous, its target the account
+// tried (uuid.Nil when unknown: a typed name is never stored).
+func LoginFailure(ctx context.Context, now time.Time, target uuid.UUID, reason string) Event {
+	return New(ctx, now, LoginFailed, uuid.Nil, target, map[string]any{"reason": reason})
+}
+
 // Party is an account an event names. The zero Party is nobody: an
 // anonymous actor, or an unknown username (which is never stored).
 type Party struct {
