@@ -44,12 +44,6 @@ func (f *fakeStore) VoidTokens(context.Context, uuid.UUID, time.Time) error {
 	return nil
 }
 
-type fakeHasher struct{}
-
-func (fakeHasher) Verify(_ context.Context, encoded, pw string) (bool, error) {
-	return encoded == "hash:"+pw, nil
-}
-
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
 func setup(email string, verified bool) (*Interactor, *fakeStore, auth.Actor) {
@@ -60,7 +54,7 @@ func setup(email string, verified bool) (*Interactor, *fakeStore, auth.Actor) {
 	}
 	links := onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}
 	guard := auth.Guard{PerUser: 3, PerIP: 50, Window: time.Minute, Key: []byte("k")}
-	return New(f, fakeHasher{}, &f.Outbox, links, guard, false, func() time.Time { return t0 }), f, auth.Actor{User: u, SessionID: []byte{1}}
+	return New(f, &authtest.Hasher{}, &f.Outbox, links, guard, false, func() time.Time { return t0 }), f, auth.Actor{User: u, SessionID: []byte{1}}
 }
 
 func TestChange(t *testing.T) {

@@ -66,13 +66,6 @@ func (f *fakeStore) InsertSession(context.Context, session.Session) error {
 	return f.record("insert session")
 }
 
-type fakeHasher struct{}
-
-func (fakeHasher) Verify(_ context.Context, encoded, pw string) (bool, error) {
-	return encoded == "hash:"+pw, nil
-}
-func (fakeHasher) Hash(_ context.Context, pw string) (string, error) { return "hash:" + pw, nil }
-
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
 var guard = auth.Guard{PerUser: 3, PerIP: 50, Window: 15 * time.Minute, Key: []byte("throttle key")}
@@ -81,7 +74,7 @@ func setup() (*Interactor, *fakeStore, auth.Actor) {
 	f := &fakeStore{stored: "hash:old password"}
 	policy := session.Policy{TTL: 15 * time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}
 	actor := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:old password"}, SessionID: []byte{1}}
-	return New(f, fakeHasher{}, &f.Outbox, policy, guard, 8, func() time.Time { return t0 }), f, actor
+	return New(f, &authtest.Hasher{}, &f.Outbox, policy, guard, 8, func() time.Time { return t0 }), f, actor
 }
 
 func TestChangePassword(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -65,10 +66,6 @@ func (f *fakeStore) SetEmailVerified(_ context.Context, _ uuid.UUID, _ string, n
 	return nil
 }
 
-type fakeHasher struct{}
-
-func (fakeHasher) Hash(_ context.Context, pw string) (string, error) { return "hash:" + pw, nil }
-
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
 func TestConfirm(t *testing.T) {
@@ -76,7 +73,7 @@ func TestConfirm(t *testing.T) {
 	secret, tok := onetime.New(u.ID, onetime.Recovery, u.Email, t0, time.Hour)
 	f := &fakeStore{tokens: map[string]onetime.Token{string(tok.ID): tok}, user: u}
 	guard := auth.Guard{Key: []byte("k")}
-	i := New(f, fakeHasher{}, &f.Outbox, guard, 8, func() time.Time { return t0.Add(time.Minute) })
+	i := New(f, &authtest.Hasher{}, &f.Outbox, guard, 8, func() time.Time { return t0.Add(time.Minute) })
 	ctx := context.Background()
 	if err := i.Execute(ctx, Input{Token: secret, NewPassword: "short"}); !errors.Is(err, apperr.ErrInvalid) {
 		t.Fatalf("a weak password: %v", err)

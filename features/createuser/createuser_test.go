@@ -10,6 +10,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -25,10 +26,6 @@ func (f *fakeStore) InsertUser(_ context.Context, u user.User) error {
 	f.users = append(f.users, u)
 	return nil
 }
-
-type fakeHasher struct{}
-
-func (fakeHasher) Hash(_ context.Context, pw string) (string, error) { return "hash:" + pw, nil }
 
 func actor(r user.Role) auth.Actor {
 	return auth.Actor{User: user.User{ID: user.NewID(), Role: r}, SessionID: []byte{1}}
@@ -51,7 +48,7 @@ func TestCreateUserRoles(t *testing.T) {
 	for _, tc := range tests {
 		f := &fakeStore{}
 		a := actor(tc.actor)
-		u, err := New(f, fakeHasher{}, &f.Outbox, onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, user.AccountRules{MinPasswordLen: 8}, time.Now).Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: tc.role})
+		u, err := New(f, &authtest.Hasher{}, &f.Outbox, onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, user.AccountRules{MinPasswordLen: 8}, time.Now).Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: tc.role})
 		if tc.want == nil {
 			if err != nil || len(f.users) != 1 || string(u.Role) != tc.role || u.PasswordHash != "hash:password1" || !u.IsActive {
 				t.Errorf("%s creating %s: %+v, %v", tc.actor, tc.role, u, err)
@@ -71,7 +68,7 @@ func TestCreateUserRoles(t *testing.T) {
 // user without one is refused before any hash.
 func TestCreateUserEmail(t *testing.T) {
 	f := &fakeStore{}
-	i := New(f, fakeHasher{}, &f.Outbox, onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, user.AccountRules{MinPasswordLen: 8, EmailRequired: true}, time.Now)
+	i := New(f, &authtest.Hasher{}, &f.Outbox, onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, user.AccountRules{MinPasswordLen: 8, EmailRequired: true}, time.Now)
 	a := actor(user.RoleAdmin)
 	_, err := i.Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: "user"})
 	if e, ok := apperr.As(err); !ok || len(e.Fields) != 1 || e.Fields[0].Field != "email" || len(f.users) != 0 {

@@ -46,17 +46,11 @@ func (f *fakeStore) DeleteRecoveryCodes(context.Context, uuid.UUID) (int, error)
 	return n, nil
 }
 
-type hasher struct{}
-
-func (hasher) Verify(_ context.Context, encoded, password string) (bool, error) {
-	return encoded == "hash:"+password, nil
-}
-
 func TestDisable(t *testing.T) {
 	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw", Email: "alice@example.com", EmailVerifiedAt: time.Unix(1, 0)}, SessionID: []byte{1}}
 	store := &fakeStore{totp: true, codes: 4}
 	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
-	i := New(store, store, hasher{}, guard, time.Now)
+	i := New(store, store, &authtest.Hasher{}, guard, time.Now)
 	ctx := context.Background()
 	if err := i.Execute(ctx, alice, Input{CurrentPassword: "nope"}); !errors.Is(err, auth.ErrWrongPassword) || !store.totp {
 		t.Fatalf("wrong password: %v", err)

@@ -61,12 +61,6 @@ func (f *fakeStore) ReplaceRecoveryCodes(_ context.Context, _ uuid.UUID, d [][]b
 	return nil
 }
 
-type hasher struct{}
-
-func (hasher) Verify(_ context.Context, encoded, pw string) (bool, error) {
-	return encoded == "hash:"+pw, nil
-}
-
 // fakeRP: each begin's challenge is "c<n>"; an answer is {"ceremony"}.
 type fakeRP struct{ n *int }
 
@@ -96,7 +90,7 @@ func TestRegister(t *testing.T) {
 	store, n := &fakeStore{ceremonies: map[string]mfa.Ceremony{}}, 0
 	now := t0
 	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
-	i := New(store, store, hasher{}, fakeRP{&n}, keys{}, guard, func() time.Time { return now })
+	i := New(store, store, &authtest.Hasher{}, fakeRP{&n}, keys{}, guard, func() time.Time { return now })
 	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw", Email: "alice@example.com", EmailVerifiedAt: t0}, SessionID: []byte{1}}
 	bob := auth.Actor{User: user.User{ID: user.NewID(), Username: "bob", PasswordHash: "hash:pw"}, SessionID: []byte{2}}
 	ctx := context.Background()

@@ -44,13 +44,6 @@ func (f *fakeStore) SetUpTOTP(_ context.Context, _ uuid.UUID, sealed []byte, _ t
 	return true, nil
 }
 
-type hasher struct{ calls int }
-
-func (h *hasher) Verify(_ context.Context, encoded, password string) (bool, error) {
-	h.calls++
-	return encoded == "hash:"+password, nil
-}
-
 type keys struct{}
 
 func (keys) Seal(_ uuid.UUID, secret string) []byte { return []byte("sealed:" + secret) }
@@ -68,7 +61,7 @@ var (
 
 func TestSetUp(t *testing.T) {
 	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw-alice"}, SessionID: []byte{1}}
-	store, h := &fakeStore{hash: "hash:pw-alice"}, &hasher{}
+	store, h := &fakeStore{hash: "hash:pw-alice"}, &authtest.Hasher{}
 	i := New(store, h, keys{}, apps{}, guard, func() time.Time { return t0 })
 	ctx := context.Background()
 	if _, err := i.Execute(ctx, alice, Input{CurrentPassword: "wrong"}); !errors.Is(err, auth.ErrWrongPassword) {
@@ -90,8 +83,8 @@ func TestSetUp(t *testing.T) {
 		t.Fatalf("a replaced password: %v", err)
 	}
 	// An enabled app is refused before the password costs a try.
-	store.enabled, h.calls = true, 0
-	if _, err := i.Execute(ctx, alice, Input{CurrentPassword: "pw-alice"}); !errors.Is(err, mfa.ErrTOTPAlreadyEnabled) || h.calls != 0 {
-		t.Fatalf("enabled: %v after %d verifications", err, h.calls)
+	store.enabled, h.Verifies = true, 0
+	if _, err := i.Execute(ctx, alice, Input{CurrentPassword: "pw-alice"}); !errors.Is(err, mfa.ErrTOTPAlreadyEnabled) || h.Verifies != 0 {
+		t.Fatalf("enabled: %v after %d verifications", err, h.Verifies)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -50,20 +51,13 @@ func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) (int, error) 
 	return 1, nil
 }
 
-type fakeHasher struct{ calls int }
-
-func (h *fakeHasher) Hash(_ context.Context, pw string) (string, error) {
-	h.calls++
-	return "hash:" + pw, nil
-}
-
 func TestSetUserPassword(t *testing.T) {
 	admin := auth.Actor{User: user.User{ID: user.NewID(), Role: user.RoleAdmin}, SessionID: []byte{1}}
 	f := &fakeStore{users: map[string]user.User{
 		"target": {ID: user.NewID(), Username: "target", Role: user.RoleUser},
 		"peer.x": {ID: user.NewID(), Username: "peer.x", Role: user.RoleAdmin},
 	}}
-	h := &fakeHasher{}
+	h := &authtest.Hasher{}
 	i := New(f, h, &onetimetest.Outbox{}, 8, time.Now)
 	ctx := context.Background()
 	for name, want := range map[string]error{"nobody": user.ErrNotFound, "peer.x": auth.ErrForbidden} {
@@ -74,8 +68,8 @@ func TestSetUserPassword(t *testing.T) {
 	if err := i.Execute(ctx, admin, Input{Username: "target", Password: "short"}); err == nil {
 		t.Error("a short password was accepted")
 	}
-	if h.calls != 0 || len(f.calls) != 0 || len(f.Events) != 0 {
-		t.Fatalf("refusals hashed %d times, store calls %q", h.calls, f.calls)
+	if h.Hashes != 0 || len(f.calls) != 0 || len(f.Events) != 0 {
+		t.Fatalf("refusals hashed %d times, store calls %q", h.Hashes, f.calls)
 	}
 	if err := i.Execute(ctx, admin, Input{Username: "target", Password: "new password"}); err != nil {
 		t.Fatal(err)

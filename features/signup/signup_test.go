@@ -34,19 +34,12 @@ func (f *fakeStore) InsertUser(_ context.Context, u user.User) error {
 	return nil
 }
 
-type fakeHasher struct{ calls int }
-
-func (h *fakeHasher) Hash(_ context.Context, pw string) (string, error) {
-	h.calls++
-	return "hash:" + pw, nil
-}
-
 var links = onetime.Links{VerificationURL: "http://app/verify#token={token}", VerificationTTL: time.Hour}
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 123456789, time.UTC)
 
-func setup() (*Interactor, *fakeStore, *fakeHasher) {
-	s, h := &fakeStore{}, &fakeHasher{}
+func setup() (*Interactor, *fakeStore, *authtest.Hasher) {
+	s, h := &fakeStore{}, &authtest.Hasher{}
 	return New(s, h, &s.Outbox, links, Limit{Max: 3, Window: time.Hour}, user.AccountRules{MinPasswordLen: 8}, func() time.Time { return t0 }), s, h
 }
 
@@ -87,8 +80,8 @@ func TestSignupRefusals(t *testing.T) {
 	if !ok || e.Kind != apperr.KindInvalid || len(e.Fields) != 2 || e.Fields[0].Field != "username" || e.Fields[1].Field != "password" {
 		t.Fatalf("invalid input: %v %+v", err, e)
 	}
-	if len(s.users) != 0 || h.calls != 0 {
-		t.Fatalf("refused signups had effects: %d users, %d hashes", len(s.users), h.calls)
+	if len(s.users) != 0 || h.Hashes != 0 {
+		t.Fatalf("refused signups had effects: %d users, %d hashes", len(s.users), h.Hashes)
 	}
 }
 
@@ -118,8 +111,8 @@ func TestSignupsPerClient(t *testing.T) {
 	if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindTooManyRequests || e.RetryAfter != time.Hour {
 		t.Fatalf("fourth signup of the /64: %v", err)
 	}
-	if h.calls != 3 || len(s.users) != 2 {
-		t.Fatalf("%d hashes, %d users; want 3 and 2", h.calls, len(s.users))
+	if h.Hashes != 3 || len(s.users) != 2 {
+		t.Fatalf("%d hashes, %d users; want 3 and 2", h.Hashes, len(s.users))
 	}
 	if err := try("fourth.one", "2001:db9::5"); err != nil {
 		t.Fatalf("another network: %v", err)

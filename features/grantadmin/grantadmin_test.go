@@ -1,0 +1,148 @@
+package grantadmin
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/audit/audittest"
+	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+// fakeStore keeps users by lower-case name and records the calls made to
+// it, each marked when it ran outside the transaction.
+type fakeStore struct {
+	audittest.Trail
+	users map[string]user.User
+	calls []string
+	inTx  bool
+}
+
+func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	f.inTx = true
+	defer func() { f.inTx = false }()
+	return f.Trail.WithinTx(ctx, fn)
+}
+
+func (f *fakeStore) record(call string) {
+	if !f.inTx {
+		call += " outside tx"
+	}
+	f.calls = append(f.calls, call)
+}
+
+func (f *fakeStore) UserByUsernameForUpdate(_ context.Context, name string) (user.User, error) {
+	f.record("lock " + name)
+	u, ok := f.users[strings.ToLower(name)]
+	if !ok {
+		return user.User{}, user.ErrNotFound
+	}
+	return u, nil
+}
+
+func (f *fakeStore) SetUserRole(_ context.Context, id uuid.UUID, role user.Role, at time.Time) error {
+	f.record("set role " + string(role))
+	for k, u := range f.users {
+		if u.ID == id {
+			u.Role, u.UpdatedAt = role, at
+			f.users[k] = u
+		}
+	}
+	return nil
+}
+
+var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+// setup returns the interactor, its store, a super admin among the users,
+// and the clock, which a test may move.
+func setup() (*Interactor, *fakeStore, auth.Actor, *time.Time) {
+	super := user.User{ID: user.NewID(), Username: "the.super", Role: user.RoleSuperAdmin, IsActive: true}
+	earlier := t0.Add(-time.Hour)
+	f := &fakeStore{users: map[string]user.User{
+		"the.super":   super,
+		"other.super": {ID: user.NewID(), Username: "other.super", Role: user.RoleSuperAdmin, IsActive: true, UpdatedAt: earlier},
+		"an.admin":    {ID: user.NewID(), Username: "an.admin", Role: user.RoleAdmin, IsActive: true, UpdatedAt: earlier},
+		"target":      {ID: user.NewID(), Username: "target", Role: user.RoleUser, IsActive: true, UpdatedAt: earlier},
+	}}
+	now := t0
+	return New(f, func() time.Time { return now }), f, auth.Actor{User: super, SessionID: []byte{1}}, &now
+}
+
+func TestGrant(t *testing.T) {
+	i, f, super, now := setup()
+	ctx := context.Background()
+	u, err := i.Execute(ctx, super, Input{Username: "TARGET"})
+	if err != nil || u.Role != user.RoleAdmin || !u.UpdatedAt.Equal(t0) || u.ID != f.users["target"].ID {
+		t.Fatalf("Execute = %+v, %v", u, err)
+	}
+	if stored := f.users["target"]; stored.Role != user.RoleAdmin || !stored.UpdatedAt.Equal(t0) {
+		t.Fatalf("stored %+v", stored)
+	}
+	if got := strings.Join(f.calls, "|"); got != "lock TARGET|set role admin" {
+		t.Fatalf("calls %q: the target locked and changed in one transaction", got)
+	}
+	if !slices.Equal(f.Types(), []audit.Type{audit.AdminGranted}) || f.Events[0].Actor.ID != super.User.ID || f.Events[0].Target.ID != u.ID {
+		t.Fatalf("events %+v, want user.granted_admin by the super admin", f.Events)
+	}
+
+	// Idempotent: an hour later, granting again writes nothing, records
+	// nothing and returns the admin as it is.
+	*now = t0.Add(time.Hour)
+	f.calls = nil
+	u2, err := i.Execute(ctx, super, Input{Username: "target"})
+	if err != nil || u2.Role != user.RoleAdmin || !u2.UpdatedAt.Equal(t0) {
+		t.Fatalf("second Execute = %+v, %v", u2, err)
+	}
+	if got := strings.Join(f.calls, "|"); got != "lock target" || len(f.Events) != 1 || !f.users["target"].UpdatedAt.Equal(t0) {
+		t.Fatalf("a no-op: calls %q, %d events, stored %+v", got, len(f.Events), f.users["target"])
+	}
+}
+
+func TestGrantRefusals(t *testing.T) {
+	i, f, super, _ := setup()
+	admin := auth.Actor{User: f.users["an.admin"], SessionID: []byte{1}}
+	plain := auth.Actor{User: f.users["target"], SessionID: []byte{1}}
+	tests := []struct {
+		why    string
+		actor  auth.Actor
+		name   string
+		want   error
+		lookup bool // whether the target is read before the refusal
+	}{
+		{"anonymous", auth.Actor{}, "target", auth.ErrNotAuthenticated, false},
+		{"a user", plain, "target", auth.ErrForbidden, false},
+		{"a user, unknown target: 403 before 404", plain, "nobody.here", auth.ErrForbidden, false},
+		{"an admin over a user: granting is for super admins", admin, "target", auth.ErrForbidden, false},
+		{"an admin, unknown target: 403 before 404", admin, "nobody.here", auth.ErrForbidden, false},
+		{"an admin, bad name: 403 before 422", admin, "", auth.ErrForbidden, false},
+		{"a bad name", super, "", apperr.ErrInvalid, false},
+		{"an unknown target", super, "nobody.here", user.ErrNotFound, true},
+		{"itself", super, "the.super", auth.ErrForbidden, true},
+		{"a peer", super, "other.super", auth.ErrForbidden, true},
+	}
+	for _, tc := range tests {
+		f.calls = nil
+		_, err := i.Execute(context.Background(), tc.actor, Input{Username: tc.name})
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.why, err, tc.want)
+		}
+		want := []string{}
+		if tc.lookup {
+			want = []string{"lock " + tc.name}
+		}
+		if !slices.Equal(f.calls, want) {
+			t.Errorf("%s: calls %q, want %q", tc.why, f.calls, want)
+		}
+	}
+	if len(f.Events) != 0 {
+		t.Fatalf("a refused request recorded %+v", f.Events)
+	}
+}
