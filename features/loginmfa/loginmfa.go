@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"time"
 
-
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
