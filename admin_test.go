@@ -16,51 +16,6 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-const seedPassword = "password1"
-
-// seed stores a user with seedPassword, as the CLI would.
-func (a *testApp) seed(t *testing.T, name string, role user.Role) user.User {
-	t.Helper()
-	hash, err := newHasher(a.cfg.Password, nil, nil, nil).Hash(context.Background(), seedPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := user.New(name, hash, role, a.clock.Now())
-	if err := a.store.InsertUser(context.Background(), u); err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
-// loggedIn seeds a user and returns a client logged in as it.
-func (a *testApp) loggedIn(t *testing.T, name string, role user.Role) *client {
-	t.Helper()
-	a.seed(t, name, role)
-	c := a.client()
-	expect(t, "login "+name, c.login(t, name, seedPassword), 200, "")
-	return c
-}
-
-// snapshot is every user row and the session count, to prove that a
-// refused request changed nothing.
-func (a *testApp) snapshot(t *testing.T) string {
-	t.Helper()
-	rows, err := a.store.DB().Query(`SELECT id || '|' || username || '|' || password_hash || '|' || role || '|' || is_active || '|' || updated_at FROM users ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var l string
-		if err := rows.Scan(&l); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, l)
-	}
-	return strings.Join(lines, "\n") + fmt.Sprintf("\nsessions: %d, audit events: %d", a.count(t, "sessions"), a.count(t, "audit_events"))
-}
-
 type adminAction struct {
 	name, method, path string
 	body               func(target string) string // nil: the target goes in the query, as param
@@ -94,8 +49,6 @@ func (a adminAction) request(target string) (path, body string) {
 	}
 	return a.path, a.body(target)
 }
-
-func usernameBody(n string) string { return fmt.Sprintf(`{"username":%q}`, n) }
 
 // The targets, by name. "self" is the actor.
 var targetNames = map[string]string{
@@ -228,19 +181,6 @@ func TestAdminEffects(t *testing.T) {
 		}
 		expect(t, "inactivate without a name", super.do(t, "PATCH", "/api/v1/users/inactivate", `{}`), 422, "validation_failed")
 	})
-}
-
-func problemFields(t *testing.T, r response) []string {
-	t.Helper()
-	var p struct{ Errors []struct{ Field string } }
-	if err := json.Unmarshal(r.body, &p); err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range p.Errors {
-		out = append(out, e.Field)
-	}
-	return out
 }
 
 // TestConcurrentGrantsAndRevokes: two super admins flip one user's role 100
@@ -583,15 +523,4 @@ func TestUsersCreatePasswordFromEnv(t *testing.T) {
 	}
 	app := newTestAppOn(t, cfg.Database.URL, nil)
 	expect(t, "login with the password from the environment", app.client().login(t, "env.user", "from the environment"), 200, "")
-}
-
-// logLines returns the service's log lines that contain s.
-func (a *testApp) logLines(s string) string {
-	var out []string
-	for _, l := range strings.Split(a.logs.String(), "\n") {
-		if strings.Contains(l, s) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"mime/quotedprintable"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,24 +15,6 @@ import (
 	"github.com/cleanslice/cleanslice/platform/mailtest"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
-
-// tokenIn finds the token of a verification link in a message's text.
-var tokenIn = regexp.MustCompile(`/account/verify#token=([A-Za-z0-9_-]{43})`)
-
-// queuedToken returns the token of the newest queued message to address.
-func (a *testApp) queuedToken(t *testing.T, address string) string {
-	t.Helper()
-	var body string
-	err := a.store.DB().QueryRow(`SELECT text_body FROM mail_outbox WHERE recipient = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, address).Scan(&body)
-	if err != nil {
-		t.Fatalf("no message queued to %s: %v", address, err)
-	}
-	m := tokenIn.FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no verification link in %q", body)
-	}
-	return m[1]
-}
 
 // TestEmailVerification: an address given at signup is verified by the
 // token its message carries, once; the token is void when the address has
@@ -248,35 +229,6 @@ func TestChangeEmail(t *testing.T) {
 		expect(t, "login", c.login(t, "needs.mail", "password1"), 200, "")
 		expect(t, "remove a required address", c.do(t, "PUT", "/api/v1/auth/email", `{"email":null,"current_password":"password1"}`), 422, "validation_failed")
 	})
-}
-
-// recoveryToken waits for the worker to queue a recovery message to
-// address and returns its token.
-func (a *testApp) recoveryToken(t *testing.T, address string, n int) string {
-	t.Helper()
-	for range 200 {
-		var count int
-		a.store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE recipient = $1 AND template = 'recovery'`, address).Scan(&count)
-		if count >= n {
-			var body string
-			a.store.DB().QueryRow(`SELECT text_body FROM mail_outbox WHERE recipient = $1 AND template = 'recovery' ORDER BY created_at DESC, id DESC LIMIT 1`, address).Scan(&body)
-			m := regexp.MustCompile(`/account/recover#token=([A-Za-z0-9_-]{43})`).FindStringSubmatch(body)
-			if m == nil {
-				t.Fatalf("no recovery link in %q", body)
-			}
-			return m[1]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %d recovery messages to %s", n, address)
-	return ""
-}
-
-func (a *testApp) mailCount(t *testing.T, template string) int {
-	t.Helper()
-	var n int
-	a.store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE template = $1`, template).Scan(&n)
-	return n
 }
 
 // TestRecovery: every address gets the same answer, only a verified

@@ -4,12 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"maps"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
-	urlpkg "net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -17,180 +12,8 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/dbtest"
-	"github.com/cleanslice/cleanslice/platform/httpserver"
-	"github.com/cleanslice/cleanslice/platform/metrics"
-	"github.com/cleanslice/cleanslice/platform/sqlstore"
 )
-
-// testClock is the service's clock in these tests.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// testApp is the whole route table on a real database with a controlled
-// clock, served over real HTTP.
-type testApp struct {
-	url   string
-	store *sqlstore.Store
-	clock *testClock
-	logs  *syncBuffer
-	cfg   config.Config
-}
-
-// cheapHashing keeps argon2 fast in tests; the parameters' cost is measured
-// by the benchmarks in platform/password.
-var cheapHashing = map[string]string{
-	"password.argon2_memory_kib": "64",
-	"password.argon2_iterations": "1",
-	"password.queue_timeout":     "30s",
-	// Every client of these tests is 127.0.0.1; TestSignupThrottle sets a
-	// limit.
-	"auth.max_signups_per_ip": "0",
-}
-
-func newTestApp(t testing.TB, engine string, settings map[string]string) *testApp {
-	t.Helper()
-	if engine == dbtest.PgBouncer {
-		// What PgBouncer < 1.21 in transaction mode needs.
-		settings = maps.Clone(settings)
-		if settings == nil {
-			settings = map[string]string{}
-		}
-		settings["database.prepared_statements"] = "false"
-	}
-	return newTestAppOn(t, dbtest.URL(t, engine), settings)
-}
-
-// newTestAppOn serves the route table on the database at dbURL.
-func newTestAppOn(t testing.TB, dbURL string, settings map[string]string) *testApp {
-	t.Helper()
-	all := map[string]string{"database.url": dbURL}
-	for k, v := range cheapHashing {
-		all[k] = v
-	}
-	for k, v := range settings {
-		all[k] = v
-	}
-	cfg, err := config.Load(writeConfig(t, all), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	log, m := slog.New(slog.NewJSONHandler(logs, nil)), metrics.New()
-	store, err := openStore(context.Background(), cfg.Database, audited(log, m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	clock := &testClock{now: time.Now().UTC()}
-	h, err := newHandler(runner{t.Context(), &sync.WaitGroup{}}, cfg, log, store, m, &httpserver.Drain{}, httpserver.NewForeground(), clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &testApp{url: srv.URL, store: store, clock: clock, logs: logs, cfg: cfg}
-}
-
-// client is one browser: its own cookie jar.
-type client struct {
-	app  *testApp
-	http *http.Client
-}
-
-func (a *testApp) client() *client {
-	jar, _ := cookiejar.New(nil)
-	return &client{app: a, http: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
-}
-
-func (c *client) do(t testing.TB, method, path, body string, header ...string) response {
-	t.Helper()
-	return send(t, c.http, method, c.app.url+path, body, header...)
-}
-
-// sessionCookie returns the session cookie the response sets, if any.
-func (r response) sessionCookie() *http.Cookie {
-	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		if c.Name == "access_token" {
-			return c
-		}
-	}
-	return nil
-}
-
-func credentials(username, password string) string {
-	return fmt.Sprintf(`{"username":%q,"password":%q}`, username, password)
-}
-
-func (c *client) signup(t testing.TB, username, password string) response {
-	t.Helper()
-	return c.do(t, "POST", "/api/v1/auth/signup", credentials(username, password))
-}
-
-func (c *client) login(t testing.TB, username, password string) response {
-	t.Helper()
-	return c.do(t, "POST", "/api/v1/auth/login", credentials(username, password))
-}
-
-// expect fails unless r has the status and, for an error, the problem code.
-func expect(t *testing.T, what string, r response, status int, code string) {
-	t.Helper()
-	if r.status != status {
-		t.Fatalf("%s: status %d, want %d; body %s", what, r.status, status, r.body)
-	}
-	if code == "" {
-		return
-	}
-	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
-		t.Fatalf("%s: Content-Type %q", what, ct)
-	}
-	var p struct{ Code string }
-	json.Unmarshal(r.body, &p)
-	if p.Code != code {
-		t.Fatalf("%s: code %q, want %q; body %s", what, p.Code, code, r.body)
-	}
-}
-
-func (a *testApp) count(t testing.TB, table string) int {
-	t.Helper()
-	var n int
-	if err := a.store.DB().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-func forEachApp(t *testing.T, settings map[string]string, test func(t *testing.T, app *testApp)) {
-	forEachAppOn(t, dbtest.Engines, settings, test)
-}
-
-// forEachAppOn runs test on each of engines: dbtest.ScaleOut adds
-// PostgreSQL through PgBouncer in transaction mode and PostgreSQL at
-// SERIALIZABLE, for the flows that must hold however the service is
-// deployed.
-func forEachAppOn(t *testing.T, engines []string, settings map[string]string, test func(t *testing.T, app *testApp)) {
-	for _, engine := range engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			test(t, newTestApp(t, engine, settings))
-		})
-	}
-}
 
 func TestAccountFlow(t *testing.T) {
 	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
@@ -564,15 +387,6 @@ func TestCrossOriginRequestsAreRefused(t *testing.T) {
 		r = c.do(t, "GET", "/api/v1/", "", "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
 		expect(t, "cross-site GET", r, 200, "")
 	})
-}
-
-func mustURL(t *testing.T, s string) *urlpkg.URL {
-	t.Helper()
-	u, err := urlpkg.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 // parseDBTime reads a timestamp cast to text by either engine.

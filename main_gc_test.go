@@ -3,30 +3,14 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cleanslice/cleanslice/platform/config"
 )
-
-// TestMain keeps the runtime's own collector and scheduler settings for
-// the tests: many services share this process, so serve's tuning (which
-// steps aside when GOGC and GOMAXPROCS are set) would size one process for
-// all of them by one's config.
-func TestMain(m *testing.M) {
-	if os.Getenv("GOGC") == "" {
-		os.Setenv("GOGC", "100")
-	}
-	if os.Getenv("GOMAXPROCS") == "" {
-		os.Setenv("GOMAXPROCS", strconv.Itoa(runtime.GOMAXPROCS(0)))
-	}
-	os.Exit(m.Run())
-}
 
 // TestTuneGC: without GOGC and GOMEMLIMIT the limit is the hashes' working
 // set plus headroom (less on SQLite) and GOGC is 400; with either set,

@@ -4,17 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,179 +19,6 @@ import (
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 )
-
-// service is a running instance of the whole program, started through run.
-type service struct {
-	base   string
-	client *http.Client
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// writeConfig writes a config file from key = value lines grouped by section.
-func writeConfig(t testing.TB, settings map[string]string) string {
-	t.Helper()
-	sections := map[string][]string{}
-	for k, v := range settings {
-		section, key, ok := strings.Cut(k, ".")
-		if !ok {
-			section, key = "", k
-		}
-		sections[section] = append(sections[section], fmt.Sprintf("%s = %q", key, v))
-	}
-	var b strings.Builder
-	b.WriteString(strings.Join(sections[""], "\n") + "\n")
-	for s, lines := range sections {
-		if s != "" {
-			fmt.Fprintf(&b, "[%s]\n%s\n", s, strings.Join(lines, "\n"))
-		}
-	}
-	path := filepath.Join(t.TempDir(), "config.toml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// startService runs the program with the given settings on a free port
-// and stops it (checking that it stops cleanly) when the test ends.
-func startService(t *testing.T, settings map[string]string) *service {
-	t.Helper()
-	addr := freeAddr(t)
-	settings["http.address"] = addr
-	settings["log.format"] = "json"
-	path := writeConfig(t, settings)
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--config", path}, io.Discard, logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v\nlogs:\n%s", err, logs)
-			}
-		case <-time.After(20 * time.Second):
-			t.Errorf("service did not stop\nlogs:\n%s", logs)
-		}
-	})
-	jar, _ := cookiejar.New(nil)
-	s := &service{base: "http://" + addr, client: &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, logs: logs}
-	for range 200 {
-		select {
-		case err := <-done:
-			t.Fatalf("service exited at start: %v\nlogs:\n%s", err, logs)
-		default:
-		}
-		if resp, err := http.Get(s.base + "/livez"); err == nil {
-			resp.Body.Close()
-			return s
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("service did not start\nlogs:\n%s", logs)
-	return nil
-}
-
-// waitForLog waits for a line containing want: info lines are flushed
-// every logging.FlushInterval.
-func (s *service) waitForLog(t *testing.T, want string) {
-	t.Helper()
-	for range 100 {
-		if strings.Contains(s.logs.String(), want) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Errorf("no log line with %s:\n%s", want, s.logs)
-}
-
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r response) json(t testing.TB) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.body, &m); err != nil {
-		t.Fatalf("body %q: %v", r.body, err)
-	}
-	return m
-}
-
-func (s *service) do(t *testing.T, method, path, body string) response {
-	t.Helper()
-	return send(t, s.client, method, s.base+path, body)
-}
-
-// send makes one request (a JSON body when body is not empty; header is
-// name, value pairs), reads the whole answer and checks it against the
-// OpenAPI document.
-func send(t testing.TB, hc *http.Client, method, url, body string, header ...string) response {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, header: resp.Header, body: b}
-	checkAgainstDoc(t, method, req.URL.String(), r)
-	return r
-}
-
-func forEachEngine(t *testing.T, test func(t *testing.T, engine, dbURL string)) {
-	for _, engine := range dbtest.Engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			test(t, engine, dbtest.URL(t, engine))
-		})
-	}
-}
 
 func TestServiceBasics(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine, dbURL string) {

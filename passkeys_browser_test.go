@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -97,17 +95,4 @@ func TestPasskeysInABrowser(t *testing.T) {
 			}
 		})
 	}
-}
-
-// servePasskeyPage serves passkeyPage at http://localhost:<port> and
-// returns that origin.
-func servePasskeyPage(t *testing.T) string {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, passkeyPage)
-	}))
-	t.Cleanup(srv.Close)
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
-	return "http://localhost:" + port
 }

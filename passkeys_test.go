@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofrs/uuid/v5"
-
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 	"github.com/cleanslice/cleanslice/platform/passkeys/passkeystest"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -127,25 +125,6 @@ func TestPasskeys(t *testing.T) {
 	})
 }
 
-// dumpColumn returns a one-column query's values, space-separated.
-func (a *testApp) dumpColumn(t *testing.T, q string) string {
-	t.Helper()
-	rows, err := a.store.DB().Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, v)
-	}
-	return strings.Join(out, " ")
-}
-
 // TestPasskeyRefusals: every refusal is a clear problem, changes nothing,
 // and the refused second steps count like wrong codes.
 func TestPasskeyRefusals(t *testing.T) {
@@ -232,16 +211,6 @@ func TestPasskeyRefusals(t *testing.T) {
 			t.Fatalf("%d passkeys stored, want alice's and bobby's", n)
 		}
 	})
-}
-
-// userID returns the id of the user name.
-func (a *testApp) userID(t *testing.T, name string) uuid.UUID {
-	t.Helper()
-	u, err := a.store.UserByUsername(t.Context(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u.ID
 }
 
 // TestPasskeyCeremonyAcrossReplicas: a ceremony begun on one replica is

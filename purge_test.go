@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 	"github.com/cleanslice/cleanslice/platform/metrics"
-	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -71,15 +68,4 @@ func TestPurge(t *testing.T) {
 			}
 		})
 	}
-}
-
-// windowCount is the count of key's attempt window, -1 when there is none.
-func windowCount(t testing.TB, store *sqlstore.Store, key string) int {
-	t.Helper()
-	n := -1
-	err := store.DB().QueryRow(`SELECT attempts FROM attempt_windows WHERE key = $1`, key).Scan(&n)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		t.Fatal(err)
-	}
-	return n
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -12,29 +11,6 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/user"
 )
-
-type sessionsBody struct {
-	Sessions []struct {
-		ID         *string  `json:"id"`
-		UserAgent  string   `json:"user_agent"`
-		IP         string   `json:"ip"`
-		Current    *bool    `json:"current"`
-		CreatedAt  string   `json:"created_at"`
-		LastSeenAt string   `json:"last_seen_at"`
-		ExpiresAt  string   `json:"expires_at"`
-		AAL        int      `json:"aal"`
-		Methods    []string `json:"methods"`
-	}
-}
-
-func sessionsOf(t *testing.T, r response) sessionsBody {
-	t.Helper()
-	var b sessionsBody
-	if err := json.Unmarshal(r.body, &b); err != nil {
-		t.Fatalf("sessions body %s: %v", r.body, err)
-	}
-	return b
-}
 
 // TestSessionManagement: a user sees where they are logged in, ends one
 // session, all others, or the current one; an admin lists and ends a
