@@ -15,7 +15,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	urlpkg "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -461,9 +460,9 @@ func forEachEngine(t *testing.T, test func(t *testing.T, engine, dbURL string)) 
 	}
 }
 
-func mustURL(t *testing.T, s string) *urlpkg.URL {
+func mustURL(t *testing.T, s string) *url.URL {
 	t.Helper()
-	u, err := urlpkg.Parse(s)
+	u, err := url.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
