@@ -43,8 +43,8 @@ async function flow(api, name) {
 // in through "Try it out" and then reads /auth/me.
 func TestBrowserFrontEnds(t *testing.T) {
 	ctx := browser(t)
-	trusted := servePage(t, "localhost")
-	untrusted := servePage(t, "127.0.0.1")
+	trusted := servePage(t, "localhost", frontEnd)
+	untrusted := servePage(t, "127.0.0.1", frontEnd)
 	app := newTestApp(t, "sqlite", map[string]string{"http.trusted_origins": trusted})
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(app.url, "http://"))
 	api := "http://localhost:" + port

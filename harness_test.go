@@ -871,33 +871,15 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// servePage serves frontEnd on host (a loopback name) and returns its origin.
-func servePage(t *testing.T, host string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, frontEnd)
-	}))
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return "http://" + host + ":" + port
-}
-
-// servePasskeyPage serves passkeyPage at http://localhost:<port> and
-// returns that origin.
-func servePasskeyPage(t *testing.T) string {
+// servePage serves the HTML page on a loopback port and returns its
+// origin under host (a loopback name: "localhost" or "127.0.0.1").
+func servePage(t *testing.T, host, page string) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprint(w, passkeyPage)
+		fmt.Fprint(w, page)
 	}))
 	t.Cleanup(srv.Close)
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
-	return "http://localhost:" + port
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	return "http://" + host + ":" + port
 }

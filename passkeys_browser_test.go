@@ -62,7 +62,7 @@ func TestPasskeysInABrowser(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			ctx := browser(t)
-			page := servePasskeyPage(t)
+			page := servePage(t, "localhost", passkeyPage)
 			app := newTestApp(t, engine, map[string]string{
 				"http.trusted_origins": page, "webauthn.rp_id": "localhost", "webauthn.rp_origins": page,
 			})
