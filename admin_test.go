@@ -5,13 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -439,88 +437,4 @@ func compareUsers(a, b map[string]any, field string) int {
 		return c
 	}
 	return strings.Compare(fmt.Sprint(a["id"]), fmt.Sprint(b["id"]))
-}
-
-// TestUsersCreateCommand bootstraps a fresh database from the command line
-// on both engines, and the new super admin logs in and manages users.
-func TestUsersCreateCommand(t *testing.T) {
-	for _, engine := range dbtest.Engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			dbURL := dbtest.EmptyURL(t, engine) // not even migrated
-			settings := map[string]string{"database.url": dbURL}
-			for k, v := range cheapHashing {
-				settings[k] = v
-			}
-			path := writeConfig(t, settings)
-			var logs strings.Builder
-			create := func(stdin string, args ...string) (string, error) {
-				var out strings.Builder
-				cfg, err := config.Load(path, func(string) string { return "" })
-				if err != nil {
-					t.Fatal(err)
-				}
-				err = usersCommand(context.Background(), cfg, append([]string{"create"}, args...), strings.NewReader(stdin), &out, &logs)
-				return out.String(), err
-			}
-			out, err := create("first super password\n", "--username", "root.admin", "--role", "super_admin")
-			if err != nil || !strings.HasPrefix(out, "created super_admin root.admin") {
-				t.Fatalf("create: %q, %v", out, err)
-			}
-			// The event's log line, as the service writes it for events it records.
-			id := strings.TrimSuffix(strings.TrimPrefix(out[strings.Index(out, "(id "):], "(id "), ")\n")
-			if l := logs.String(); strings.Count(l, "msg=audit") != 1 || !strings.Contains(l, "type=user.created") ||
-				!strings.Contains(l, "target_id="+id) || !strings.Contains(l, "actor_id=\"\"") || !strings.Contains(l, "via:cli") {
-				t.Fatalf("users create logged %q, want one msg=audit line for user.created of %s by nobody, via the CLI", l, id)
-			}
-			_, err = create("another password\n", "--username", "ROOT.ADMIN", "--role", "admin")
-			if err == nil || !strings.Contains(err.Error(), "already taken") || exitCode(err) != 1 {
-				t.Fatalf("taken name: %v (exit %d)", err, exitCode(err))
-			}
-			out, err = create("mailed password\n", "--username", "mailed.admin", "--role", "admin", "--email", "Ops@Example.com")
-			if err != nil || !strings.HasPrefix(out, "created admin mailed.admin") {
-				t.Fatalf("create with --email: %q, %v", out, err)
-			}
-			_, err = create("another password\n", "--username", "mailed.two", "--role", "admin", "--email", "ops@example.COM")
-			if err == nil || !strings.Contains(err.Error(), "belongs to another account") || exitCode(err) != 1 {
-				t.Fatalf("taken address: %v (exit %d)", err, exitCode(err))
-			}
-			if _, err = create("password1\n", "--username", "bad.mail", "--role", "user", "--email", "Ops <ops@example.com>"); err == nil || !strings.Contains(err.Error(), "plain address") {
-				t.Fatalf("bad address: %v", err)
-			}
-			_, err = create("short\n", "--username", "x", "--role", "admin")
-			if err == nil || !strings.Contains(err.Error(), "username must be 5 to 20") || !strings.Contains(err.Error(), "at least 8") {
-				t.Fatalf("bad credentials: %v", err)
-			}
-			for _, args := range [][]string{{"--username", "someone"}, {"--username", "someone", "--role", "root"}, {"--role", "user"}, {"--username", "someone", "--role", "user", "--password-env", "CLEANSLICE_TEST_UNSET_VARIABLE"}} {
-				if _, err := create("password1\n", args...); exitCode(err) != 2 {
-					t.Errorf("%q: %v (exit %d), want a usage error", args, err, exitCode(err))
-				}
-			}
-
-			app := newTestAppOn(t, dbURL, nil)
-			c := app.client()
-			expect(t, "super admin login", c.login(t, "root.admin", "first super password"), 200, "")
-			expect(t, "super admin creates an admin", c.do(t, "POST", "/api/v1/users", `{"username":"an.admin","password":"password1","role":"admin"}`), 201, "")
-			expect(t, "super admin lists users", c.do(t, "GET", "/api/v1/users", ""), 200, "")
-			if u, err := app.store.UserByUsername(context.Background(), "mailed.admin"); err != nil || u.Email != "Ops@Example.com" || u.EmailVerified() {
-				t.Fatalf("the address given with --email: %+v, %v", u, err)
-			}
-		})
-	}
-}
-
-func TestUsersCreatePasswordFromEnv(t *testing.T) {
-	t.Setenv("CLEANSLICE_TEST_PASSWORD", "from the environment")
-	path := writeConfig(t, map[string]string{"database.url": dbtest.EmptyURL(t, "sqlite"), "password.argon2_memory_kib": "64", "password.argon2_iterations": "1"})
-	cfg, err := config.Load(path, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	if err := usersCommand(context.Background(), cfg, []string{"create", "--username", "env.user", "--role", "user", "--password-env", "CLEANSLICE_TEST_PASSWORD"}, strings.NewReader(""), &out, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	app := newTestAppOn(t, cfg.Database.URL, nil)
-	expect(t, "login with the password from the environment", app.client().login(t, "env.user", "from the environment"), 200, "")
 }
