@@ -5,61 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
-
-const seedPassword = "password1"
-
-// seed stores a user with seedPassword, as the CLI would.
-func (a *testApp) seed(t *testing.T, name string, role user.Role) user.User {
-	t.Helper()
-	hash, err := newHasher(a.cfg.Password, nil, nil, nil).Hash(context.Background(), seedPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := user.New(name, hash, role, a.clock.Now())
-	if err := a.store.InsertUser(context.Background(), u); err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
-// loggedIn seeds a user and returns a client logged in as it.
-func (a *testApp) loggedIn(t *testing.T, name string, role user.Role) *client {
-	t.Helper()
-	a.seed(t, name, role)
-	c := a.client()
-	expect(t, "login "+name, c.login(t, name, seedPassword), 200, "")
-	return c
-}
-
-// snapshot is every user row and the session count, to prove that a
-// refused request changed nothing.
-func (a *testApp) snapshot(t *testing.T) string {
-	t.Helper()
-	rows, err := a.store.DB().Query(`SELECT id || '|' || username || '|' || password_hash || '|' || role || '|' || is_active || '|' || updated_at FROM users ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var lines []string
-	for rows.Next() {
-		var l string
-		if err := rows.Scan(&l); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, l)
-	}
-	return strings.Join(lines, "\n") + fmt.Sprintf("\nsessions: %d, audit events: %d", a.count(t, "sessions"), a.count(t, "audit_events"))
-}
 
 type adminAction struct {
 	name, method, path string
@@ -94,8 +47,6 @@ func (a adminAction) request(target string) (path, body string) {
 	}
 	return a.path, a.body(target)
 }
-
-func usernameBody(n string) string { return fmt.Sprintf(`{"username":%q}`, n) }
 
 // The targets, by name. "self" is the actor.
 var targetNames = map[string]string{
@@ -228,19 +179,6 @@ func TestAdminEffects(t *testing.T) {
 		}
 		expect(t, "inactivate without a name", super.do(t, "PATCH", "/api/v1/users/inactivate", `{}`), 422, "validation_failed")
 	})
-}
-
-func problemFields(t *testing.T, r response) []string {
-	t.Helper()
-	var p struct{ Errors []struct{ Field string } }
-	if err := json.Unmarshal(r.body, &p); err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range p.Errors {
-		out = append(out, e.Field)
-	}
-	return out
 }
 
 // TestConcurrentGrantsAndRevokes: two super admins flip one user's role 100
@@ -499,99 +437,4 @@ func compareUsers(a, b map[string]any, field string) int {
 		return c
 	}
 	return strings.Compare(fmt.Sprint(a["id"]), fmt.Sprint(b["id"]))
-}
-
-// TestUsersCreateCommand bootstraps a fresh database from the command line
-// on both engines, and the new super admin logs in and manages users.
-func TestUsersCreateCommand(t *testing.T) {
-	for _, engine := range dbtest.Engines {
-		t.Run(engine, func(t *testing.T) {
-			t.Parallel()
-			dbURL := dbtest.EmptyURL(t, engine) // not even migrated
-			settings := map[string]string{"database.url": dbURL}
-			for k, v := range cheapHashing {
-				settings[k] = v
-			}
-			path := writeConfig(t, settings)
-			var logs strings.Builder
-			create := func(stdin string, args ...string) (string, error) {
-				var out strings.Builder
-				cfg, err := config.Load(path, func(string) string { return "" })
-				if err != nil {
-					t.Fatal(err)
-				}
-				err = usersCommand(context.Background(), cfg, append([]string{"create"}, args...), strings.NewReader(stdin), &out, &logs)
-				return out.String(), err
-			}
-			out, err := create("first super password\n", "--username", "root.admin", "--role", "super_admin")
-			if err != nil || !strings.HasPrefix(out, "created super_admin root.admin") {
-				t.Fatalf("create: %q, %v", out, err)
-			}
-			// The event's log line, as the service writes it for events it records.
-			id := strings.TrimSuffix(strings.TrimPrefix(out[strings.Index(out, "(id "):], "(id "), ")\n")
-			if l := logs.String(); strings.Count(l, "msg=audit") != 1 || !strings.Contains(l, "type=user.created") ||
-				!strings.Contains(l, "target_id="+id) || !strings.Contains(l, "actor_id=\"\"") || !strings.Contains(l, "via:cli") {
-				t.Fatalf("users create logged %q, want one msg=audit line for user.created of %s by nobody, via the CLI", l, id)
-			}
-			_, err = create("another password\n", "--username", "ROOT.ADMIN", "--role", "admin")
-			if err == nil || !strings.Contains(err.Error(), "already taken") || exitCode(err) != 1 {
-				t.Fatalf("taken name: %v (exit %d)", err, exitCode(err))
-			}
-			out, err = create("mailed password\n", "--username", "mailed.admin", "--role", "admin", "--email", "Ops@Example.com")
-			if err != nil || !strings.HasPrefix(out, "created admin mailed.admin") {
-				t.Fatalf("create with --email: %q, %v", out, err)
-			}
-			_, err = create("another password\n", "--username", "mailed.two", "--role", "admin", "--email", "ops@example.COM")
-			if err == nil || !strings.Contains(err.Error(), "belongs to another account") || exitCode(err) != 1 {
-				t.Fatalf("taken address: %v (exit %d)", err, exitCode(err))
-			}
-			if _, err = create("password1\n", "--username", "bad.mail", "--role", "user", "--email", "Ops <ops@example.com>"); err == nil || !strings.Contains(err.Error(), "plain address") {
-				t.Fatalf("bad address: %v", err)
-			}
-			_, err = create("short\n", "--username", "x", "--role", "admin")
-			if err == nil || !strings.Contains(err.Error(), "username must be 5 to 20") || !strings.Contains(err.Error(), "at least 8") {
-				t.Fatalf("bad credentials: %v", err)
-			}
-			for _, args := range [][]string{{"--username", "someone"}, {"--username", "someone", "--role", "root"}, {"--role", "user"}, {"--username", "someone", "--role", "user", "--password-env", "CLEANSLICE_TEST_UNSET_VARIABLE"}} {
-				if _, err := create("password1\n", args...); exitCode(err) != 2 {
-					t.Errorf("%q: %v (exit %d), want a usage error", args, err, exitCode(err))
-				}
-			}
-
-			app := newTestAppOn(t, dbURL, nil)
-			c := app.client()
-			expect(t, "super admin login", c.login(t, "root.admin", "first super password"), 200, "")
-			expect(t, "super admin creates an admin", c.do(t, "POST", "/api/v1/users", `{"username":"an.admin","password":"password1","role":"admin"}`), 201, "")
-			expect(t, "super admin lists users", c.do(t, "GET", "/api/v1/users", ""), 200, "")
-			if u, err := app.store.UserByUsername(context.Background(), "mailed.admin"); err != nil || u.Email != "Ops@Example.com" || u.EmailVerified() {
-				t.Fatalf("the address given with --email: %+v, %v", u, err)
-			}
-		})
-	}
-}
-
-func TestUsersCreatePasswordFromEnv(t *testing.T) {
-	t.Setenv("CLEANSLICE_TEST_PASSWORD", "from the environment")
-	path := writeConfig(t, map[string]string{"database.url": dbtest.EmptyURL(t, "sqlite"), "password.argon2_memory_kib": "64", "password.argon2_iterations": "1"})
-	cfg, err := config.Load(path, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	if err := usersCommand(context.Background(), cfg, []string{"create", "--username", "env.user", "--role", "user", "--password-env", "CLEANSLICE_TEST_PASSWORD"}, strings.NewReader(""), &out, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	app := newTestAppOn(t, cfg.Database.URL, nil)
-	expect(t, "login with the password from the environment", app.client().login(t, "env.user", "from the environment"), 200, "")
-}
-
-// logLines returns the service's log lines that contain s.
-func (a *testApp) logLines(s string) string {
-	var out []string
-	for _, l := range strings.Split(a.logs.String(), "\n") {
-		if strings.Contains(l, s) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

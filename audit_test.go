@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -24,52 +23,6 @@ import (
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
-
-type auditParty struct {
-	ID       string `json:"id"`
-	Username string `json:"username"`
-}
-
-type auditEvent struct {
-	ID         string         `json:"id"`
-	OccurredAt time.Time      `json:"occurred_at"`
-	Type       string         `json:"type"`
-	Actor      *auditParty    `json:"actor"`
-	Target     *auditParty    `json:"target"`
-	IP         string         `json:"ip"`
-	UserAgent  string         `json:"user_agent"`
-	RequestID  string         `json:"request_id"`
-	Details    map[string]any `json:"details"`
-	raw        map[string]json.RawMessage
-	actorKnown bool
-}
-
-type auditPage struct {
-	Events     []auditEvent
-	NextCursor *string
-}
-
-func auditPageOf(t *testing.T, r response) auditPage {
-	t.Helper()
-	var body struct {
-		Events     []json.RawMessage `json:"events"`
-		NextCursor *string           `json:"next_cursor"`
-	}
-	if err := json.Unmarshal(r.body, &body); err != nil || body.Events == nil {
-		t.Fatalf("audit page %s: %v", r.body, err)
-	}
-	p := auditPage{NextCursor: body.NextCursor}
-	for _, raw := range body.Events {
-		var e auditEvent
-		if err := json.Unmarshal(raw, &e); err != nil {
-			t.Fatal(err)
-		}
-		json.Unmarshal(raw, &e.raw)
-		_, e.actorKnown = e.raw["actor"]
-		p.Events = append(p.Events, e)
-	}
-	return p
-}
 
 // want is an expected event: type, actor and target usernames ("" for
 // nobody) and details.reason.

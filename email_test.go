@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"mime/quotedprintable"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -17,22 +16,53 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// tokenIn finds the token of a verification link in a message's text.
-var tokenIn = regexp.MustCompile(`/account/verify#token=([A-Za-z0-9_-]{43})`)
-
-// queuedToken returns the token of the newest queued message to address.
-func (a *testApp) queuedToken(t *testing.T, address string) string {
-	t.Helper()
-	var body string
-	err := a.store.DB().QueryRow(`SELECT text_body FROM mail_outbox WHERE recipient = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, address).Scan(&body)
-	if err != nil {
-		t.Fatalf("no message queued to %s: %v", address, err)
-	}
-	m := tokenIn.FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no verification link in %q", body)
-	}
-	return m[1]
+// TestEmailAddresses: signup and admin creation take an optional address,
+// unique ignoring case (409 email_taken) and checked strictly (422 naming
+// email); every user object shows it and whether it is verified;
+// auth.require_email makes it required.
+func TestEmailAddresses(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c := app.client()
+		signup := func(name, email string) response {
+			return c.do(t, "POST", "/api/v1/auth/signup", fmt.Sprintf(`{"username":%q,"password":"password1","email":%q}`, name, email))
+		}
+		r := signup("with.mail", "Alice.Smith@Example.com")
+		expect(t, "signup with an address", r, 201, "")
+		if u := r.json(t); u["email"] != "Alice.Smith@Example.com" || u["email_verified"] != false {
+			t.Fatalf("signup body %s", r.body)
+		}
+		expect(t, "the same address in another case", signup("other.user", "alice.smith@EXAMPLE.COM"), 409, "email_taken")
+		r = signup("other.user", "Alice <alice@example.com>")
+		expect(t, "an address with a display name", r, 422, "validation_failed")
+		if p := r.json(t); fmt.Sprint(p["errors"]) != "[map[field:email message:"+user.ErrEmailSyntax.Error()+"]]" {
+			t.Fatalf("errors %v", p["errors"])
+		}
+		expect(t, "no address", signup("no.mail", ""), 201, "")
+		admin := app.loggedIn(t, "the.admin", user.RoleAdmin)
+		r = admin.do(t, "POST", "/api/v1/users", `{"username":"made.user","password":"password1","role":"user","email":"made@example.com"}`)
+		expect(t, "admin creation with an address", r, 201, "")
+		if u := r.json(t); u["email"] != "made@example.com" {
+			t.Fatalf("creation body %s", r.body)
+		}
+		expect(t, "a taken address at creation", admin.do(t, "POST", "/api/v1/users", `{"username":"made.two","password":"password1","role":"user","email":"MADE@example.com"}`), 409, "email_taken")
+		list := admin.do(t, "GET", "/api/v1/users?sort=username&order=asc", "")
+		expect(t, "the list", list, 200, "")
+		if !strings.Contains(string(list.body), `"email":"made@example.com","email_verified":false`) || !strings.Contains(string(list.body), `"username":"no.mail","email":null`) {
+			t.Fatalf("list %s", list.body)
+		}
+		login := app.client()
+		expect(t, "login", login.login(t, "with.mail", "password1"), 200, "")
+		if u := login.do(t, "GET", "/api/v1/auth/me", "").json(t); u["email"] != "Alice.Smith@Example.com" {
+			t.Fatalf("me %v", u)
+		}
+	})
+	forEachApp(t, map[string]string{"auth.require_email": "true"}, func(t *testing.T, app *testApp) {
+		r := app.client().signup(t, "no.mail", "password1")
+		expect(t, "signup without an address when one is required", r, 422, "validation_failed")
+		if !strings.Contains(string(r.body), `"field":"email","message":"email is required"`) {
+			t.Fatalf("body %s", r.body)
+		}
+	})
 }
 
 // TestEmailVerification: an address given at signup is verified by the
@@ -248,35 +278,6 @@ func TestChangeEmail(t *testing.T) {
 		expect(t, "login", c.login(t, "needs.mail", "password1"), 200, "")
 		expect(t, "remove a required address", c.do(t, "PUT", "/api/v1/auth/email", `{"email":null,"current_password":"password1"}`), 422, "validation_failed")
 	})
-}
-
-// recoveryToken waits for the worker to queue a recovery message to
-// address and returns its token.
-func (a *testApp) recoveryToken(t *testing.T, address string, n int) string {
-	t.Helper()
-	for range 200 {
-		var count int
-		a.store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE recipient = $1 AND template = 'recovery'`, address).Scan(&count)
-		if count >= n {
-			var body string
-			a.store.DB().QueryRow(`SELECT text_body FROM mail_outbox WHERE recipient = $1 AND template = 'recovery' ORDER BY created_at DESC, id DESC LIMIT 1`, address).Scan(&body)
-			m := regexp.MustCompile(`/account/recover#token=([A-Za-z0-9_-]{43})`).FindStringSubmatch(body)
-			if m == nil {
-				t.Fatalf("no recovery link in %q", body)
-			}
-			return m[1]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no %d recovery messages to %s", n, address)
-	return ""
-}
-
-func (a *testApp) mailCount(t *testing.T, template string) int {
-	t.Helper()
-	var n int
-	a.store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE template = $1`, template).Scan(&n)
-	return n
 }
 
 // TestRecovery: every address gets the same answer, only a verified

@@ -1,100 +1,19 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/labstack/echo/v5"
 
 	"github.com/cleanslice/cleanslice/platform/httpserver"
 	"github.com/cleanslice/cleanslice/platform/metrics"
-	"github.com/cleanslice/cleanslice/platform/openapi"
 	"github.com/cleanslice/cleanslice/shared/audit"
 )
-
-type apiDoc struct {
-	doc    *openapi3.T
-	router routers.Router
-}
-
-// loadDoc parses and validates the served document once per test process.
-var loadDoc = sync.OnceValues(func() (*apiDoc, error) {
-	b, err := openapi.JSON()
-	if err != nil {
-		return nil, err
-	}
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(b)
-	if err != nil {
-		return nil, err
-	}
-	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
-		return nil, err
-	}
-	doc.Servers = nil // match request paths as they are
-	router, err := legacy.NewRouter(doc)
-	if err != nil {
-		return nil, err
-	}
-	return &apiDoc{doc: doc, router: router}, nil
-})
-
-func mustDoc(t testing.TB) *apiDoc {
-	t.Helper()
-	d, err := loadDoc()
-	if err != nil {
-		t.Fatalf("openapi.yaml: %v", err)
-	}
-	return d
-}
-
-// checkAgainstDoc fails the test when a response to a documented operation
-// breaks the document: an undocumented status, content type or body shape.
-// Requests the document does not describe (unknown paths, wrong methods,
-// /docs) are left to the route-table test.
-func checkAgainstDoc(t testing.TB, method, rawURL string, r response) {
-	t.Helper()
-	d := mustDoc(t)
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var route *routers.Route
-	var params map[string]string
-	for _, p := range []string{u.Path, strings.TrimSuffix(u.Path, "/"), u.Path + "/"} {
-		req := &http.Request{Method: method, URL: &url.URL{Path: p, RawQuery: u.RawQuery}, Header: http.Header{}}
-		if route, params, err = d.router.FindRoute(req); err == nil {
-			break
-		}
-	}
-	if route == nil {
-		return
-	}
-	req, _ := http.NewRequest(method, u.String(), nil)
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
-		Status:                 r.status,
-		Header:                 r.header,
-		Body:                   io.NopCloser(bytes.NewReader(r.body)),
-		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		t.Errorf("%s %s -> %d breaks openapi.yaml: %v\nbody: %s", method, u.Path, r.status, err, r.body)
-	}
-}
 
 // undocumented are the routes that serve the document itself, not the API.
 var undocumented = []string{"GET /", "GET /docs", "GET /docs/*", "GET /openapi.json", "GET /metrics",
