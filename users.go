@@ -15,15 +15,14 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gofrs/uuid/v5"
 	"golang.org/x/term"
 
+	"github.com/cleanslice/cleanslice/features/createuser"
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/logging"
 	"github.com/cleanslice/cleanslice/platform/mailer"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/shared/apperr"
-	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -108,16 +107,12 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 	if *username == "" || *roleName == "" {
 		return usageError{"users create needs --username and --role"}
 	}
-	role, err := user.ParseRole(*roleName)
-	if err != nil {
+	if _, err := user.ParseRole(*roleName); err != nil {
 		return usageError{"users create: " + err.Error()}
 	}
 	password, err := readPassword(*passwordEnv, stdin, logOut)
 	if err != nil {
 		return err
-	}
-	if err := (user.AccountRules{MinPasswordLen: cfg.Password.MinLength, EmailRequired: cfg.Auth.RequireEmail}).Check(*username, password, *email); err != nil {
-		return fmt.Errorf("users create: %s", describeInvalid(err))
 	}
 
 	out := logging.NewOutput(logOut, logging.FlushInterval)
@@ -127,35 +122,24 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 		return err
 	}
 	defer store.Close()
-	hash, err := newHasher(cfg.Password, nil, nil, nil).Hash(ctx, password)
-	if err != nil {
-		return err
-	}
 	templates, err := mailer.LoadTemplates(cfg.Mail.TemplatesDir)
 	if err != nil {
 		return err
 	}
-	u := user.New(*username, hash, role, time.Now())
-	u.Email = *email
-	err = store.WithinTx(ctx, func(ctx context.Context) error {
-		if err := store.InsertUser(ctx, u); err != nil {
-			return err
-		}
-		// The service's delivery loop sends it.
-		if u.Email != "" {
-			if err := mailLinks(cfg.Mail).SendVerification(ctx, store, mailer.NewOutbox(store, templates, time.Now), u, u.Email, u.CreatedAt); err != nil {
-				return err
-			}
-		}
-		// Made by the operator at the console: no actor, no client.
-		return store.RecordEvent(ctx, audit.New(ctx, u.CreatedAt, audit.UserCreated, uuid.Nil, u.ID, map[string]any{"role": string(role), "via": "cli"}))
-	})
+	// createuser's own rules and transaction; the service's delivery loop
+	// sends the verification message.
+	create := createuser.New(store, newHasher(cfg.Password, nil, nil, nil), mailer.NewOutbox(store, templates, time.Now), mailLinks(cfg.Mail),
+		user.AccountRules{MinPasswordLen: cfg.Password.MinLength, EmailRequired: cfg.Auth.RequireEmail}, time.Now)
+	u, err := create.FromConsole(ctx, createuser.Input{Username: *username, Password: password, Email: *email, Role: *roleName})
 	if err != nil {
 		if errors.Is(err, user.ErrUsernameTaken) {
 			return fmt.Errorf("users create: the username %q is already taken (usernames ignore case)", *username)
 		}
 		if errors.Is(err, user.ErrEmailTaken) {
 			return fmt.Errorf("users create: the address %q belongs to another account (addresses ignore case)", *email)
+		}
+		if e, ok := apperr.As(err); ok && e.Kind == apperr.KindInvalid {
+			return fmt.Errorf("users create: %s", describeInvalid(err))
 		}
 		return err
 	}

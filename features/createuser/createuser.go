@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gofrs/uuid/v5"
+
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
@@ -57,6 +59,32 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 	if !auth.CanAssign(actor.User.Role, role) {
 		return user.User{}, fmt.Errorf("create %s as %s: %w", role, actor.User.Role, auth.ErrForbidden)
 	}
+	return i.create(ctx, actor.User.ID, in, role, map[string]any{"role": string(role)})
+}
+
+// FromConsole creates a user of any role for the operator at the console
+// (`cleanslice users create`, the way to the first super admin): the
+// operator holds the database, so no actor is checked or recorded
+// (details.via is "cli").
+func (i *Interactor) FromConsole(ctx context.Context, in Input) (user.User, error) {
+	var fields []apperr.FieldError
+	if err := i.rules.Check(in.Username, in.Password, in.Email); err != nil {
+		e, _ := apperr.As(err)
+		fields = e.Fields
+	}
+	role, err := user.ParseRole(in.Role)
+	if err != nil {
+		fields = append(fields, apperr.FieldError{Field: "role", Message: err.Error()})
+	}
+	if len(fields) > 0 {
+		return user.User{}, apperr.Invalid(fields...)
+	}
+	return i.create(ctx, uuid.Nil, in, role, map[string]any{"role": string(role), "via": "cli"})
+}
+
+// create hashes the password and stores the user, its verification
+// message and its user.created event in one transaction.
+func (i *Interactor) create(ctx context.Context, actorID uuid.UUID, in Input, role user.Role, details map[string]any) (user.User, error) {
 	hash, err := i.hasher.Hash(ctx, in.Password)
 	if err != nil {
 		return user.User{}, fmt.Errorf("create user: %w", err)
@@ -72,7 +100,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 				return err
 			}
 		}
-		return i.store.RecordEvent(ctx, audit.New(ctx, u.CreatedAt, audit.UserCreated, actor.User.ID, u.ID, map[string]any{"role": string(role)}))
+		return i.store.RecordEvent(ctx, audit.New(ctx, u.CreatedAt, audit.UserCreated, actorID, u.ID, details))
 	})
 	if err != nil {
 		return user.User{}, fmt.Errorf("create user: %w", err)
