@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/cleanslice/cleanslice/features/changeemail"
+	"github.com/cleanslice/cleanslice/features/changepassword"
+	"github.com/cleanslice/cleanslice/features/confirmrecovery"
+	"github.com/cleanslice/cleanslice/features/endothersessions"
+	"github.com/cleanslice/cleanslice/features/endsession"
+	"github.com/cleanslice/cleanslice/features/listactivity"
+	"github.com/cleanslice/cleanslice/features/listsessions"
+	"github.com/cleanslice/cleanslice/features/login"
+	"github.com/cleanslice/cleanslice/features/logout"
+	"github.com/cleanslice/cleanslice/features/me"
+	"github.com/cleanslice/cleanslice/features/requestrecovery"
+	"github.com/cleanslice/cleanslice/features/sendverification"
+	"github.com/cleanslice/cleanslice/features/signup"
+	"github.com/cleanslice/cleanslice/features/verifyemail"
+)
+
+// accountRoutes mounts a user's own account: signing up and in, the
+// password, the sessions, the address and recovery by email. Routes that
+// hash a password take d.hashing first.
+func accountRoutes(api *echo.Group, d *deps) {
+	cfg, s, now := d.cfg, d.store, d.now
+
+	signupH := signup.NewHandler(signup.New(s, d.hasher, d.outbox, d.links, signup.Limit{Max: cfg.Auth.MaxSignupsPerIP, Window: cfg.Auth.SignupWindow}, d.accounts, now))
+	api.POST("/auth/signup", signupH.Handle, d.hashing, d.authn.Optional)
+
+	loginH := login.NewHandler(login.New(s, s, s, s, d.hasher, d.metrics, d.policy, d.guard, login.Limits{SessionsPerUser: cfg.Auth.MaxSessionsPerUser, PendingTTL: cfg.Auth.MFAPendingTTL}, now), d.cookies)
+	api.POST("/auth/login", loginH.Handle, d.hashing, d.authn.Optional)
+
+	logoutH := logout.NewHandler(logout.New(s, now), d.cookies)
+	api.DELETE("/auth/logout", logoutH.Handle, d.authn.Required)
+
+	api.GET("/auth/me", me.Handle, d.authn.Required)
+
+	changePasswordH := changepassword.NewHandler(changepassword.New(s, d.hasher, d.outbox, d.policy, d.guard, cfg.Password.MinLength, now), d.cookies)
+	api.PUT("/auth/password", changePasswordH.Handle, d.hashing, d.authn.Required)
+
+	listSessionsH := listsessions.NewHandler(listsessions.New(s, now))
+	api.GET("/auth/sessions", listSessionsH.Handle, d.authn.Required)
+
+	endOtherSessionsH := endothersessions.NewHandler(endothersessions.New(s, now))
+	api.DELETE("/auth/sessions", endOtherSessionsH.Handle, d.authn.Required)
+
+	endSessionH := endsession.NewHandler(endsession.New(s, now), d.cookies)
+	api.DELETE("/auth/sessions/:id", endSessionH.Handle, d.authn.Required)
+
+	activityH := listactivity.NewHandler(listactivity.New(s))
+	api.GET("/auth/activity", activityH.Handle, d.authn.Required)
+
+	changeEmailH := changeemail.NewHandler(changeemail.New(s, d.hasher, d.outbox, d.links, d.guard, cfg.Auth.RequireEmail, now))
+	api.PUT("/auth/email", changeEmailH.Handle, d.hashing, d.authn.Required)
+
+	sendVerificationH := sendverification.NewHandler(sendverification.New(s, d.outbox, d.links, now))
+	api.POST("/auth/email/verification", sendVerificationH.Handle, d.authn.Required)
+
+	verifyEmailH := verifyemail.NewHandler(verifyemail.New(s, now))
+	api.POST("/auth/email/verify", verifyEmailH.Handle)
+
+	recovery := requestrecovery.New(s, d.outbox, d.links, requestrecovery.Limits{
+		PerIP: loginFailuresPerIP, Window: cfg.Auth.FailureWindow, PerAddress: cfg.Mail.MaxRecoveryPerHour, Key: d.guard.Key,
+	}, now)
+	d.bg.Go(func(ctx context.Context) {
+		recovery.Run(ctx, func(err error) { d.log.Error("recovery request", "error", err) })
+	})
+	api.POST("/auth/recovery", requestrecovery.NewHandler(recovery).Handle)
+
+	confirmRecoveryH := confirmrecovery.NewHandler(confirmrecovery.New(s, d.hasher, d.outbox, d.guard, cfg.Password.MinLength, now))
+	api.POST("/auth/recovery/confirm", confirmRecoveryH.Handle, d.hashing)
+}
