@@ -20,11 +20,10 @@ import (
 func mfaRoutes(api *echo.Group, d *deps) {
 	s, now := d.store, d.now
 
-	loginMFAH := loginmfa.NewHandler(loginmfa.New(loginmfa.Ports{Pending: s, Users: s, Factors: s, Passkeys: s, Sessions: s,
-		Throttle: s, Trail: s, Keys: d.keys, Codes: d.apps, Ceremonies: d.rp}, d.signins, d.guard, d.ceremonies, now), d.cookies)
-	api.POST("/auth/login/mfa", loginMFAH.Handle, d.authn.Optional)
+	loginMFAH := loginmfa.NewHandler(loginmfa.New(s, d.keys, d.apps, d.rp, loginmfa.Config{Signins: d.signins, Guard: d.guard, Ceremonies: d.ceremonies}, now), d.cookies)
+	api.POST("/auth/login/mfa", loginMFAH.Finish, d.authn.Optional)
 	api.POST("/auth/login/webauthn/begin", loginMFAH.Begin, d.authn.Optional)
-	api.POST("/auth/login/webauthn/finish", loginMFAH.Handle, d.authn.Optional)
+	api.POST("/auth/login/webauthn/finish", loginMFAH.Finish, d.authn.Optional)
 
 	passkeyLoginH := passkeylogin.NewHandler(passkeylogin.New(s, d.rp, d.signins, d.ceremonies, now), d.cookies)
 	api.POST("/auth/passkey/begin", passkeyLoginH.Begin, d.authn.Optional)

@@ -10,6 +10,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
 )
 
 // loginSQLOp is (g4): a successful login's database work and nothing else
@@ -21,10 +22,11 @@ import (
 func loginSQLOp(svc *service, store *sqlstore.Store, cfg config.Config) op {
 	a := cfg.Auth
 	// Every attempt succeeds, so the throttle's limits never apply.
-	i := login.New(store, store, store, store, yesHasher{}, noOutcomes{},
-		session.Policy{TTL: a.SessionTTL, RefreshRatio: a.SessionRefreshRatio, AbsoluteTTL: a.SessionAbsoluteTTL},
-		auth.Guard{PerUser: a.MaxFailedLogins, PerIP: a.MaxFailedLogins, Window: a.FailureWindow, Key: []byte(cfg.Password.Pepper)},
-		login.Limits{SessionsPerUser: a.MaxSessionsPerUser, PendingTTL: a.MFAPendingTTL}, time.Now)
+	i := login.New(store, yesHasher{}, noOutcomes{}, login.Config{
+		Signins:    signin.Rules{Policy: session.Policy{TTL: a.SessionTTL, RefreshRatio: a.SessionRefreshRatio, AbsoluteTTL: a.SessionAbsoluteTTL}, SessionsPerUser: a.MaxSessionsPerUser},
+		Guard:      auth.Guard{PerUser: a.MaxFailedLogins, PerIP: a.MaxFailedLogins, Window: a.FailureWindow, Key: []byte(cfg.Password.Pepper)},
+		PendingTTL: a.MFAPendingTTL,
+	}, time.Now)
 	var n atomic.Int64
 	return func(ctx context.Context) (int, error) {
 		k := n.Add(1)

@@ -26,29 +26,23 @@ import (
 
 // Interactor logs users in.
 type Interactor struct {
-	users    Users
-	sessions Sessions
-	throttle Throttle
-	trail    Trail
+	store    Store
 	hasher   Hasher
 	outcomes Outcomes
-	policy   session.Policy
-	guard    auth.Guard
-	limits   Limits
+	cfg      Config
 	now      func() time.Time
 }
 
-// Limits bound what a login leaves behind.
-type Limits struct {
-	SessionsPerUser int           // live sessions per user; a login past it ends the oldest
-	PendingTTL      time.Duration // how long a second step may wait
+// Config is the login's policy.
+type Config struct {
+	Signins    signin.Rules  // the session policy and the per-user session limit
+	Guard      auth.Guard    // failed logins per username and per client
+	PendingTTL time.Duration // how long a second step may wait
 }
 
-// New returns the interactor. guard limits failed logins per username and
-// per client.
-func New(users Users, sessions Sessions, throttle Throttle, trail Trail, hasher Hasher, outcomes Outcomes, policy session.Policy, guard auth.Guard, limits Limits, now func() time.Time) *Interactor {
-	return &Interactor{users: users, sessions: sessions, throttle: throttle, trail: trail, hasher: hasher, outcomes: outcomes,
-		policy: policy, guard: guard, limits: limits, now: now}
+// New returns the interactor.
+func New(store Store, hasher Hasher, outcomes Outcomes, cfg Config, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, outcomes: outcomes, cfg: cfg, now: now}
 }
 
 // Input is a login attempt, and the client the session is recorded for.
@@ -109,7 +103,7 @@ func (i *Interactor) login(ctx context.Context, actor auth.Actor, in Input) (Res
 	// The attempt is counted before the password is verified, so that at
 	// most the limit of wrong passwords is ever verified, however many
 	// arrive at once; a success gives it back.
-	attempt, err := i.guard.Reserve(ctx, i.throttle, now, in.Username, in.ClientIP)
+	attempt, err := i.cfg.Guard.Reserve(ctx, i.store, now, in.Username, in.ClientIP)
 	if err != nil {
 		return Result{}, fmt.Errorf("login: %w", err)
 	}
@@ -135,7 +129,7 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.A
 	u, hash := user.User{}, i.hasher.Dummy()
 	if auth.Plausible(in.Username) {
 		var err error
-		u, err = i.users.UserByUsername(ctx, in.Username)
+		u, err = i.store.UserByUsername(ctx, in.Username)
 		switch {
 		case err == nil:
 			hash = u.PasswordHash
@@ -152,7 +146,7 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.A
 		if u.ID.IsNil() {
 			reason = audit.ReasonUnknownUser // the name is not stored: it may be a mistyped password
 		}
-		if err := i.trail.WithinTx(ctx, func(ctx context.Context) error { return i.failed(ctx, now, u.ID, reason) }); err != nil {
+		if err := i.store.WithinTx(ctx, func(ctx context.Context) error { return i.failed(ctx, now, u.ID, reason) }); err != nil {
 			return Result{}, err
 		}
 		return Result{}, auth.ErrInvalidCredentials
@@ -168,16 +162,16 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.A
 			return Result{}, notCounted{fmt.Errorf("rehash: %w", err)}
 		}
 	}
-	factors, err := i.users.Factors(ctx, u.ID)
+	factors, err := i.store.Factors(ctx, u.ID)
 	if err != nil {
 		return Result{}, notCounted{err}
 	}
 	var res Result
-	err = i.trail.WithinTx(ctx, func(ctx context.Context) error {
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if current != u.PasswordHash {
 			// Only over the hash that was verified: a password set
 			// meanwhile is never overwritten with the old one.
-			if swapped, err := i.users.RehashPassword(ctx, u.ID, u.PasswordHash, current); err != nil || !swapped {
+			if swapped, err := i.store.RehashPassword(ctx, u.ID, u.PasswordHash, current); err != nil || !swapped {
 				return cmp.Or(err, errNotStored)
 			}
 		}
@@ -202,8 +196,7 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.A
 // login's transaction (see signin: stored only while the user is active
 // with the password just verified).
 func (i *Interactor) start(ctx context.Context, now time.Time, attempt auth.Attempt, u user.User, current string, in Input) (Result, error) {
-	rules := signin.Rules{Policy: i.policy, SessionsPerUser: i.limits.SessionsPerUser}
-	s, secret, err := rules.Start(ctx, signinStore{i.sessions, i.trail}, now, signin.Login{
+	s, secret, err := i.cfg.Signins.Start(ctx, i.store, now, signin.Login{
 		User: u, PasswordHash: current, Methods: []string{mfa.MethodPassword}, UserAgent: in.UserAgent, IP: in.ClientIP,
 	})
 	if errors.Is(err, signin.ErrAccountChanged) {
@@ -218,12 +211,6 @@ func (i *Interactor) start(ctx context.Context, now time.Time, attempt auth.Atte
 	return Result{User: u, Session: s, Secret: secret}, nil
 }
 
-// signinStore is the ports signin writes through.
-type signinStore struct {
-	Sessions
-	Trail
-}
-
 // pending stores a pending login for a user with a second factor, inside
 // the login's transaction. The attempt is given back without forgetting
 // the failures before it: the second step's wrong codes count on top of
@@ -232,8 +219,8 @@ type signinStore struct {
 func (i *Interactor) pending(ctx context.Context, now time.Time, attempt auth.Attempt, u user.User, current string, factors mfa.Factors, in Input) (Result, error) {
 	secret, id := session.NewPendingSecret()
 	p := session.Pending{ID: id, UserID: u.ID, VerifiedHash: current, CreatedAt: user.Timestamp(now),
-		ExpiresAt: user.Timestamp(now.Add(i.limits.PendingTTL)), UserAgent: session.CleanUserAgent(in.UserAgent), IP: in.ClientIP}
-	if err := i.sessions.InsertPendingLogin(ctx, p); err != nil {
+		ExpiresAt: user.Timestamp(now.Add(i.cfg.PendingTTL)), UserAgent: session.CleanUserAgent(in.UserAgent), IP: in.ClientIP}
+	if err := i.store.InsertPendingLogin(ctx, p); err != nil {
 		return Result{}, err
 	}
 	if err := attempt.Passed(ctx); err != nil {
@@ -251,7 +238,7 @@ var errNotStored = errors.New("the account changed during the login")
 // with another password (the verified one is no longer current: a wrong
 // password, and counted as one).
 func (i *Interactor) refused(ctx context.Context, now time.Time, username string, id uuid.UUID) error {
-	u, err := i.users.UserByUsername(ctx, username)
+	u, err := i.store.UserByUsername(ctx, username)
 	if err == nil && !u.IsActive && u.ID == id {
 		return notCounted{i.inactive(ctx, now, id)}
 	}
@@ -271,7 +258,7 @@ func (i *Interactor) refused(ctx context.Context, now time.Time, username string
 // failed records a login.failed event for reason; target is the account
 // tried, Nil for an unknown username.
 func (i *Interactor) failed(ctx context.Context, now time.Time, target uuid.UUID, reason string) error {
-	return i.trail.RecordEvent(ctx, audit.LoginFailure(ctx, now, target, reason))
+	return i.store.RecordEvent(ctx, audit.LoginFailure(ctx, now, target, reason))
 }
 
 // inactive records the refused login of an inactive account and returns

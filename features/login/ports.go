@@ -7,34 +7,25 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Users finds the user and their second factors, and upgrades an old
-// password hash, only while it is the one verified.
-type Users interface {
+// Store finds the user and their second factors, upgrades an old password
+// hash only while it is the one verified, and stores the session (see
+// signin) or, for a user with a second factor, the pending login, with
+// the login's events, in one transaction.
+type Store interface {
+	auth.AttemptStore // for the guard's reservation and its settling
+	signin.Store      // for signin.Rules.Start
+	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UserByUsername(ctx context.Context, username string) (user.User, error)
 	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
 	RehashPassword(ctx context.Context, userID uuid.UUID, old, hash string) (bool, error)
-}
-
-// Sessions stores the new session if the user is still active with the
-// password just verified (or the pending login of a user with a second
-// factor), and ends the user's oldest sessions past the limit.
-type Sessions interface {
-	InsertSessionIfCurrent(ctx context.Context, s session.Session, passwordHash string) (bool, error)
 	InsertPendingLogin(ctx context.Context, p session.Pending) error
-	DeleteOldestSessions(ctx context.Context, userID uuid.UUID, keep int) (int, error)
-}
-
-// Throttle counts login attempts per username and per client (see
-// auth.Guard).
-type Throttle interface {
-	auth.AttemptStore
 }
 
 // Hasher verifies passwords.
@@ -48,12 +39,6 @@ type Hasher interface {
 // Cookies sets the session cookie.
 type Cookies interface {
 	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
-}
-
-// Trail records the attempt's events in the transaction of its writes.
-type Trail interface {
-	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // Outcomes counts login attempts by outcome.

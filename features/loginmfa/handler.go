@@ -28,10 +28,10 @@ type request struct {
 	Credential   json.RawMessage `json:"credential"`
 }
 
-// Handle answers POST /api/v1/auth/login/mfa (a code or a recovery code)
+// Finish answers POST /api/v1/auth/login/mfa (a code or a recovery code)
 // and POST /api/v1/auth/login/webauthn/finish (a passkey's credential):
 // the session cookie replaces the pending login's.
-func (h *Handler) Handle(c *echo.Context) error {
+func (h *Handler) Finish(c *echo.Context) error {
 	var req request
 	if err := c.Bind(&req); err != nil {
 		return err
@@ -39,7 +39,7 @@ func (h *Handler) Handle(c *echo.Context) error {
 	r := c.Request()
 	secret, _, _ := h.cookies.Read(r) // none, or not ours: not authenticated
 	ctx := r.Context()
-	res, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input{Secret: secret, Code: req.Code, RecoveryCode: req.RecoveryCode,
+	res, err := h.interactor.Finish(ctx, auth.ActorFrom(ctx), Input{Secret: secret, Code: req.Code, RecoveryCode: req.RecoveryCode,
 		Credential: req.Credential, ClientIP: c.RealIP(), UserAgent: r.UserAgent()})
 	if errors.Is(err, auth.ErrNotAuthenticated) || errors.Is(err, auth.ErrInvalidCredentials) {
 		h.cookies.Clear(c.Response()) // the pending login is over

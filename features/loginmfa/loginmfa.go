@@ -23,34 +23,27 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Ports are the stores and adapters a second step uses.
-type Ports struct {
-	Pending    Pending
-	Users      Users
-	Factors    Factors
-	Passkeys   Passkeys
-	Sessions   signin.Store
-	Throttle   Throttle
-	Trail      Trail
-	Keys       Keys
-	Codes      mfa.Codes
-	Ceremonies RelyingParty
-}
-
 // Interactor finishes pending logins.
 type Interactor struct {
-	Ports
-	rules signin.Rules
-	guard auth.Guard
-	limit auth.CeremonyLimit
+	store Store
+	keys  Keys
+	codes mfa.Codes
+	rp    RelyingParty
+	cfg   Config
 	now   func() time.Time
 }
 
-// New returns the interactor; guard is the login throttle the wrong
-// second steps count in, limit bounds the passkey ceremonies a client
-// begins.
-func New(p Ports, rules signin.Rules, guard auth.Guard, limit auth.CeremonyLimit, now func() time.Time) *Interactor {
-	return &Interactor{Ports: p, rules: rules, guard: guard, limit: limit, now: now}
+// Config is the second step's policy.
+type Config struct {
+	Signins    signin.Rules       // the session policy and the per-user session limit
+	Guard      auth.Guard         // the login windows wrong second steps count in
+	Ceremonies auth.CeremonyLimit // the passkey ceremonies a client may begin
+}
+
+// New returns the interactor: keys open TOTP secrets and digest recovery
+// codes, codes is the TOTP mathematics, rp runs passkey assertions.
+func New(store Store, keys Keys, codes mfa.Codes, rp RelyingParty, cfg Config, now func() time.Time) *Interactor {
+	return &Interactor{store: store, keys: keys, codes: codes, rp: rp, cfg: cfg, now: now}
 }
 
 // Input is the pending login's secret (from its cookie), one proof (a TOTP
@@ -74,29 +67,29 @@ type Result struct {
 
 // Begin returns the options of a passkey assertion for the pending
 // login's user (navigator.credentials.get takes them), and keeps the
-// ceremony for Execute, on any replica.
+// ceremony for Finish, on any replica.
 func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, secret, clientIP string) (json.RawMessage, error) {
 	p, u, err := i.pendingLogin(ctx, actor, secret)
 	if err != nil {
 		return nil, err
 	}
 	now := i.now()
-	if err := i.limit.Reserve(ctx, i.Throttle, now, clientIP); err != nil {
+	if err := i.cfg.Ceremonies.Reserve(ctx, i.store, now, clientIP); err != nil {
 		return nil, fmt.Errorf("begin passkey step of %s: %w", u.Username, err)
 	}
-	acct, err := mfa.AccountOf(ctx, i.Passkeys, u.ID, u.Username)
+	acct, err := mfa.AccountOf(ctx, i.store, u.ID, u.Username)
 	if err != nil {
 		return nil, fmt.Errorf("begin passkey step of %s: %w", u.Username, err)
 	}
 	if len(acct.Passkeys) == 0 {
 		return nil, mfa.ErrNoSecondFactor
 	}
-	opts, c, err := i.Ceremonies.BeginLogin(acct)
+	opts, c, err := i.rp.BeginLogin(acct)
 	if err != nil {
 		return nil, fmt.Errorf("begin passkey step of %s: %w", u.Username, err)
 	}
 	c.UserID, c.ExpiresAt = p.UserID, now.Add(mfa.CeremonyTTL)
-	if err := i.Passkeys.InsertCeremony(ctx, c); err != nil {
+	if err := i.store.InsertCeremony(ctx, c); err != nil {
 		return nil, fmt.Errorf("begin passkey step of %s: %w", u.Username, err)
 	}
 	return opts, nil
@@ -112,11 +105,11 @@ func (i *Interactor) pendingLogin(ctx context.Context, actor auth.Actor, secret 
 	if err != nil {
 		return session.Pending{}, user.User{}, auth.ErrNotAuthenticated
 	}
-	p, err := i.Pending.PendingLogin(ctx, id, i.now())
+	p, err := i.store.PendingLogin(ctx, id, i.now())
 	if err != nil {
 		return session.Pending{}, user.User{}, notAuthenticated(err)
 	}
-	u, err := i.Users.UserByID(ctx, p.UserID)
+	u, err := i.store.UserByID(ctx, p.UserID)
 	return p, u, notAuthenticated(err)
 }
 
@@ -132,12 +125,12 @@ func notAuthenticated(err error) error {
 	return nil
 }
 
-// Execute checks the proof and, when it is right, ends the pending login
+// Finish checks the proof and, when it is right, ends the pending login
 // and starts a session in one transaction: a proof is used once (of two
 // uses of one TOTP code, one recovery code or one passkey answer, one
 // wins), and the session is stored only while the user is active with the
 // password the first step verified.
-func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
+func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
 	if actor.Authenticated() {
 		return Result{}, auth.ErrAlreadyAuthenticated
 	}
@@ -154,15 +147,15 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	// Counted before the proof is checked, in the pending login and in the
 	// login windows: however many arrive at once, no more than the limits
 	// are ever checked.
-	p, err := i.Pending.CountPendingAttempt(ctx, id, now, mfa.MaxCodeAttempts)
+	p, err := i.store.CountPendingAttempt(ctx, id, now, mfa.MaxCodeAttempts)
 	if err != nil {
 		return Result{}, notAuthenticated(err)
 	}
-	u, err := i.Users.UserByID(ctx, p.UserID)
+	u, err := i.store.UserByID(ctx, p.UserID)
 	if err != nil {
 		return Result{}, notAuthenticated(err)
 	}
-	attempt, err := i.guard.Reserve(ctx, i.Throttle, now, u.Username, in.ClientIP)
+	attempt, err := i.cfg.Guard.Reserve(ctx, i.store, now, u.Username, in.ClientIP)
 	if err != nil {
 		return Result{}, fmt.Errorf("login second step of %s: %w", u.Username, err)
 	}
@@ -210,8 +203,8 @@ func (i *Interactor) finish(ctx context.Context, now time.Time, attempt auth.Att
 		return Result{}, err
 	}
 	var res Result
-	err = i.Trail.WithinTx(ctx, func(ctx context.Context) error {
-		if ended, err := i.Pending.DeletePendingLogin(ctx, p.ID); err != nil || !ended {
+	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+		if ended, err := i.store.DeletePendingLogin(ctx, p.ID); err != nil || !ended {
 			return cmp.Or[error](err, auth.ErrNotAuthenticated) // another second step used it
 		}
 		if used, err := use(ctx); err != nil || !used {
@@ -221,13 +214,13 @@ func (i *Interactor) finish(ctx context.Context, now time.Time, attempt auth.Att
 			return err
 		}
 		if method == mfa.MethodRecoveryCode {
-			f, err := i.Factors.Factors(ctx, u.ID)
+			f, err := i.store.Factors(ctx, u.ID)
 			if err != nil {
 				return err
 			}
 			details = map[string]any{"recovery_codes_left": f.RecoveryCodesLeft}
 		}
-		s, secret, err := i.rules.Start(ctx, i.Sessions, now, signin.Login{User: u, PasswordHash: p.VerifiedHash,
+		s, secret, err := i.cfg.Signins.Start(ctx, i.store, now, signin.Login{User: u, PasswordHash: p.VerifiedHash,
 			Methods: []string{mfa.MethodPassword, method}, UserAgent: in.UserAgent, IP: in.ClientIP, Details: details})
 		res = Result{User: u, Session: s, Secret: secret}
 		return err
@@ -249,26 +242,26 @@ func (i *Interactor) check(ctx context.Context, now time.Time, u user.User, in I
 			return "", nil, nil, err
 		}
 		return mfa.MethodWebAuthn, func(ctx context.Context) (bool, error) {
-			return i.Passkeys.UsePasskey(ctx, used, old, now)
+			return i.store.UsePasskey(ctx, used, old, now)
 		}, map[string]any{"passkey": used.PublicID.String()}, nil
 	case in.RecoveryCode != "":
 		code, ok := mfa.NormalizeRecoveryCode(in.RecoveryCode)
 		if !ok {
 			return "", nil, nil, mfa.ErrInvalidCode
 		}
-		digests := i.Keys.RecoveryDigests(code)
+		digests := i.keys.RecoveryDigests(code)
 		return mfa.MethodRecoveryCode, func(ctx context.Context) (bool, error) {
-			return i.Factors.UseRecoveryCode(ctx, u.ID, digests)
+			return i.store.UseRecoveryCode(ctx, u.ID, digests)
 		}, nil, nil
 	}
-	t, ok, err := i.Factors.TOTP(ctx, u.ID)
+	t, ok, err := i.store.TOTP(ctx, u.ID)
 	if err != nil {
 		return "", nil, nil, err
 	}
 	if !ok || !t.Enabled() {
 		return "", nil, nil, mfa.ErrInvalidCode
 	}
-	step, resealed, ok, err := mfa.CheckCode(i.Keys, i.Codes, u.ID, t, in.Code, now)
+	step, resealed, ok, err := mfa.CheckCode(i.keys, i.codes, u.ID, t, in.Code, now)
 	if err != nil {
 		return "", nil, nil, err
 	}
@@ -276,7 +269,7 @@ func (i *Interactor) check(ctx context.Context, now time.Time, u user.User, in I
 		return "", nil, nil, mfa.ErrInvalidCode
 	}
 	return mfa.MethodTOTP, func(ctx context.Context) (bool, error) {
-		return i.Factors.AcceptTOTPStep(ctx, u.ID, step, resealed)
+		return i.store.AcceptTOTPStep(ctx, u.ID, step, resealed)
 	}, nil, nil
 }
 
@@ -285,15 +278,15 @@ func (i *Interactor) check(ctx context.Context, now time.Time, u user.User, in I
 // the outcome. It returns the credential as it is now, and its counter as
 // stored (the use must still find it so).
 func (i *Interactor) passkey(ctx context.Context, now time.Time, u user.User, credential []byte) (mfa.Passkey, uint32, error) {
-	c, err := mfa.TakeCeremony(ctx, i.Passkeys, i.Ceremonies, credential, mfa.CeremonySecondStep, u.ID, now)
+	c, err := mfa.TakeCeremony(ctx, i.store, i.rp, credential, mfa.CeremonySecondStep, u.ID, now)
 	if err != nil {
 		return mfa.Passkey{}, 0, err
 	}
-	acct, err := mfa.AccountOf(ctx, i.Passkeys, u.ID, u.Username)
+	acct, err := mfa.AccountOf(ctx, i.store, u.ID, u.Username)
 	if err != nil {
 		return mfa.Passkey{}, 0, err
 	}
-	used, err := i.Ceremonies.FinishLogin(acct, c, credential)
+	used, err := i.rp.FinishLogin(acct, c, credential)
 	if err != nil {
 		return mfa.Passkey{}, 0, err
 	}
@@ -304,13 +297,13 @@ func (i *Interactor) passkey(ctx context.Context, now time.Time, u user.User, cr
 // wrong records a wrong second step, and ends the pending login when it
 // was the last one allowed.
 func (i *Interactor) wrong(ctx context.Context, now time.Time, p session.Pending, u user.User, reason string) error {
-	return i.Trail.WithinTx(ctx, func(ctx context.Context) error {
+	return i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if p.Attempts >= mfa.MaxCodeAttempts {
-			if _, err := i.Pending.DeletePendingLogin(ctx, p.ID); err != nil {
+			if _, err := i.store.DeletePendingLogin(ctx, p.ID); err != nil {
 				return err
 			}
 		}
-		return i.Trail.RecordEvent(ctx, audit.LoginFailure(ctx, now, u.ID, reason))
+		return i.store.RecordEvent(ctx, audit.LoginFailure(ctx, now, u.ID, reason))
 	})
 }
 
@@ -318,7 +311,7 @@ func (i *Interactor) wrong(ctx context.Context, now time.Time, p session.Pending
 // was verified: it can never finish. The answer is the one of a wrong
 // password.
 func (i *Interactor) changed(ctx context.Context, p session.Pending) error {
-	if _, err := i.Pending.DeletePendingLogin(ctx, p.ID); err != nil {
+	if _, err := i.store.DeletePendingLogin(ctx, p.ID); err != nil {
 		return err
 	}
 	return auth.ErrInvalidCredentials

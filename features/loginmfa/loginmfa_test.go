@@ -202,9 +202,8 @@ func setup(t *testing.T) (*Interactor, *fakeStore, *clock, user.User, string) {
 		codes: map[string]bool{alice.ID.String() + "d:abcdefghjk": true}}
 	clk := &clock{now: t0}
 	secret := store.addPending(alice)
-	ports := Ports{Pending: store, Users: store, Factors: store, Passkeys: store, Sessions: store, Throttle: store, Trail: store,
-		Keys: fakeKeys{}, Codes: fakeCodes{}, Ceremonies: noPasskeys{}}
-	return New(ports, signin.Rules{Policy: policy, SessionsPerUser: 50}, guard, auth.CeremonyLimit{PerIP: 50, Window: time.Hour}, clk.Now), store, clk, alice, secret
+	cfg := Config{Signins: signin.Rules{Policy: policy, SessionsPerUser: 50}, Guard: guard, Ceremonies: auth.CeremonyLimit{PerIP: 50, Window: time.Hour}}
+	return New(store, fakeKeys{}, fakeCodes{}, noPasskeys{}, cfg, clk.Now), store, clk, alice, secret
 }
 
 func (f *fakeStore) addPending(u user.User) string {
@@ -216,7 +215,7 @@ func (f *fakeStore) addPending(u user.User) string {
 func TestRightCodeStartsAStrongSession(t *testing.T) {
 	i, store, _, alice, secret := setup(t)
 	store.ReserveAttempts(context.Background(), t0, guard.Window, []auth.Limit{{Key: guard.UserKey("alice"), Max: 7}}) // an earlier wrong password
-	res, err := i.Execute(context.Background(), auth.Actor{}, Input{Secret: secret, Code: codeAt(t0), ClientIP: "192.0.2.1", UserAgent: "ua"})
+	res, err := i.Finish(context.Background(), auth.Actor{}, Input{Secret: secret, Code: codeAt(t0), ClientIP: "192.0.2.1", UserAgent: "ua"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +243,7 @@ func TestTOTPWindowAndReplay(t *testing.T) {
 	i, store, clk, alice, secret := setup(t)
 	ctx := context.Background()
 	try := func(code string) error {
-		_, err := i.Execute(ctx, auth.Actor{}, Input{Secret: secret, Code: code, ClientIP: "192.0.2.1"})
+		_, err := i.Finish(ctx, auth.Actor{}, Input{Secret: secret, Code: code, ClientIP: "192.0.2.1"})
 		return err
 	}
 	if err := try(codeOf(step(t0) + 2)); !errors.Is(err, mfa.ErrInvalidCode) {
@@ -285,22 +284,22 @@ func TestWrongCodesCount(t *testing.T) {
 	i, store, _, _, secret := setup(t)
 	ctx := context.Background()
 	for k := 1; k <= mfa.MaxCodeAttempts; k++ {
-		if _, err := i.Execute(ctx, auth.Actor{}, Input{Secret: secret, Code: "000000"}); !errors.Is(err, mfa.ErrInvalidCode) {
+		if _, err := i.Finish(ctx, auth.Actor{}, Input{Secret: secret, Code: "000000"}); !errors.Is(err, mfa.ErrInvalidCode) {
 			t.Fatalf("wrong code %d: %v", k, err)
 		}
 	}
 	if len(store.pending) != 0 || store.Count(guard.UserKey("alice")) != mfa.MaxCodeAttempts {
 		t.Fatalf("pending %d, window %d", len(store.pending), store.Count(guard.UserKey("alice")))
 	}
-	if _, err := i.Execute(ctx, auth.Actor{}, Input{Secret: secret, Code: codeAt(t0)}); !errors.Is(err, auth.ErrNotAuthenticated) {
+	if _, err := i.Finish(ctx, auth.Actor{}, Input{Secret: secret, Code: codeAt(t0)}); !errors.Is(err, auth.ErrNotAuthenticated) {
 		t.Fatalf("after the fifth: %v", err)
 	}
 	alice := store.users[store.totpUser()]
 	for range 2 {
 		s := store.addPending(alice)
-		i.Execute(ctx, auth.Actor{}, Input{Secret: s, Code: "000000"})
+		i.Finish(ctx, auth.Actor{}, Input{Secret: s, Code: "000000"})
 	}
-	_, err := i.Execute(ctx, auth.Actor{}, Input{Secret: store.addPending(alice), Code: codeAt(t0)})
+	_, err := i.Finish(ctx, auth.Actor{}, Input{Secret: store.addPending(alice), Code: codeAt(t0)})
 	if e, ok := apperr.As(err); !ok || e.Code != "too_many_attempts" {
 		t.Fatalf("a full window: %v", err)
 	}
@@ -316,14 +315,14 @@ func (f *fakeStore) totpUser() uuid.UUID {
 func TestRecoveryCodeOnce(t *testing.T) {
 	i, store, _, alice, secret := setup(t)
 	ctx := context.Background()
-	res, err := i.Execute(ctx, auth.Actor{}, Input{Secret: secret, RecoveryCode: " ABCDE FGHJK "})
+	res, err := i.Finish(ctx, auth.Actor{}, Input{Secret: secret, RecoveryCode: " ABCDE FGHJK "})
 	if err != nil || !slices.Equal(res.Session.Methods, []string{"password", "recovery_code"}) {
 		t.Fatalf("recovery code: %+v %v", res.Session, err)
 	}
 	if left := store.Events[0].Details["recovery_codes_left"]; left != 0 {
 		t.Fatalf("recovery_codes_left %v", left)
 	}
-	if _, err := i.Execute(ctx, auth.Actor{}, Input{Secret: store.addPending(alice), RecoveryCode: "abcde-fghjk"}); !errors.Is(err, mfa.ErrInvalidCode) {
+	if _, err := i.Finish(ctx, auth.Actor{}, Input{Secret: store.addPending(alice), RecoveryCode: "abcde-fghjk"}); !errors.Is(err, mfa.ErrInvalidCode) {
 		t.Fatalf("the code again: %v", err)
 	}
 }
@@ -335,7 +334,7 @@ func TestAccountChangedSinceThePassword(t *testing.T) {
 	i, store, _, alice, secret := setup(t)
 	alice.PasswordHash = "hash-2"
 	store.users[alice.ID] = alice
-	if _, err := i.Execute(context.Background(), auth.Actor{}, Input{Secret: secret, Code: codeAt(t0)}); !errors.Is(err, auth.ErrInvalidCredentials) {
+	if _, err := i.Finish(context.Background(), auth.Actor{}, Input{Secret: secret, Code: codeAt(t0)}); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatalf("err %v", err)
 	}
 	if len(store.pending) != 0 || len(store.sessions) != 0 || store.totp[alice.ID].LastStep == step(t0) {
@@ -359,7 +358,7 @@ func TestRefusedBeforeAnyCheck(t *testing.T) {
 		"a code and a credential": {auth.Actor{}, Input{Secret: secret, Code: "123456", Credential: json.RawMessage(`{}`)}, apperr.ErrInvalid},
 		"unknown login":           {auth.Actor{}, Input{Secret: "mfa." + strings.Repeat("A", 43), Code: "123456"}, auth.ErrNotAuthenticated},
 	} {
-		if _, err := i.Execute(ctx, c.actor, c.in); !errors.Is(err, c.want) {
+		if _, err := i.Finish(ctx, c.actor, c.in); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", name, err, c.want)
 		}
 	}
