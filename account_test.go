@@ -556,7 +556,7 @@ func TestPasswordResetWinsOverARacingLogin(t *testing.T) {
 		// A change of one's own password racing with a reset.
 		changer := app.seed(t, "the.changer", user.RoleUser)
 		parked := newParkedHasher(hasher)
-		ch := changepassword.New(app.store, parked, mailer.NewOutbox(app.store, templates(t), app.clock.Now), policy, passwordGuard(app.cfg), 8, app.clock.Now)
+		ch := changepassword.New(app.store, parked, mailer.NewOutbox(app.store, templates(t), app.clock.Now), signin.Rules{Policy: policy}, passwordGuard(app.cfg), 8, app.clock.Now)
 		err := racing(t, parked, func() error {
 			_, err := ch.Execute(ctx, auth.Actor{User: changer, SessionID: []byte{2}}, changepassword.Input{CurrentPassword: seedPassword, NewPassword: "set by the user", ClientIP: "192.0.2.1"})
 			return err

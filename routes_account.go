@@ -38,7 +38,7 @@ func accountRoutes(api *echo.Group, d *deps) {
 
 	api.GET("/auth/me", me.Handle, d.authn.Required)
 
-	changePasswordH := changepassword.NewHandler(changepassword.New(s, d.hasher, d.outbox, d.policy, d.guard, cfg.Password.MinLength, now), d.cookies)
+	changePasswordH := changepassword.NewHandler(changepassword.New(s, d.hasher, d.outbox, d.signins, d.guard, cfg.Password.MinLength, now), d.cookies)
 	api.PUT("/auth/password", changePasswordH.Handle, d.hashing, d.authn.Required)
 
 	listSessionsH := listsessions.NewHandler(listsessions.New(s, now))

@@ -13,6 +13,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
+	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -33,6 +34,11 @@ func (f *fakeStore) ReplaceEmail(_ context.Context, u user.User, email string, _
 	}
 	f.email = email
 	return true, nil
+}
+
+// Factors: no second factor (the assurance rule is auth's, tested there).
+func (f *fakeStore) Factors(context.Context, uuid.UUID) (mfa.Factors, error) {
+	return mfa.Factors{}, nil
 }
 
 func (f *fakeStore) LockUserWithPassword(_ context.Context, _ uuid.UUID, hash string) (bool, error) {

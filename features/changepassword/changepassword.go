@@ -12,6 +12,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -20,16 +21,16 @@ type Interactor struct {
 	store          Store
 	hasher         Hasher
 	mailer         Mailer
-	policy         session.Policy
+	signins        signin.Rules
 	guard          auth.Guard
 	minPasswordLen int
 	now            func() time.Time
 }
 
-// New returns the interactor; guard throttles current-password checks in
+// New returns the interactor; signins re-issues the caller's session, guard throttles current-password checks in
 // the login windows.
-func New(store Store, hasher Hasher, mailer Mailer, policy session.Policy, guard auth.Guard, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, mailer: mailer, policy: policy, guard: guard, minPasswordLen: minPasswordLen, now: now}
+func New(store Store, hasher Hasher, mailer Mailer, signins signin.Rules, guard auth.Guard, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, mailer: mailer, signins: signins, guard: guard, minPasswordLen: minPasswordLen, now: now}
 }
 
 // Input is the current password and the new one, and the client the new
@@ -77,10 +78,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	if err != nil {
 		return Result{}, fmt.Errorf("change password: %w", r.Abandon(ctx, err))
 	}
-	secret, id := session.NewSecret()
-	// The caller's new session is as strong as the one it replaces.
-	s := i.policy.Start(id, u.ID, now).MadeWith(actor.Methods)
-	s.UserAgent, s.IP = session.CleanUserAgent(in.UserAgent), in.ClientIP
+	var res Result
 	err = r.Change(ctx, func(ctx context.Context) error {
 		// Over the hash the current password was checked against (Change
 		// holds the user's row while it is still theirs).
@@ -95,13 +93,6 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		if err := i.store.VoidRecoveryTokens(ctx, u.ID, now); err != nil {
 			return err
 		}
-		ended, err := i.store.DeleteUserSessions(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		if err := i.store.InsertSession(ctx, s); err != nil {
-			return err
-		}
 		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.PasswordChanged, u.ID, u.ID, nil)); err != nil {
 			return err
 		}
@@ -110,13 +101,13 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 				return err
 			}
 		}
-		if e, ok := audit.SessionsEnded(ctx, now, u.ID, u.ID, session.EndedByPassword, ended); ok {
-			return i.store.RecordEvent(ctx, e)
-		}
-		return nil
+		// Every session ends; the caller's new one is as strong as the
+		// one it replaces.
+		res.Session, res.Secret, err = i.signins.Reissue(ctx, i.store, now, u.ID, actor.Methods, in.UserAgent, in.ClientIP, session.EndedByPassword)
+		return err
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("change password of %s: %w", u.Username, err)
 	}
-	return Result{Session: s, Secret: secret}, nil
+	return res, nil
 }

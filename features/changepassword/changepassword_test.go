@@ -14,8 +14,10 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
+	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
 	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -51,6 +53,12 @@ func (f *fakeStore) ReplacePasswordHash(_ context.Context, _ uuid.UUID, old, has
 	f.stored = hash
 	return true, f.record("update " + hash)
 }
+
+// Factors: no second factor (the assurance rule is auth's, tested there).
+func (f *fakeStore) Factors(context.Context, uuid.UUID) (mfa.Factors, error) {
+	return mfa.Factors{}, nil
+}
+
 func (f *fakeStore) LockUserWithPassword(_ context.Context, _ uuid.UUID, hash string) (bool, error) {
 	if hash != f.stored {
 		return false, f.record("keep " + f.stored)
@@ -74,7 +82,7 @@ func setup() (*Interactor, *fakeStore, auth.Actor) {
 	f := &fakeStore{stored: "hash:old password"}
 	policy := session.Policy{TTL: 15 * time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}
 	actor := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:old password"}, SessionID: []byte{1}}
-	return New(f, &authtest.Hasher{}, &f.Outbox, policy, guard, 8, func() time.Time { return t0 }), f, actor
+	return New(f, &authtest.Hasher{}, &f.Outbox, signin.Rules{Policy: policy}, guard, 8, func() time.Time { return t0 }), f, actor
 }
 
 func TestChangePassword(t *testing.T) {

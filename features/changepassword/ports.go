@@ -9,17 +9,16 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
-	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
 )
 
 // Store counts the check in the attempt windows, changes the password and
 // the sessions, and records the events, in one transaction.
 type Store interface {
-	auth.ReauthStore // for guard.Reauthenticate and its Change
+	auth.ReauthStore    // for guard.Reauthenticate and its Change
+	signin.ReissueStore // for signin.Rules.Reissue
 	ReplacePasswordHash(ctx context.Context, userID uuid.UUID, old, hash string, updatedAt time.Time) (bool, error)
-	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
 	VoidRecoveryTokens(ctx context.Context, userID uuid.UUID, now time.Time) error
-	InsertSession(ctx context.Context, s session.Session) error
 }
 
 // Hasher checks the current password and hashes the new one.

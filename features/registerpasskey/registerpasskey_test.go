@@ -92,7 +92,7 @@ func TestRegister(t *testing.T) {
 	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
 	i := New(store, store, &authtest.Hasher{}, fakeRP{&n}, keys{}, guard, func() time.Time { return now })
 	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw", Email: "alice@example.com", EmailVerifiedAt: t0}, SessionID: []byte{1}}
-	bob := auth.Actor{User: user.User{ID: user.NewID(), Username: "bob", PasswordHash: "hash:pw"}, SessionID: []byte{2}}
+	bob := auth.Actor{User: user.User{ID: user.NewID(), Username: "bob", PasswordHash: "hash:pw"}, SessionID: []byte{2}, Methods: []string{mfa.MethodPassword, mfa.MethodTOTP}}
 	ctx := context.Background()
 	if _, err := i.Begin(ctx, alice, BeginInput{CurrentPassword: "wrong"}); !errors.Is(err, auth.ErrWrongPassword) || len(store.ceremonies) != 0 {
 		t.Fatalf("wrong password: %v", err)
@@ -102,6 +102,12 @@ func TestRegister(t *testing.T) {
 	if err != nil || res.Passkey.Name != "Laptop" || res.Passkey.UserID != alice.User.ID || len(res.RecoveryCodes) != 10 || store.codes != 10 {
 		t.Fatalf("first passkey: %+v, %v", res, err)
 	}
+	// With a factor, a password-only session manages none (auth's
+	// assurance rule); the session the enrollment gives is at aal 2.
+	if _, err := i.Begin(ctx, alice, BeginInput{CurrentPassword: "pw"}); !errors.Is(err, auth.ErrAAL2Required) {
+		t.Fatalf("aal 1 with a passkey: %v", err)
+	}
+	alice.Methods = []string{mfa.MethodPassword, mfa.MethodWebAuthn}
 	i.Begin(ctx, alice, BeginInput{CurrentPassword: "pw"})
 	if res, err := i.Finish(ctx, alice, FinishInput{Name: "Key", Credential: json.RawMessage(`{"ceremony":"cxx"}`)}); err != nil || res.RecoveryCodes != nil {
 		t.Fatalf("second passkey: %+v, %v", res, err)

@@ -43,6 +43,7 @@ var (
 	ErrAlreadyAuthenticated = &apperr.Error{Kind: apperr.KindForbidden, Code: "already_authenticated", Message: "you are already logged in; log out first"}
 	ErrAccountInactive      = &apperr.Error{Kind: apperr.KindForbidden, Code: "account_inactive", Message: "this account is inactive"}
 	ErrWrongPassword        = &apperr.Error{Kind: apperr.KindForbidden, Code: "wrong_password", Message: "the current password is wrong"}
+	ErrAAL2Required         = &apperr.Error{Kind: apperr.KindForbidden, Code: "aal2_required", Message: "this change needs a session made with your second factor; log in again with it"}
 )
 
 // ErrTooManyAttempts returns the throttling error of password attempts,

@@ -8,13 +8,16 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
 // ReauthStore is what a re-authenticated change needs from the store: the
-// attempt windows, the trail for a wrong password, the user's row lock
-// and the transaction the change is made in.
+// attempt windows, the trail for a wrong password, the user's factors
+// (the assurance rule), the user's row lock and the transaction the change
+// is made in.
 type ReauthStore interface {
 	AttemptStore
+	AssuranceStore
 	RecordEvent(ctx context.Context, e audit.Event) error
 	// LockUserWithPassword locks a user's row while the user still has
 	// the password hash given, and reports whether they had it.
@@ -46,6 +49,11 @@ type Reauthentication struct {
 // the hash read when the request was authenticated; make the change with
 // the returned value's Change.
 func (g Guard) Reauthenticate(ctx context.Context, store ReauthStore, hasher Verifier, now time.Time, actor Actor, password, ip, action string) (Reauthentication, error) {
+	// Refused before the password is checked, so that it costs no try
+	// (Change checks again, under the row lock).
+	if err := CheckAssurance(ctx, store, actor); err != nil {
+		return Reauthentication{}, err
+	}
 	a, err := g.Reserve(ctx, store, now, actor.User.Username, ip)
 	if err != nil {
 		return Reauthentication{}, err
@@ -67,7 +75,9 @@ func (g Guard) Reauthenticate(ctx context.Context, store ReauthStore, hasher Ver
 // Change makes the change fn describes in one transaction that first locks
 // the user's row, only while the password checked is still theirs (a reset,
 // recovery or other change since then wins: ErrWrongPassword, and the
-// attempt stays counted), and settles the attempt with the change. A
+// attempt stays counted) and while the session is strong enough for the
+// user's factors as they are now (CheckAssurance: a factor enrolled since
+// the session was made counts), and settles the attempt with the change. A
 // change refused for any other reason (fn's error, a fault) gives the
 // attempt back: a right password never counts as a failure.
 func (r Reauthentication) Change(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -78,6 +88,9 @@ func (r Reauthentication) Change(ctx context.Context, fn func(ctx context.Contex
 		}
 		if !ok {
 			return ErrWrongPassword
+		}
+		if err := CheckAssurance(ctx, r.store, r.actor); err != nil {
+			return err
 		}
 		if err := fn(ctx); err != nil {
 			return err
@@ -94,4 +107,29 @@ func (r Reauthentication) Change(ctx context.Context, fn func(ctx context.Contex
 // Change (a fault while preparing it), and returns cause.
 func (r Reauthentication) Abandon(ctx context.Context, cause error) error {
 	return r.attempt.Abandon(ctx, cause)
+}
+
+// AssuranceStore reads a user's second factors.
+type AssuranceStore interface {
+	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
+}
+
+// CheckAssurance is the assurance rule of every credential change
+// (password, address, second factors, recovery codes): a user who has a
+// second factor makes it only from a session made with one (aal 2), so
+// that a password alone, or a session from before the enrollment, cannot
+// manage the factors: ErrAAL2Required. In a transaction that holds the
+// user's row lock it sees a factor enrolled by a racing request.
+func CheckAssurance(ctx context.Context, store AssuranceStore, actor Actor) error {
+	if mfa.AAL(actor.Methods) >= mfa.AAL2 {
+		return nil
+	}
+	f, err := store.Factors(ctx, actor.User.ID)
+	if err != nil {
+		return err
+	}
+	if f.Any() {
+		return ErrAAL2Required
+	}
+	return nil
 }

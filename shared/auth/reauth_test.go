@@ -12,6 +12,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
+	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -20,16 +21,19 @@ import (
 // change ran inside a transaction and under the row lock.
 type reauthStore struct {
 	authtest.Attempts
-	hash   string // the user's stored hash now
-	events []audit.Type
-	inTx   bool
-	locked bool
+	hash    string // the user's stored hash now
+	factors mfa.Factors
+	events  []audit.Type
+	inTx    bool
+	locked  bool
 }
 
 func (s *reauthStore) RecordEvent(_ context.Context, e audit.Event) error {
 	s.events = append(s.events, e.Type)
 	return nil
 }
+
+func (s *reauthStore) Factors(context.Context, uuid.UUID) (mfa.Factors, error) { return s.factors, nil }
 
 func (s *reauthStore) LockUserWithPassword(_ context.Context, _ uuid.UUID, hash string) (bool, error) {
 	s.locked = s.inTx && hash == s.hash
@@ -135,5 +139,49 @@ func TestReauthenticateThrottles(t *testing.T) {
 	}
 	if len(s.events) != 2 {
 		t.Fatalf("events %v: a throttled check records nothing", s.events)
+	}
+}
+
+// TestAssuranceOfCredentialChanges: a user with a second factor changes
+// credentials only from a session made with one. A password-only session
+// is refused before its password costs a try, and a factor enrolled after
+// the check (a racing enrollment) still refuses the change, giving the
+// right password back.
+func TestAssuranceOfCredentialChanges(t *testing.T) {
+	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
+	u := user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw"}
+	aal1 := auth.Actor{User: u, SessionID: []byte{1}, Methods: []string{mfa.MethodPassword}}
+	aal2 := auth.Actor{User: u, SessionID: []byte{2}, Methods: []string{mfa.MethodPassword, mfa.MethodTOTP}}
+	ctx, now := context.Background(), time.Unix(1000, 0)
+	enrolled := mfa.Factors{TOTPEnabledAt: now}
+
+	s := &reauthStore{hash: "hash:pw", factors: enrolled}
+	if _, err := guard.Reauthenticate(ctx, s, verifier{}, now, aal1, "pw", "192.0.2.1", "test"); !errors.Is(err, auth.ErrAAL2Required) {
+		t.Fatalf("aal 1 with a factor: %v", err)
+	}
+	if n := s.Count(guard.UserKey("alice")); n != 0 {
+		t.Fatalf("%d attempts counted: the refusal costs no try", n)
+	}
+	r, err := guard.Reauthenticate(ctx, s, verifier{}, now, aal2, "pw", "192.0.2.1", "test")
+	if err != nil {
+		t.Fatalf("aal 2: %v", err)
+	}
+	if err := r.Change(ctx, func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("aal 2 change: %v", err)
+	}
+
+	// Enrolled between the check and the change.
+	s = &reauthStore{hash: "hash:pw"}
+	r, err = guard.Reauthenticate(ctx, s, verifier{}, now, aal1, "pw", "192.0.2.1", "test")
+	if err != nil {
+		t.Fatalf("aal 1 without a factor: %v", err)
+	}
+	s.factors = enrolled
+	ran := false
+	if err := r.Change(ctx, func(context.Context) error { ran = true; return nil }); !errors.Is(err, auth.ErrAAL2Required) || ran {
+		t.Fatalf("a factor enrolled meanwhile: %v, the change ran: %v", err, ran)
+	}
+	if n := s.Count(guard.UserKey("alice")); n != 0 {
+		t.Fatalf("%d attempts counted: the right password is given back", n)
 	}
 }

@@ -53,6 +53,7 @@ const (
 	EndedByExpiry       EndReason = "expiry"       // purged after it expired
 	EndedByRecovery     EndReason = "recovery"     // the password was recovered by mail
 	EndedByMFAReset     EndReason = "mfa_reset"    // an admin removed the user's second factors
+	EndedByEnrollment   EndReason = "mfa_enrolled" // the user enrolled their first second factor
 )
 
 // MaxUserAgent is how many bytes of a User-Agent a session keeps.

@@ -82,3 +82,35 @@ func (r Rules) Start(ctx context.Context, store Store, now time.Time, l Login) (
 	}
 	return s, secret, nil
 }
+
+// ReissueStore is what re-issuing a user's session writes.
+type ReissueStore interface {
+	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
+	InsertSession(ctx context.Context, s session.Session) error
+	RecordEvent(ctx context.Context, e audit.Event) error
+}
+
+// Reissue is the end of a change that makes every session of a user
+// worthless (their password changed, their first second factor
+// enrolled): in the caller's transaction, every session of userID ends
+// (session.ended with reason and the count), and the caller, from the
+// client at ip with userAgent, gets a new session made with methods (a new
+// id and cookie, never the old one extended).
+func (r Rules) Reissue(ctx context.Context, store ReissueStore, now time.Time, userID uuid.UUID, methods []string, userAgent, ip string, reason session.EndReason) (session.Session, string, error) {
+	secret, id := session.NewSecret()
+	s := r.Policy.Start(id, userID, now).MadeWith(methods)
+	s.UserAgent, s.IP = session.CleanUserAgent(userAgent), ip
+	ended, err := store.DeleteUserSessions(ctx, userID)
+	if err != nil {
+		return session.Session{}, "", err
+	}
+	if err := store.InsertSession(ctx, s); err != nil {
+		return session.Session{}, "", err
+	}
+	if e, ok := audit.SessionsEnded(ctx, now, userID, userID, reason, ended); ok {
+		if err := store.RecordEvent(ctx, e); err != nil {
+			return session.Session{}, "", err
+		}
+	}
+	return s, secret, nil
+}
