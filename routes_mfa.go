@@ -35,7 +35,7 @@ func mfaRoutes(api *echo.Group, d *deps) {
 	setupTOTPH := setuptotp.NewHandler(setuptotp.New(s, d.hasher, d.keys, d.apps, d.guard, now))
 	api.POST("/auth/mfa/totp/setup", setupTOTPH.Handle, d.hashing, d.authn.Required)
 
-	enableTOTPH := enabletotp.NewHandler(enabletotp.New(s, d.outbox, d.keys, d.apps, d.guard, now))
+	enableTOTPH := enabletotp.NewHandler(enabletotp.New(s, d.outbox, d.keys, d.apps, enabletotp.Config{Guard: d.guard, Signins: d.signins}, now), d.cookies)
 	api.POST("/auth/mfa/totp/enable", enableTOTPH.Handle, d.authn.Required)
 
 	disableTOTPH := disabletotp.NewHandler(disabletotp.New(s, d.outbox, d.hasher, d.guard, now))
@@ -44,7 +44,7 @@ func mfaRoutes(api *echo.Group, d *deps) {
 	recoveryCodesH := regeneratecodes.NewHandler(regeneratecodes.New(s, d.outbox, d.hasher, d.keys, d.guard, now))
 	api.POST("/auth/mfa/recovery-codes", recoveryCodesH.Handle, d.hashing, d.authn.Required)
 
-	registerPasskeyH := registerpasskey.NewHandler(registerpasskey.New(s, d.outbox, d.hasher, d.rp, d.keys, d.guard, now))
+	registerPasskeyH := registerpasskey.NewHandler(registerpasskey.New(s, d.outbox, d.hasher, d.rp, d.keys, registerpasskey.Config{Guard: d.guard, Signins: d.signins}, now), d.cookies)
 	api.POST("/auth/mfa/webauthn/register/begin", registerPasskeyH.Begin, d.hashing, d.authn.Required)
 	api.POST("/auth/mfa/webauthn/register/finish", registerPasskeyH.Finish, d.authn.Required)
 

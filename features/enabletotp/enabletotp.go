@@ -7,6 +7,7 @@ package enabletotp
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/signin"
 )
 
 // Interactor enables authenticators.
@@ -23,26 +25,34 @@ type Interactor struct {
 	mailer Mailer
 	keys   Keys
 	codes  mfa.Codes
-	guard  auth.Guard
+	cfg    Config
 	now    func() time.Time
 }
 
-// New returns the interactor; codes is the TOTP mathematics; guard counts
-// wrong codes in the login windows.
-func New(store Store, mailer Mailer, keys Keys, codes mfa.Codes, guard auth.Guard, now func() time.Time) *Interactor {
-	return &Interactor{store: store, mailer: mailer, keys: keys, codes: codes, guard: guard, now: now}
+// Config is the enrollment's policy.
+type Config struct {
+	Guard   auth.Guard   // the login windows wrong codes count in
+	Signins signin.Rules // a first factor re-issues the caller's session
 }
 
-// Input is the first code the app shows, and the caller's address.
+// New returns the interactor; codes is the TOTP mathematics.
+func New(store Store, mailer Mailer, keys Keys, codes mfa.Codes, cfg Config, now func() time.Time) *Interactor {
+	return &Interactor{store: store, mailer: mailer, keys: keys, codes: codes, cfg: cfg, now: now}
+}
+
+// Input is the first code the app shows, and the caller's client.
 type Input struct {
-	Code     string
-	ClientIP string
+	Code      string
+	ClientIP  string
+	UserAgent string
 }
 
-// Result is the recovery codes made with a first factor (none otherwise).
-type Result struct {
-	RecoveryCodes []string
-}
+// Result is what a first factor gives (the recovery codes, shown once,
+// and the caller's new session); zero otherwise.
+type Result = signin.Enrolled
+
+// Action is a wrong first code's details.action in reauthentication.failed.
+const Action = "enable_totp"
 
 // Execute checks the code against the secret set up and enables it: 409
 // totp_not_set_up without a setup, totp_already_enabled once enabled, 422
@@ -68,7 +78,12 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	}
 	// Guesses are counted like a login's, so a stolen session cannot try
 	// every code against a setup its user left unfinished.
-	attempt, err := i.guard.Reserve(ctx, i.store, now, u.Username, in.ClientIP)
+	// A second factor is managed from a session made with one (refused
+	// before the code costs a try).
+	if err := auth.CheckAssurance(ctx, i.store, actor); err != nil {
+		return Result{}, fmt.Errorf("enable totp: %w", err)
+	}
+	attempt, err := i.cfg.Guard.Reserve(ctx, i.store, now, u.Username, in.ClientIP)
 	if err != nil {
 		return Result{}, fmt.Errorf("enable totp: %w", err)
 	}
@@ -77,7 +92,13 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		return Result{}, fmt.Errorf("enable totp: %w", attempt.Abandon(ctx, err))
 	}
 	if !ok {
-		return Result{}, mfa.ErrWrongEnableCode // stays counted
+		// Stays counted, and recorded: a stolen session trying codes
+		// against a setup its user left unfinished shows in the trail.
+		e := audit.New(ctx, now, audit.ReauthenticationFailed, u.ID, u.ID, map[string]any{"action": Action})
+		if err := i.store.RecordEvent(ctx, e); err != nil {
+			return Result{}, fmt.Errorf("enable totp: %w", err)
+		}
+		return Result{}, mfa.ErrWrongEnableCode
 	}
 	if resealed == nil {
 		resealed = t.Sealed
@@ -87,6 +108,9 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		first, err := i.store.Factors(ctx, u.ID)
 		if err != nil {
 			return err
+		}
+		if first.Any() && mfa.AAL(actor.Methods) < mfa.AAL2 {
+			return auth.ErrAAL2Required // a factor enrolled meanwhile
 		}
 		// Only the secret the code was checked against: a setup since
 		// then replaced it, and this code is not its app's.
@@ -104,9 +128,13 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.TOTPEnabled, u.ID, u.ID, nil)); err != nil {
 			return err
 		}
-		res.RecoveryCodes, err = mfa.FactorAdded(ctx, i.store, i.keys.RecoveryDigest, first, u.ID, now)
+		res, err = i.cfg.Signins.Enroll(ctx, i.store, now, signin.Enrollment{UserID: u.ID, Before: first, Method: mfa.MethodTOTP,
+			Methods: actor.Methods, UserAgent: in.UserAgent, IP: in.ClientIP, Digest: i.keys.RecoveryDigest})
 		return err
 	})
+	if errors.Is(err, auth.ErrAAL2Required) {
+		err = attempt.Abandon(ctx, err) // the code was right
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("enable totp for %s: %w", u.Username, err)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -24,8 +26,20 @@ type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
 	onetimetest.Outbox
-	totp  map[uuid.UUID]mfa.TOTP
-	codes [][]byte
+	totp     map[uuid.UUID]mfa.TOTP
+	codes    [][]byte
+	sessions []session.Session // the user's, all of them
+}
+
+func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) (int, error) {
+	n := len(f.sessions)
+	f.sessions = nil
+	return n, nil
+}
+
+func (f *fakeStore) InsertSession(_ context.Context, s session.Session) error {
+	f.sessions = append(f.sessions, s)
+	return nil
 }
 
 func (f *fakeStore) TOTP(_ context.Context, id uuid.UUID) (mfa.TOTP, bool, error) {
@@ -71,10 +85,12 @@ func (fakeCodes) MatchStep(_, code string, now time.Time) (int64, bool) {
 var t0 = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 
 func TestEnable(t *testing.T) {
-	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice"}, SessionID: []byte{1}}
-	store := &fakeStore{totp: map[uuid.UUID]mfa.TOTP{}}
+	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice"}, SessionID: []byte{1}, Methods: []string{mfa.MethodPassword}}
+	// Two sessions: the caller's, and one on another device.
+	store := &fakeStore{totp: map[uuid.UUID]mfa.TOTP{}, sessions: []session.Session{{UserID: alice.User.ID}, {UserID: alice.User.ID}}}
 	guard := auth.Guard{PerUser: 3, PerIP: 50, Window: time.Hour, Key: []byte("k")}
-	i := New(store, store, fakeKeys{}, fakeCodes{}, guard, func() time.Time { return t0 })
+	policy := session.Policy{TTL: time.Hour, RefreshRatio: 0.2, AbsoluteTTL: 24 * time.Hour}
+	i := New(store, store, fakeKeys{}, fakeCodes{}, Config{Guard: guard, Signins: signin.Rules{Policy: policy}}, func() time.Time { return t0 })
 	ctx := context.Background()
 	right := fmt.Sprintf("%06d", (t0.Unix()/30)%1_000_000)
 	if _, err := i.Execute(ctx, alice, Input{Code: right}); !errors.Is(err, mfa.ErrNoTOTPSetup) {
@@ -84,8 +100,11 @@ func TestEnable(t *testing.T) {
 	if _, err := i.Execute(ctx, alice, Input{Code: "000000"}); !errors.Is(err, mfa.ErrWrongEnableCode) {
 		t.Fatalf("wrong code: %v", err)
 	}
-	if len(store.Events) != 0 || store.totp[alice.User.ID].Enabled() || store.Count(guard.UserKey("alice")) != 1 {
+	if store.totp[alice.User.ID].Enabled() || store.Count(guard.UserKey("alice")) != 1 {
 		t.Fatal("a wrong code changed something, or was not counted")
+	}
+	if len(store.Events) != 1 || store.Events[0].Type != audit.ReauthenticationFailed || store.Events[0].Details["action"] != Action {
+		t.Fatalf("events %+v: a wrong code is recorded (reauthentication.failed, enable_totp)", store.Events)
 	}
 	res, err := i.Execute(ctx, alice, Input{Code: right})
 	if err != nil || len(res.RecoveryCodes) != mfa.RecoveryCodes || len(store.codes) != mfa.RecoveryCodes {
@@ -99,8 +118,17 @@ func TestEnable(t *testing.T) {
 	if !got.Enabled() || got.LastStep != t0.Unix()/30 || string(got.Sealed) != "new:SECRET" {
 		t.Fatalf("totp %+v: enabled, its step used, sealed under the current key", got)
 	}
-	if !slices.Equal(store.Types(), []audit.Type{audit.TOTPEnabled, audit.RecoveryCodesGenerated}) {
+	if !slices.Equal(store.Types(), []audit.Type{audit.ReauthenticationFailed, audit.TOTPEnabled, audit.RecoveryCodesGenerated, audit.SessionEnded}) {
 		t.Fatalf("events %v", store.Types())
+	}
+	// The first factor ends every session and re-issues the caller's at
+	// aal 2, made with both factors.
+	if ended := store.Ended(session.EndedByEnrollment); ended != 2 {
+		t.Fatalf("%d sessions ended (mfa_enrolled), want 2", ended)
+	}
+	if !res.First() || len(store.sessions) != 1 || store.sessions[0].ID == nil || res.Session.AAL != mfa.AAL2 ||
+		!slices.Equal(res.Session.Methods, []string{mfa.MethodPassword, mfa.MethodTOTP}) {
+		t.Fatalf("new session %+v (stored %d): aal 2, password and totp", res.Session, len(store.sessions))
 	}
 	if n := store.Count(guard.UserKey("alice")); n != 1 {
 		t.Fatalf("user window %d: the right code gives its attempt back, the wrong one stays", n)

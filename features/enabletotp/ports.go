@@ -2,27 +2,32 @@ package enabletotp
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/signin"
 )
 
 // Store counts the code in the login windows, reads the authenticator set
 // up and the factors, enables it and stores the recovery codes, and
 // records the events, in one transaction.
 type Store interface {
-	auth.AttemptStore
+	auth.AttemptStore   // for the guard's reservation
+	auth.AssuranceStore // for auth.CheckAssurance
+	signin.EnrollStore  // for signin.Rules.Enroll
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	TOTP(ctx context.Context, userID uuid.UUID) (mfa.TOTP, bool, error)
-	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
 	EnableTOTP(ctx context.Context, userID uuid.UUID, sealed, resealed []byte, step int64, now time.Time) (bool, error)
-	ReplaceRecoveryCodes(ctx context.Context, userID uuid.UUID, digests [][]byte, now time.Time) error
-	RecordEvent(ctx context.Context, e audit.Event) error
+}
+
+// Cookies sets the session cookie a first factor re-issues.
+type Cookies interface {
+	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
 }
 
 // Keys open the secret (sealing it again under the current key) and

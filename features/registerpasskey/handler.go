@@ -11,10 +11,15 @@ import (
 )
 
 // Handler is the HTTP adapter.
-type Handler struct{ interactor *Interactor }
+type Handler struct {
+	interactor *Interactor
+	cookies    Cookies
+}
 
 // NewHandler returns the handler.
-func NewHandler(i *Interactor) *Handler { return &Handler{interactor: i} }
+func NewHandler(i *Interactor, cookies Cookies) *Handler {
+	return &Handler{interactor: i, cookies: cookies}
+}
 
 type beginRequest struct {
 	CurrentPassword string `json:"current_password"`
@@ -48,16 +53,23 @@ type response struct {
 }
 
 // Finish answers POST /api/v1/auth/mfa/webauthn/register/finish: 201 the
-// stored passkey (and the recovery codes of a first factor).
+// stored passkey (and, for a first factor, the recovery codes and the
+// caller's new session cookie: every other session has ended).
 func (h *Handler) Finish(c *echo.Context) error {
 	var req finishRequest
 	if err := c.Bind(&req); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	res, err := h.interactor.Finish(ctx, auth.ActorFrom(ctx), FinishInput(req))
+	res, err := h.interactor.Finish(ctx, auth.ActorFrom(ctx), FinishInput{Name: req.Name, Credential: req.Credential,
+		ClientIP: c.RealIP(), UserAgent: c.Request().UserAgent()})
 	if err != nil {
 		return err
+	}
+	if res.First() {
+		if err := h.cookies.Write(c.Response(), res.Secret, res.Session.CreatedAt, res.Session.ExpiresAt); err != nil {
+			return err
+		}
 	}
 	p := res.Passkey
 	if len(res.RecoveryCodes) > 0 {

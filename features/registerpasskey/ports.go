@@ -3,27 +3,30 @@ package registerpasskey
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"time"
-
-	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/signin"
 )
 
 // Store checks the current password (its windows, its trail), keeps and
 // takes ceremonies, reads the user's handle, passkeys and factors, and
 // stores the new passkey and recovery codes with their events.
 type Store interface {
-	auth.ReauthStore // for guard.Reauthenticate and its Change
-	WebAuthnHandle(ctx context.Context, userID uuid.UUID) ([]byte, error)
-	Passkeys(ctx context.Context, userID uuid.UUID) ([]mfa.Passkey, error)
-	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
+	auth.ReauthStore   // for guard.Reauthenticate and its Change
+	mfa.AccountStore   // for mfa.AccountOf
+	mfa.CeremonyStore  // for mfa.TakeCeremony
+	signin.EnrollStore // for signin.Rules.Enroll
 	InsertCeremony(ctx context.Context, c mfa.Ceremony) error
-	TakeCeremony(ctx context.Context, id []byte) (mfa.Ceremony, error)
 	InsertPasskey(ctx context.Context, p mfa.Passkey) error
-	ReplaceRecoveryCodes(ctx context.Context, userID uuid.UUID, digests [][]byte, now time.Time) error
+}
+
+// Cookies sets the session cookie a first factor re-issues.
+type Cookies interface {
+	Write(w http.ResponseWriter, sid string, issuedAt, expiresAt time.Time) error
 }
 
 // Hasher checks the current password.

@@ -23,6 +23,7 @@ import (
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/signin"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -33,13 +34,19 @@ type Interactor struct {
 	hasher Hasher
 	rp     RelyingParty
 	keys   Keys
-	guard  auth.Guard
+	cfg    Config
 	now    func() time.Time
 }
 
-// New returns the interactor; guard throttles the current-password check.
-func New(store Store, mailer Mailer, hasher Hasher, rp RelyingParty, keys Keys, guard auth.Guard, now func() time.Time) *Interactor {
-	return &Interactor{store: store, mailer: mailer, hasher: hasher, rp: rp, keys: keys, guard: guard, now: now}
+// Config is the registration's policy.
+type Config struct {
+	Guard   auth.Guard   // throttles the current-password check
+	Signins signin.Rules // a first factor re-issues the caller's session
+}
+
+// New returns the interactor.
+func New(store Store, mailer Mailer, hasher Hasher, rp RelyingParty, keys Keys, cfg Config, now func() time.Time) *Interactor {
+	return &Interactor{store: store, mailer: mailer, hasher: hasher, rp: rp, keys: keys, cfg: cfg, now: now}
 }
 
 // BeginInput is the caller's current password and address.
@@ -60,7 +67,7 @@ func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, in BeginInput)
 		return nil, apperr.Invalid(apperr.FieldError{Field: "current_password", Message: "current_password is required"})
 	}
 	u, now := actor.User, i.now()
-	r, err := i.guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	r, err := i.cfg.Guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
 		return nil, fmt.Errorf("begin passkey registration: %w", err)
 	}
@@ -84,18 +91,20 @@ func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, in BeginInput)
 	return opts, nil
 }
 
-// FinishInput is the name the user gives the passkey and the browser's
-// answer (the PublicKeyCredential as JSON).
+// FinishInput is the name the user gives the passkey, the browser's
+// answer (the PublicKeyCredential as JSON), and the caller's client.
 type FinishInput struct {
 	Name       string
 	Credential json.RawMessage
+	ClientIP   string
+	UserAgent  string
 }
 
-// Result is the stored passkey, and the recovery codes made with a first
-// factor (none otherwise).
+// Result is the stored passkey, and what a first factor gives (the
+// recovery codes and the caller's new session).
 type Result struct {
-	Passkey       mfa.Passkey
-	RecoveryCodes []string
+	Passkey mfa.Passkey
+	signin.Enrolled
 }
 
 // Finish verifies the answer to a registration the caller began (422
@@ -134,6 +143,9 @@ func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInpu
 		if err != nil {
 			return err
 		}
+		if before.Any() && mfa.AAL(actor.Methods) < mfa.AAL2 {
+			return auth.ErrAAL2Required // a factor enrolled since Begin
+		}
 		if err := i.store.InsertPasskey(ctx, p); err != nil {
 			return err
 		}
@@ -146,7 +158,8 @@ func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInpu
 			return err
 		}
 		res.Passkey = p
-		res.RecoveryCodes, err = mfa.FactorAdded(ctx, i.store, i.keys.RecoveryDigest, before, u.ID, now)
+		res.Enrolled, err = i.cfg.Signins.Enroll(ctx, i.store, now, signin.Enrollment{UserID: u.ID, Before: before, Method: mfa.MethodWebAuthn,
+			Methods: actor.Methods, UserAgent: in.UserAgent, IP: in.ClientIP, Digest: i.keys.RecoveryDigest})
 		return err
 	})
 	if err != nil {

@@ -18,6 +18,8 @@ import (
 	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/onetime/onetimetest"
+	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/signin"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -28,6 +30,18 @@ type fakeStore struct {
 	ceremonies map[string]mfa.Ceremony
 	keys       []mfa.Passkey
 	codes      int
+	sessions   int // the user's live sessions
+}
+
+func (f *fakeStore) DeleteUserSessions(context.Context, uuid.UUID) (int, error) {
+	n := f.sessions
+	f.sessions = 0
+	return n, nil
+}
+
+func (f *fakeStore) InsertSession(context.Context, session.Session) error {
+	f.sessions++
+	return nil
 }
 
 func (f *fakeStore) LockUserWithPassword(_ context.Context, _ uuid.UUID, hash string) (bool, error) {
@@ -87,10 +101,11 @@ func (keys) RecoveryDigest(code string) []byte { return []byte(code) }
 var t0 = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 
 func TestRegister(t *testing.T) {
-	store, n := &fakeStore{ceremonies: map[string]mfa.Ceremony{}}, 0
+	store, n := &fakeStore{ceremonies: map[string]mfa.Ceremony{}, sessions: 3}, 0
 	now := t0
 	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
-	i := New(store, store, &authtest.Hasher{}, fakeRP{&n}, keys{}, guard, func() time.Time { return now })
+	signins := signin.Rules{Policy: session.Policy{TTL: time.Hour, RefreshRatio: 0.2, AbsoluteTTL: 24 * time.Hour}}
+	i := New(store, store, &authtest.Hasher{}, fakeRP{&n}, keys{}, Config{Guard: guard, Signins: signins}, func() time.Time { return now })
 	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw", Email: "alice@example.com", EmailVerifiedAt: t0}, SessionID: []byte{1}}
 	bob := auth.Actor{User: user.User{ID: user.NewID(), Username: "bob", PasswordHash: "hash:pw"}, SessionID: []byte{2}, Methods: []string{mfa.MethodPassword, mfa.MethodTOTP}}
 	ctx := context.Background()
@@ -102,6 +117,10 @@ func TestRegister(t *testing.T) {
 	if err != nil || res.Passkey.Name != "Laptop" || res.Passkey.UserID != alice.User.ID || len(res.RecoveryCodes) != 10 || store.codes != 10 {
 		t.Fatalf("first passkey: %+v, %v", res, err)
 	}
+	// The first factor ends every session; the caller's new one is aal 2.
+	if !res.First() || res.Session.AAL != mfa.AAL2 || store.sessions != 1 || store.Ended(session.EndedByEnrollment) != 3 {
+		t.Fatalf("first passkey's session %+v, %d stored, %d ended", res.Session, store.sessions, store.Ended(session.EndedByEnrollment))
+	}
 	// With a factor, a password-only session manages none (auth's
 	// assurance rule); the session the enrollment gives is at aal 2.
 	if _, err := i.Begin(ctx, alice, BeginInput{CurrentPassword: "pw"}); !errors.Is(err, auth.ErrAAL2Required) {
@@ -112,7 +131,7 @@ func TestRegister(t *testing.T) {
 	if res, err := i.Finish(ctx, alice, FinishInput{Name: "Key", Credential: json.RawMessage(`{"ceremony":"cxx"}`)}); err != nil || res.RecoveryCodes != nil {
 		t.Fatalf("second passkey: %+v, %v", res, err)
 	}
-	if want := []audit.Type{audit.ReauthenticationFailed, audit.WebAuthnAdded, audit.RecoveryCodesGenerated, audit.WebAuthnAdded}; !slices.Equal(store.Types(), want) {
+	if want := []audit.Type{audit.ReauthenticationFailed, audit.WebAuthnAdded, audit.RecoveryCodesGenerated, audit.SessionEnded, audit.WebAuthnAdded}; !slices.Equal(store.Types(), want) {
 		t.Fatalf("events %v", store.Types())
 	}
 	// Another user's ceremony, an expired one, a used one, bad names.

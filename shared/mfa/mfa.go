@@ -210,17 +210,6 @@ func IssueRecoveryCodes(ctx context.Context, store CodeStore, digest func(code s
 	return codes, store.RecordEvent(ctx, e)
 }
 
-// FactorAdded applies, after a factor of userID is added (in the same
-// transaction), the rule that recovery codes come with the first factor:
-// when before (the factors read before the addition, in that transaction)
-// had none, a set is issued and returned, to show once; else nil.
-func FactorAdded(ctx context.Context, store CodeStore, digest func(code string) []byte, before Factors, userID uuid.UUID, now time.Time) ([]string, error) {
-	if before.Any() {
-		return nil, nil
-	}
-	return IssueRecoveryCodes(ctx, store, digest, userID, now)
-}
-
 // Passkey is a registered WebAuthn credential (a passkey or a security
 // key): its credential id, the id the API shows and takes, the name its
 // user gave it, the relying party's record of it (public key, transports,

@@ -78,26 +78,6 @@ func TestRecoveryCodes(t *testing.T) {
 	}
 }
 
-// TestFactorAdded: recovery codes come with the first factor only.
-func TestFactorAdded(t *testing.T) {
-	digest := func(c string) []byte { return []byte(c) }
-	for _, tc := range []struct {
-		before Factors
-		codes  bool
-	}{
-		{Factors{}, true},
-		{Factors{RecoveryCodesLeft: 3}, true}, // codes alone are no factor
-		{Factors{Passkeys: 1}, false},
-		{Factors{TOTPEnabledAt: time.Unix(1, 0)}, false},
-	} {
-		store := &codeStore{}
-		got, err := FactorAdded(context.Background(), store, digest, tc.before, uuid.Nil, time.Now())
-		if err != nil || (len(got) == RecoveryCodes) != tc.codes || (len(store.events) == 1) != tc.codes {
-			t.Errorf("before %+v: %d codes, %d events, %v; want codes: %v", tc.before, len(got), len(store.events), err, tc.codes)
-		}
-	}
-}
-
 type codeStore struct {
 	digests [][]byte
 	events  []audit.Event

@@ -9,11 +9,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -113,4 +115,58 @@ func (r Rules) Reissue(ctx context.Context, store ReissueStore, now time.Time, u
 		}
 	}
 	return s, secret, nil
+}
+
+// EnrollStore is what the enrollment of a first second factor writes.
+type EnrollStore interface {
+	mfa.CodeStore
+	ReissueStore
+}
+
+// Enrollment is a second factor just added, in its transaction: the
+// user's factors read in it before the addition, the method of the new
+// factor, the caller's session methods and client, and how recovery codes
+// are digested.
+type Enrollment struct {
+	UserID    uuid.UUID
+	Before    mfa.Factors
+	Method    string   // mfa.MethodTOTP or mfa.MethodWebAuthn
+	Methods   []string // the caller's session's
+	UserAgent string
+	IP        string
+	Digest    func(code string) []byte
+}
+
+// Enrolled is what a first factor gives: the recovery codes (shown once)
+// and the caller's new session at aal 2 with its secret. It is zero for a
+// later factor.
+type Enrolled struct {
+	RecoveryCodes []string
+	Session       session.Session
+	Secret        string
+}
+
+// First reports whether the enrollment gave anything (it was the first).
+func (e Enrolled) First() bool { return e.Secret != "" }
+
+// Enroll applies the rules of a user's first second factor, in the
+// transaction that adds it: recovery codes come with it, and every
+// session of the user ends (session.ended, reason mfa_enrolled: a session
+// made with the password alone no longer belongs to this account), while
+// the caller gets a new one at aal 2, having just proven both factors.
+// Nothing happens for a later factor.
+func (r Rules) Enroll(ctx context.Context, store EnrollStore, now time.Time, e Enrollment) (Enrolled, error) {
+	if e.Before.Any() {
+		return Enrolled{}, nil
+	}
+	codes, err := mfa.IssueRecoveryCodes(ctx, store, e.Digest, e.UserID, now)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	methods := append(slices.Clone(e.Methods), e.Method)
+	s, secret, err := r.Reissue(ctx, store, now, e.UserID, methods, e.UserAgent, e.IP, session.EndedByEnrollment)
+	if err != nil {
+		return Enrolled{}, err
+	}
+	return Enrolled{RecoveryCodes: codes, Session: s, Secret: secret}, nil
 }
