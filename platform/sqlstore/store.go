@@ -2,8 +2,10 @@
 // engines run the same SQL (positional $N parameters work on PostgreSQL and
 // on SQLite); what differs between them (driver, error codes, row locking,
 // migrations) is supplied by platform/postgres and platform/sqlite through a
-// Dialect. The contract suite in storetest holds both engines to the same
-// behaviour.
+// Dialect. The package's own tests are the contract suite that holds both
+// engines to the same behaviour: each test runs its body once per engine
+// (forEachEngine in store_test.go) on a fresh, migrated database from
+// platform/dbtest.
 package sqlstore
 
 import (
