@@ -31,10 +31,6 @@ const (
 	deleteUserPendingLoginsSQL = `DELETE FROM pending_logins WHERE user_id = $1`
 )
 
-func (s *Store) lockUserWithPasswordSQL() string {
-	return `SELECT 1 FROM users WHERE id = $1 AND password_hash = $2` + s.d.ForUpdate
-}
-
 // Factors says which second factors a user has, in one query of primary
 // key lookups.
 func (s *Store) Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error) {
@@ -198,17 +194,6 @@ func (s *Store) DeleteExpiredPendingLogins(ctx context.Context, now time.Time) (
 
 func (s *Store) purgePendingLogins() string {
 	return s.batchDelete("pending_logins", "id", "expires_at <= $1", "expires_at")
-}
-
-// LockUserWithPassword locks a user's row until the transaction in ctx
-// ends, if the user still has passwordHash, and reports whether they had.
-func (s *Store) LockUserWithPassword(ctx context.Context, userID uuid.UUID, passwordHash string) (bool, error) {
-	var one int
-	err := s.translate("lock user with password", s.q(ctx).GetContext(ctx, &one, s.lockUserWithPasswordSQL(), userID, passwordHash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // PendingLogin returns the pending login id while it is live at now;
