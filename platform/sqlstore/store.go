@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gofrs/uuid/v5"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
@@ -415,6 +416,17 @@ func (s *Store) translate(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// execCount runs a statement that changes rows (in the transaction in ctx,
+// or on the pool) and returns how many it changed; op names it in errors.
+func (s *Store) execCount(ctx context.Context, op, query string, args ...any) (int64, error) {
+	res, err := s.q(ctx).ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, s.translate(op, err)
+	}
+	n, err := res.RowsAffected()
+	return n, s.translate(op, err)
+}
+
 // timeLayout is the one text form of timestamps: UTC, fixed width, so that on
 // SQLite (which stores text) text order is time order.
 const timeLayout = "2006-01-02T15:04:05.000000Z"
@@ -449,4 +461,28 @@ func (t *dbTime) parse(s string) error {
 	}
 	t.Time = v.UTC()
 	return nil
+}
+
+// nullString stores "" as NULL: no value.
+func nullString(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+// nullTime stores the zero time as NULL: never.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
+}
+
+// nullID stores Nil as NULL: nobody, or a session from before public ids.
+func nullID(id uuid.UUID) any {
+	if id.IsNil() {
+		return nil
+	}
+	return id
 }

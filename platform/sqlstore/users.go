@@ -64,22 +64,6 @@ func userConflict(err error, u user.User) error {
 	return fmt.Errorf("user %s: %w", u.Username, user.ErrUsernameTaken)
 }
 
-// nullString stores "" as NULL: no value.
-func nullString(v string) any {
-	if v == "" {
-		return nil
-	}
-	return v
-}
-
-// nullTime stores the zero time as NULL: never.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return ts(t)
-}
-
 // UserByUsername finds a user by name, ignoring case.
 func (s *Store) UserByUsername(ctx context.Context, username string) (user.User, error) {
 	return s.getUser(ctx, "user by username",
