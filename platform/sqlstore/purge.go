@@ -37,7 +37,8 @@ func (p Purged) Total() int64 {
 // kind goes in bounded batches of its own (deleteInBatches), never in one
 // transaction with the others: the tables may be big. It records nothing
 // in the audit trail. When one delete fails, Purge stops there and returns
-// what it had deleted so far with the error, named for the kind.
+// what it had deleted so far with the error, named for the kind. Call it
+// outside WithinTx: in a transaction every batch would join it.
 func (s *Store) Purge(ctx context.Context, now time.Time, keep Retention) (Purged, error) {
 	var p Purged
 	type kind struct {

@@ -6,6 +6,15 @@
 // engines to the same behaviour: each test runs its body once per engine
 // (forEachEngine in store_test.go) on a fresh, migrated database from
 // platform/dbtest.
+//
+// The queries of each table live in a file named for it, and no other file
+// writes that table: users.go, sessions.go (with batch.go, which shares
+// concurrent session lookups), attempts.go (attempt_windows), audit.go
+// (audit_events), mail.go (mail_outbox), tokens.go (one_time_tokens),
+// mfa.go (mfa_totp, mfa_recovery_codes), pendinglogins.go and webauthn.go
+// (webauthn_users, webauthn_credentials, webauthn_challenges). purge.go
+// runs the periodic deletes of them all; store.go holds the Store,
+// WithinTx, the error translation and the plumbing the others share.
 package sqlstore
 
 import (
