@@ -48,14 +48,6 @@ func (s *Store) announce(e audit.Event) {
 	}
 }
 
-// nullID stores Nil as NULL: nobody, or a session from before public ids.
-func nullID(id uuid.UUID) any {
-	if id.IsNil() {
-		return nil
-	}
-	return id
-}
-
 // AuditEvents returns the page of events q selects, newest first, with the
 // usernames of their actors and targets.
 func (s *Store) AuditEvents(ctx context.Context, q audit.Query) ([]audit.Event, error) {

@@ -4,55 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/cleanslice/cleanslice/shared/session"
-	"github.com/cleanslice/cleanslice/shared/user"
 )
-
-// sessionRow is one row of a session-with-user query, scanned field by
-// field (no reflection).
-type sessionRow struct {
-	ss                               session.Session
-	u                                user.User
-	role                             string
-	created, expires, absolute, seen dbTime
-	userCreated, userUpdated         dbTime
-	email                            sql.NullString
-	emailVerified                    dbTime
-	methods                          string
-}
-
-// sessionColumns are what sessionRow scans.
-const sessionColumns = `s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at, s.aal, s.methods,
-		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at, u.email, u.email_verified_at`
-
-// sessionSQL reads the sessions where cond holds and their users, each
-// user by an index probe (Dialect.JoinByKey): as a plain join, PostgreSQL
-// planned one session, and 64, among 20,000 users as a merge join reading
-// users_pkey from its start.
-func sessionSQL(d Dialect, cond string) string {
-	return `SELECT ` + sessionColumns + `
-		 FROM sessions s ` + fmt.Sprintf(d.JoinByKey, "users", "u", "u.id = s.user_id") + ` WHERE ` + cond
-}
-
-func (r *sessionRow) dest() []any {
-	return []any{&r.ss.ID, &r.created, &r.expires, &r.absolute, &r.seen, &r.ss.AAL, &r.methods,
-		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.userCreated, &r.userUpdated, &r.email, &r.emailVerified}
-}
-
-func (r *sessionRow) result() (session.Session, user.User) {
-	ss, u := r.ss, r.u
-	u.Role, u.CreatedAt, u.UpdatedAt = user.Role(r.role), r.userCreated.Time, r.userUpdated.Time
-	u.Email, u.EmailVerifiedAt = r.email.String, r.emailVerified.Time
-	ss.Methods = strings.Fields(r.methods)
-	ss.UserID, ss.CreatedAt, ss.ExpiresAt, ss.AbsoluteExpiresAt, ss.LastSeenAt = u.ID, r.created.Time, r.expires.Time, r.absolute.Time, r.seen.Time
-	return ss, u
-}
 
 // Session lookups share queries past maxBatches in flight, each for at
 // most maxBatch sessions. Measured with the bench's (b) on 2 cores: with 4

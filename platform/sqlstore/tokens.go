@@ -10,7 +10,6 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/onetime"
-	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // InsertToken stores a one-time token (its hash, never its secret).
@@ -64,23 +63,6 @@ func (s *Store) VoidRecoveryTokens(ctx context.Context, userID uuid.UUID, now ti
 	_, err := s.q(ctx).ExecContext(ctx,
 		`UPDATE one_time_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL AND purpose = 'recovery'`, userID, ts(now))
 	return s.translate("void recovery tokens", err)
-}
-
-// ReplaceEmail sets a user's address, unverified ("" removes it), only
-// while the user still has the password hash the change was allowed by;
-// it reports whether it did. A taken address is user.ErrEmailTaken.
-func (s *Store) ReplaceEmail(ctx context.Context, u user.User, email string, now time.Time) (bool, error) {
-	n, err := s.execCount(ctx, "replace email",
-		`UPDATE users SET email = $2, email_verified_at = NULL, updated_at = $3 WHERE id = $1 AND password_hash = $4`,
-		u.ID, nullString(email), ts(now), u.PasswordHash)
-	return n == 1, userConflict(err, u)
-}
-
-// SetEmailVerified marks the user's address verified at now, if it is
-// still email (ignoring case); user.ErrNotFound otherwise.
-func (s *Store) SetEmailVerified(ctx context.Context, userID uuid.UUID, email string, now time.Time) error {
-	return s.updateUser(ctx, "set email verified",
-		`UPDATE users SET email_verified_at = $3, updated_at = $3 WHERE id = $1 AND lower(email) = lower($2)`, userID, email, ts(now))
 }
 
 // DeleteExpiredTokens removes tokens that expired before cutoff, in

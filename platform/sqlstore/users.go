@@ -64,22 +64,6 @@ func userConflict(err error, u user.User) error {
 	return fmt.Errorf("user %s: %w", u.Username, user.ErrUsernameTaken)
 }
 
-// nullString stores "" as NULL: no value.
-func nullString(v string) any {
-	if v == "" {
-		return nil
-	}
-	return v
-}
-
-// nullTime stores the zero time as NULL: never.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return ts(t)
-}
-
 // UserByUsername finds a user by name, ignoring case.
 func (s *Store) UserByUsername(ctx context.Context, username string) (user.User, error) {
 	return s.getUser(ctx, "user by username",
@@ -231,4 +215,87 @@ func (s *Store) EachPasswordHash(ctx context.Context, fn func(hash string)) erro
 		fn(h)
 	}
 	return s.translate("password hashes", rows.Err())
+}
+
+// UpdatePasswordHash replaces a user's password hash, whatever it was: an
+// admin's reset.
+func (s *Store) UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error {
+	return s.updateUser(ctx, "update password hash",
+		`UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`, userID, hash, ts(updatedAt))
+}
+
+// The password swaps: each finds the user by the primary key, and changes
+// it only while it has the old hash.
+const (
+	replacePasswordHashSQL = `UPDATE users SET password_hash = $3, updated_at = $4 WHERE id = $1 AND password_hash = $2`
+	rehashPasswordSQL      = `UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2`
+)
+
+// ReplacePasswordHash replaces a user's password hash only while it is
+// still old (the one the user's current password was checked against),
+// and reports whether it did: a change that raced with another password
+// change loses.
+func (s *Store) ReplacePasswordHash(ctx context.Context, userID uuid.UUID, old, hash string, updatedAt time.Time) (bool, error) {
+	n, err := s.execCount(ctx, "replace password hash", replacePasswordHashSQL, userID, old, hash, ts(updatedAt))
+	return n == 1, err
+}
+
+// RehashPassword upgrades a user's password hash (new parameters or
+// pepper, same password) only while it is still old, and reports whether
+// it did. It is not a change of the account: updated_at stays.
+func (s *Store) RehashPassword(ctx context.Context, userID uuid.UUID, old, hash string) (bool, error) {
+	n, err := s.execCount(ctx, "rehash password", rehashPasswordSQL, userID, old, hash)
+	return n == 1, err
+}
+
+// SetUserActive activates or inactivates a user.
+func (s *Store) SetUserActive(ctx context.Context, userID uuid.UUID, active bool, updatedAt time.Time) error {
+	return s.updateUser(ctx, "set user active",
+		`UPDATE users SET is_active = $2, updated_at = $3 WHERE id = $1`, userID, active, ts(updatedAt))
+}
+
+// updateUser runs an UPDATE of one user row; no row is user.ErrNotFound.
+func (s *Store) updateUser(ctx context.Context, op, query string, userID uuid.UUID, args ...any) error {
+	n, err := s.execCount(ctx, op, query, append([]any{userID}, args...)...)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%s %s: %w", op, userID, user.ErrNotFound)
+	}
+	return nil
+}
+
+// ReplaceEmail sets a user's address, unverified ("" removes it), only
+// while the user still has the password hash the change was allowed by;
+// it reports whether it did. A taken address is user.ErrEmailTaken.
+func (s *Store) ReplaceEmail(ctx context.Context, u user.User, email string, now time.Time) (bool, error) {
+	n, err := s.execCount(ctx, "replace email",
+		`UPDATE users SET email = $2, email_verified_at = NULL, updated_at = $3 WHERE id = $1 AND password_hash = $4`,
+		u.ID, nullString(email), ts(now), u.PasswordHash)
+	return n == 1, userConflict(err, u)
+}
+
+// SetEmailVerified marks the user's address verified at now, if it is
+// still email (ignoring case); user.ErrNotFound otherwise.
+func (s *Store) SetEmailVerified(ctx context.Context, userID uuid.UUID, email string, now time.Time) error {
+	return s.updateUser(ctx, "set email verified",
+		`UPDATE users SET email_verified_at = $3, updated_at = $3 WHERE id = $1 AND lower(email) = lower($2)`, userID, email, ts(now))
+}
+
+// lockUserWithPasswordSQL is LockUserWithPassword's query: the primary
+// key, and the hash the caller checked.
+func (s *Store) lockUserWithPasswordSQL() string {
+	return `SELECT 1 FROM users WHERE id = $1 AND password_hash = $2` + s.d.ForUpdate
+}
+
+// LockUserWithPassword locks a user's row until the transaction in ctx
+// ends, if the user still has passwordHash, and reports whether they had.
+func (s *Store) LockUserWithPassword(ctx context.Context, userID uuid.UUID, passwordHash string) (bool, error) {
+	var one int
+	err := s.translate("lock user with password", s.q(ctx).GetContext(ctx, &one, s.lockUserWithPasswordSQL(), userID, passwordHash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -1,0 +1,109 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Retention is how long Purge keeps the rows whose end is not their own
+// expiry.
+type Retention struct {
+	Attempts time.Duration // attempt windows, from their start: the longest window
+	Audit    time.Duration // audit events; 0 keeps them all
+	Mail     time.Duration // finished messages of the outbox, from their creation
+}
+
+// Purged counts the rows one Purge deleted, by kind.
+type Purged struct {
+	Sessions       int64 // expired sessions
+	AttemptWindows int64 // attempt windows past Retention.Attempts
+	Mail           int64 // finished messages past Retention.Mail
+	Tokens         int64 // expired one-time tokens
+	PendingLogins  int64 // expired pending logins
+	Ceremonies     int64 // expired WebAuthn ceremonies
+	AuditEvents    int64 // audit events past Retention.Audit
+}
+
+// Total is the number of rows deleted, of every kind.
+func (p Purged) Total() int64 {
+	return p.Sessions + p.AttemptWindows + p.Mail + p.Tokens + p.PendingLogins + p.Ceremonies + p.AuditEvents
+}
+
+// Purge deletes, as of now, the expired sessions, attempt windows older than
+// keep.Attempts, finished mail older than keep.Mail, expired one-time
+// tokens, pending logins and WebAuthn ceremonies, and audit events older
+// than keep.Audit (none when it is 0), and reports how many of each. Each
+// kind goes in bounded batches of its own (deleteInBatches), never in one
+// transaction with the others: the tables may be big. It records nothing
+// in the audit trail. When one delete fails, Purge stops there and returns
+// what it had deleted so far with the error, named for the kind. Call it
+// outside WithinTx: in a transaction every batch would join it.
+func (s *Store) Purge(ctx context.Context, now time.Time, keep Retention) (Purged, error) {
+	var p Purged
+	type kind struct {
+		what   string    // for the error
+		n      *int64    // its count in p
+		query  string    // its batch delete (batchDelete)
+		cutoff time.Time // $1 of query
+	}
+	kinds := []kind{
+		{"expired sessions", &p.Sessions, s.purgeSessions(), now},
+		{"stale attempt windows", &p.AttemptWindows, s.purgeAttempts(), now.Add(-keep.Attempts)},
+		{"old mail", &p.Mail, s.purgeMail(), now.Add(-keep.Mail)},
+		{"expired tokens", &p.Tokens, s.purgeTokens(), now},
+		{"expired pending logins", &p.PendingLogins, s.purgePendingLogins(), now},
+		{"expired webauthn ceremonies", &p.Ceremonies, s.purgeCeremonies(), now},
+	}
+	if keep.Audit > 0 {
+		kinds = append(kinds, kind{"old audit events", &p.AuditEvents, s.purgeAuditEvents(), now.Add(-keep.Audit)})
+	}
+	for _, k := range kinds {
+		n, err := s.deleteInBatches(ctx, "purge "+k.what, k.query, ts(k.cutoff))
+		*k.n = n
+		if err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// PurgeBatch is how many rows one purge statement deletes. Each batch is its
+// own short transaction: on SQLite no batch holds the write lock for more
+// than a few milliseconds, on PostgreSQL no long transaction builds up.
+const PurgeBatch = 250
+
+// batchDelete returns a DELETE of at most $2 rows of table matching where,
+// found through the index of where and deleted by the primary key. order,
+// when set, is that index's column: the batch is then the oldest rows, read
+// in index order, so no data layout can make a scan look cheaper.
+func (s *Store) batchDelete(table, key, where, order string) string {
+	if order != "" {
+		where += ` ORDER BY ` + order
+	}
+	return `DELETE FROM ` + table + ` WHERE ` + key + ` ` +
+		fmt.Sprintf(s.d.InSubquery, `SELECT `+key+` FROM `+table+` WHERE `+where+` LIMIT $2`)
+}
+
+// deleteInBatches runs query, a DELETE whose last parameter is the batch
+// size, until a batch deletes fewer rows than that, and returns the total.
+// Between batches it gives waiting writers their turn.
+func (s *Store) deleteInBatches(ctx context.Context, op, query string, args ...any) (int64, error) {
+	var total int64
+	args = append(args, PurgeBatch)
+	for {
+		n, err := s.execCount(ctx, op, query, args...)
+		total += n
+		if err != nil || n < PurgeBatch {
+			return total, err
+		}
+		select {
+		case <-ctx.Done():
+			return total, s.translate(op, ctx.Err())
+		case <-time.After(purgePause):
+		}
+	}
+}
+
+// purgePause is the rest between two purge batches.
+const purgePause = 5 * time.Millisecond

@@ -1,0 +1,149 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/user"
+)
+
+func TestUpdatePasswordAndActive(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := insertUser(t, s, "alice")
+		later := t0.Add(time.Hour)
+		if err := s.UpdatePasswordHash(ctx, u.ID, "$new", later); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetUserActive(ctx, u.ID, false, later); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.UserByID(ctx, u.ID)
+		if got.PasswordHash != "$new" || got.IsActive || !got.UpdatedAt.Equal(later) || !got.CreatedAt.Equal(u.CreatedAt) {
+			t.Fatalf("user after updates %+v", got)
+		}
+		if err := s.SetUserActive(ctx, user.NewID(), true, later); !errors.Is(err, user.ErrNotFound) {
+			t.Fatalf("update of a missing user: %v", err)
+		}
+	})
+}
+
+// TestPasswordHashSwaps: a change and a rehash replace only the hash they
+// were checked against; a rehash leaves updated_at alone.
+func TestPasswordHashSwaps(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := insertUser(t, s, "alice")
+		later := t0.Add(time.Hour)
+		if ok, err := s.RehashPassword(ctx, u.ID, "$stale", "$rehash"); err != nil || ok {
+			t.Fatalf("rehash over another hash: %v, %v", ok, err)
+		}
+		if ok, err := s.RehashPassword(ctx, u.ID, u.PasswordHash, "$rehash"); err != nil || !ok {
+			t.Fatalf("rehash: %v, %v", ok, err)
+		}
+		if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "$rehash" || !got.UpdatedAt.Equal(u.UpdatedAt) {
+			t.Fatalf("after the rehash: %+v", got)
+		}
+		if ok, err := s.ReplacePasswordHash(ctx, u.ID, u.PasswordHash, "$changed", later); err != nil || ok {
+			t.Fatalf("change over another hash: %v, %v", ok, err)
+		}
+		if ok, err := s.ReplacePasswordHash(ctx, u.ID, "$rehash", "$changed", later); err != nil || !ok {
+			t.Fatalf("change: %v, %v", ok, err)
+		}
+		if got, _ := s.UserByID(ctx, u.ID); got.PasswordHash != "$changed" || !got.UpdatedAt.Equal(later) {
+			t.Fatalf("after the change: %+v", got)
+		}
+	})
+}
+
+func TestInsertAndFindUser(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := newUser("Alice.Smith", user.RoleAdmin)
+		u.CreatedAt = t0.Add(789 * time.Nanosecond) // below microsecond precision
+		if err := s.InsertUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		u.CreatedAt = t0
+		for _, name := range []string{"Alice.Smith", "alice.smith", "ALICE.SMITH"} {
+			got, err := s.UserByUsername(ctx, name)
+			if err != nil {
+				t.Fatalf("UserByUsername(%q): %v", name, err)
+			}
+			if got != u {
+				t.Fatalf("UserByUsername(%q) = %+v, want %+v", name, got, u)
+			}
+		}
+		got, err := s.UserByID(ctx, u.ID)
+		if err != nil || got != u {
+			t.Fatalf("UserByID = %+v, %v; want %+v", got, err, u)
+		}
+	})
+}
+
+func TestUserNotFound(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		if _, err := s.UserByUsername(ctx, "nobody"); !errors.Is(err, user.ErrNotFound) {
+			t.Errorf("UserByUsername: %v, want ErrNotFound", err)
+		}
+		if _, err := s.UserByID(ctx, user.NewID()); !errors.Is(err, user.ErrNotFound) {
+			t.Errorf("UserByID: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestUsernameUniqueIgnoringCase(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		if err := s.InsertUser(ctx, newUser("bob.jones", user.RoleUser)); err != nil {
+			t.Fatal(err)
+		}
+		err := s.InsertUser(ctx, newUser("Bob.Jones", user.RoleUser))
+		if !errors.Is(err, user.ErrUsernameTaken) {
+			t.Fatalf("second insert: %v, want ErrUsernameTaken", err)
+		}
+	})
+}
+
+func TestRoleConstraint(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		err := s.InsertUser(context.Background(), newUser("carol", user.Role("root")))
+		if err == nil {
+			t.Fatal("a user with an unknown role was stored")
+		}
+	})
+}
+
+func TestConcurrentInsertsOfOneName(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		const n = 20
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				errs[i] = s.WithinTx(ctx, func(ctx context.Context) error {
+					return s.InsertUser(ctx, newUser("grace", user.RoleUser))
+				})
+			})
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, user.ErrUsernameTaken):
+				t.Errorf("unexpected error: %v", err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("%d inserts succeeded, want 1", ok)
+		}
+	})
+}
