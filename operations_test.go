@@ -717,7 +717,7 @@ func TestPurge(t *testing.T) {
 			loopCtx, stop := context.WithCancel(ctx)
 			var wg sync.WaitGroup
 			wg.Go(func() {
-				purge(loopCtx, store, metrics.New(), slog.New(slog.DiscardHandler), retention{Attempts: 15 * time.Minute}, 10*time.Millisecond)
+				purge(loopCtx, store, metrics.New(), slog.New(slog.DiscardHandler), sqlstore.Retention{Attempts: 15 * time.Minute}, 10*time.Millisecond)
 			})
 			for range 300 {
 				n, _ := store.SessionCount(ctx, u.ID)

@@ -16,6 +16,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/httpserver"
 	"github.com/cleanslice/cleanslice/platform/logging"
 	"github.com/cleanslice/cleanslice/platform/metrics"
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
 )
 
 // serve runs the HTTP service until ctx is cancelled.
@@ -54,7 +55,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		background.Go(func() { followForeground(bgCtx, fg, base, raised, procsSample, runtime.GOMAXPROCS, log) })
 	}
 	background.Go(func() {
-		purge(bgCtx, store, m, log, retention{Attempts: max(cfg.Auth.FailureWindow, cfg.Auth.SignupWindow), Audit: cfg.Audit.Retention, Mail: mailKept}, time.Minute)
+		purge(bgCtx, store, m, log, sqlstore.Retention{Attempts: max(cfg.Auth.FailureWindow, cfg.Auth.SignupWindow), Audit: cfg.Audit.Retention, Mail: mailKept}, time.Minute)
 	})
 	background.Go(func() { deliverMail(bgCtx, store, transport, cfg.Mail, m, log) })
 	if cfg.Metrics.Enabled && cfg.Metrics.Address != "" {
