@@ -28,6 +28,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/platform/postgres"
+	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/platform/token"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
