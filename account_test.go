@@ -527,7 +527,7 @@ func TestPasswordResetWinsOverARacingLogin(t *testing.T) {
 				t.Fatal(err)
 			}
 			parked := newParkedHasher(hasher)
-			li := login.New(app.store, parked, metrics.New(), login.Config{Signins: signin.Rules{Policy: policy, SessionsPerUser: 50}, Guard: passwordGuard(app.cfg), PendingTTL: 5 * time.Minute}, app.clock.Now)
+			li := login.New(app.store, parked, metrics.New(), login.Config{SignIn: signin.Rules{Policy: policy, SessionsPerUser: 50}, Guard: passwordGuard(app.cfg), PendingTTL: 5 * time.Minute}, app.clock.Now)
 			var afterReset user.User
 			err = racing(t, parked, func() error {
 				_, err := li.Execute(ctx, auth.Actor{}, login.Input{Username: victim.Username, Password: seedPassword, ClientIP: "192.0.2.1"})
@@ -603,7 +603,7 @@ func TestRecoveryWinsOverARacingLogin(t *testing.T) {
 		}
 		hasher := newHasher(app.cfg.Password, nil, nil, nil)
 		parked := newParkedHasher(hasher)
-		li := login.New(app.store, parked, metrics.New(), login.Config{Signins: signin.Rules{Policy: session.Policy{TTL: time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}, SessionsPerUser: 50}, Guard: passwordGuard(app.cfg), PendingTTL: 5 * time.Minute}, app.clock.Now)
+		li := login.New(app.store, parked, metrics.New(), login.Config{SignIn: signin.Rules{Policy: session.Policy{TTL: time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}, SessionsPerUser: 50}, Guard: passwordGuard(app.cfg), PendingTTL: 5 * time.Minute}, app.clock.Now)
 		recover := confirmrecovery.New(app.store, hasher, mailer.NewOutbox(app.store, templates(t), app.clock.Now), passwordGuard(app.cfg), 8, app.clock.Now)
 		err := racing(t, parked, func() error {
 			_, err := li.Execute(ctx, auth.Actor{}, login.Input{Username: victim.Username, Password: seedPassword, ClientIP: "192.0.2.1"})

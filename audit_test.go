@@ -356,7 +356,7 @@ func TestAuditEventAndChangeAreAtomic(t *testing.T) {
 			t.Errorf("the grant's change is there: %+v", u)
 		}
 		guard := passwordGuard(app.cfg)
-		li := login.New(failing, hasher, metrics.New(), login.Config{Signins: signin.Rules{Policy: session.Policy{TTL: time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}, SessionsPerUser: 5}, Guard: guard, PendingTTL: 5 * time.Minute}, app.clock.Now)
+		li := login.New(failing, hasher, metrics.New(), login.Config{SignIn: signin.Rules{Policy: session.Policy{TTL: time.Minute, RefreshRatio: 0.2, AbsoluteTTL: time.Hour}, SessionsPerUser: 5}, Guard: guard, PendingTTL: 5 * time.Minute}, app.clock.Now)
 		if _, err := li.Execute(ctx, auth.Actor{}, login.Input{Username: target.Username, Password: seedPassword}); !errors.Is(err, errInjected) {
 			t.Fatalf("login: %v", err)
 		}

@@ -40,7 +40,7 @@ type deps struct {
 	hasher   *password.Hasher
 	cookies  *token.Cookies
 	policy   session.Policy
-	signins  signin.Rules       // every kind of login ends with signins.Start
+	signIn   signin.Rules       // every kind of login ends with signIn.Start
 	guard    auth.Guard         // the throttle of every password check
 	accounts user.AccountRules  // username, password and address rules of new accounts
 	outbox   *mailer.Outbox     // mail, queued in the transaction of its change
@@ -80,7 +80,7 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 		hasher:     newHasher(cfg.Password, m, log, fg),
 		cookies:    cookies,
 		policy:     policy,
-		signins:    signin.Rules{Policy: policy, SessionsPerUser: cfg.Auth.MaxSessionsPerUser},
+		signIn:     signin.Rules{Policy: policy, SessionsPerUser: cfg.Auth.MaxSessionsPerUser},
 		guard:      passwordGuard(cfg),
 		accounts:   user.AccountRules{MinPasswordLen: cfg.Password.MinLength, EmailRequired: cfg.Auth.RequireEmail},
 		outbox:     mailer.NewOutbox(store, templates, now),

@@ -30,7 +30,7 @@ func accountRoutes(api *echo.Group, d *deps) {
 	signupH := signup.NewHandler(signup.New(s, d.hasher, d.outbox, d.links, signup.Limit{Max: cfg.Auth.MaxSignupsPerIP, Window: cfg.Auth.SignupWindow}, d.accounts, now))
 	api.POST("/auth/signup", signupH.Handle, d.hashing, d.authn.Optional)
 
-	loginH := login.NewHandler(login.New(s, d.hasher, d.metrics, login.Config{Signins: d.signins, Guard: d.guard, PendingTTL: cfg.Auth.MFAPendingTTL}, now), d.cookies)
+	loginH := login.NewHandler(login.New(s, d.hasher, d.metrics, login.Config{SignIn: d.signIn, Guard: d.guard, PendingTTL: cfg.Auth.MFAPendingTTL}, now), d.cookies)
 	api.POST("/auth/login", loginH.Handle, d.hashing, d.authn.Optional)
 
 	logoutH := logout.NewHandler(logout.New(s, now), d.cookies)
@@ -38,7 +38,7 @@ func accountRoutes(api *echo.Group, d *deps) {
 
 	api.GET("/auth/me", me.Handle, d.authn.Required)
 
-	changePasswordH := changepassword.NewHandler(changepassword.New(s, d.hasher, d.outbox, d.signins, d.guard, cfg.Password.MinLength, now), d.cookies)
+	changePasswordH := changepassword.NewHandler(changepassword.New(s, d.hasher, d.outbox, d.signIn, d.guard, cfg.Password.MinLength, now), d.cookies)
 	api.PUT("/auth/password", changePasswordH.Handle, d.hashing, d.authn.Required)
 
 	listSessionsH := listsessions.NewHandler(listsessions.New(s, now))

@@ -20,12 +20,12 @@ import (
 func mfaRoutes(api *echo.Group, d *deps) {
 	s, now := d.store, d.now
 
-	loginMFAH := loginmfa.NewHandler(loginmfa.New(s, d.keys, d.apps, d.rp, loginmfa.Config{Signins: d.signins, Guard: d.guard, Ceremonies: d.ceremonies}, now), d.cookies)
+	loginMFAH := loginmfa.NewHandler(loginmfa.New(s, d.keys, d.apps, d.rp, loginmfa.Config{SignIn: d.signIn, Guard: d.guard, Ceremonies: d.ceremonies}, now), d.cookies)
 	api.POST("/auth/login/mfa", loginMFAH.Finish, d.authn.Optional)
 	api.POST("/auth/login/webauthn/begin", loginMFAH.Begin, d.authn.Optional)
 	api.POST("/auth/login/webauthn/finish", loginMFAH.Finish, d.authn.Optional)
 
-	passkeyLoginH := passkeylogin.NewHandler(passkeylogin.New(s, d.rp, d.signins, d.ceremonies, now), d.cookies)
+	passkeyLoginH := passkeylogin.NewHandler(passkeylogin.New(s, d.rp, d.signIn, d.ceremonies, now), d.cookies)
 	api.POST("/auth/passkey/begin", passkeyLoginH.Begin, d.authn.Optional)
 	api.POST("/auth/passkey/finish", passkeyLoginH.Finish, d.authn.Optional)
 
@@ -35,7 +35,7 @@ func mfaRoutes(api *echo.Group, d *deps) {
 	setupTOTPH := setuptotp.NewHandler(setuptotp.New(s, d.hasher, d.keys, d.apps, d.guard, now))
 	api.POST("/auth/mfa/totp/setup", setupTOTPH.Handle, d.hashing, d.authn.Required)
 
-	enableTOTPH := enabletotp.NewHandler(enabletotp.New(s, d.outbox, d.keys, d.apps, enabletotp.Config{Guard: d.guard, Signins: d.signins}, now), d.cookies)
+	enableTOTPH := enabletotp.NewHandler(enabletotp.New(s, d.outbox, d.keys, d.apps, enabletotp.Config{Guard: d.guard, SignIn: d.signIn}, now), d.cookies)
 	api.POST("/auth/mfa/totp/enable", enableTOTPH.Handle, d.authn.Required)
 
 	disableTOTPH := disabletotp.NewHandler(disabletotp.New(s, d.outbox, d.hasher, d.guard, now))
@@ -44,7 +44,7 @@ func mfaRoutes(api *echo.Group, d *deps) {
 	recoveryCodesH := regeneratecodes.NewHandler(regeneratecodes.New(s, d.outbox, d.hasher, d.keys, d.guard, now))
 	api.POST("/auth/mfa/recovery-codes", recoveryCodesH.Handle, d.hashing, d.authn.Required)
 
-	registerPasskeyH := registerpasskey.NewHandler(registerpasskey.New(s, d.outbox, d.hasher, d.rp, d.keys, registerpasskey.Config{Guard: d.guard, Signins: d.signins}, now), d.cookies)
+	registerPasskeyH := registerpasskey.NewHandler(registerpasskey.New(s, d.outbox, d.hasher, d.rp, d.keys, registerpasskey.Config{Guard: d.guard, SignIn: d.signIn}, now), d.cookies)
 	api.POST("/auth/mfa/webauthn/register/begin", registerPasskeyH.Begin, d.hashing, d.authn.Required)
 	api.POST("/auth/mfa/webauthn/register/finish", registerPasskeyH.Finish, d.authn.Required)
 

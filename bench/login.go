@@ -23,7 +23,7 @@ func loginSQLOp(svc *service, store *sqlstore.Store, cfg config.Config) op {
 	a := cfg.Auth
 	// Every attempt succeeds, so the throttle's limits never apply.
 	i := login.New(store, yesHasher{}, noOutcomes{}, login.Config{
-		Signins:    signin.Rules{Policy: session.Policy{TTL: a.SessionTTL, RefreshRatio: a.SessionRefreshRatio, AbsoluteTTL: a.SessionAbsoluteTTL}, SessionsPerUser: a.MaxSessionsPerUser},
+		SignIn:     signin.Rules{Policy: session.Policy{TTL: a.SessionTTL, RefreshRatio: a.SessionRefreshRatio, AbsoluteTTL: a.SessionAbsoluteTTL}, SessionsPerUser: a.MaxSessionsPerUser},
 		Guard:      auth.Guard{PerUser: a.MaxFailedLogins, PerIP: a.MaxFailedLogins, Window: a.FailureWindow, Key: []byte(cfg.Password.Pepper)},
 		PendingTTL: a.MFAPendingTTL,
 	}, time.Now)

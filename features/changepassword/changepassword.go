@@ -21,16 +21,16 @@ type Interactor struct {
 	store          Store
 	hasher         Hasher
 	mailer         Mailer
-	signins        signin.Rules
+	signIn         signin.Rules
 	guard          auth.Guard
 	minPasswordLen int
 	now            func() time.Time
 }
 
-// New returns the interactor; signins re-issues the caller's session, guard throttles current-password checks in
+// New returns the interactor; signIn re-issues the caller's session, guard throttles current-password checks in
 // the login windows.
-func New(store Store, hasher Hasher, mailer Mailer, signins signin.Rules, guard auth.Guard, minPasswordLen int, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, mailer: mailer, signins: signins, guard: guard, minPasswordLen: minPasswordLen, now: now}
+func New(store Store, hasher Hasher, mailer Mailer, signIn signin.Rules, guard auth.Guard, minPasswordLen int, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, mailer: mailer, signIn: signIn, guard: guard, minPasswordLen: minPasswordLen, now: now}
 }
 
 // Input is the current password and the new one, and the client the new
@@ -103,7 +103,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		}
 		// Every session ends; the caller's new one is as strong as the
 		// one it replaces.
-		res.Session, res.Secret, err = i.signins.Reissue(ctx, i.store, now, u.ID, actor.Methods, in.UserAgent, in.ClientIP, session.EndedByPassword)
+		res.Session, res.Secret, err = i.signIn.Reissue(ctx, i.store, now, u.ID, actor.Methods, in.UserAgent, in.ClientIP, session.EndedByPassword)
 		return err
 	})
 	if err != nil {

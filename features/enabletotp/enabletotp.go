@@ -31,8 +31,8 @@ type Interactor struct {
 
 // Config is the enrollment's policy.
 type Config struct {
-	Guard   auth.Guard   // the login windows wrong codes count in
-	Signins signin.Rules // a first factor re-issues the caller's session
+	Guard  auth.Guard   // the login windows wrong codes count in
+	SignIn signin.Rules // a first factor re-issues the caller's session
 }
 
 // New returns the interactor; codes is the TOTP mathematics.
@@ -128,7 +128,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		if err := i.store.RecordEvent(ctx, audit.New(ctx, now, audit.TOTPEnabled, u.ID, u.ID, nil)); err != nil {
 			return err
 		}
-		res, err = i.cfg.Signins.Enroll(ctx, i.store, now, signin.Enrollment{UserID: u.ID, Before: first, Method: mfa.MethodTOTP,
+		res, err = i.cfg.SignIn.Enroll(ctx, i.store, now, signin.Enrollment{UserID: u.ID, Before: first, Method: mfa.MethodTOTP,
 			Methods: actor.Methods, UserAgent: in.UserAgent, IP: in.ClientIP, Digest: i.keys.RecoveryDigest})
 		return err
 	})

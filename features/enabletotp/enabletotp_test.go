@@ -90,7 +90,7 @@ func TestEnable(t *testing.T) {
 	store := &fakeStore{totp: map[uuid.UUID]mfa.TOTP{}, sessions: []session.Session{{UserID: alice.User.ID}, {UserID: alice.User.ID}}}
 	guard := auth.Guard{PerUser: 3, PerIP: 50, Window: time.Hour, Key: []byte("k")}
 	policy := session.Policy{TTL: time.Hour, RefreshRatio: 0.2, AbsoluteTTL: 24 * time.Hour}
-	i := New(store, store, fakeKeys{}, fakeCodes{}, Config{Guard: guard, Signins: signin.Rules{Policy: policy}}, func() time.Time { return t0 })
+	i := New(store, store, fakeKeys{}, fakeCodes{}, Config{Guard: guard, SignIn: signin.Rules{Policy: policy}}, func() time.Time { return t0 })
 	ctx := context.Background()
 	right := fmt.Sprintf("%06d", (t0.Unix()/30)%1_000_000)
 	if _, err := i.Execute(ctx, alice, Input{Code: right}); !errors.Is(err, mfa.ErrNoTOTPSetup) {

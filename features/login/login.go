@@ -35,7 +35,7 @@ type Interactor struct {
 
 // Config is the login's policy.
 type Config struct {
-	Signins    signin.Rules  // the session policy and the per-user session limit
+	SignIn     signin.Rules  // the session policy and the per-user session limit
 	Guard      auth.Guard    // failed logins per username and per client
 	PendingTTL time.Duration // how long a second step may wait
 }
@@ -196,7 +196,7 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.A
 // login's transaction (see signin: stored only while the user is active
 // with the password just verified).
 func (i *Interactor) start(ctx context.Context, now time.Time, attempt auth.Attempt, u user.User, current string, in Input) (Result, error) {
-	s, secret, err := i.cfg.Signins.Start(ctx, i.store, now, signin.Login{
+	s, secret, err := i.cfg.SignIn.Start(ctx, i.store, now, signin.Login{
 		User: u, PasswordHash: current, Methods: []string{mfa.MethodPassword}, UserAgent: in.UserAgent, IP: in.ClientIP,
 	})
 	if errors.Is(err, signin.ErrAccountChanged) {

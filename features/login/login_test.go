@@ -142,7 +142,7 @@ func (c *clock) Now() time.Time { return c.now }
 
 func setup(users ...user.User) (*Interactor, *fakeStore, *fakeHasher, *clock) {
 	store, hasher, clk := newFakeStore(users...), &fakeHasher{params: "v2"}, &clock{now: t0}
-	return New(store, hasher, store, Config{Signins: signin.Rules{Policy: policy, SessionsPerUser: 3}, Guard: guard, PendingTTL: 5 * time.Minute}, clk.Now), store, hasher, clk
+	return New(store, hasher, store, Config{SignIn: signin.Rules{Policy: policy, SessionsPerUser: 3}, Guard: guard, PendingTTL: 5 * time.Minute}, clk.Now), store, hasher, clk
 }
 
 func alice(active bool) user.User {

@@ -35,7 +35,7 @@ type Interactor struct {
 
 // Config is the second step's policy.
 type Config struct {
-	Signins    signin.Rules       // the session policy and the per-user session limit
+	SignIn     signin.Rules       // the session policy and the per-user session limit
 	Guard      auth.Guard         // the login windows wrong second steps count in
 	Ceremonies auth.CeremonyLimit // the passkey ceremonies a client may begin
 }
@@ -220,7 +220,7 @@ func (i *Interactor) finish(ctx context.Context, now time.Time, attempt auth.Att
 			}
 			details = map[string]any{"recovery_codes_left": f.RecoveryCodesLeft}
 		}
-		s, secret, err := i.cfg.Signins.Start(ctx, i.store, now, signin.Login{User: u, PasswordHash: p.VerifiedHash,
+		s, secret, err := i.cfg.SignIn.Start(ctx, i.store, now, signin.Login{User: u, PasswordHash: p.VerifiedHash,
 			Methods: []string{mfa.MethodPassword, method}, UserAgent: in.UserAgent, IP: in.ClientIP, Details: details})
 		res = Result{User: u, Session: s, Secret: secret}
 		return err

@@ -202,7 +202,7 @@ func setup(t *testing.T) (*Interactor, *fakeStore, *clock, user.User, string) {
 		codes: map[string]bool{alice.ID.String() + "d:abcdefghjk": true}}
 	clk := &clock{now: t0}
 	secret := store.addPending(alice)
-	cfg := Config{Signins: signin.Rules{Policy: policy, SessionsPerUser: 50}, Guard: guard, Ceremonies: auth.CeremonyLimit{PerIP: 50, Window: time.Hour}}
+	cfg := Config{SignIn: signin.Rules{Policy: policy, SessionsPerUser: 50}, Guard: guard, Ceremonies: auth.CeremonyLimit{PerIP: 50, Window: time.Hour}}
 	return New(store, fakeKeys{}, fakeCodes{}, noPasskeys{}, cfg, clk.Now), store, clk, alice, secret
 }
 

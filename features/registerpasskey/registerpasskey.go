@@ -40,8 +40,8 @@ type Interactor struct {
 
 // Config is the registration's policy.
 type Config struct {
-	Guard   auth.Guard   // throttles the current-password check
-	Signins signin.Rules // a first factor re-issues the caller's session
+	Guard  auth.Guard   // throttles the current-password check
+	SignIn signin.Rules // a first factor re-issues the caller's session
 }
 
 // New returns the interactor.
@@ -158,7 +158,7 @@ func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInpu
 			return err
 		}
 		res.Passkey = p
-		res.Enrolled, err = i.cfg.Signins.Enroll(ctx, i.store, now, signin.Enrollment{UserID: u.ID, Before: before, Method: mfa.MethodWebAuthn,
+		res.Enrolled, err = i.cfg.SignIn.Enroll(ctx, i.store, now, signin.Enrollment{UserID: u.ID, Before: before, Method: mfa.MethodWebAuthn,
 			Methods: actor.Methods, UserAgent: in.UserAgent, IP: in.ClientIP, Digest: i.keys.RecoveryDigest})
 		return err
 	})

@@ -104,8 +104,8 @@ func TestRegister(t *testing.T) {
 	store, n := &fakeStore{ceremonies: map[string]mfa.Ceremony{}, sessions: 3}, 0
 	now := t0
 	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
-	signins := signin.Rules{Policy: session.Policy{TTL: time.Hour, RefreshRatio: 0.2, AbsoluteTTL: 24 * time.Hour}}
-	i := New(store, store, &authtest.Hasher{}, fakeRP{&n}, keys{}, Config{Guard: guard, Signins: signins}, func() time.Time { return now })
+	signIn := signin.Rules{Policy: session.Policy{TTL: time.Hour, RefreshRatio: 0.2, AbsoluteTTL: 24 * time.Hour}}
+	i := New(store, store, &authtest.Hasher{}, fakeRP{&n}, keys{}, Config{Guard: guard, SignIn: signIn}, func() time.Time { return now })
 	alice := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw", Email: "alice@example.com", EmailVerifiedAt: t0}, SessionID: []byte{1}}
 	bob := auth.Actor{User: user.User{ID: user.NewID(), Username: "bob", PasswordHash: "hash:pw"}, SessionID: []byte{2}, Methods: []string{mfa.MethodPassword, mfa.MethodTOTP}}
 	ctx := context.Background()
