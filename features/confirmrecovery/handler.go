@@ -23,7 +23,7 @@ func (h *Handler) Handle(c *echo.Context) error {
 	if err := c.Bind(&req); err != nil {
 		return err
 	}
-	if err := h.interactor.Execute(c.Request().Context(), Input{Token: req.Token, NewPassword: req.NewPassword}); err != nil {
+	if err := h.interactor.Execute(c.Request().Context(), Input(req)); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

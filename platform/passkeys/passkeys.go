@@ -264,10 +264,12 @@ func (*RelyingParty) CeremonyOf(credential []byte) ([]byte, error) {
 }
 
 // refused is the refusal e, carrying the library's reason (for the log).
+// Only e is wrapped: the library's errors stay out of the chain, so no
+// caller comes to depend on go-webauthn's error types.
 func refused(e error, cause error) error {
 	var pe *protocol.Error
 	if errors.As(cause, &pe) && pe.DevInfo != "" {
 		return fmt.Errorf("%w: %s: %s", e, pe.Details, pe.DevInfo)
 	}
-	return fmt.Errorf("%w: %v", e, cause)
+	return fmt.Errorf("%w: %v", e, cause) //nolint:errorlint // the cause is text for the log, deliberately not wrapped (see above)
 }

@@ -101,7 +101,7 @@ func TestCheckEmail(t *testing.T) {
 		strings.Repeat("a", 243) + "@example.com": ErrEmailLength,
 		strings.Repeat("a", 242) + "@example.com": nil,
 	} {
-		if got := CheckEmail(email); got != want {
+		if got := CheckEmail(email); !errors.Is(got, want) {
 			t.Errorf("CheckEmail(%q) = %v, want %v", email, got, want)
 		}
 	}
