@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
@@ -17,7 +18,9 @@ import (
 
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 	"github.com/cleanslice/cleanslice/platform/openapi"
+	"github.com/cleanslice/cleanslice/platform/token"
 	"github.com/cleanslice/cleanslice/platform/totp"
+	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -129,8 +132,16 @@ func TestTOTPEnrollmentAndTwoStepLogin(t *testing.T) {
 		for _, typ := range []string{"mfa.totp_enabled", "mfa.recovery_codes_generated", "reauthentication.failed"} {
 			last(t, events, typ)
 		}
-		if got := last(t, events, "reauthentication.failed").Details["action"]; got != "totp_setup" {
-			t.Fatalf("reauthentication.failed action %v", got)
+		// The wrong password at setup, and the wrong first code at enable.
+		var actions []string
+		for _, e := range events {
+			if e.Type == "reauthentication.failed" {
+				actions = append(actions, fmt.Sprint(e.Details["action"]))
+			}
+		}
+		slices.Sort(actions)
+		if !slices.Equal(actions, []string{"enable_totp", "totp_setup"}) {
+			t.Fatalf("reauthentication.failed actions %v", actions)
 		}
 	})
 }
@@ -398,6 +409,77 @@ func TestSecondFactorNotices(t *testing.T) {
 			if !strings.Contains(got, want) {
 				t.Errorf("the notices %q lack %q", got, want)
 			}
+		}
+	})
+}
+
+// TestAssuranceIsEnforced: enrolling the first factor ends every session
+// of the user (session.ended, mfa_enrolled) and gives the enrolling client
+// a new one at aal 2. A password-only session of a user who has a factor
+// (what a login racing with the enrollment leaves: stored here as that
+// race would store it, which makes the race deterministic) reads, but
+// changes no credential: 403 aal2_required, and nothing changes.
+func TestAssuranceIsEnforced(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		u := app.seed(t, "alice", user.RoleUser)
+		enrolling, other := app.client(), app.client()
+		expect(t, "login", enrolling.login(t, "alice", seedPassword), 200, "")
+		expect(t, "login elsewhere", other.login(t, "alice", seedPassword), 200, "")
+		r := enrolling.do(t, "POST", "/api/v1/auth/mfa/totp/setup", `{"current_password":"`+seedPassword+`"}`)
+		expect(t, "setup", r, 200, "")
+		var setup struct {
+			Secret string `json:"secret"`
+		}
+		json.Unmarshal(r.body, &setup)
+		r = enrolling.do(t, "POST", "/api/v1/auth/mfa/totp/enable", app.codeBody(t, setup.Secret))
+		expect(t, "enable", r, 200, "")
+		if r.sessionCookie() == nil {
+			t.Fatal("the first factor re-issues no session cookie")
+		}
+		app.clock.Advance(totp.Period)
+		expect(t, "the other session after the enrollment", other.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+		sessions := sessionsOf(t, enrolling.do(t, "GET", "/api/v1/auth/sessions", ""))
+		if len(sessions.Sessions) != 1 || sessions.Sessions[0].AAL != 2 || !slices.Equal(sessions.Sessions[0].Methods, []string{"password", "totp"}) {
+			t.Fatalf("sessions after the enrollment %+v: the enrolling one alone, at aal 2", sessions)
+		}
+		ended := last(t, app.eventsOf(t, u.ID), "session.ended")
+		if ended.Details["reason"] != "mfa_enrolled" || fmt.Sprint(ended.Details["ended"]) != "2" {
+			t.Fatalf("session.ended %+v: both sessions, reason mfa_enrolled", ended.Details)
+		}
+		// With aal 2, a credential change goes through.
+		expect(t, "regenerate at aal 2", enrolling.do(t, "POST", "/api/v1/auth/mfa/recovery-codes", `{"current_password":"`+seedPassword+`"}`), 200, "")
+
+		// A session made with the password alone, as a login racing with
+		// the enrollment leaves it.
+		secret, id := session.NewSecret()
+		now := app.clock.Now()
+		s := session.Policy{TTL: time.Hour, RefreshRatio: 0.2, AbsoluteTTL: 24 * time.Hour}.Start(id, u.ID, now)
+		if err := app.store.InsertSession(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		jwt, err := token.NewJWT(token.Secrets{Current: app.cfg.Auth.JWTSecret}, app.clock.Now).Issue(secret, now, s.ExpiresAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		racer := app.client()
+		racer.http.Jar.SetCookies(mustURL(t, app.url), []*http.Cookie{{Name: "access_token", Value: jwt}})
+		expect(t, "me at aal 1", racer.do(t, "GET", "/api/v1/auth/me", ""), 200, "")
+		before := strings.Join(app.dump(t, "users"), "") + strings.Join(app.dump(t, "mfa_totp"), "") + strings.Join(app.dump(t, "mfa_recovery_codes"), "")
+		for _, c := range []struct{ method, path, body string }{
+			{"PUT", "/api/v1/auth/password", `{"current_password":"` + seedPassword + `","new_password":"another password"}`},
+			{"PUT", "/api/v1/auth/email", `{"email":"mallory@example.com","current_password":"` + seedPassword + `"}`},
+			{"POST", "/api/v1/auth/mfa/totp/disable", `{"current_password":"` + seedPassword + `"}`},
+			{"POST", "/api/v1/auth/mfa/recovery-codes", `{"current_password":"` + seedPassword + `"}`},
+			{"POST", "/api/v1/auth/mfa/webauthn/register/begin", `{"current_password":"` + seedPassword + `"}`},
+		} {
+			expect(t, c.method+" "+c.path+" at aal 1", racer.do(t, c.method, c.path, c.body), 403, "aal2_required")
+		}
+		after := strings.Join(app.dump(t, "users"), "") + strings.Join(app.dump(t, "mfa_totp"), "") + strings.Join(app.dump(t, "mfa_recovery_codes"), "")
+		if before != after {
+			t.Fatal("a refused aal-1 change changed something")
+		}
+		if n := windowCount(t, app.store, passwordGuard(app.cfg).UserKey("alice")); n > 0 {
+			t.Fatalf("%d attempts counted: a refusal for the session costs no password try", n)
 		}
 	})
 }
