@@ -1,12 +1,12 @@
 // Command newfeature writes a new feature slice: `task new:feature NAME` or
-// `go run ./platform/scaffold/newfeature NAME` from the repository root.
+// `go run ./tools/scaffold/newfeature NAME` from the repository root.
 package main
 
 import (
 	"fmt"
 	"os"
 
-	"github.com/cleanslice/cleanslice/platform/scaffold"
+	"github.com/cleanslice/cleanslice/tools/scaffold"
 )
 
 func main() {
