@@ -133,14 +133,14 @@ func TestDependencyRuleCatchesViolations(t *testing.T) {
 	}
 }
 
-// TestToolsStayOutOfTheBuild: the developer tools (tools/go.mod) are not in
+// TestToolsStayOutOfTheBuild: the developer tools (tools/tools.mod) are not in
 // the service's module graph, and go build ./... links none of them.
 func TestToolsStayOutOfTheBuild(t *testing.T) {
-	b, err := os.ReadFile("tools/go.mod")
+	b, err := os.ReadFile("tools/tools.mod")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The tools, and the modules tools/go.mod requires (read as text: no
+	// The tools, and the modules tools/tools.mod requires (read as text: no
 	// download of the tools is needed).
 	var tools, required []string
 	block := ""
@@ -158,7 +158,7 @@ func TestToolsStayOutOfTheBuild(t *testing.T) {
 		}
 	}
 	if len(tools) < 2 {
-		t.Fatalf("tools/go.mod names %d tools, want air and golangci-lint at least", len(tools))
+		t.Fatalf("tools/tools.mod names %d tools, want air and golangci-lint at least", len(tools))
 	}
 	goList := func(args ...string) []string {
 		t.Helper()
@@ -178,7 +178,7 @@ func TestToolsStayOutOfTheBuild(t *testing.T) {
 			}
 		}
 		if best == "" {
-			t.Fatalf("tools/go.mod requires no module for tool %s", tool)
+			t.Fatalf("tools/tools.mod requires no module for tool %s", tool)
 		}
 		toolModules = append(toolModules, best)
 	}
@@ -190,6 +190,6 @@ func TestToolsStayOutOfTheBuild(t *testing.T) {
 		}
 	}
 	if main, _ := os.ReadFile("go.mod"); strings.Contains(string(main), "\ntool ") {
-		t.Error("go.mod has tool directives: they belong in tools/go.mod")
+		t.Error("go.mod has tool directives: they belong in tools/tools.mod")
 	}
 }

@@ -49,7 +49,9 @@ const (
 	WebAuthnRemoved        Type = "mfa.webauthn_removed" // details.passkey
 )
 
-// Types lists every type.
+// Types lists every type: a new type is its constant and its entry here.
+// The OpenAPI document's enum is filled in from this list, and tests hold
+// the event table of docs/api.md ("Audit trail") and the constants to it.
 var Types = []Type{
 	UserSignedUp, UserCreated, LoginSucceeded, LoginFailed, ReauthenticationFailed, PasswordChanged, PasswordSet,
 	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded, EmailVerified, EmailChanged,
