@@ -21,6 +21,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/mailer"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/password"
+	"github.com/cleanslice/cleanslice/platform/token"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/session"
@@ -620,5 +621,84 @@ func TestRecoveryWinsOverARacingLogin(t *testing.T) {
 			t.Fatalf("the racing login left %d sessions", n)
 		}
 		expect(t, "the recovered password", app.client().login(t, victim.Username, "recovered password"), 200, "")
+	})
+}
+
+// TestDeleteAccount: a user deletes their own account after their current
+// password: the account and everything that is theirs go (sessions,
+// second factors, tokens), the cookie is expired, the trail keeps
+// user.deleted with the user id (its references null), the farewell
+// notice stays in the outbox for delivery, and the name can be taken
+// again. Refusals change nothing: a wrong password (recorded), a super
+// admin, and an aal-1 session of a user with a second factor.
+func TestDeleteAccount(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		e := app.enroll(t, "alice", user.RoleUser)
+		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'alice@example.com', email_verified_at = created_at WHERE id = $1`, e.user.ID); err != nil {
+			t.Fatal(err)
+		}
+		c := e.client
+		expect(t, "no password", c.do(t, "DELETE", "/api/v1/auth/account", `{}`), 422, "validation_failed")
+		expect(t, "a wrong password", c.do(t, "DELETE", "/api/v1/auth/account", `{"current_password":"wrong password"}`), 403, "wrong_password")
+		if got := last(t, app.eventsOf(t, e.user.ID), "reauthentication.failed").Details["action"]; got != "delete_account" {
+			t.Fatalf("reauthentication.failed action %v", got)
+		}
+		root := app.loggedIn(t, "root.admin", user.RoleSuperAdmin)
+		expect(t, "a super admin", root.do(t, "DELETE", "/api/v1/auth/account", `{"current_password":"`+seedPassword+`"}`), 403, "forbidden")
+		if n := app.count(t, "users"); n != 2 {
+			t.Fatalf("%d users after the refusals", n)
+		}
+
+		r := c.do(t, "DELETE", "/api/v1/auth/account", `{"current_password":"`+seedPassword+`"}`)
+		expect(t, "delete", r, 204, "")
+		if ck := r.sessionCookie(); ck == nil || ck.MaxAge >= 0 && !ck.Expires.Before(time.Now()) {
+			t.Fatalf("cookie %+v: expired", ck)
+		}
+		expect(t, "me after", c.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+		for _, table := range []string{"sessions", "mfa_totp", "mfa_recovery_codes", "one_time_tokens"} {
+			var n int
+			app.store.DB().QueryRow(`SELECT count(*) FROM `+table+` WHERE user_id = $1`, e.user.ID).Scan(&n)
+			if n != 0 {
+				t.Errorf("%d rows of %s outlived the account", n, table)
+			}
+		}
+		var deleted, references int
+		app.store.DB().QueryRow(`SELECT count(*) FROM audit_events WHERE type = 'user.deleted' AND CAST(details AS text) LIKE '%' || $1 || '%' AND actor_id IS NULL AND target_id IS NULL`, e.user.ID.String()).Scan(&deleted)
+		app.store.DB().QueryRow(`SELECT count(*) FROM audit_events WHERE actor_id = $1 OR target_id = $1`, e.user.ID).Scan(&references)
+		if deleted != 1 || references != 0 {
+			t.Fatalf("user.deleted events keeping the id: %d; events still naming the account: %d", deleted, references)
+		}
+		var farewell int
+		app.store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE template = 'account_deleted' AND recipient = 'alice@example.com'`).Scan(&farewell)
+		if farewell != 1 {
+			t.Fatalf("%d farewell notices in the outbox after the deletion, want 1", farewell)
+		}
+		expect(t, "the name is free again", app.client().signup(t, "alice", "a brand new password"), 201, "")
+	})
+}
+
+// TestDeleteAccountNeedsTheSecondFactor: a password-only session of a user
+// with a factor (made as a login racing the enrollment would) cannot
+// delete the account: 403 aal2_required, nothing deleted.
+func TestDeleteAccountNeedsTheSecondFactor(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		e := app.enroll(t, "alice", user.RoleUser)
+		secret, id := session.NewSecret()
+		now := app.clock.Now()
+		s := session.Policy{TTL: time.Hour, RefreshRatio: 0.2, AbsoluteTTL: 24 * time.Hour}.Start(id, e.user.ID, now)
+		if err := app.store.InsertSession(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		jwt, err := token.NewJWT(token.Secrets{Current: app.cfg.Auth.JWTSecret}, app.clock.Now).Issue(secret, now, s.ExpiresAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		racer := app.client()
+		racer.http.Jar.SetCookies(mustURL(t, app.url), []*http.Cookie{{Name: "access_token", Value: jwt}})
+		expect(t, "delete at aal 1", racer.do(t, "DELETE", "/api/v1/auth/account", `{"current_password":"`+seedPassword+`"}`), 403, "aal2_required")
+		if n := app.count(t, "users"); n != 1 {
+			t.Fatalf("%d users: the refused deletion deleted", n)
+		}
+		expect(t, "delete at aal 2", e.client.do(t, "DELETE", "/api/v1/auth/account", `{"current_password":"`+seedPassword+`"}`), 204, "")
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/cleanslice/cleanslice/features/changeemail"
 	"github.com/cleanslice/cleanslice/features/changepassword"
 	"github.com/cleanslice/cleanslice/features/confirmrecovery"
+	"github.com/cleanslice/cleanslice/features/deleteaccount"
 	"github.com/cleanslice/cleanslice/features/endothersessions"
 	"github.com/cleanslice/cleanslice/features/endsession"
 	"github.com/cleanslice/cleanslice/features/listactivity"
@@ -49,6 +50,9 @@ func accountRoutes(api *echo.Group, d *deps) {
 
 	endSessionH := endsession.NewHandler(endsession.New(s, now), d.cookies)
 	api.DELETE("/auth/sessions/:id", endSessionH.Handle, d.authn.Required)
+
+	deleteAccountH := deleteaccount.NewHandler(deleteaccount.New(s, d.hasher, d.outbox, d.guard, now), d.cookies)
+	api.DELETE("/auth/account", deleteAccountH.Handle, d.hashing, d.authn.Required)
 
 	activityH := listactivity.NewHandler(listactivity.New(s))
 	api.GET("/auth/activity", activityH.Handle, d.authn.Required)

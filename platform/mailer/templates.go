@@ -29,6 +29,7 @@ var Samples = map[string]map[string]string{
 	"password_changed":      {"username": "alice.smith", "how": "by you"},
 	"recovery":              {"username": "alice.smith", "link": "http://localhost:8000/account/recover#token=sample", "valid_for": "1 hour"},
 	"second_factor_changed": {"username": "alice.smith", "what": "an authenticator app was added"},
+	"account_deleted":       {"username": "alice.smith"},
 }
 
 // Templates renders messages: per template a subject and a text body

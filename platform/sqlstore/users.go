@@ -254,6 +254,22 @@ func (s *Store) SetUserActive(ctx context.Context, userID uuid.UUID, active bool
 		`UPDATE users SET is_active = $2, updated_at = $3 WHERE id = $1`, userID, active, ts(updatedAt))
 }
 
+// DeleteUser deletes a user; the schema deletes what is theirs (sessions,
+// one-time tokens, second factors, pending logins, WebAuthn ceremonies:
+// ON DELETE CASCADE) and nulls the audit trail's references to them (ON
+// DELETE SET NULL). Queued mail does not reference users and stays. No
+// row is user.ErrNotFound.
+func (s *Store) DeleteUser(ctx context.Context, userID uuid.UUID) error {
+	n, err := s.execCount(ctx, "delete user", `DELETE FROM users WHERE id = $1`, userID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("delete user %s: %w", userID, user.ErrNotFound)
+	}
+	return nil
+}
+
 // updateUser runs an UPDATE of one user row; no row is user.ErrNotFound.
 func (s *Store) updateUser(ctx context.Context, op, query string, userID uuid.UUID, args ...any) error {
 	n, err := s.execCount(ctx, op, query, append([]any{userID}, args...)...)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
+	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -144,6 +146,43 @@ func TestConcurrentInsertsOfOneName(t *testing.T) {
 		}
 		if ok != 1 {
 			t.Errorf("%d inserts succeeded, want 1", ok)
+		}
+	})
+}
+
+// TestDeleteUser: the user goes with their sessions; the audit trail keeps
+// its events with null references; queued mail stays; a second delete is
+// user.ErrNotFound.
+func TestDeleteUser(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		u := insertUser(t, s, "alice")
+		other := insertUser(t, s, "bob")
+		_, id := session.NewSecret()
+		if err := s.InsertSession(ctx, session.Policy{TTL: time.Hour, AbsoluteTTL: 2 * time.Hour}.Start(id, u.ID, t0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordEvent(ctx, audit.New(ctx, t0, audit.LoginSucceeded, u.ID, u.ID, nil)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteUser(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UserByID(ctx, u.ID); !errors.Is(err, user.ErrNotFound) {
+			t.Fatalf("the user after the delete: %v", err)
+		}
+		if _, err := s.UserByID(ctx, other.ID); err != nil {
+			t.Fatalf("another user: %v", err)
+		}
+		var sessions, events, named int
+		s.DB().QueryRow(`SELECT count(*) FROM sessions WHERE user_id = $1`, u.ID).Scan(&sessions)
+		s.DB().QueryRow(`SELECT count(*) FROM audit_events`).Scan(&events)
+		s.DB().QueryRow(`SELECT count(*) FROM audit_events WHERE actor_id = $1 OR target_id = $1`, u.ID).Scan(&named)
+		if sessions != 0 || events != 1 || named != 0 {
+			t.Fatalf("after the delete: %d sessions, %d events (%d naming the user)", sessions, events, named)
+		}
+		if err := s.DeleteUser(ctx, u.ID); !errors.Is(err, user.ErrNotFound) {
+			t.Fatalf("a second delete: %v", err)
 		}
 	})
 }

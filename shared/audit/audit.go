@@ -47,6 +47,9 @@ const (
 	MFAReset               Type = "mfa.reset"            // by an admin: every factor and code removed
 	WebAuthnAdded          Type = "mfa.webauthn_added"   // details.passkey (its id) and name
 	WebAuthnRemoved        Type = "mfa.webauthn_removed" // details.passkey
+	// UserDeleted is an account deleted by its user; details.user_id keeps
+	// who it was once the account's references in the trail are null.
+	UserDeleted Type = "user.deleted"
 )
 
 // Types lists every type: a new type is its constant and its entry here.
@@ -56,6 +59,7 @@ var Types = []Type{
 	UserSignedUp, UserCreated, LoginSucceeded, LoginFailed, ReauthenticationFailed, PasswordChanged, PasswordSet,
 	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded, EmailVerified, EmailChanged,
 	RecoveryRequested, PasswordRecovered, TOTPEnabled, TOTPDisabled, RecoveryCodesGenerated, MFAReset, WebAuthnAdded, WebAuthnRemoved,
+	UserDeleted,
 }
 
 // Valid reports whether t is one of Types.

@@ -55,3 +55,13 @@ func SecondFactorChanged(u user.User, what string) (Message, bool) {
 	}
 	return Message{Template: "second_factor_changed", To: u.Email, Fields: map[string]string{"username": u.Username, "what": what}}, true
 }
+
+// AccountDeleted is the farewell notice of a deleted account to its
+// verified address (none when it has none): the last word to the
+// address, should the deletion not have been the owner's.
+func AccountDeleted(u user.User) (Message, bool) {
+	if !u.EmailVerified() {
+		return Message{}, false
+	}
+	return Message{Template: "account_deleted", To: u.Email, Fields: map[string]string{"username": u.Username}}, true
+}
