@@ -82,3 +82,30 @@ func TestCreateUserEmail(t *testing.T) {
 		t.Fatalf("verification: %+v, %+v", f.Messages, f.Tokens)
 	}
 }
+
+// TestFromConsole: the operator creates any role, the first super admin
+// included, under the same rules; the event names no actor and says
+// via cli.
+func TestFromConsole(t *testing.T) {
+	f := &fakeStore{}
+	i := New(f, &authtest.Hasher{}, &f.Outbox, onetime.Links{}, user.AccountRules{MinPasswordLen: 8}, time.Now)
+	u, err := i.FromConsole(context.Background(), Input{Username: "root.admin", Password: "a long enough one", Role: "super_admin"})
+	if err != nil || u.Role != user.RoleSuperAdmin || u.PasswordHash != "hash:a long enough one" {
+		t.Fatalf("console: %+v, %v", u, err)
+	}
+	if len(f.Events) != 1 || f.Events[0].Type != audit.UserCreated || !f.Events[0].Actor.ID.IsNil() || f.Events[0].Details["via"] != "cli" {
+		t.Fatalf("events %+v: user.created, no actor, via cli", f.Events)
+	}
+	for _, in := range []Input{
+		{Username: "x", Password: "a long enough one", Role: "user"},
+		{Username: "root.two", Password: "short", Role: "user"},
+		{Username: "root.two", Password: "a long enough one", Role: "emperor"},
+	} {
+		if _, err := i.FromConsole(context.Background(), in); !errors.Is(err, apperr.ErrInvalid) {
+			t.Errorf("%+v: %v, want 422", in, err)
+		}
+	}
+	if len(f.Events) != 1 {
+		t.Fatalf("refused creations recorded %d events", len(f.Events)-1)
+	}
+}

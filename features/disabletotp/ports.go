@@ -16,8 +16,7 @@ import (
 type Store interface {
 	auth.ReauthStore // for guard.Reauthenticate and its Change
 	DeleteTOTP(ctx context.Context, userID uuid.UUID) (bool, error)
-	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
-	DeleteRecoveryCodes(ctx context.Context, userID uuid.UUID) (int, error)
+	mfa.FactorStore // for mfa.FactorRemoved
 }
 
 // Hasher checks the current password.

@@ -16,8 +16,7 @@ type Store interface {
 	auth.ReauthStore // for guard.Reauthenticate and its Change
 	Passkeys(ctx context.Context, userID uuid.UUID) ([]mfa.Passkey, error)
 	DeletePasskey(ctx context.Context, userID, publicID uuid.UUID) error
-	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
-	DeleteRecoveryCodes(ctx context.Context, userID uuid.UUID) (int, error)
+	mfa.FactorStore // for mfa.FactorRemoved
 }
 
 // Hasher checks the current password.

@@ -7,14 +7,12 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/auth"
-	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
 // Store checks the current password (its windows, its trail), reads the
 // factors and keeps the new secret.
 type Store interface {
 	auth.ReauthStore // for guard.Reauthenticate and its Change
-	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
 	SetUpTOTP(ctx context.Context, userID uuid.UUID, sealed []byte, now time.Time) (bool, error)
 }
 
