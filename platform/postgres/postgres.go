@@ -221,6 +221,7 @@ func isUnavailable(err error) bool {
 	case code[:2] == "08", // connection exception
 		code == "55P03",                                   // lock_not_available: lock_timeout passed
 		code == "25P03",                                   // idle_in_transaction_session_timeout ended the transaction
+		code == "57014",                                   // query_canceled: the request's deadline (or statement_timeout) cancelled it
 		code[:2] == "53",                                  // insufficient resources, too many connections
 		code == "57P01", code == "57P02", code == "57P03": // shutting down, crashed, starting up
 		return true
