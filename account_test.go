@@ -84,8 +84,8 @@ func TestAccountFlow(t *testing.T) {
 func TestCookieAttributes(t *testing.T) {
 	forEachApp(t, map[string]string{"cookie.name": "access_token"}, func(t *testing.T, app *testApp) {
 		c := app.client()
-		c.signup(t, "alice", "password1")
-		raw := c.login(t, "alice", "password1").header.Get("Set-Cookie")
+		c.signup(t, "alice", "quiet-lamp-1")
+		raw := c.login(t, "alice", "quiet-lamp-1").header.Get("Set-Cookie")
 		for _, attr := range []string{"access_token=", "Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=900", "Expires="} {
 			if !strings.Contains(raw, attr) {
 				t.Errorf("login Set-Cookie %q lacks %s", raw, attr)
@@ -115,8 +115,8 @@ func TestSignupRules(t *testing.T) {
 		if len(p.Errors) != 2 || p.Errors[0].Field != "username" || !strings.Contains(p.Errors[0].Message, "5 to 20") || p.Errors[1].Field != "password" {
 			t.Fatalf("errors %+v", p.Errors)
 		}
-		expect(t, "good signup", c.signup(t, "alice", "password1"), 201, "")
-		expect(t, "same name other case", c.signup(t, "ALICE", "password1"), 409, "username_taken")
+		expect(t, "good signup", c.signup(t, "alice", "quiet-lamp-1"), 201, "")
+		expect(t, "same name other case", c.signup(t, "ALICE", "quiet-lamp-1"), 409, "username_taken")
 	})
 }
 
@@ -125,9 +125,9 @@ func TestSignupRules(t *testing.T) {
 func TestSignupThrottle(t *testing.T) {
 	forEachApp(t, map[string]string{"auth.max_signups_per_ip": "2"}, func(t *testing.T, app *testApp) {
 		c := app.client()
-		expect(t, "first signup", c.signup(t, "first.user", "password1"), 201, "")
-		expect(t, "a taken name", c.signup(t, "first.user", "password1"), 409, "username_taken")
-		r := c.signup(t, "third.user", "password1")
+		expect(t, "first signup", c.signup(t, "first.user", "quiet-lamp-1"), 201, "")
+		expect(t, "a taken name", c.signup(t, "first.user", "quiet-lamp-1"), 409, "username_taken")
+		r := c.signup(t, "third.user", "quiet-lamp-1")
 		expect(t, "third signup", r, 429, "too_many_attempts")
 		if ra := r.header.Get("Retry-After"); ra != "3600" {
 			t.Fatalf("Retry-After %q, want 3600", ra)
@@ -136,7 +136,7 @@ func TestSignupThrottle(t *testing.T) {
 			t.Fatalf("a refused signup made its user: %v", err)
 		}
 		app.clock.Advance(time.Hour)
-		expect(t, "after the window", c.signup(t, "third.user", "password1"), 201, "")
+		expect(t, "after the window", c.signup(t, "third.user", "quiet-lamp-1"), 201, "")
 	})
 }
 
@@ -147,7 +147,7 @@ func TestConcurrentSignupsOfOneName(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				statuses[i] = app.client().signup(t, "popular", "password1").status
+				statuses[i] = app.client().signup(t, "popular", "quiet-lamp-1").status
 			})
 		}
 		wg.Wait()
@@ -167,10 +167,10 @@ func TestConcurrentSignupsOfOneName(t *testing.T) {
 func TestAlreadyAuthenticated(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		c := app.client()
-		c.signup(t, "alice", "password1")
-		c.login(t, "alice", "password1")
-		expect(t, "signup while logged in", c.signup(t, "bobby", "password1"), 403, "already_authenticated")
-		expect(t, "login while logged in", c.login(t, "alice", "password1"), 403, "already_authenticated")
+		c.signup(t, "alice", "quiet-lamp-1")
+		c.login(t, "alice", "quiet-lamp-1")
+		expect(t, "signup while logged in", c.signup(t, "bobby", "quiet-lamp-1"), 403, "already_authenticated")
+		expect(t, "login while logged in", c.login(t, "alice", "quiet-lamp-1"), 403, "already_authenticated")
 		if n := app.count(t, "users"); n != 1 {
 			t.Fatalf("%d users", n)
 		}
@@ -197,8 +197,8 @@ func TestUnauthenticatedCalls(t *testing.T) {
 func TestBadInputChangesNothing(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		owner := app.client()
-		owner.signup(t, "owner", "password1")
-		owner.login(t, "owner", "password1")
+		owner.signup(t, "owner", "quiet-lamp-1")
+		owner.login(t, "owner", "quiet-lamp-1")
 		users, sessions := app.count(t, "users"), app.count(t, "sessions")
 		anon := app.client()
 		big := `{"username":"` + strings.Repeat("a", 100<<10) + `"}`
@@ -261,11 +261,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestLoginThrottling(t *testing.T) {
 	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
 		c := app.client()
-		c.signup(t, "alice", "password1")
+		c.signup(t, "alice", "quiet-lamp-1")
 		for i := range 5 {
 			expect(t, fmt.Sprintf("bad password %d", i+1), c.login(t, "alice", "wrong-password"), 401, "invalid_credentials")
 		}
-		r := c.login(t, "alice", "password1")
+		r := c.login(t, "alice", "quiet-lamp-1")
 		expect(t, "6th attempt with the right password", r, 429, "too_many_attempts")
 		if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" {
 			t.Fatalf("Retry-After %q", ra)
@@ -274,13 +274,13 @@ func TestLoginThrottling(t *testing.T) {
 			t.Fatalf("a throttled login made a session")
 		}
 		app.clock.Advance(15 * time.Minute)
-		expect(t, "after the window", c.login(t, "alice", "password1"), 200, "")
+		expect(t, "after the window", c.login(t, "alice", "quiet-lamp-1"), 200, "")
 		c.do(t, "DELETE", "/api/v1/auth/logout", "")
 		// The good login cleared the count: 4 more failures do not throttle.
 		for range 4 {
 			c.login(t, "alice", "wrong-password")
 		}
-		expect(t, "after 4 new failures", c.login(t, "alice", "password1"), 200, "")
+		expect(t, "after 4 new failures", c.login(t, "alice", "quiet-lamp-1"), 200, "")
 	})
 }
 
@@ -404,8 +404,8 @@ func TestConcurrentReads(t *testing.T) {
 		for i := range cookies {
 			c := app.client()
 			name := fmt.Sprintf("reader%d", i)
-			expect(t, "signup", c.signup(t, name, "password1"), 201, "")
-			r := c.login(t, name, "password1")
+			expect(t, "signup", c.signup(t, name, "quiet-lamp-1"), 201, "")
+			r := c.login(t, name, "quiet-lamp-1")
 			expect(t, "login", r, 200, "")
 			cookies[i] = r.sessionCookie()
 		}
@@ -446,9 +446,9 @@ func TestConcurrentReads(t *testing.T) {
 func TestInactivatedUserIsLockedOut(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		c1, c2 := app.client(), app.client()
-		r := c1.signup(t, "alice", "password1")
-		c1.login(t, "alice", "password1")
-		c2.login(t, "alice", "password1")
+		r := c1.signup(t, "alice", "quiet-lamp-1")
+		c1.login(t, "alice", "quiet-lamp-1")
+		c2.login(t, "alice", "quiet-lamp-1")
 		if n := app.count(t, "sessions"); n != 2 {
 			t.Fatalf("%d sessions, want 2", n)
 		}
@@ -461,7 +461,7 @@ func TestInactivatedUserIsLockedOut(t *testing.T) {
 			t.Fatalf("%d sessions left for an inactive user", n)
 		}
 		expect(t, "other session of an inactive user", c2.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
-		expect(t, "login of an inactive user", c1.login(t, "alice", "password1"), 403, "account_inactive")
+		expect(t, "login of an inactive user", c1.login(t, "alice", "quiet-lamp-1"), 403, "account_inactive")
 	})
 }
 
