@@ -120,6 +120,53 @@ func TestSignupRules(t *testing.T) {
 	})
 }
 
+// TestCommonPasswordsAreRefused: a new password among the 30,000 most
+// common, in any case, is 422 naming its field at signup, admin creation,
+// admin reset and one's own change, and changes nothing (recovery and the
+// CLI: TestRecovery, TestUsersCreateCommand). Login and current_password
+// never check it: a common password set before the rule still signs in,
+// and can be changed.
+func TestCommonPasswordsAreRefused(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		ctx := context.Background()
+		hash, err := newHasher(app.cfg.Password, nil, nil, nil).Hash(ctx, "iloveyou")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.store.InsertUser(ctx, user.New("old.timer", hash, user.RoleUser, app.clock.Now())); err != nil {
+			t.Fatal(err)
+		}
+		super := app.loggedIn(t, "root.admin", user.RoleSuperAdmin)
+		owner := app.client()
+		expect(t, "login with a common password set before the rule", owner.login(t, "old.timer", "iloveyou"), 200, "")
+
+		before := app.snapshot(t)
+		expectTooCommon(t, "signup", app.client().signup(t, "new.user", "SunShine"), "password")
+		expectTooCommon(t, "admin creation", super.do(t, "POST", "/api/v1/users", `{"username":"made.user","password":"PASSWORD","role":"user"}`), "password")
+		expectTooCommon(t, "admin reset", super.do(t, "PATCH", "/api/v1/users/password", `{"username":"old.timer","password":"Qwertyuiop"}`), "password")
+		expectTooCommon(t, "own change", owner.do(t, "PUT", "/api/v1/auth/password", `{"current_password":"iloveyou","new_password":"1qaz2wsx"}`), "new_password")
+		if after := app.snapshot(t); after != before {
+			t.Fatalf("a refused common password changed the database:\n%s\nwant\n%s", after, before)
+		}
+		expect(t, "changing away from a common password", owner.do(t, "PUT", "/api/v1/auth/password", `{"current_password":"iloveyou","new_password":"quiet-lamp-2"}`), 204, "")
+		expect(t, "login with the new one", app.client().login(t, "old.timer", "quiet-lamp-2"), 200, "")
+	})
+}
+
+// expectTooCommon fails unless r is a 422 whose only failing field is
+// field, refused as too common.
+func expectTooCommon(t *testing.T, what string, r response, field string) {
+	t.Helper()
+	expect(t, what, r, 422, "validation_failed")
+	var p struct {
+		Errors []struct{ Field, Message string }
+	}
+	json.Unmarshal(r.body, &p)
+	if len(p.Errors) != 1 || p.Errors[0].Field != field || !strings.Contains(p.Errors[0].Message, "is too common") {
+		t.Fatalf("%s: errors %+v, want %s refused as too common", what, p.Errors, field)
+	}
+}
+
 // TestSignupThrottle: a client's signups past auth.max_signups_per_ip in
 // auth.signup_window get 429 with Retry-After, taken names included.
 func TestSignupThrottle(t *testing.T) {

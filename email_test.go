@@ -329,6 +329,7 @@ func TestRecovery(t *testing.T) {
 			return anon.do(t, "POST", "/api/v1/auth/recovery/confirm", fmt.Sprintf(`{"token":%q,"new_password":%q}`, token, pw))
 		}
 		expect(t, "a weak password", confirm(token, "short"), 422, "validation_failed")
+		expectTooCommon(t, "a common password", confirm(token, "Princess"), "new_password") // the link still works: below
 		expect(t, "a bad token", confirm("nonsense", "a new password"), 422, "invalid_token")
 		r := confirm(token, "a new password")
 		expect(t, "confirm", r, 204, "")

@@ -201,6 +201,10 @@ func TestUsersCreateCommand(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "username must be 5 to 20") || !strings.Contains(err.Error(), "at least 8") {
 				t.Fatalf("bad credentials: %v", err)
 			}
+			_, err = create("IloveYou\n", "--username", "common.pw", "--role", "user")
+			if err == nil || !strings.Contains(err.Error(), "password is too common") || exitCode(err) != 1 {
+				t.Fatalf("common password: %v (exit %d)", err, exitCode(err))
+			}
 			for _, args := range [][]string{{"--username", "someone"}, {"--username", "someone", "--role", "root"}, {"--role", "user"}, {"--username", "someone", "--role", "user", "--password-env", "CLEANSLICE_TEST_UNSET_VARIABLE"}} {
 				if _, err := create("quiet-lamp-1\n", args...); exitCode(err) != 2 {
 					t.Errorf("%q: %v (exit %d), want a usage error", args, err, exitCode(err))
