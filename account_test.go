@@ -85,8 +85,8 @@ func TestAccountFlow(t *testing.T) {
 func TestCookieAttributes(t *testing.T) {
 	forEachApp(t, map[string]string{"cookie.name": "access_token"}, func(t *testing.T, app *testApp) {
 		c := app.client()
-		c.signup(t, "alice", "password1")
-		raw := c.login(t, "alice", "password1").header.Get("Set-Cookie")
+		c.signup(t, "alice", "quiet-lamp-1")
+		raw := c.login(t, "alice", "quiet-lamp-1").header.Get("Set-Cookie")
 		for _, attr := range []string{"access_token=", "Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=900", "Expires="} {
 			if !strings.Contains(raw, attr) {
 				t.Errorf("login Set-Cookie %q lacks %s", raw, attr)
@@ -116,9 +116,56 @@ func TestSignupRules(t *testing.T) {
 		if len(p.Errors) != 2 || p.Errors[0].Field != "username" || !strings.Contains(p.Errors[0].Message, "5 to 20") || p.Errors[1].Field != "password" {
 			t.Fatalf("errors %+v", p.Errors)
 		}
-		expect(t, "good signup", c.signup(t, "alice", "password1"), 201, "")
-		expect(t, "same name other case", c.signup(t, "ALICE", "password1"), 409, "username_taken")
+		expect(t, "good signup", c.signup(t, "alice", "quiet-lamp-1"), 201, "")
+		expect(t, "same name other case", c.signup(t, "ALICE", "quiet-lamp-1"), 409, "username_taken")
 	})
+}
+
+// TestCommonPasswordsAreRefused: a new password among the 30,000 most
+// common, in any case, is 422 naming its field at signup, admin creation,
+// admin reset and one's own change, and changes nothing (recovery and the
+// CLI: TestRecovery, TestUsersCreateCommand). Login and current_password
+// never check it: a common password set before the rule still signs in,
+// and can be changed.
+func TestCommonPasswordsAreRefused(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		ctx := context.Background()
+		hash, err := newHasher(app.cfg.Password, nil, nil, nil).Hash(ctx, "iloveyou")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := app.store.InsertUser(ctx, user.New("old.timer", hash, user.RoleUser, app.clock.Now())); err != nil {
+			t.Fatal(err)
+		}
+		super := app.loggedIn(t, "root.admin", user.RoleSuperAdmin)
+		owner := app.client()
+		expect(t, "login with a common password set before the rule", owner.login(t, "old.timer", "iloveyou"), 200, "")
+
+		before := app.snapshot(t)
+		expectTooCommon(t, "signup", app.client().signup(t, "new.user", "SunShine"), "password")
+		expectTooCommon(t, "admin creation", super.do(t, "POST", "/api/v1/users", `{"username":"made.user","password":"PASSWORD","role":"user"}`), "password")
+		expectTooCommon(t, "admin reset", super.do(t, "PATCH", "/api/v1/users/password", `{"username":"old.timer","password":"Qwertyuiop"}`), "password")
+		expectTooCommon(t, "own change", owner.do(t, "PUT", "/api/v1/auth/password", `{"current_password":"iloveyou","new_password":"1qaz2wsx"}`), "new_password")
+		if after := app.snapshot(t); after != before {
+			t.Fatalf("a refused common password changed the database:\n%s\nwant\n%s", after, before)
+		}
+		expect(t, "changing away from a common password", owner.do(t, "PUT", "/api/v1/auth/password", `{"current_password":"iloveyou","new_password":"quiet-lamp-2"}`), 204, "")
+		expect(t, "login with the new one", app.client().login(t, "old.timer", "quiet-lamp-2"), 200, "")
+	})
+}
+
+// expectTooCommon fails unless r is a 422 whose only failing field is
+// field, refused as too common.
+func expectTooCommon(t *testing.T, what string, r response, field string) {
+	t.Helper()
+	expect(t, what, r, 422, "validation_failed")
+	var p struct {
+		Errors []struct{ Field, Message string }
+	}
+	json.Unmarshal(r.body, &p)
+	if len(p.Errors) != 1 || p.Errors[0].Field != field || !strings.Contains(p.Errors[0].Message, "is too common") {
+		t.Fatalf("%s: errors %+v, want %s refused as too common", what, p.Errors, field)
+	}
 }
 
 // TestSignupThrottle: a client's signups past auth.max_signups_per_ip in
@@ -126,9 +173,9 @@ func TestSignupRules(t *testing.T) {
 func TestSignupThrottle(t *testing.T) {
 	forEachApp(t, map[string]string{"auth.max_signups_per_ip": "2"}, func(t *testing.T, app *testApp) {
 		c := app.client()
-		expect(t, "first signup", c.signup(t, "first.user", "password1"), 201, "")
-		expect(t, "a taken name", c.signup(t, "first.user", "password1"), 409, "username_taken")
-		r := c.signup(t, "third.user", "password1")
+		expect(t, "first signup", c.signup(t, "first.user", "quiet-lamp-1"), 201, "")
+		expect(t, "a taken name", c.signup(t, "first.user", "quiet-lamp-1"), 409, "username_taken")
+		r := c.signup(t, "third.user", "quiet-lamp-1")
 		expect(t, "third signup", r, 429, "too_many_attempts")
 		if ra := r.header.Get("Retry-After"); ra != "3600" {
 			t.Fatalf("Retry-After %q, want 3600", ra)
@@ -137,7 +184,7 @@ func TestSignupThrottle(t *testing.T) {
 			t.Fatalf("a refused signup made its user: %v", err)
 		}
 		app.clock.Advance(time.Hour)
-		expect(t, "after the window", c.signup(t, "third.user", "password1"), 201, "")
+		expect(t, "after the window", c.signup(t, "third.user", "quiet-lamp-1"), 201, "")
 	})
 }
 
@@ -148,7 +195,7 @@ func TestConcurrentSignupsOfOneName(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				statuses[i] = app.client().signup(t, "popular", "password1").status
+				statuses[i] = app.client().signup(t, "popular", "quiet-lamp-1").status
 			})
 		}
 		wg.Wait()
@@ -168,10 +215,10 @@ func TestConcurrentSignupsOfOneName(t *testing.T) {
 func TestAlreadyAuthenticated(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		c := app.client()
-		c.signup(t, "alice", "password1")
-		c.login(t, "alice", "password1")
-		expect(t, "signup while logged in", c.signup(t, "bobby", "password1"), 403, "already_authenticated")
-		expect(t, "login while logged in", c.login(t, "alice", "password1"), 403, "already_authenticated")
+		c.signup(t, "alice", "quiet-lamp-1")
+		c.login(t, "alice", "quiet-lamp-1")
+		expect(t, "signup while logged in", c.signup(t, "bobby", "quiet-lamp-1"), 403, "already_authenticated")
+		expect(t, "login while logged in", c.login(t, "alice", "quiet-lamp-1"), 403, "already_authenticated")
 		if n := app.count(t, "users"); n != 1 {
 			t.Fatalf("%d users", n)
 		}
@@ -198,8 +245,8 @@ func TestUnauthenticatedCalls(t *testing.T) {
 func TestBadInputChangesNothing(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		owner := app.client()
-		owner.signup(t, "owner", "password1")
-		owner.login(t, "owner", "password1")
+		owner.signup(t, "owner", "quiet-lamp-1")
+		owner.login(t, "owner", "quiet-lamp-1")
 		users, sessions := app.count(t, "users"), app.count(t, "sessions")
 		anon := app.client()
 		big := `{"username":"` + strings.Repeat("a", 100<<10) + `"}`
@@ -262,11 +309,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestLoginThrottling(t *testing.T) {
 	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
 		c := app.client()
-		c.signup(t, "alice", "password1")
+		c.signup(t, "alice", "quiet-lamp-1")
 		for i := range 5 {
 			expect(t, fmt.Sprintf("bad password %d", i+1), c.login(t, "alice", "wrong-password"), 401, "invalid_credentials")
 		}
-		r := c.login(t, "alice", "password1")
+		r := c.login(t, "alice", "quiet-lamp-1")
 		expect(t, "6th attempt with the right password", r, 429, "too_many_attempts")
 		if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" {
 			t.Fatalf("Retry-After %q", ra)
@@ -275,13 +322,13 @@ func TestLoginThrottling(t *testing.T) {
 			t.Fatalf("a throttled login made a session")
 		}
 		app.clock.Advance(15 * time.Minute)
-		expect(t, "after the window", c.login(t, "alice", "password1"), 200, "")
+		expect(t, "after the window", c.login(t, "alice", "quiet-lamp-1"), 200, "")
 		c.do(t, "DELETE", "/api/v1/auth/logout", "")
 		// The good login cleared the count: 4 more failures do not throttle.
 		for range 4 {
 			c.login(t, "alice", "wrong-password")
 		}
-		expect(t, "after 4 new failures", c.login(t, "alice", "password1"), 200, "")
+		expect(t, "after 4 new failures", c.login(t, "alice", "quiet-lamp-1"), 200, "")
 	})
 }
 
@@ -405,8 +452,8 @@ func TestConcurrentReads(t *testing.T) {
 		for i := range cookies {
 			c := app.client()
 			name := fmt.Sprintf("reader%d", i)
-			expect(t, "signup", c.signup(t, name, "password1"), 201, "")
-			r := c.login(t, name, "password1")
+			expect(t, "signup", c.signup(t, name, "quiet-lamp-1"), 201, "")
+			r := c.login(t, name, "quiet-lamp-1")
 			expect(t, "login", r, 200, "")
 			cookies[i] = r.sessionCookie()
 		}
@@ -447,9 +494,9 @@ func TestConcurrentReads(t *testing.T) {
 func TestInactivatedUserIsLockedOut(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		c1, c2 := app.client(), app.client()
-		r := c1.signup(t, "alice", "password1")
-		c1.login(t, "alice", "password1")
-		c2.login(t, "alice", "password1")
+		r := c1.signup(t, "alice", "quiet-lamp-1")
+		c1.login(t, "alice", "quiet-lamp-1")
+		c2.login(t, "alice", "quiet-lamp-1")
 		if n := app.count(t, "sessions"); n != 2 {
 			t.Fatalf("%d sessions, want 2", n)
 		}
@@ -462,7 +509,7 @@ func TestInactivatedUserIsLockedOut(t *testing.T) {
 			t.Fatalf("%d sessions left for an inactive user", n)
 		}
 		expect(t, "other session of an inactive user", c2.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
-		expect(t, "login of an inactive user", c1.login(t, "alice", "password1"), 403, "account_inactive")
+		expect(t, "login of an inactive user", c1.login(t, "alice", "quiet-lamp-1"), 403, "account_inactive")
 	})
 }
 

@@ -22,17 +22,17 @@ type adminAction struct {
 
 var adminActions = []adminAction{
 	{"create user", "POST", "/api/v1/users", func(n string) string {
-		return fmt.Sprintf(`{"username":%q,"password":"password2","role":"user"}`, n)
+		return fmt.Sprintf(`{"username":%q,"password":"quiet-lamp-2","role":"user"}`, n)
 	}, ""},
 	{"create admin", "POST", "/api/v1/users", func(n string) string {
-		return fmt.Sprintf(`{"username":%q,"password":"password2","role":"admin"}`, n)
+		return fmt.Sprintf(`{"username":%q,"password":"quiet-lamp-2","role":"admin"}`, n)
 	}, ""},
 	{"inactivate", "PATCH", "/api/v1/users/inactivate", usernameBody, ""},
 	{"reactivate", "PATCH", "/api/v1/users/reactivate", usernameBody, ""},
 	{"grant", "PATCH", "/api/v1/users/grant", usernameBody, ""},
 	{"revoke", "PATCH", "/api/v1/users/revoke", usernameBody, ""},
 	{"set password", "PATCH", "/api/v1/users/password", func(n string) string {
-		return fmt.Sprintf(`{"username":%q,"password":"password2"}`, n)
+		return fmt.Sprintf(`{"username":%q,"password":"quiet-lamp-2"}`, n)
 	}, ""},
 	{"list sessions", "GET", "/api/v1/users/sessions", nil, ""},
 	{"end sessions", "DELETE", "/api/v1/users/sessions", usernameBody, ""},

@@ -102,7 +102,7 @@ func TestAuditTrail(t *testing.T) {
 		step(want{"login.failed", "", alice, "wrong_password"})
 		login("mallory.x", seedPassword, 401)
 		step(want{"login.failed", "", "", "unknown_user"})
-		expect(t, "create admin", rootC.do(t, "POST", "/api/v1/users", fmt.Sprintf(`{"username":%q,"password":"password2","role":"admin"}`, bob)), 201, "")
+		expect(t, "create admin", rootC.do(t, "POST", "/api/v1/users", fmt.Sprintf(`{"username":%q,"password":"quiet-lamp-2","role":"admin"}`, bob)), 201, "")
 		step(want{"user.created", root, bob, ""})
 		grant := rootC.do(t, "PATCH", "/api/v1/users/grant", usernameBody(alice), "User-Agent", "AuditTest/1.0\t", "X-Request-ID", "grant-1")
 		expect(t, "grant", grant, 200, "")
@@ -113,14 +113,14 @@ func TestAuditTrail(t *testing.T) {
 		expect(t, "revoke again (no-op)", rootC.do(t, "PATCH", "/api/v1/users/revoke", usernameBody(alice)), 200, "")
 		expect(t, "refused grant", aliceC.do(t, "PATCH", "/api/v1/users/grant", usernameBody(bob)), 403, "forbidden")
 		expect(t, "refused input", rootC.do(t, "PATCH", "/api/v1/users/inactivate", `{"username":"-x"}`), 422, "validation_failed")
-		expect(t, "change password", aliceC.do(t, "PUT", "/api/v1/auth/password", `{"current_password":"password1","new_password":"password3"}`), 204, "")
+		expect(t, "change password", aliceC.do(t, "PUT", "/api/v1/auth/password", `{"current_password":"quiet-lamp-1","new_password":"quiet-lamp-3"}`), 204, "")
 		step(want{"user.password_changed", alice, alice, ""}, want{"session.ended", alice, alice, "password"})
-		login(alice, "password3", 200)
-		login(alice, "password3", 200)
+		login(alice, "quiet-lamp-3", 200)
+		login(alice, "quiet-lamp-3", 200)
 		step(want{"login.succeeded", alice, alice, ""}, want{"login.succeeded", alice, alice, ""})
 		expect(t, "end others", aliceC.do(t, "DELETE", "/api/v1/auth/sessions", ""), 204, "")
 		step(want{"session.ended", alice, alice, "others"})
-		login(alice, "password3", 200)
+		login(alice, "quiet-lamp-3", 200)
 		step(want{"login.succeeded", alice, alice, ""})
 		other := ""
 		for _, s := range sessionsOf(t, aliceC.do(t, "GET", "/api/v1/auth/sessions", "")).Sessions {
@@ -131,23 +131,23 @@ func TestAuditTrail(t *testing.T) {
 		expect(t, "end one", aliceC.do(t, "DELETE", "/api/v1/auth/sessions/"+other, ""), 204, "")
 		step(want{"session.ended", alice, alice, "self"})
 		expect(t, "end it again", aliceC.do(t, "DELETE", "/api/v1/auth/sessions/"+other, ""), 404, "session_not_found")
-		expect(t, "set password", rootC.do(t, "PATCH", "/api/v1/users/password", fmt.Sprintf(`{"username":%q,"password":"password4"}`, alice)), 204, "")
+		expect(t, "set password", rootC.do(t, "PATCH", "/api/v1/users/password", fmt.Sprintf(`{"username":%q,"password":"quiet-lamp-4"}`, alice)), 204, "")
 		step(want{"user.password_set", root, alice, ""}, want{"session.ended", root, alice, "password"})
-		login(alice, "password4", 200)
+		login(alice, "quiet-lamp-4", 200)
 		step(want{"login.succeeded", alice, alice, ""})
 		expect(t, "end user sessions", rootC.do(t, "DELETE", "/api/v1/users/sessions", usernameBody(alice)), 200, "")
 		step(want{"session.ended", root, alice, "admin"})
 		expect(t, "end none", rootC.do(t, "DELETE", "/api/v1/users/sessions", usernameBody(alice)), 200, "")
-		leaving := login(alice, "password4", 200)
+		leaving := login(alice, "quiet-lamp-4", 200)
 		step(want{"login.succeeded", alice, alice, ""})
 		expect(t, "logout", leaving.do(t, "DELETE", "/api/v1/auth/logout", ""), 204, "")
 		step(want{"session.ended", alice, alice, "logout"})
-		login(alice, "password4", 200)
+		login(alice, "quiet-lamp-4", 200)
 		step(want{"login.succeeded", alice, alice, ""})
 		expect(t, "inactivate", rootC.do(t, "PATCH", "/api/v1/users/inactivate", usernameBody(alice)), 200, "")
 		step(want{"user.inactivated", root, alice, ""}, want{"session.ended", root, alice, "inactivation"})
 		expect(t, "inactivate again (no-op)", rootC.do(t, "PATCH", "/api/v1/users/inactivate", usernameBody(alice)), 200, "")
-		login(alice, "password4", 403)
+		login(alice, "quiet-lamp-4", 403)
 		step(want{"login.failed", "", alice, "account_inactive"})
 		expect(t, "reactivate", rootC.do(t, "PATCH", "/api/v1/users/reactivate", usernameBody(alice)), 200, "")
 		step(want{"user.reactivated", root, alice, ""})
@@ -155,11 +155,11 @@ func TestAuditTrail(t *testing.T) {
 			login(bob, "wrong password", 401)
 			step(want{"login.failed", "", bob, "wrong_password"})
 		}
-		login(bob, "password2", 429) // throttled: counted by the metrics, not recorded
+		login(bob, "quiet-lamp-2", 429) // throttled: counted by the metrics, not recorded
 		// A session that inactivation did not end (alice was made inactive
 		// by a direct database change) ends at its next request, by nobody,
 		// with that request's client.
-		leftover := login(alice, "password4", 200)
+		leftover := login(alice, "quiet-lamp-4", 200)
 		step(want{"login.succeeded", alice, alice, ""})
 		if err := app.store.SetUserActive(context.Background(), aliceID, false, app.clock.Now()); err != nil {
 			t.Fatal(err)
@@ -220,7 +220,7 @@ func TestAuditTrail(t *testing.T) {
 		}
 
 		// The user's own activity: their events, newest first, without the actor.
-		aliceC = login(alice, "password4", 200)
+		aliceC = login(alice, "quiet-lamp-4", 200)
 		activity := walk(t, aliceC, "/api/v1/auth/activity", 4)
 		mine := walk(t, rootC, "/api/v1/audit?target="+alice, 100)
 		if len(activity) != len(mine) || len(mine) < 20 {

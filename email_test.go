@@ -24,7 +24,7 @@ func TestEmailAddresses(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		c := app.client()
 		signup := func(name, email string) response {
-			return c.do(t, "POST", "/api/v1/auth/signup", fmt.Sprintf(`{"username":%q,"password":"password1","email":%q}`, name, email))
+			return c.do(t, "POST", "/api/v1/auth/signup", fmt.Sprintf(`{"username":%q,"password":"quiet-lamp-1","email":%q}`, name, email))
 		}
 		r := signup("with.mail", "Alice.Smith@Example.com")
 		expect(t, "signup with an address", r, 201, "")
@@ -39,25 +39,25 @@ func TestEmailAddresses(t *testing.T) {
 		}
 		expect(t, "no address", signup("no.mail", ""), 201, "")
 		admin := app.loggedIn(t, "the.admin", user.RoleAdmin)
-		r = admin.do(t, "POST", "/api/v1/users", `{"username":"made.user","password":"password1","role":"user","email":"made@example.com"}`)
+		r = admin.do(t, "POST", "/api/v1/users", `{"username":"made.user","password":"quiet-lamp-1","role":"user","email":"made@example.com"}`)
 		expect(t, "admin creation with an address", r, 201, "")
 		if u := r.json(t); u["email"] != "made@example.com" {
 			t.Fatalf("creation body %s", r.body)
 		}
-		expect(t, "a taken address at creation", admin.do(t, "POST", "/api/v1/users", `{"username":"made.two","password":"password1","role":"user","email":"MADE@example.com"}`), 409, "email_taken")
+		expect(t, "a taken address at creation", admin.do(t, "POST", "/api/v1/users", `{"username":"made.two","password":"quiet-lamp-1","role":"user","email":"MADE@example.com"}`), 409, "email_taken")
 		list := admin.do(t, "GET", "/api/v1/users?sort=username&order=asc", "")
 		expect(t, "the list", list, 200, "")
 		if !strings.Contains(string(list.body), `"email":"made@example.com","email_verified":false`) || !strings.Contains(string(list.body), `"username":"no.mail","email":null`) {
 			t.Fatalf("list %s", list.body)
 		}
 		login := app.client()
-		expect(t, "login", login.login(t, "with.mail", "password1"), 200, "")
+		expect(t, "login", login.login(t, "with.mail", "quiet-lamp-1"), 200, "")
 		if u := login.do(t, "GET", "/api/v1/auth/me", "").json(t); u["email"] != "Alice.Smith@Example.com" {
 			t.Fatalf("me %v", u)
 		}
 	})
 	forEachApp(t, map[string]string{"auth.require_email": "true"}, func(t *testing.T, app *testApp) {
-		r := app.client().signup(t, "no.mail", "password1")
+		r := app.client().signup(t, "no.mail", "quiet-lamp-1")
 		expect(t, "signup without an address when one is required", r, 422, "validation_failed")
 		if !strings.Contains(string(r.body), `"field":"email","message":"email is required"`) {
 			t.Fatalf("body %s", r.body)
@@ -75,9 +75,9 @@ func TestEmailVerification(t *testing.T) {
 		verify := func(token string) response {
 			return c.do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, token))
 		}
-		expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"with.mail","password":"password1","email":"Alice@Example.com"}`), 201, "")
+		expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"with.mail","password":"quiet-lamp-1","email":"Alice@Example.com"}`), 201, "")
 		// A signup that fails (a taken name) queues nothing.
-		expect(t, "a taken name", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"WITH.MAIL","password":"password1","email":"other@example.com"}`), 409, "username_taken")
+		expect(t, "a taken name", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"WITH.MAIL","password":"quiet-lamp-1","email":"other@example.com"}`), 409, "username_taken")
 		if n := app.count(t, "mail_outbox"); n != 1 {
 			t.Fatalf("%d messages queued, want the one signup's", n)
 		}
@@ -92,7 +92,7 @@ func TestEmailVerification(t *testing.T) {
 		expect(t, "an empty token", verify(""), 422, "validation_failed")
 		expect(t, "verify", verify(token), 204, "")
 		expect(t, "the same token again", verify(token), 422, "invalid_token")
-		expect(t, "login", c.login(t, "with.mail", "password1"), 200, "")
+		expect(t, "login", c.login(t, "with.mail", "quiet-lamp-1"), 200, "")
 		if u := c.do(t, "GET", "/api/v1/auth/me", "").json(t); u["email_verified"] != true {
 			t.Fatalf("me after verification: %v", u)
 		}
@@ -101,9 +101,9 @@ func TestEmailVerification(t *testing.T) {
 		// Another account: resend, once a minute; an expired link; a link to
 		// an address the account no longer has.
 		b := app.client()
-		expect(t, "signup b", b.do(t, "POST", "/api/v1/auth/signup", `{"username":"bob.mail","password":"password1","email":"bob@example.com"}`), 201, "")
+		expect(t, "signup b", b.do(t, "POST", "/api/v1/auth/signup", `{"username":"bob.mail","password":"quiet-lamp-1","email":"bob@example.com"}`), 201, "")
 		first := app.queuedToken(t, "bob@example.com")
-		expect(t, "login b", b.login(t, "bob.mail", "password1"), 200, "")
+		expect(t, "login b", b.login(t, "bob.mail", "quiet-lamp-1"), 200, "")
 		expect(t, "resend", b.do(t, "POST", "/api/v1/auth/email/verification", ""), 202, "")
 		r := b.do(t, "POST", "/api/v1/auth/email/verification", "")
 		expect(t, "resend again at once", r, 429, "too_many_attempts")
@@ -114,7 +114,7 @@ func TestEmailVerification(t *testing.T) {
 		app.clock.Advance(24 * time.Hour)
 		expect(t, "an expired token", verify(first), 422, "invalid_token")
 		b = app.client()
-		expect(t, "login b again", b.login(t, "bob.mail", "password1"), 200, "")
+		expect(t, "login b again", b.login(t, "bob.mail", "quiet-lamp-1"), 200, "")
 		expect(t, "resend after the minute", b.do(t, "POST", "/api/v1/auth/email/verification", ""), 202, "")
 		third := app.queuedToken(t, "bob@example.com")
 		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'bob.new@example.com' WHERE username = 'bob.mail'`); err != nil {
@@ -147,7 +147,7 @@ func TestVerificationMailEndToEnd(t *testing.T) {
 		settings[k] = v
 	}
 	s := startService(t, settings)
-	r := s.do(t, "POST", "/api/v1/auth/signup", `{"username":"mailed.user","password":"password1","email":"mailed@example.com"}`)
+	r := s.do(t, "POST", "/api/v1/auth/signup", `{"username":"mailed.user","password":"quiet-lamp-1","email":"mailed@example.com"}`)
 	if r.status != 201 {
 		t.Fatalf("signup: %d %s", r.status, r.body)
 	}
@@ -182,7 +182,7 @@ func TestVerifyPageInBrowser(t *testing.T) {
 	ctx := browser(t)
 	app := newTestApp(t, "sqlite", nil)
 	c := app.client()
-	expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"page.user","password":"password1","email":"page@example.com"}`), 201, "")
+	expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"page.user","password":"quiet-lamp-1","email":"page@example.com"}`), 201, "")
 	link := app.url + "/account/verify#token=" + app.queuedToken(t, "page@example.com")
 	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
 		t.Fatal(err)
@@ -223,22 +223,22 @@ func TestVerifyPageInBrowser(t *testing.T) {
 func TestChangeEmail(t *testing.T) {
 	forEachApp(t, map[string]string{"auth.max_failed_logins": "3"}, func(t *testing.T, app *testApp) {
 		c := app.client()
-		expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"changer","password":"password1","email":"old@example.com"}`), 201, "")
+		expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"changer","password":"quiet-lamp-1","email":"old@example.com"}`), 201, "")
 		expect(t, "verify the first address", c.do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, "old@example.com"))), 204, "")
-		expect(t, "login", c.login(t, "changer", "password1"), 200, "")
+		expect(t, "login", c.login(t, "changer", "quiet-lamp-1"), 200, "")
 		change := func(body string) response { return c.do(t, "PUT", "/api/v1/auth/email", body) }
 
-		expect(t, "no email member", change(`{"current_password":"password1"}`), 422, "validation_failed")
-		expect(t, "a bad address", change(`{"email":"not an address","current_password":"password1"}`), 422, "validation_failed")
+		expect(t, "no email member", change(`{"current_password":"quiet-lamp-1"}`), 422, "validation_failed")
+		expect(t, "a bad address", change(`{"email":"not an address","current_password":"quiet-lamp-1"}`), 422, "validation_failed")
 		expect(t, "a wrong password", change(`{"email":"new@example.com","current_password":"guess"}`), 403, "wrong_password")
 		app.seed(t, "other.user", user.RoleUser)
 		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'taken@example.com' WHERE username = 'other.user'`); err != nil {
 			t.Fatal(err)
 		}
-		expect(t, "a taken address", change(`{"email":"TAKEN@example.com","current_password":"password1"}`), 409, "email_taken")
+		expect(t, "a taken address", change(`{"email":"TAKEN@example.com","current_password":"quiet-lamp-1"}`), 409, "email_taken")
 
 		pending := app.queuedToken(t, "old@example.com") // verify_email to old, used already
-		r := change(`{"email":"New@Example.com","current_password":"password1"}`)
+		r := change(`{"email":"New@Example.com","current_password":"quiet-lamp-1"}`)
 		expect(t, "change", r, 200, "")
 		if u := r.json(t); u["email"] != "New@Example.com" || u["email_verified"] != false {
 			t.Fatalf("after the change: %s", r.body)
@@ -251,7 +251,7 @@ func TestChangeEmail(t *testing.T) {
 		expect(t, "an old link", c.do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, pending)), 422, "invalid_token")
 		expect(t, "the new address's link", c.do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, "New@Example.com"))), 204, "")
 
-		r = change(`{"email":null,"current_password":"password1"}`)
+		r = change(`{"email":null,"current_password":"quiet-lamp-1"}`)
 		expect(t, "remove", r, 200, "")
 		if u := r.json(t); u["email"] != nil || u["email_verified"] != false {
 			t.Fatalf("after removing: %s", r.body)
@@ -261,7 +261,7 @@ func TestChangeEmail(t *testing.T) {
 		for range 3 {
 			expect(t, "a wrong password", change(`{"email":"x@example.com","current_password":"guess"}`), 403, "wrong_password")
 		}
-		expect(t, "in a full window", change(`{"email":"x@example.com","current_password":"password1"}`), 429, "too_many_attempts")
+		expect(t, "in a full window", change(`{"email":"x@example.com","current_password":"quiet-lamp-1"}`), 429, "too_many_attempts")
 		root := app.loggedIn(t, "root.admin", user.RoleSuperAdmin)
 		page := auditPageOf(t, root.do(t, "GET", "/api/v1/audit?type=reauthentication.failed,user.email_changed&target=changer", ""))
 		counts := map[string]int{}
@@ -274,9 +274,9 @@ func TestChangeEmail(t *testing.T) {
 	})
 	forEachApp(t, map[string]string{"auth.require_email": "true"}, func(t *testing.T, app *testApp) {
 		c := app.client()
-		expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"needs.mail","password":"password1","email":"a@example.com"}`), 201, "")
-		expect(t, "login", c.login(t, "needs.mail", "password1"), 200, "")
-		expect(t, "remove a required address", c.do(t, "PUT", "/api/v1/auth/email", `{"email":null,"current_password":"password1"}`), 422, "validation_failed")
+		expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"needs.mail","password":"quiet-lamp-1","email":"a@example.com"}`), 201, "")
+		expect(t, "login", c.login(t, "needs.mail", "quiet-lamp-1"), 200, "")
+		expect(t, "remove a required address", c.do(t, "PUT", "/api/v1/auth/email", `{"email":null,"current_password":"quiet-lamp-1"}`), 422, "validation_failed")
 	})
 }
 
@@ -289,7 +289,7 @@ func TestRecovery(t *testing.T) {
 		ctx := context.Background()
 		signup := func(name, email string, verified, active bool) {
 			t.Helper()
-			expect(t, "signup "+name, app.client().do(t, "POST", "/api/v1/auth/signup", fmt.Sprintf(`{"username":%q,"password":"password1","email":%q}`, name, email)), 201, "")
+			expect(t, "signup "+name, app.client().do(t, "POST", "/api/v1/auth/signup", fmt.Sprintf(`{"username":%q,"password":"quiet-lamp-1","email":%q}`, name, email)), 201, "")
 			if verified {
 				expect(t, "verify "+name, app.client().do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, email))), 204, "")
 			}
@@ -301,7 +301,7 @@ func TestRecovery(t *testing.T) {
 		signup("bob.r", "bob@example.com", false, true)
 		signup("carol.r", "carol@example.com", true, false)
 		owner := app.client()
-		expect(t, "alice logs in", owner.login(t, "alice.r", "password1"), 200, "")
+		expect(t, "alice logs in", owner.login(t, "alice.r", "quiet-lamp-1"), 200, "")
 
 		anon := app.client()
 		var bodies []string
@@ -323,12 +323,13 @@ func TestRecovery(t *testing.T) {
 		for range 5 {
 			anon.login(t, "alice.r", "guess")
 		}
-		expect(t, "alice's logins are locked", anon.login(t, "alice.r", "password1"), 429, "too_many_attempts")
+		expect(t, "alice's logins are locked", anon.login(t, "alice.r", "quiet-lamp-1"), 429, "too_many_attempts")
 
 		confirm := func(token, pw string) response {
 			return anon.do(t, "POST", "/api/v1/auth/recovery/confirm", fmt.Sprintf(`{"token":%q,"new_password":%q}`, token, pw))
 		}
 		expect(t, "a weak password", confirm(token, "short"), 422, "validation_failed")
+		expectTooCommon(t, "a common password", confirm(token, "Princess"), "new_password") // the link still works: below
 		expect(t, "a bad token", confirm("nonsense", "a new password"), 422, "invalid_token")
 		r := confirm(token, "a new password")
 		expect(t, "confirm", r, 204, "")
@@ -337,7 +338,7 @@ func TestRecovery(t *testing.T) {
 		}
 		expect(t, "the same link again", confirm(token, "another password"), 422, "invalid_token")
 		expect(t, "alice's old session", owner.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
-		expect(t, "the old password", app.client().login(t, "alice.r", "password1"), 401, "invalid_credentials")
+		expect(t, "the old password", app.client().login(t, "alice.r", "quiet-lamp-1"), 401, "invalid_credentials")
 		expect(t, "the new password, the throttle cleared", app.client().login(t, "alice.r", "a new password"), 200, "")
 		var notice int
 		app.store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE template = 'password_changed' AND recipient = 'alice@example.com'`).Scan(&notice)
@@ -380,7 +381,7 @@ func TestRecovery(t *testing.T) {
 func TestRecoveryPageInBrowser(t *testing.T) {
 	ctx := browser(t)
 	app := newTestApp(t, "sqlite", nil)
-	expect(t, "signup", app.client().do(t, "POST", "/api/v1/auth/signup", `{"username":"page.user","password":"password1","email":"page@example.com"}`), 201, "")
+	expect(t, "signup", app.client().do(t, "POST", "/api/v1/auth/signup", `{"username":"page.user","password":"quiet-lamp-1","email":"page@example.com"}`), 201, "")
 	expect(t, "verify", app.client().do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, "page@example.com"))), 204, "")
 	expect(t, "ask", app.client().do(t, "POST", "/api/v1/auth/recovery", `{"email":"page@example.com"}`), 202, "")
 	link := app.url + "/account/recover#token=" + app.recoveryToken(t, "page@example.com", 1)
@@ -388,7 +389,7 @@ func TestRecoveryPageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	eval := func(js string) string { t.Helper(); return evaluate(t, ctx, js) }
-	expect(t, "the old password still works after loading the page", app.client().login(t, "page.user", "password1"), 200, "")
+	expect(t, "the old password still works after loading the page", app.client().login(t, "page.user", "quiet-lamp-1"), 200, "")
 	eval(`document.getElementById('password').value = 'set in the page'; document.getElementById('again').value = 'set in the page'; document.getElementById('submit').click(); 'ok'`)
 	status := pageStatus(t, ctx, "ok")
 	if !strings.Contains(status, "new password is set") {

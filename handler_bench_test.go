@@ -47,9 +47,9 @@ func serveLoop(b *testing.B, app *testApp, newReq func(i int) *http.Request, sta
 func BenchmarkMe(b *testing.B) {
 	app := newTestApp(b, "sqlite", nil)
 	c := app.client()
-	c.signup(b, "bench.user", "password1")
+	c.signup(b, "bench.user", "quiet-lamp-1")
 	req := httptest.NewRequest(http.MethodGet, "/api/v1/auth/me", nil)
-	req.AddCookie(c.login(b, "bench.user", "password1").sessionCookie())
+	req.AddCookie(c.login(b, "bench.user", "quiet-lamp-1").sessionCookie())
 	serveLoop(b, app, func(int) *http.Request { return req }, http.StatusOK)
 }
 
@@ -65,14 +65,14 @@ func jsonRequest(path, body string) *http.Request {
 func BenchmarkSignup(b *testing.B) {
 	app := newTestApp(b, "sqlite", nil)
 	serveLoop(b, app, func(i int) *http.Request {
-		return jsonRequest("/api/v1/auth/signup", fmt.Sprintf(`{"username":"user%07d","password":"password1"}`, i))
+		return jsonRequest("/api/v1/auth/signup", fmt.Sprintf(`{"username":"user%07d","password":"quiet-lamp-1"}`, i))
 	}, http.StatusCreated)
 }
 
 func BenchmarkLogin(b *testing.B) {
 	app := newTestApp(b, "sqlite", nil)
-	app.client().signup(b, "bench.user", "password1")
+	app.client().signup(b, "bench.user", "quiet-lamp-1")
 	serveLoop(b, app, func(int) *http.Request {
-		return jsonRequest("/api/v1/auth/login", `{"username":"bench.user","password":"password1"}`)
+		return jsonRequest("/api/v1/auth/login", `{"username":"bench.user","password":"quiet-lamp-1"}`)
 	}, http.StatusOK)
 }

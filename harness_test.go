@@ -469,7 +469,7 @@ func mustURL(t *testing.T, s string) *url.URL {
 	return u
 }
 
-const seedPassword = "password1"
+const seedPassword = "quiet-lamp-1"
 
 // seed stores a user with seedPassword, as the CLI would.
 func (a *testApp) seed(t *testing.T, name string, role user.Role) user.User {

@@ -35,10 +35,10 @@ func TestTOTPEnrollmentAndTwoStepLogin(t *testing.T) {
 			t.Fatalf("factors before: %s", got)
 		}
 		expect(t, "enable before setup", c.do(t, "POST", "/api/v1/auth/mfa/totp/enable", `{"code":"123456"}`), 409, "totp_not_set_up")
-		expect(t, "codes without a factor", c.do(t, "POST", "/api/v1/auth/mfa/recovery-codes", `{"current_password":"password1"}`), 409, "mfa_not_enabled")
+		expect(t, "codes without a factor", c.do(t, "POST", "/api/v1/auth/mfa/recovery-codes", `{"current_password":"quiet-lamp-1"}`), 409, "mfa_not_enabled")
 		expect(t, "setup, wrong password", c.do(t, "POST", "/api/v1/auth/mfa/totp/setup", `{"current_password":"wrong-pw"}`), 403, "wrong_password")
 		expect(t, "setup, no password", c.do(t, "POST", "/api/v1/auth/mfa/totp/setup", `{}`), 422, "validation_failed")
-		r = c.do(t, "POST", "/api/v1/auth/mfa/totp/setup", `{"current_password":"password1"}`)
+		r = c.do(t, "POST", "/api/v1/auth/mfa/totp/setup", `{"current_password":"quiet-lamp-1"}`)
 		expect(t, "setup", r, 200, "")
 		if r.header.Get("Cache-Control") != "no-store" {
 			t.Errorf("setup Cache-Control %q", r.header.Get("Cache-Control"))
@@ -72,7 +72,7 @@ func TestTOTPEnrollmentAndTwoStepLogin(t *testing.T) {
 			t.Fatalf("recovery codes %v", codes.RecoveryCodes)
 		}
 		expect(t, "enable again", c.do(t, "POST", "/api/v1/auth/mfa/totp/enable", `{"code":"`+enabling+`"}`), 409, "totp_already_enabled")
-		expect(t, "setup again", c.do(t, "POST", "/api/v1/auth/mfa/totp/setup", `{"current_password":"password1"}`), 409, "totp_already_enabled")
+		expect(t, "setup again", c.do(t, "POST", "/api/v1/auth/mfa/totp/setup", `{"current_password":"quiet-lamp-1"}`), 409, "totp_already_enabled")
 		r = c.do(t, "GET", "/api/v1/auth/mfa", "")
 		if !strings.Contains(string(r.body), `"enabled":true`) || !strings.Contains(string(r.body), `"recovery_codes_left":10`) {
 			t.Fatalf("factors after: %s", r.body)
@@ -185,7 +185,7 @@ func TestRecoveryCodes(t *testing.T) {
 		}
 		expect(t, "the code again", app.pending(t, "alice").do(t, "POST", "/api/v1/auth/login/mfa", `{"recovery_code":"`+e.codes[3]+`"}`), 401, "invalid_code")
 
-		r = e.client.do(t, "POST", "/api/v1/auth/mfa/recovery-codes", `{"current_password":"password1"}`)
+		r = e.client.do(t, "POST", "/api/v1/auth/mfa/recovery-codes", `{"current_password":"quiet-lamp-1"}`)
 		expect(t, "regenerate", r, 200, "")
 		var fresh struct {
 			RecoveryCodes []string `json:"recovery_codes"`
@@ -198,12 +198,12 @@ func TestRecoveryCodes(t *testing.T) {
 		expect(t, "a new code", app.pending(t, "alice").do(t, "POST", "/api/v1/auth/login/mfa", `{"recovery_code":"`+fresh.RecoveryCodes[0]+`"}`), 200, "")
 
 		expect(t, "disable, wrong password", e.client.do(t, "POST", "/api/v1/auth/mfa/totp/disable", `{"current_password":"nope-nope"}`), 403, "wrong_password")
-		expect(t, "disable", e.client.do(t, "POST", "/api/v1/auth/mfa/totp/disable", `{"current_password":"password1"}`), 204, "")
+		expect(t, "disable", e.client.do(t, "POST", "/api/v1/auth/mfa/totp/disable", `{"current_password":"quiet-lamp-1"}`), 204, "")
 		if n := app.count(t, "mfa_recovery_codes"); n != 0 {
 			t.Fatalf("%d recovery codes outlived the last factor", n)
 		}
 		expect(t, "password alone", app.client().login(t, "alice", seedPassword), 200, "")
-		expect(t, "disable again", e.client.do(t, "POST", "/api/v1/auth/mfa/totp/disable", `{"current_password":"password1"}`), 204, "")
+		expect(t, "disable again", e.client.do(t, "POST", "/api/v1/auth/mfa/totp/disable", `{"current_password":"quiet-lamp-1"}`), 204, "")
 		if n := strings.Count(fmt.Sprint(app.eventsOf(t, e.user.ID)), "mfa.totp_disabled"); n != 1 {
 			t.Fatalf("%d mfa.totp_disabled events, want 1 (the second disable changed nothing)", n)
 		}
@@ -392,7 +392,7 @@ func TestSecondFactorNotices(t *testing.T) {
 		}
 		c := app.client()
 		expect(t, "login", c.login(t, "alice", seedPassword), 200, "")
-		r := c.do(t, "POST", "/api/v1/auth/mfa/totp/setup", `{"current_password":"password1"}`)
+		r := c.do(t, "POST", "/api/v1/auth/mfa/totp/setup", `{"current_password":"quiet-lamp-1"}`)
 		var setup struct{ Secret string }
 		json.Unmarshal(r.body, &setup)
 		notices := func() string {
@@ -402,8 +402,8 @@ func TestSecondFactorNotices(t *testing.T) {
 			t.Fatalf("a setup (nothing enabled yet) sent %q", n)
 		}
 		expect(t, "enable", c.do(t, "POST", "/api/v1/auth/mfa/totp/enable", app.codeBody(t, setup.Secret)), 200, "")
-		expect(t, "regenerate", c.do(t, "POST", "/api/v1/auth/mfa/recovery-codes", `{"current_password":"password1"}`), 200, "")
-		expect(t, "disable", c.do(t, "POST", "/api/v1/auth/mfa/totp/disable", `{"current_password":"password1"}`), 204, "")
+		expect(t, "regenerate", c.do(t, "POST", "/api/v1/auth/mfa/recovery-codes", `{"current_password":"quiet-lamp-1"}`), 200, "")
+		expect(t, "disable", c.do(t, "POST", "/api/v1/auth/mfa/totp/disable", `{"current_password":"quiet-lamp-1"}`), 204, "")
 		got := notices()
 		for _, want := range []string{"an authenticator app was added", "new recovery codes were made", "the authenticator app was removed"} {
 			if !strings.Contains(got, want) {

@@ -194,15 +194,19 @@ func TestUsersCreateCommand(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "belongs to another account") || exitCode(err) != 1 {
 				t.Fatalf("taken address: %v (exit %d)", err, exitCode(err))
 			}
-			if _, err = create("password1\n", "--username", "bad.mail", "--role", "user", "--email", "Ops <ops@example.com>"); err == nil || !strings.Contains(err.Error(), "plain address") {
+			if _, err = create("quiet-lamp-1\n", "--username", "bad.mail", "--role", "user", "--email", "Ops <ops@example.com>"); err == nil || !strings.Contains(err.Error(), "plain address") {
 				t.Fatalf("bad address: %v", err)
 			}
 			_, err = create("short\n", "--username", "x", "--role", "admin")
 			if err == nil || !strings.Contains(err.Error(), "username must be 5 to 20") || !strings.Contains(err.Error(), "at least 8") {
 				t.Fatalf("bad credentials: %v", err)
 			}
+			_, err = create("IloveYou\n", "--username", "common.pw", "--role", "user")
+			if err == nil || !strings.Contains(err.Error(), "password is too common") || exitCode(err) != 1 {
+				t.Fatalf("common password: %v (exit %d)", err, exitCode(err))
+			}
 			for _, args := range [][]string{{"--username", "someone"}, {"--username", "someone", "--role", "root"}, {"--role", "user"}, {"--username", "someone", "--role", "user", "--password-env", "CLEANSLICE_TEST_UNSET_VARIABLE"}} {
-				if _, err := create("password1\n", args...); exitCode(err) != 2 {
+				if _, err := create("quiet-lamp-1\n", args...); exitCode(err) != 2 {
 					t.Errorf("%q: %v (exit %d), want a usage error", args, err, exitCode(err))
 				}
 			}
@@ -210,7 +214,7 @@ func TestUsersCreateCommand(t *testing.T) {
 			app := newTestAppOn(t, dbURL, nil)
 			c := app.client()
 			expect(t, "super admin login", c.login(t, "root.admin", "first super password"), 200, "")
-			expect(t, "super admin creates an admin", c.do(t, "POST", "/api/v1/users", `{"username":"an.admin","password":"password1","role":"admin"}`), 201, "")
+			expect(t, "super admin creates an admin", c.do(t, "POST", "/api/v1/users", `{"username":"an.admin","password":"quiet-lamp-1","role":"admin"}`), 201, "")
 			expect(t, "super admin lists users", c.do(t, "GET", "/api/v1/users", ""), 200, "")
 			if u, err := app.store.UserByUsername(context.Background(), "mailed.admin"); err != nil || u.Email != "Ops@Example.com" || u.EmailVerified() {
 				t.Fatalf("the address given with --email: %+v, %v", u, err)
@@ -245,9 +249,9 @@ func TestMetrics(t *testing.T) {
 	}
 	s.do(t, "GET", "/api/v1/", "")
 	s.do(t, "GET", "/api/v1/", "")
-	s.do(t, "POST", "/api/v1/auth/login", `{"username":"nobody","password":"password1"}`)
-	s.do(t, "POST", "/api/v1/auth/signup", `{"username":"metered","password":"password1"}`)
-	s.do(t, "POST", "/api/v1/auth/login", `{"username":"metered","password":"password1"}`)
+	s.do(t, "POST", "/api/v1/auth/login", `{"username":"nobody","password":"quiet-lamp-1"}`)
+	s.do(t, "POST", "/api/v1/auth/signup", `{"username":"metered","password":"quiet-lamp-1"}`)
+	s.do(t, "POST", "/api/v1/auth/login", `{"username":"metered","password":"quiet-lamp-1"}`)
 	s.do(t, "DELETE", "/api/v1/auth/logout", "")
 	body := scrape()
 	for _, want := range []string{
@@ -321,7 +325,7 @@ func TestRollingRestart(t *testing.T) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	body := `{"username":"roller","password":"password1"}`
+	body := `{"username":"roller","password":"quiet-lamp-1"}`
 	resp, err := http.Post(base+"/api/v1/auth/signup", "application/json", strings.NewReader(body))
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("signup: %v %v", resp, err)
@@ -398,7 +402,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if r := s.do(t, "GET", "/readyz", ""); r.status != 200 {
 		t.Fatalf("readyz before the outage = %d %s", r.status, r.body)
 	}
-	creds := `{"username":"alice","password":"password1"}`
+	creds := `{"username":"alice","password":"quiet-lamp-1"}`
 	if r := s.do(t, "POST", "/api/v1/auth/signup", creds); r.status != 201 {
 		t.Fatalf("signup = %d %s", r.status, r.body)
 	}
@@ -413,7 +417,7 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/api/v1/auth/me", "/api/v1/auth/signup", "/api/v1/auth/login"} {
-		method, body := "POST", `{"username":"bobby","password":"password1"}`
+		method, body := "POST", `{"username":"bobby","password":"quiet-lamp-1"}`
 		if path == "/api/v1/auth/me" {
 			method, body = "GET", ""
 		}
@@ -470,7 +474,7 @@ func TestSilentDatabase(t *testing.T) {
 		method, path, body string
 	}{
 		{"me", alice, "GET", "/api/v1/auth/me", ""},
-		{"login", app.client(), "POST", "/api/v1/auth/login", `{"username":"alice.user","password":"password1"}`},
+		{"login", app.client(), "POST", "/api/v1/auth/login", `{"username":"alice.user","password":"quiet-lamp-1"}`},
 		{"inactivate", admin, "PATCH", "/api/v1/users/inactivate", usernameBody("target.user")},
 		{"readyz", app.client(), "GET", "/readyz", ""},
 	} {
@@ -558,13 +562,13 @@ func TestSQLiteWriteLockIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := within(t, "signup while the write lock is held", 2*time.Second+500*time.Millisecond, func() response {
-		return app.client().signup(t, "blocked.user", "password1")
+		return app.client().signup(t, "blocked.user", "quiet-lamp-1")
 	})
 	expect(t, "signup while the write lock is held", r, 503, "service_unavailable")
 	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, "signup after", app.client().signup(t, "blocked.user", "password1"), 201, "")
+	expect(t, "signup after", app.client().signup(t, "blocked.user", "quiet-lamp-1"), 201, "")
 }
 
 // Secret generations of the rotation tests, each 32+ bytes.
@@ -606,8 +610,8 @@ func TestJWTSecretRotation(t *testing.T) {
 			dbURL := dbtest.URL(t, engine)
 			before := newTestAppOn(t, dbURL, map[string]string{"auth.jwt_secret": secretA})
 			c := before.client()
-			expect(t, "signup", c.signup(t, "rotating.user", "password1"), 201, "")
-			login := c.login(t, "rotating.user", "password1")
+			expect(t, "signup", c.signup(t, "rotating.user", "quiet-lamp-1"), 201, "")
+			login := c.login(t, "rotating.user", "quiet-lamp-1")
 			expect(t, "login", login, 200, "")
 			old := login.sessionCookie()
 			if kidOf(t, old) != token.KeyID(secretA) {
@@ -645,11 +649,11 @@ func TestPepperRotation(t *testing.T) {
 			ctx := context.Background()
 			dbURL := dbtest.URL(t, engine)
 			before := newTestAppOn(t, dbURL, map[string]string{"password.pepper": pepper1})
-			expect(t, "signup", before.client().signup(t, "moving.user", "password1"), 201, "")
-			expect(t, "signup", before.client().signup(t, "staying.user", "password1"), 201, "")
+			expect(t, "signup", before.client().signup(t, "moving.user", "quiet-lamp-1"), 201, "")
+			expect(t, "signup", before.client().signup(t, "staying.user", "quiet-lamp-1"), 201, "")
 
 			rotated := newTestAppOn(t, dbURL, map[string]string{"password.pepper": pepper2, "password.previous_peppers": pepper1})
-			expect(t, "old-pepper login after the rotation", rotated.client().login(t, "moving.user", "password1"), 200, "")
+			expect(t, "old-pepper login after the rotation", rotated.client().login(t, "moving.user", "quiet-lamp-1"), 200, "")
 			u, err := rotated.store.UserByUsername(ctx, "moving.user")
 			if id, _ := password.Describe(u.PasswordHash); err != nil || id != password.PepperID(pepper2) {
 				t.Fatalf("hash not upgraded to the new pepper: %s %v", u.PasswordHash, err)
@@ -672,7 +676,7 @@ func TestPepperRotation(t *testing.T) {
 			}
 
 			dropped := newTestAppOn(t, dbURL, map[string]string{"password.pepper": pepper2})
-			gone := dropped.client().login(t, "staying.user", "password1")
+			gone := dropped.client().login(t, "staying.user", "quiet-lamp-1")
 			wrong := dropped.client().login(t, "moving.user", "wrong password")
 			expect(t, "login on a dropped pepper", gone, 401, "invalid_credentials")
 			expect(t, "wrong password", wrong, 401, "invalid_credentials")
@@ -682,7 +686,7 @@ func TestPepperRotation(t *testing.T) {
 			if !strings.Contains(dropped.logs.String(), password.PepperID(pepper1)) {
 				t.Errorf("the dropped pepper's id is not logged:\n%s", dropped.logs.String())
 			}
-			expect(t, "upgraded user after the drop", dropped.client().login(t, "moving.user", "password1"), 200, "")
+			expect(t, "upgraded user after the drop", dropped.client().login(t, "moving.user", "quiet-lamp-1"), 200, "")
 		})
 	}
 }

@@ -114,9 +114,9 @@ func TestPasskeys(t *testing.T) {
 		expect(t, "passwordless while logged in", anon.do(t, "POST", "/api/v1/auth/passkey/begin", ""), 403, "already_authenticated")
 
 		// Removal: the last factor takes the codes with it.
-		expect(t, "remove, unknown", c.do(t, "POST", "/api/v1/auth/mfa/webauthn/remove", `{"id":"019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b","current_password":"password1"}`), 404, "passkey_not_found")
+		expect(t, "remove, unknown", c.do(t, "POST", "/api/v1/auth/mfa/webauthn/remove", `{"id":"019a2b3c-4d5e-7f60-8a9b-0c1d2e3f4a5b","current_password":"quiet-lamp-1"}`), 404, "passkey_not_found")
 		for _, id := range strings.Fields(app.dumpColumn(t, "SELECT public_id FROM webauthn_credentials")) {
-			expect(t, "remove", c.do(t, "POST", "/api/v1/auth/mfa/webauthn/remove", `{"id":"`+id+`","current_password":"password1"}`), 204, "")
+			expect(t, "remove", c.do(t, "POST", "/api/v1/auth/mfa/webauthn/remove", `{"id":"`+id+`","current_password":"quiet-lamp-1"}`), 204, "")
 		}
 		if n := app.count(t, "mfa_recovery_codes"); n != 0 {
 			t.Fatalf("%d recovery codes outlived the last passkey", n)
@@ -202,13 +202,13 @@ func TestPasskeyRefusals(t *testing.T) {
 		expect(t, "passwordless, expired", anon.do(t, "POST", "/api/v1/auth/passkey/finish", `{"credential":`+string(answer)+`}`), 401, "challenge_expired")
 		expect(t, "garbage", anon.do(t, "POST", "/api/v1/auth/passkey/finish", `{"credential":{"id":"x"}}`), 401, "invalid_credential")
 		// Registration refusals: 422, the session is fine.
-		r = c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/begin", `{"current_password":"password1"}`)
+		r = c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/begin", `{"current_password":"quiet-lamp-1"}`)
 		wrongOrigin := passkeystest.New("http://evil.localhost:8000", testRPID)
 		answer, _ = wrongOrigin.Create(r.body)
 		expect(t, "register from another origin", c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/finish", `{"name":"x","credential":`+string(answer)+`}`), 422, "invalid_credential")
 		expect(t, "register twice with one answer", c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/finish", `{"name":"x","credential":`+string(answer)+`}`), 422, "challenge_expired")
 		expect(t, "register without a name", c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/finish", `{"name":" ","credential":`+string(answer)+`}`), 422, "validation_failed")
-		r = cb.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/begin", `{"current_password":"password1"}`)
+		r = cb.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/begin", `{"current_password":"quiet-lamp-1"}`)
 		answer, _ = passkeystest.New(testOrigin, testRPID).Create(r.body)
 		expect(t, "finish another user's registration", c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/finish", `{"name":"x","credential":`+string(answer)+`}`), 422, "invalid_credential")
 		if n := strings.Count(app.dumpColumn(t, "SELECT name FROM webauthn_credentials"), " ") + 1; n != 2 {
@@ -227,7 +227,7 @@ func TestPasskeyCeremonyAcrossReplicas(t *testing.T) {
 	c := one.client()
 	expect(t, "login", c.login(t, "alice", seedPassword), 200, "")
 	key := passkeystest.New(testOrigin, testRPID)
-	r := c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/begin", `{"current_password":"password1"}`)
+	r := c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/begin", `{"current_password":"quiet-lamp-1"}`)
 	answer, _ := key.Create(r.body)
 	c.app = two // the same browser, the other replica
 	expect(t, "register, finished on the other replica", c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/finish", `{"name":"x","credential":`+string(answer)+`}`), 201, "")
@@ -266,12 +266,12 @@ async function assertion(base, begin, finish) {
 }
 async function flow(base) {
   const out = [];
-  out.push((await api(base, "POST", "/api/v1/auth/login", {username: "alice", password: "password1"})).status);
-  out.push(await register(base, "password1", "This browser"));
+  out.push((await api(base, "POST", "/api/v1/auth/login", {username: "alice", password: "quiet-lamp-1"})).status);
+  out.push(await register(base, "quiet-lamp-1", "This browser"));
   out.push((await api(base, "DELETE", "/api/v1/auth/logout")).status);
   out.push(await assertion(base, "/api/v1/auth/passkey/begin", "/api/v1/auth/passkey/finish"));
   out.push((await api(base, "DELETE", "/api/v1/auth/logout")).status);
-  const first = await api(base, "POST", "/api/v1/auth/login", {username: "alice", password: "password1"});
+  const first = await api(base, "POST", "/api/v1/auth/login", {username: "alice", password: "quiet-lamp-1"});
   out.push(first.status + " " + first.body.methods.join(","));
   out.push(await assertion(base, "/api/v1/auth/login/webauthn/begin", "/api/v1/auth/login/webauthn/finish"));
   const sessions = await api(base, "GET", "/api/v1/auth/sessions");

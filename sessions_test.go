@@ -15,8 +15,8 @@ import (
 func TestSessionRenewal(t *testing.T) {
 	forEachApp(t, map[string]string{"auth.session_ttl": "15m", "auth.session_absolute_ttl": "40m"}, func(t *testing.T, app *testApp) {
 		c := app.client()
-		c.signup(t, "alice", "password1")
-		expect(t, "login", c.login(t, "alice", "password1"), 200, "")
+		c.signup(t, "alice", "quiet-lamp-1")
+		expect(t, "login", c.login(t, "alice", "quiet-lamp-1"), 200, "")
 		expiry := func() time.Time {
 			var s string
 			if err := app.store.DB().QueryRow("SELECT CAST(expires_at AS TEXT) FROM sessions").Scan(&s); err != nil {
@@ -68,8 +68,8 @@ func parseDBTime(t *testing.T, s string) time.Time {
 func TestExpiredSession(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		c := app.client()
-		c.signup(t, "alice", "password1")
-		c.login(t, "alice", "password1")
+		c.signup(t, "alice", "quiet-lamp-1")
+		c.login(t, "alice", "quiet-lamp-1")
 		app.clock.Advance(16 * time.Minute)
 		expect(t, "me with an expired session", c.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
 	})

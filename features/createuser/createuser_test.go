@@ -48,9 +48,9 @@ func TestCreateUserRoles(t *testing.T) {
 	for _, tc := range tests {
 		f := &fakeStore{}
 		a := actor(tc.actor)
-		u, err := New(f, &authtest.Hasher{}, &f.Outbox, onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, user.AccountRules{MinPasswordLen: 8}, time.Now).Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: tc.role})
+		u, err := New(f, &authtest.Hasher{}, &f.Outbox, onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, user.AccountRules{MinPasswordLen: 8}, time.Now).Execute(context.Background(), a, Input{Username: "new.user", Password: "quiet-lamp-1", Role: tc.role})
 		if tc.want == nil {
-			if err != nil || len(f.users) != 1 || string(u.Role) != tc.role || u.PasswordHash != "hash:password1" || !u.IsActive {
+			if err != nil || len(f.users) != 1 || string(u.Role) != tc.role || u.PasswordHash != "hash:quiet-lamp-1" || !u.IsActive {
 				t.Errorf("%s creating %s: %+v, %v", tc.actor, tc.role, u, err)
 			}
 			if len(f.Events) != 1 || f.Events[0].Type != audit.UserCreated || f.Events[0].Actor.ID != a.User.ID || f.Events[0].Target.ID != u.ID {
@@ -70,11 +70,11 @@ func TestCreateUserEmail(t *testing.T) {
 	f := &fakeStore{}
 	i := New(f, &authtest.Hasher{}, &f.Outbox, onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, user.AccountRules{MinPasswordLen: 8, EmailRequired: true}, time.Now)
 	a := actor(user.RoleAdmin)
-	_, err := i.Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: "user"})
+	_, err := i.Execute(context.Background(), a, Input{Username: "new.user", Password: "quiet-lamp-1", Role: "user"})
 	if e, ok := apperr.As(err); !ok || len(e.Fields) != 1 || e.Fields[0].Field != "email" || len(f.users) != 0 {
 		t.Fatalf("no address: %v", err)
 	}
-	u, err := i.Execute(context.Background(), a, Input{Username: "new.user", Password: "password1", Role: "user", Email: "New.User@Example.com"})
+	u, err := i.Execute(context.Background(), a, Input{Username: "new.user", Password: "quiet-lamp-1", Role: "user", Email: "New.User@Example.com"})
 	if err != nil || u.Email != "New.User@Example.com" || u.EmailVerified() || f.users[0].Email != u.Email {
 		t.Fatalf("with an address: %+v, %v", u, err)
 	}

@@ -48,8 +48,14 @@ func CheckUsername(name string) error {
 	return nil
 }
 
-// CheckPassword returns an error when password is shorter than minLen or
-// longer than PasswordMaxLen code points.
+// ErrPasswordCommon is a new password among the CommonPasswords most common
+// ones.
+var ErrPasswordCommon = errors.New("password is too common: choose one that is not on lists of leaked passwords")
+
+// CheckPassword returns the first rule a new password breaks, or nil: at
+// least minLen and at most PasswordMaxLen code points, then not common
+// (IsCommonPassword). Login never checks it: a password set before a rule
+// existed still signs in.
 func CheckPassword(password string, minLen int) error {
 	n := utf8.RuneCountInString(password)
 	if n < minLen {
@@ -57,6 +63,9 @@ func CheckPassword(password string, minLen int) error {
 	}
 	if n > PasswordMaxLen {
 		return fmt.Errorf("password must be at most %d characters long", PasswordMaxLen)
+	}
+	if IsCommonPassword(password) {
+		return ErrPasswordCommon
 	}
 	return nil
 }

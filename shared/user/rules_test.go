@@ -108,7 +108,7 @@ func TestCheckEmail(t *testing.T) {
 }
 
 func TestCheckAccountEmail(t *testing.T) {
-	if err := CheckAccount("alice", "password1", "", false, 8); err != nil {
+	if err := CheckAccount("alice", "quiet-lamp-1", "", false, 8); err != nil {
 		t.Errorf("no address, none required: %v", err)
 	}
 	for _, c := range []struct {
@@ -116,10 +116,30 @@ func TestCheckAccountEmail(t *testing.T) {
 		required bool
 		msg      string
 	}{{"", true, "email is required"}, {"not an address", false, ErrEmailSyntax.Error()}} {
-		err := CheckAccount("alice", "password1", c.email, c.required, 8)
+		err := CheckAccount("alice", "quiet-lamp-1", c.email, c.required, 8)
 		e, ok := apperr.As(err)
 		if !ok || len(e.Fields) != 1 || e.Fields[0].Field != "email" || e.Fields[0].Message != c.msg {
 			t.Errorf("%q required=%v: %v", c.email, c.required, err)
+		}
+	}
+}
+
+// TestCheckAccountListsEveryField: a common password is one more failing
+// field, listed with the others in their order.
+func TestCheckAccountListsEveryField(t *testing.T) {
+	err := CheckAccount(".bad.name", "Sunshine", "not an address", false, 8)
+	e, ok := apperr.As(err)
+	if !ok || len(e.Fields) != 3 {
+		t.Fatalf("CheckAccount = %v, want three fields", err)
+	}
+	want := []apperr.FieldError{
+		{Field: "username", Message: ErrUsernameEdges.Error()},
+		{Field: "password", Message: ErrPasswordCommon.Error()},
+		{Field: "email", Message: ErrEmailSyntax.Error()},
+	}
+	for i, f := range want {
+		if e.Fields[i] != f {
+			t.Errorf("field %d = %+v, want %+v", i, e.Fields[i], f)
 		}
 	}
 }
