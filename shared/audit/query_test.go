@@ -41,7 +41,7 @@ func TestParseParams(t *testing.T) {
 		{Params{Since: "2026-11-01T00:00:00Z", Until: "2026-11-01T00:00:00Z"}, "", nil},
 		{Params{Limit: "0"}, "limit", nil},
 		{Params{Limit: "101"}, "limit", nil},
-		{Params{Type: "login.failed,user.deleted"}, "type", nil},
+		{Params{Type: "login.failed,user.vanished"}, "type", nil},
 		{Params{Since: "2026-11-02"}, "since", nil},
 		{Params{Since: "2026-11-02T00:00:00Z", Until: "2026-11-01T00:00:00Z"}, "since", nil},
 		{Params{Cursor: "bm90IGEgY3Vyc29y"}, "cursor", nil},
