@@ -134,8 +134,13 @@ func passkeySignIns(ctx context.Context, svc *service, cfg config.Config, conc i
 	cl := newClient(conc)
 	var n atomic.Int64
 	return func(ctx context.Context) (int, error) {
-		a := auths[n.Add(1)%passkeyUsers]
+		k := n.Add(1)
+		a := auths[k%passkeyUsers]
+		// Each sign-in from a client of its own, as a login's: from one
+		// address they would measure the per-client ceremony limit (429s).
+		client := clientAddr(k)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, svc.base+"/api/v1/auth/passkey/begin", nil)
+		req.Header.Set("X-Forwarded-For", client)
 		resp, err := cl.Do(req)
 		if err != nil {
 			return 0, err
@@ -151,6 +156,7 @@ func passkeySignIns(ctx context.Context, svc *service, cfg config.Config, conc i
 		}
 		req, _ = http.NewRequestWithContext(ctx, http.MethodPost, svc.base+"/api/v1/auth/passkey/finish", strings.NewReader(`{"credential":`+string(answer)+`}`))
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", client)
 		resp, err = cl.Do(req)
 		if err != nil {
 			return 0, err
