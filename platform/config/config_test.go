@@ -279,7 +279,7 @@ func TestProductionRefusesDevelopmentHosts(t *testing.T) {
 	}
 	for settings, want := range map[string]string{
 		"CLEANSLICE_WEBAUTHN_RP_ID=dev.localhost CLEANSLICE_WEBAUTHN_RP_ORIGINS=https://dev.localhost": `webauthn.rp_id "dev.localhost" is a development host`,
-		"CLEANSLICE_WEBAUTHN_RP_ORIGINS=https://example.com,http://app.example.com":                   `"http://app.example.com": production needs https origins`,
+		"CLEANSLICE_WEBAUTHN_RP_ORIGINS=https://example.com,http://app.example.com":                    `"http://app.example.com": production needs https origins`,
 	} {
 		env := map[string]string{}
 		for _, kv := range strings.Fields(settings) {
