@@ -4,13 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/platform/config"
+	"github.com/cleanslice/cleanslice/platform/dbtest"
+	"github.com/cleanslice/cleanslice/platform/httpserver"
+	"github.com/cleanslice/cleanslice/platform/mailer"
+	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/passkeys/passkeystest"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
@@ -223,4 +233,80 @@ func TestEnrollingASecondFactor(t *testing.T) {
 		expect(t, "create a user", s.do(t, "POST", "/api/v1/users", `{"username":"new.admin","password":"password1","role":"admin"}`), 403, "mfa_enrollment_required")
 		expect(t, "super admin me", s.do(t, "GET", "/api/v1/auth/me", ""), 200, "")
 	})
+}
+
+// TestMetricsTellNoAddressFromAnother: after a recovery request for a
+// verified address and one for an unknown address, /metrics reads the
+// same: no series counts recovery outcomes, the events only a known
+// address causes, or the mail sent to it. (Timings, the runtime and the
+// database pool are left out: they differ between any two runs.)
+func TestMetricsTellNoAddressFromAnother(t *testing.T) {
+	scrape := func(known bool) string {
+		cfg, err := config.Load(writeConfig(t, mergeSettings(cheapHashing, map[string]string{"database.url": dbtest.URL(t, "sqlite")})), func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		log, m := slog.New(slog.DiscardHandler), metrics.New()
+		store, err := openStore(t.Context(), cfg.Database, audited(log, m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { store.Close() })
+		h, err := newHandler(runner{t.Context(), &sync.WaitGroup{}}, cfg, log, store, m, &httpserver.Drain{}, httpserver.NewForeground(), time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		app := &testApp{url: srv.URL, store: store, clock: &testClock{now: time.Now()}, cfg: cfg}
+		for name, address := range map[string]string{"alice": "alice@example.com", "barrier.user": "barrier@example.com"} {
+			u := app.seed(t, name, user.RoleUser)
+			if _, err := store.DB().Exec(`UPDATE users SET email = $2, email_verified_at = created_at WHERE id = $1`, u.ID, address); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := app.client()
+		address, sent := "nobody@example.com", 1
+		if known {
+			address, sent = "alice@example.com", 2
+		}
+		expect(t, "recovery", c.do(t, "POST", "/api/v1/auth/recovery", `{"email":"`+address+`"}`), 202, "")
+		// A known address after it: its message says the worker got this
+		// far (and the two texts differ by a count if recovery mail counts).
+		expect(t, "recovery, barrier", c.do(t, "POST", "/api/v1/auth/recovery", `{"email":"barrier@example.com"}`), 202, "")
+		app.recoveryToken(t, "barrier@example.com", 1)
+		if known {
+			app.recoveryToken(t, "alice@example.com", 1)
+		}
+		// The delivery loop's work, done here: every queued message sent
+		// and counted as deliverMail counts it.
+		d := &mailer.Deliverer{Store: store, Transport: mailer.LogTransport{Log: log}, From: cfg.Mail.From, MaxAttempts: cfg.Mail.MaxAttempts,
+			Log: log, Observe: m.MailResult, Now: time.Now}
+		if n, err := d.DeliverDue(t.Context()); err != nil || n != sent {
+			t.Fatalf("delivered %d, %v; want %d", n, err, sent)
+		}
+		r := c.do(t, "GET", "/metrics", "")
+		var kept []string
+		for _, l := range strings.Split(string(r.body), "\n") {
+			timing := strings.Contains(l, "_seconds_bucket") || strings.Contains(l, "_seconds_sum")
+			if strings.Contains(l, "cleanslice_") && !timing {
+				kept = append(kept, l)
+			}
+		}
+		return strings.Join(kept, "\n")
+	}
+	known, unknown := scrape(true), scrape(false)
+	if !strings.Contains(known, `cleanslice_http_requests_total{method="POST",route="/api/v1/auth/recovery",status="202"} 2`) {
+		t.Fatalf("the metrics lack the requests:\n%s", known)
+	}
+	if known != unknown {
+		t.Fatalf("the metrics tell a known address from an unknown one:\nknown:\n%s\nunknown:\n%s", known, unknown)
+	}
+}
+
+// mergeSettings returns the settings of a, then b.
+func mergeSettings(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
 }
