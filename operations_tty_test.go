@@ -178,3 +178,29 @@ func TestCtrlCAtThePasswordPrompt(t *testing.T) {
 		t.Fatalf("%d users created", n)
 	}
 }
+
+// TestReadLine: the keys a password prompt in raw mode understands.
+func TestReadLine(t *testing.T) {
+	for typed, want := range map[string]string{
+		"secret\r":           "secret",
+		"secret\n":           "secret",
+		"secrex\x7ft\r":      "secret",
+		"secrét\x7f\x7fet\r": "secret",
+		"wrong\x15secret\r":  "secret",
+		"sec\x04ret\r":       "secret",
+		"se\x00cr\tet\r":     "secret",
+		"secret":             "secret", // the input ends
+		"\x03":               "error: interrupted",
+		"secret\x03\r":       "error: interrupted",
+		"\x04":               "error: unexpected EOF",
+		"":                   "error: EOF",
+	} {
+		got, err := readLine(strings.NewReader(typed))
+		if err != nil {
+			got = "error: " + err.Error()
+		}
+		if got != want {
+			t.Errorf("typed %q: %q, want %q", typed, got, want)
+		}
+	}
+}
