@@ -51,10 +51,10 @@ type deps struct {
 	// ceremonies bounds the WebAuthn sign-in ceremonies a client begins.
 	ceremonies auth.CeremonyLimit
 
-	// authn authenticates requests (Required, Enrolling, Optional); hashing queues
-	// the routes that hash a password, before any database work, so that
-	// a login flood waits (bounded, then 503) instead of filling the
-	// database pool every other request needs.
+	// authn authenticates requests (Required, Enrolling, Optional);
+	// hashing queues the routes that hash a password, before any database
+	// work, so that a login flood waits (bounded, then 503) instead of
+	// filling the database pool every other request needs.
 	authn   *authenticate.Middleware
 	hashing echo.MiddlewareFunc
 }
