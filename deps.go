@@ -51,10 +51,10 @@ type deps struct {
 	// ceremonies bounds the WebAuthn sign-in ceremonies a client begins.
 	ceremonies auth.CeremonyLimit
 
-	// authn authenticates requests (Required, Optional); hashing queues
-	// the routes that hash a password, before any database work, so that
-	// a login flood waits (bounded, then 503) instead of filling the
-	// database pool every other request needs.
+	// authn authenticates requests (Required, Enrolling, Optional);
+	// hashing queues the routes that hash a password, before any database
+	// work, so that a login flood waits (bounded, then 503) instead of
+	// filling the database pool every other request needs.
 	authn   *authenticate.Middleware
 	hashing echo.MiddlewareFunc
 }
@@ -89,7 +89,7 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 		apps:       totp.Authenticator{Issuer: cfg.WebAuthn.RPDisplayName},
 		rp:         rp,
 		ceremonies: auth.CeremonyLimit{PerIP: ceremoniesPerIP, Window: cfg.Auth.FailureWindow},
-		authn:      authenticate.NewMiddleware(authenticate.New(store, policy, now), cookies, httpserver.AuditSource),
+		authn:      authenticate.NewMiddleware(authenticate.New(store, policy, cfg.Auth.RequireSecondFactorFor, now), cookies, httpserver.AuditSource),
 		hashing:    httpserver.Limit(2*cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout, fg),
 	}, nil
 }

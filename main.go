@@ -46,14 +46,19 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg + " (see cleanslice --help)" }
 
-// exitCode is 2 for a bad command line or configuration, 1 for the rest.
+// exitCode is 2 for a bad command line or configuration, 130 for a
+// command interrupted at a prompt (128 + SIGINT, as shells report Ctrl-C),
+// 1 for the rest.
 func exitCode(err error) int {
 	var (
 		ue usageError
 		ce *config.Error
 	)
-	if errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.As(err, &ue) || errors.As(err, &ce) || errors.Is(err, flag.ErrHelp):
 		return 2
+	case errors.Is(err, errInterrupted):
+		return 130
 	}
 	return 1
 }

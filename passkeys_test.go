@@ -191,16 +191,38 @@ func TestPasskeyRefusals(t *testing.T) {
 		if n := app.count(t, "sessions"); n != sessions {
 			t.Fatalf("refused steps made %d sessions", n-sessions)
 		}
-		// Passwordless refusals.
+		// Passwordless refusals: each answer to a ceremony of ours is
+		// recorded as login.failed (invalid_credential), against alice only
+		// when it is her credential's; an answer to none is not recorded.
+		alice := app.userID(t, "alice")
+		refusals := func() (nobody, alices int) {
+			for _, e := range app.eventsOf(t, alice) {
+				if e.Type == "login.failed" && e.Details["reason"] == "invalid_credential" {
+					alices++
+				}
+			}
+			app.store.DB().QueryRow(`SELECT count(*) FROM audit_events WHERE type = 'login.failed' AND target_id IS NULL`).Scan(&nobody)
+			return nobody, alices
+		}
+		nobody, alices := refusals()
 		anon := app.client()
-		r = anon.do(t, "POST", "/api/v1/auth/passkey/begin", "")
-		answer, _ = liar(func(a *passkeystest.Authenticator) { a.UserHandle = make([]byte, 32) }).Get(r.body)
-		expect(t, "an unknown user handle", anon.do(t, "POST", "/api/v1/auth/passkey/finish", `{"credential":`+string(answer)+`}`), 401, "invalid_credential")
+		passwordless := func(what string, a *passkeystest.Authenticator) {
+			t.Helper()
+			expect(t, what, assert(t, anon, a, "/api/v1/auth/passkey/begin", "/api/v1/auth/passkey/finish"), 401, "invalid_credential")
+		}
+		passwordless("an unknown user handle", liar(func(a *passkeystest.Authenticator) { a.UserHandle = make([]byte, 32) }))
+		bobForAlice := *bobKey
+		bobForAlice.UserHandle = key.UserHandle
+		passwordless("bobby's credential, naming alice", &bobForAlice)
+		passwordless("alice's credential, from another origin", liar(func(a *passkeystest.Authenticator) { a.Origin = "http://evil.localhost:8000" }))
 		r = anon.do(t, "POST", "/api/v1/auth/passkey/begin", "")
 		answer, _ = key.Get(r.body)
 		app.clock.Advance(6 * time.Minute)
 		expect(t, "passwordless, expired", anon.do(t, "POST", "/api/v1/auth/passkey/finish", `{"credential":`+string(answer)+`}`), 401, "challenge_expired")
 		expect(t, "garbage", anon.do(t, "POST", "/api/v1/auth/passkey/finish", `{"credential":{"id":"x"}}`), 401, "invalid_credential")
+		if n, a := refusals(); n != nobody+2 || a != alices+1 {
+			t.Fatalf("passwordless refusals recorded: %d against nobody, %d against alice; want %d and %d", n-nobody, a-alices, 2, 1)
+		}
 		// Registration refusals: 422, the session is fine.
 		r = c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/begin", `{"current_password":"quiet-lamp-1"}`)
 		wrongOrigin := passkeystest.New("http://evil.localhost:8000", testRPID)

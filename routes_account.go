@@ -24,7 +24,9 @@ import (
 
 // accountRoutes mounts a user's own account: signing up and in, the
 // password, the sessions, the address and recovery by email. Routes that
-// hash a password take d.hashing first.
+// hash a password take d.hashing first. Authenticated routes take
+// d.authn.Required, or d.authn.Enrolling for what a user who must still
+// enroll a second factor may do (auth.require_second_factor_for).
 func accountRoutes(api *echo.Group, d *deps) {
 	cfg, s, now := d.cfg, d.store, d.now
 
@@ -35,21 +37,21 @@ func accountRoutes(api *echo.Group, d *deps) {
 	api.POST("/auth/login", loginH.Handle, d.hashing, d.authn.Optional)
 
 	logoutH := logout.NewHandler(logout.New(s, now), d.cookies)
-	api.DELETE("/auth/logout", logoutH.Handle, d.authn.Required)
+	api.DELETE("/auth/logout", logoutH.Handle, d.authn.Enrolling)
 
-	api.GET("/auth/me", me.Handle, d.authn.Required)
+	api.GET("/auth/me", me.Handle, d.authn.Enrolling)
 
 	changePasswordH := changepassword.NewHandler(changepassword.New(s, d.hasher, d.outbox, d.signIn, d.guard, cfg.Password.MinLength, now), d.cookies)
 	api.PUT("/auth/password", changePasswordH.Handle, d.hashing, d.authn.Required)
 
 	listSessionsH := listsessions.NewHandler(listsessions.New(s, now))
-	api.GET("/auth/sessions", listSessionsH.Handle, d.authn.Required)
+	api.GET("/auth/sessions", listSessionsH.Handle, d.authn.Enrolling)
 
 	endOtherSessionsH := endothersessions.NewHandler(endothersessions.New(s, now))
-	api.DELETE("/auth/sessions", endOtherSessionsH.Handle, d.authn.Required)
+	api.DELETE("/auth/sessions", endOtherSessionsH.Handle, d.authn.Enrolling)
 
 	endSessionH := endsession.NewHandler(endsession.New(s, now), d.cookies)
-	api.DELETE("/auth/sessions/:id", endSessionH.Handle, d.authn.Required)
+	api.DELETE("/auth/sessions/:id", endSessionH.Handle, d.authn.Enrolling)
 
 	deleteAccountH := deleteaccount.NewHandler(deleteaccount.New(s, d.hasher, d.outbox, d.guard, now), d.cookies)
 	api.DELETE("/auth/account", deleteAccountH.Handle, d.hashing, d.authn.Required)

@@ -16,7 +16,9 @@ import (
 
 // mfaRoutes mounts second factors: a login's second step, passwordless
 // sign-in, and a user's own factors (each change after the current
-// password, so those routes take d.hashing).
+// password, so those routes take d.hashing). Reading the factors and
+// enrolling one take d.authn.Enrolling: the way out for a user whose role
+// requires a second factor.
 func mfaRoutes(api *echo.Group, d *deps) {
 	s, now := d.store, d.now
 
@@ -30,13 +32,13 @@ func mfaRoutes(api *echo.Group, d *deps) {
 	api.POST("/auth/passkey/finish", passkeyLoginH.Finish, d.authn.Optional)
 
 	listMFAH := listmfa.NewHandler(listmfa.New(s))
-	api.GET("/auth/mfa", listMFAH.Handle, d.authn.Required)
+	api.GET("/auth/mfa", listMFAH.Handle, d.authn.Enrolling)
 
 	setupTOTPH := setuptotp.NewHandler(setuptotp.New(s, d.hasher, d.keys, d.apps, d.guard, now))
-	api.POST("/auth/mfa/totp/setup", setupTOTPH.Handle, d.hashing, d.authn.Required)
+	api.POST("/auth/mfa/totp/setup", setupTOTPH.Handle, d.hashing, d.authn.Enrolling)
 
 	enableTOTPH := enabletotp.NewHandler(enabletotp.New(s, d.outbox, d.keys, d.apps, enabletotp.Config{Guard: d.guard, SignIn: d.signIn}, now), d.cookies)
-	api.POST("/auth/mfa/totp/enable", enableTOTPH.Handle, d.authn.Required)
+	api.POST("/auth/mfa/totp/enable", enableTOTPH.Handle, d.authn.Enrolling)
 
 	disableTOTPH := disabletotp.NewHandler(disabletotp.New(s, d.outbox, d.hasher, d.guard, now))
 	api.POST("/auth/mfa/totp/disable", disableTOTPH.Handle, d.hashing, d.authn.Required)
@@ -45,8 +47,8 @@ func mfaRoutes(api *echo.Group, d *deps) {
 	api.POST("/auth/mfa/recovery-codes", recoveryCodesH.Handle, d.hashing, d.authn.Required)
 
 	registerPasskeyH := registerpasskey.NewHandler(registerpasskey.New(s, d.outbox, d.hasher, d.rp, d.keys, registerpasskey.Config{Guard: d.guard, SignIn: d.signIn}, now), d.cookies)
-	api.POST("/auth/mfa/webauthn/register/begin", registerPasskeyH.Begin, d.hashing, d.authn.Required)
-	api.POST("/auth/mfa/webauthn/register/finish", registerPasskeyH.Finish, d.authn.Required)
+	api.POST("/auth/mfa/webauthn/register/begin", registerPasskeyH.Begin, d.hashing, d.authn.Enrolling)
+	api.POST("/auth/mfa/webauthn/register/finish", registerPasskeyH.Finish, d.authn.Enrolling)
 
 	removePasskeyH := removepasskey.NewHandler(removepasskey.New(s, d.outbox, d.hasher, d.guard, now))
 	api.POST("/auth/mfa/webauthn/remove", removePasskeyH.Handle, d.hashing, d.authn.Required)

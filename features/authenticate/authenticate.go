@@ -1,41 +1,57 @@
 // Package authenticate turns a session cookie into an auth.Actor: it loads
 // the session and its user in one query, refuses expired sessions and
 // inactive users (ending what sessions such a user still has, as an event
-// of the trail), and renews a session inside its refresh window.
+// of the trail), renews a session inside its refresh window, and tells
+// whether the user must still enroll the second factor their role
+// requires (auth.require_second_factor_for): such a session reaches only
+// the routes mounted with Enrolling.
 package authenticate
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
 )
+
+// ErrEnrollmentRequired refuses a session of a user whose role requires a
+// second factor and who has none, on every route but the few that let
+// them enroll one.
+var ErrEnrollmentRequired = &apperr.Error{Kind: apperr.KindForbidden, Code: "mfa_enrollment_required",
+	Message: "your role requires a second factor: enroll one (an authenticator app or a passkey) first"}
 
 // Interactor authenticates session secrets.
 type Interactor struct {
 	store  Store
 	policy session.Policy
+	enroll []user.Role // the roles that must have a second factor
 	now    func() time.Time
 }
 
-// New returns the interactor.
-func New(store Store, policy session.Policy, now func() time.Time) *Interactor {
-	return &Interactor{store: store, policy: policy, now: now}
+// New returns the interactor; the users of the roles in enroll must have
+// a second factor.
+func New(store Store, policy session.Policy, enroll []user.Role, now func() time.Time) *Interactor {
+	return &Interactor{store: store, policy: policy, enroll: enroll, now: now}
 }
 
 // Result is an authenticated actor, when it was authenticated, and when its
-// session expires; Renewed says the expiry was just moved.
+// session expires; Renewed says the expiry was just moved. MustEnroll says
+// the user's role requires a second factor they do not have.
 type Result struct {
-	Actor     auth.Actor
-	Now       time.Time
-	ExpiresAt time.Time
-	Renewed   bool
+	Actor      auth.Actor
+	Now        time.Time
+	ExpiresAt  time.Time
+	Renewed    bool
+	MustEnroll bool
 }
 
 // Execute authenticates the session secret a client presented. source
@@ -66,7 +82,11 @@ func (i *Interactor) Execute(ctx context.Context, secret string, source func() a
 		}
 		return Result{}, auth.ErrNotAuthenticated
 	}
-	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID, Methods: s.Methods}, Now: now, ExpiresAt: s.ExpiresAt}
+	mustEnroll, err := i.mustEnroll(ctx, u)
+	if err != nil {
+		return Result{}, fmt.Errorf("authenticate: %w", err)
+	}
+	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID, Methods: s.Methods}, Now: now, ExpiresAt: s.ExpiresAt, MustEnroll: mustEnroll}
 	if renewed, ok := i.policy.Renew(s, now); ok {
 		if err := i.store.ExtendSession(ctx, s.ID, renewed.ExpiresAt, renewed.LastSeenAt); err != nil {
 			return Result{}, fmt.Errorf("authenticate: renew session: %w", err)
@@ -74,6 +94,21 @@ func (i *Interactor) Execute(ctx context.Context, secret string, source func() a
 		res.ExpiresAt, res.Renewed = renewed.ExpiresAt, true
 	}
 	return res, nil
+}
+
+// mustEnroll reports whether u's role requires a second factor that u
+// does not have. Only the users of those roles cost a query (their
+// factors, read at every request: a factor removed since the login counts
+// at once).
+func (i *Interactor) mustEnroll(ctx context.Context, u user.User) (bool, error) {
+	if !slices.Contains(i.enroll, u.Role) {
+		return false, nil
+	}
+	f, err := i.store.Factors(ctx, u.ID)
+	if err != nil {
+		return false, fmt.Errorf("factors of %s: %w", u.ID, err)
+	}
+	return !f.Any(), nil
 }
 
 // endSessionsOf ends every session an inactive user still has (inactivation

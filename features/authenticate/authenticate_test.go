@@ -10,17 +10,29 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 type fakeStore struct {
-	sessions map[string]session.Session
-	users    map[uuid.UUID]user.User
-	extended int
-	fail     error
-	events   []audit.Event
-	inTx     bool
+	sessions    map[string]session.Session
+	users       map[uuid.UUID]user.User
+	factors     map[uuid.UUID]mfa.Factors
+	extended    int
+	fail        error
+	factorsFail error
+	factorReads int
+	events      []audit.Event
+	inTx        bool
+}
+
+func (f *fakeStore) Factors(_ context.Context, userID uuid.UUID) (mfa.Factors, error) {
+	f.factorReads++
+	if f.factorsFail != nil {
+		return mfa.Factors{}, f.factorsFail
+	}
+	return f.factors[userID], nil
 }
 
 func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -74,14 +86,21 @@ var (
 
 // setup stores one session for an active user, started at t0.
 func setup(active bool) (*fakeStore, string, *time.Time, *Interactor) {
-	u := user.User{ID: user.NewID(), Username: "alice", Role: user.RoleUser, IsActive: active}
+	return setupAs(active, user.RoleUser, nil)
+}
+
+// setupAs stores one session for a user of role, started at t0; the
+// roles in enroll must have a second factor.
+func setupAs(active bool, role user.Role, enroll []user.Role) (*fakeStore, string, *time.Time, *Interactor) {
+	u := user.User{ID: user.NewID(), Username: "alice", Role: role, IsActive: active}
 	secret, id := session.NewSecret()
 	f := &fakeStore{
 		sessions: map[string]session.Session{string(id): policy.Start(id, u.ID, t0)},
 		users:    map[uuid.UUID]user.User{u.ID: u},
+		factors:  map[uuid.UUID]mfa.Factors{},
 	}
 	now := t0
-	return f, secret, &now, New(f, policy, func() time.Time { return now })
+	return f, secret, &now, New(f, policy, enroll, func() time.Time { return now })
 }
 
 func TestValidSessionOutsideRefreshWindow(t *testing.T) {
@@ -167,5 +186,51 @@ func TestStoreFailureIsNotA401(t *testing.T) {
 	f.fail = errors.New("connection refused")
 	if _, err := i.Execute(context.Background(), secret, nil); err == nil || errors.Is(err, auth.ErrNotAuthenticated) {
 		t.Fatalf("a database fault became %v", err)
+	}
+}
+
+// TestSecondFactorRequiredByRole: a user whose role is listed and who has
+// no second factor must enroll one; an authenticator app or a passkey is
+// one, recovery codes alone are not. Users of other roles cost no query.
+func TestSecondFactorRequiredByRole(t *testing.T) {
+	enroll := []user.Role{user.RoleAdmin, user.RoleSuperAdmin}
+	for _, c := range []struct {
+		name       string
+		role       user.Role
+		factors    mfa.Factors
+		mustEnroll bool
+		reads      int
+	}{
+		{"an admin without a factor", user.RoleAdmin, mfa.Factors{}, true, 1},
+		{"a super admin without a factor", user.RoleSuperAdmin, mfa.Factors{}, true, 1},
+		{"an admin with recovery codes only", user.RoleAdmin, mfa.Factors{RecoveryCodesLeft: 10}, true, 1},
+		{"an admin with an authenticator app", user.RoleAdmin, mfa.Factors{TOTPEnabledAt: t0}, false, 1},
+		{"an admin with a passkey", user.RoleAdmin, mfa.Factors{Passkeys: 1}, false, 1},
+		{"a user of a role not listed", user.RoleUser, mfa.Factors{}, false, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, secret, _, i := setupAs(true, c.role, enroll)
+			for id := range f.users {
+				f.factors[id] = c.factors
+			}
+			res, err := i.Execute(context.Background(), secret, nil)
+			if err != nil || !res.Actor.Authenticated() {
+				t.Fatalf("Execute = %+v, %v", res, err)
+			}
+			if res.MustEnroll != c.mustEnroll || f.factorReads != c.reads {
+				t.Fatalf("MustEnroll = %v after %d factor reads, want %v after %d", res.MustEnroll, f.factorReads, c.mustEnroll, c.reads)
+			}
+		})
+	}
+	// Nothing listed (the default): nobody must enroll, nothing is read.
+	f, secret, _, i := setupAs(true, user.RoleSuperAdmin, nil)
+	if res, err := i.Execute(context.Background(), secret, nil); err != nil || res.MustEnroll || f.factorReads != 0 {
+		t.Fatalf("no roles listed: %+v, %v, %d reads", res, err, f.factorReads)
+	}
+	// A fault reading the factors is a fault, never a pass.
+	f, secret, _, i = setupAs(true, user.RoleAdmin, enroll)
+	f.factorsFail = errors.New("connection refused")
+	if _, err := i.Execute(context.Background(), secret, nil); err == nil || errors.Is(err, auth.ErrNotAuthenticated) {
+		t.Fatalf("a fault reading the factors became %v", err)
 	}
 }

@@ -27,18 +27,33 @@ func NewMiddleware(i *Interactor, cookies Cookies, source func(c *echo.Context) 
 
 // Required refuses a request without a valid session: 401
 // not_authenticated, or mfa_required for a login whose second step is
-// outstanding (its cookie authorizes that step alone).
+// outstanding (its cookie authorizes that step alone). A user whose role
+// requires a second factor and who has none gets 403
+// mfa_enrollment_required: Required is every authenticated route's
+// default, Enrolling the exception.
 func (m *Middleware) Required(next echo.HandlerFunc) echo.HandlerFunc {
+	return m.require(next, false)
+}
+
+// Enrolling is Required for the routes a user who must still enroll a
+// second factor may use: reading their account and factors, their
+// sessions, logging out, and enrolling.
+func (m *Middleware) Enrolling(next echo.HandlerFunc) echo.HandlerFunc {
+	return m.require(next, true)
+}
+
+func (m *Middleware) require(next echo.HandlerFunc, enrolling bool) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		ok, err := m.authenticate(c)
-		if errors.Is(err, errPending) {
+		res, ok, err := m.authenticate(c)
+		switch {
+		case errors.Is(err, errPending):
 			return auth.ErrMFARequired
-		}
-		if err != nil {
+		case err != nil:
 			return err
-		}
-		if !ok {
+		case !ok:
 			return auth.ErrNotAuthenticated
+		case res.MustEnroll && !enrolling:
+			return ErrEnrollmentRequired
 		}
 		return next(c)
 	}
@@ -49,7 +64,7 @@ func (m *Middleware) Required(next echo.HandlerFunc) echo.HandlerFunc {
 // pending login is anonymous here: it may start over.
 func (m *Middleware) Optional(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		if _, err := m.authenticate(c); err != nil && !errors.Is(err, errPending) {
+		if _, _, err := m.authenticate(c); err != nil && !errors.Is(err, errPending) {
 			return err
 		}
 		return next(c)
@@ -60,35 +75,36 @@ func (m *Middleware) Optional(next echo.HandlerFunc) echo.HandlerFunc {
 var errPending = errors.New("a pending login")
 
 // authenticate reports whether the request has a valid session and, if it
-// has, puts its actor in the request context and re-issues the cookie when
-// the session was renewed or the cookie was signed with a previous secret
-// (the session row is the same; only the signature moves to the current
-// secret). A cookie that no longer works is cleared.
-func (m *Middleware) authenticate(c *echo.Context) (bool, error) {
+// has, returns what authenticating found, puts its actor in the request
+// context and re-issues the cookie when the session was renewed or the
+// cookie was signed with a previous secret (the session row is the same;
+// only the signature moves to the current secret). A cookie that no longer
+// works is cleared.
+func (m *Middleware) authenticate(c *echo.Context) (Result, bool, error) {
 	r, w := c.Request(), c.Response()
 	secret, resign, err := m.cookies.Read(r)
 	if err != nil {
 		if !m.cookies.Absent(err) {
 			m.cookies.Clear(w) // a cookie that is not ours, or expired
 		}
-		return false, nil
+		return Result{}, false, nil
 	}
 	if session.IsPending(secret) {
-		return false, errPending
+		return Result{}, false, errPending
 	}
 	res, err := m.interactor.Execute(r.Context(), secret, func() audit.Source { return m.source(c) })
 	if errors.Is(err, auth.ErrNotAuthenticated) {
 		m.cookies.Clear(w)
-		return false, nil
+		return Result{}, false, nil
 	}
 	if err != nil {
-		return false, err
+		return Result{}, false, err
 	}
 	if res.Renewed || resign {
 		if err := m.cookies.Write(w, secret, res.Now, res.ExpiresAt); err != nil {
-			return false, err
+			return Result{}, false, err
 		}
 	}
 	c.SetRequest(r.WithContext(auth.WithActor(r.Context(), res.Actor)))
-	return true, nil
+	return res, true, nil
 }

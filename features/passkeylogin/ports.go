@@ -38,6 +38,7 @@ type RelyingParty interface {
 	FinishPasskey(a mfa.Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error)
 	CeremonyOf(credential []byte) ([]byte, error)
 	UserHandle(credential []byte) ([]byte, error)
+	CredentialID(credential []byte) ([]byte, error)
 }
 
 // Cookies sets the session cookie.

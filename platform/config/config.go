@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
+
+	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // EnvPrefix prefixes every environment override: CLEANSLICE_<SECTION>_<KEY>.
@@ -138,6 +140,9 @@ type Auth struct {
 	SignupWindow        time.Duration
 	RequireEmail        bool          // an address at signup and creation
 	MFAPendingTTL       time.Duration // how long a login's second step may wait
+	// RequireSecondFactorFor are the roles whose users must enroll a
+	// second factor before they use anything but their account's basics.
+	RequireSecondFactorFor []user.Role
 }
 
 // MFA configures second factors: the keys their secrets are sealed with.
@@ -185,62 +190,63 @@ type Metrics struct {
 // Defaults is every key with its default value. config.toml repeats them with
 // comments; a default for every key also makes every env override work.
 var Defaults = map[string]any{
-	"env":                          "development",
-	"http.address":                 ":8000",
-	"http.request_timeout":         "5s",
-	"http.shutdown_delay":          "0s",
-	"http.shutdown_timeout":        "15s",
-	"http.trusted_origins":         []string{},
-	"http.trusted_proxies":         []string{},
-	"database.url":                 "sqlite:data/cleanslice.db",
-	"database.migrate_on_start":    true,
-	"database.max_open_conns":      20,
-	"database.prepared_statements": true,
-	"database.response_timeout":    "4s",
-	"auth.jwt_secret":              DevJWTSecret,
-	"auth.jwt_previous_secrets":    []string{},
-	"auth.session_ttl":             "15m",
-	"auth.session_refresh_ratio":   0.2,
-	"auth.session_absolute_ttl":    "24h",
-	"auth.max_failed_logins":       5,
-	"auth.failure_window":          "15m",
-	"auth.max_sessions_per_user":   50,
-	"auth.max_signups_per_ip":      30,
-	"auth.signup_window":           "1h",
-	"auth.require_email":           false,
-	"auth.mfa_pending_ttl":         "5m",
-	"mfa.encryption_key":           DevMFAKey,
-	"mfa.previous_encryption_keys": []string{},
-	"webauthn.rp_id":               "localhost",
-	"webauthn.rp_display_name":     "cleanslice",
-	"webauthn.rp_origins":          []string{"http://localhost:8000"},
-	"audit.retention":              "8760h",
-	"cookie.name":                  "access_token",
-	"cookie.secure":                false,
-	"cookie.same_site":             "lax",
-	"password.pepper":              DevPepper,
-	"password.previous_peppers":    []string{},
-	"password.min_length":          8,
-	"password.argon2_memory_kib":   19456,
-	"password.argon2_iterations":   2,
-	"password.argon2_parallelism":  1,
-	"password.max_concurrency":     0,
-	"password.queue_timeout":       "1s",
-	"log.level":                    "info",
-	"log.format":                   "auto",
-	"metrics.enabled":              true,
-	"metrics.address":              "",
-	"mail.transport":               "log",
-	"mail.smtp_url":                "",
-	"mail.smtp_tls":                "starttls",
-	"mail.from":                    "cleanslice <no-reply@localhost>",
-	"mail.templates_dir":           "",
-	"mail.max_attempts":            8,
-	"mail.verification_url":        "http://localhost:8000/account/verify#token={token}",
-	"mail.verification_ttl":        "24h",
-	"mail.recovery_url":            "http://localhost:8000/account/recover#token={token}",
-	"mail.recovery_ttl":            "1h",
-	"mail.max_recovery_per_hour":   3,
+	"env":                            "development",
+	"http.address":                   ":8000",
+	"http.request_timeout":           "5s",
+	"http.shutdown_delay":            "0s",
+	"http.shutdown_timeout":          "15s",
+	"http.trusted_origins":           []string{},
+	"http.trusted_proxies":           []string{},
+	"database.url":                   "sqlite:data/cleanslice.db",
+	"database.migrate_on_start":      true,
+	"database.max_open_conns":        20,
+	"database.prepared_statements":   true,
+	"database.response_timeout":      "4s",
+	"auth.jwt_secret":                DevJWTSecret,
+	"auth.jwt_previous_secrets":      []string{},
+	"auth.session_ttl":               "15m",
+	"auth.session_refresh_ratio":     0.2,
+	"auth.session_absolute_ttl":      "24h",
+	"auth.max_failed_logins":         5,
+	"auth.failure_window":            "15m",
+	"auth.max_sessions_per_user":     50,
+	"auth.max_signups_per_ip":        30,
+	"auth.signup_window":             "1h",
+	"auth.require_email":             false,
+	"auth.mfa_pending_ttl":           "5m",
+	"auth.require_second_factor_for": []string{},
+	"mfa.encryption_key":             DevMFAKey,
+	"mfa.previous_encryption_keys":   []string{},
+	"webauthn.rp_id":                 "localhost",
+	"webauthn.rp_display_name":       "cleanslice",
+	"webauthn.rp_origins":            []string{"http://localhost:8000"},
+	"audit.retention":                "8760h",
+	"cookie.name":                    "access_token",
+	"cookie.secure":                  false,
+	"cookie.same_site":               "lax",
+	"password.pepper":                DevPepper,
+	"password.previous_peppers":      []string{},
+	"password.min_length":            8,
+	"password.argon2_memory_kib":     19456,
+	"password.argon2_iterations":     2,
+	"password.argon2_parallelism":    1,
+	"password.max_concurrency":       0,
+	"password.queue_timeout":         "1s",
+	"log.level":                      "info",
+	"log.format":                     "auto",
+	"metrics.enabled":                true,
+	"metrics.address":                "",
+	"mail.transport":                 "log",
+	"mail.smtp_url":                  "",
+	"mail.smtp_tls":                  "starttls",
+	"mail.from":                      "cleanslice <no-reply@localhost>",
+	"mail.templates_dir":             "",
+	"mail.max_attempts":              8,
+	"mail.verification_url":          "http://localhost:8000/account/verify#token={token}",
+	"mail.verification_ttl":          "24h",
+	"mail.recovery_url":              "http://localhost:8000/account/recover#token={token}",
+	"mail.recovery_ttl":              "1h",
+	"mail.max_recovery_per_hour":     3,
 }
 
 // Error lists every problem found in the configuration.
@@ -315,18 +321,19 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			ResponseTimeout:    p.duration("database.response_timeout"),
 		},
 		Auth: Auth{
-			JWTSecret:           p.str("auth.jwt_secret"),
-			JWTPreviousSecrets:  p.list("auth.jwt_previous_secrets"),
-			SessionTTL:          p.duration("auth.session_ttl"),
-			SessionRefreshRatio: p.float("auth.session_refresh_ratio"),
-			SessionAbsoluteTTL:  p.duration("auth.session_absolute_ttl"),
-			MaxFailedLogins:     p.integer("auth.max_failed_logins", 1, 1000),
-			FailureWindow:       p.duration("auth.failure_window"),
-			MaxSessionsPerUser:  p.integer("auth.max_sessions_per_user", 1, 1000),
-			MaxSignupsPerIP:     p.integer("auth.max_signups_per_ip", 0, 1000000),
-			SignupWindow:        p.duration("auth.signup_window"),
-			RequireEmail:        p.boolean("auth.require_email"),
-			MFAPendingTTL:       p.duration("auth.mfa_pending_ttl"),
+			JWTSecret:              p.str("auth.jwt_secret"),
+			JWTPreviousSecrets:     p.list("auth.jwt_previous_secrets"),
+			SessionTTL:             p.duration("auth.session_ttl"),
+			SessionRefreshRatio:    p.float("auth.session_refresh_ratio"),
+			SessionAbsoluteTTL:     p.duration("auth.session_absolute_ttl"),
+			MaxFailedLogins:        p.integer("auth.max_failed_logins", 1, 1000),
+			FailureWindow:          p.duration("auth.failure_window"),
+			MaxSessionsPerUser:     p.integer("auth.max_sessions_per_user", 1, 1000),
+			MaxSignupsPerIP:        p.integer("auth.max_signups_per_ip", 0, 1000000),
+			SignupWindow:           p.duration("auth.signup_window"),
+			RequireEmail:           p.boolean("auth.require_email"),
+			MFAPendingTTL:          p.duration("auth.mfa_pending_ttl"),
+			RequireSecondFactorFor: p.roles("auth.require_second_factor_for"),
 		},
 		MFA: MFA{
 			EncryptionKey:          p.str("mfa.encryption_key"),
@@ -555,10 +562,15 @@ func (c Config) validate() []string {
 		}
 	}
 	problems = append(problems, c.Mail.validate(c.Production())...)
-	problems = append(problems, c.WebAuthn.validate()...)
+	problems = append(problems, c.WebAuthn.validate(c.Production())...)
 	if c.Production() {
 		if !c.Cookie.Secure {
 			add("cookie.secure must be true in production")
+		}
+		// /metrics tells how the service is used (logins by outcome,
+		// routes, the database pool): for the operators' network only.
+		if c.Metrics.Enabled && c.Metrics.Address == "" {
+			add("metrics.enabled needs its own metrics.address in production (e.g. \"127.0.0.1:9090\"), not /metrics on the public listener; or metrics.enabled = false")
 		}
 		// OWASP's argon2id minimum (m=19 MiB, t=2), or as much work with
 		// more iterations over less memory, down to 7 MiB.
@@ -598,14 +610,18 @@ func (m Mail) validate(production bool) []string {
 	default:
 		add("mail.smtp_tls must be starttls, implicit or none, not %q", m.SMTPTLS)
 	}
-	if err := checkLinkURL(m.VerificationURL); err != nil {
-		add("mail.verification_url: %v", err)
+	links := map[string]string{"mail.verification_url": m.VerificationURL, "mail.recovery_url": m.RecoveryURL}
+	for _, k := range sortedKeys(links) {
+		switch err := checkLinkURL(links[k]); {
+		case err != nil:
+			add("%s: %v", k, err)
+		case production && strings.HasPrefix(strings.ToLower(links[k]), "http:"):
+			// Its token would cross the network in the clear.
+			add("%s must be an https:// link in production, not %q", k, links[k])
+		}
 	}
 	if m.VerificationTTL <= 0 {
 		add("mail.verification_ttl must be above 0")
-	}
-	if err := checkLinkURL(m.RecoveryURL); err != nil {
-		add("mail.recovery_url: %v", err)
 	}
 	if m.RecoveryTTL <= 0 {
 		add("mail.recovery_ttl must be above 0")
@@ -641,8 +657,10 @@ func checkLinkURL(link string) error {
 // validate checks the relying party: every origin an origin (scheme, host,
 // port: what a browser sends), https but for localhost, and the RP id the
 // host of each origin or a parent domain of it (what browsers require of
-// a credential's RP id), never an IP address.
-func (w WebAuthn) validate() []string {
+// a credential's RP id), never an IP address. Production refuses
+// localhost and http origins: passkeys made there would be bound to a
+// development host.
+func (w WebAuthn) validate(production bool) []string {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	if w.RPDisplayName == "" {
@@ -656,6 +674,9 @@ func (w WebAuthn) validate() []string {
 		add("webauthn.rp_id %q is an IP address; browsers accept only a domain", w.RPID)
 		return problems
 	}
+	if production && (w.RPID == "localhost" || strings.HasSuffix(w.RPID, ".localhost")) {
+		add("webauthn.rp_id %q is a development host: production needs the service's domain (passkeys are bound to it for good)", w.RPID)
+	}
 	if len(w.RPOrigins) == 0 {
 		add("webauthn.rp_origins must name at least one origin (where the front-end's pages are served)")
 	}
@@ -666,7 +687,10 @@ func (w WebAuthn) validate() []string {
 			continue
 		}
 		host := strings.ToLower(u.Hostname())
-		if u.Scheme == "http" && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
+		switch {
+		case u.Scheme == "http" && production:
+			add("webauthn.rp_origins: %q: production needs https origins", o)
+		case u.Scheme == "http" && host != "localhost" && !strings.HasSuffix(host, ".localhost"):
 			add("webauthn.rp_origins: %q: browsers run passkey ceremonies only on https pages (or http://localhost)", o)
 		}
 		if host != w.RPID && !strings.HasSuffix(host, "."+w.RPID) {

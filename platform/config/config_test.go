@@ -34,6 +34,29 @@ func problems(t *testing.T, err error) []string {
 	return ce.Problems
 }
 
+// production is a valid production environment: secrets of their own,
+// secure cookies, SMTP, https links and relying party, metrics on their own
+// listener; settings are added or replace its values.
+func production(settings map[string]string) func(string) string {
+	env := map[string]string{
+		"CLEANSLICE_AUTH_JWT_SECRET":       strings.Repeat("s", 32),
+		"CLEANSLICE_PASSWORD_PEPPER":       strings.Repeat("p", 32),
+		"CLEANSLICE_MFA_ENCRYPTION_KEY":    strings.Repeat("m", 32),
+		"CLEANSLICE_COOKIE_SECURE":         "true",
+		"CLEANSLICE_MAIL_TRANSPORT":        "smtp",
+		"CLEANSLICE_MAIL_SMTP_URL":         "smtp://user:pass@mail.example.com:587",
+		"CLEANSLICE_MAIL_VERIFICATION_URL": "https://app.example.com/verify#token={token}",
+		"CLEANSLICE_MAIL_RECOVERY_URL":     "https://app.example.com/recover#token={token}",
+		"CLEANSLICE_WEBAUTHN_RP_ID":        "example.com",
+		"CLEANSLICE_WEBAUTHN_RP_ORIGINS":   "https://app.example.com",
+		"CLEANSLICE_METRICS_ADDRESS":       "127.0.0.1:9090",
+	}
+	for k, v := range settings {
+		env[k] = v
+	}
+	return envOf(env)
+}
+
 func TestShippedConfigMatchesDefaults(t *testing.T) {
 	v := viper.New()
 	v.SetConfigFile(filepath.Join("..", "..", "config.toml"))
@@ -156,26 +179,15 @@ func TestProductionRefusesDevelopmentSettings(t *testing.T) {
 		}
 	}
 
-	_, err = Load(writeFile(t, "env = \"production\"\n"), envOf(map[string]string{
-		"CLEANSLICE_AUTH_JWT_SECRET":    "too-short",
-		"CLEANSLICE_PASSWORD_PEPPER":    strings.Repeat("p", 32),
-		"CLEANSLICE_MFA_ENCRYPTION_KEY": strings.Repeat("m", 32),
-		"CLEANSLICE_COOKIE_SECURE":      "true",
-		"CLEANSLICE_MAIL_TRANSPORT":     "smtp",
-		"CLEANSLICE_MAIL_SMTP_URL":      "smtp://mail.example.com",
+	_, err = Load(writeFile(t, "env = \"production\"\n"), production(map[string]string{
+		"CLEANSLICE_AUTH_JWT_SECRET": "too-short",
+		"CLEANSLICE_MAIL_SMTP_URL":   "smtp://mail.example.com",
 	}))
 	if got := problems(t, err); len(got) != 1 || !strings.Contains(got[0], "auth.jwt_secret must be at least 32 bytes") {
 		t.Errorf("problems = %q", got)
 	}
 
-	c, err := Load(writeFile(t, "env = \"production\"\n"), envOf(map[string]string{
-		"CLEANSLICE_AUTH_JWT_SECRET":    strings.Repeat("s", 32),
-		"CLEANSLICE_PASSWORD_PEPPER":    strings.Repeat("p", 32),
-		"CLEANSLICE_MFA_ENCRYPTION_KEY": strings.Repeat("m", 32),
-		"CLEANSLICE_COOKIE_SECURE":      "true",
-		"CLEANSLICE_MAIL_TRANSPORT":     "smtp",
-		"CLEANSLICE_MAIL_SMTP_URL":      "smtp://user:pass@mail.example.com:587",
-	}))
+	c, err := Load(writeFile(t, "env = \"production\"\n"), production(nil))
 	if err != nil || !c.Production() {
 		t.Fatalf("valid production config refused: %v", err)
 	}
@@ -196,18 +208,7 @@ func TestSettingsThatSwitchProtectionOff(t *testing.T) {
 		}
 	}
 	production := func(settings map[string]string) error {
-		env := map[string]string{
-			"CLEANSLICE_AUTH_JWT_SECRET":    strings.Repeat("s", 32),
-			"CLEANSLICE_PASSWORD_PEPPER":    strings.Repeat("p", 32),
-			"CLEANSLICE_MFA_ENCRYPTION_KEY": strings.Repeat("m", 32),
-			"CLEANSLICE_COOKIE_SECURE":      "true",
-			"CLEANSLICE_MAIL_TRANSPORT":     "smtp",
-			"CLEANSLICE_MAIL_SMTP_URL":      "smtp://user:pass@mail.example.com:587",
-		}
-		for k, v := range settings {
-			env[k] = v
-		}
-		_, err := Load(writeFile(t, "env = \"production\"\n"), envOf(env))
+		_, err := Load(writeFile(t, "env = \"production\"\n"), production(settings))
 		return err
 	}
 	for _, weak := range []map[string]string{
@@ -246,6 +247,81 @@ func TestSettingsThatSwitchProtectionOff(t *testing.T) {
 	// Development keeps cheap hashing (tests and laptops).
 	if _, err := Load(writeFile(t, "[password]\nargon2_memory_kib = 64\nargon2_iterations = 1\nmin_length = 1\n"), envOf(nil)); err != nil {
 		t.Errorf("development refused cheap hashing: %v", err)
+	}
+}
+
+// TestProductionRefusesDevelopmentHosts: production refuses /metrics on the
+// public listener, http mail links and a relying party on localhost or
+// http, every problem in one message; development accepts them all.
+func TestProductionRefusesDevelopmentHosts(t *testing.T) {
+	_, err := Load(writeFile(t, "env = \"production\"\n"), production(map[string]string{
+		"CLEANSLICE_METRICS_ADDRESS":       "",
+		"CLEANSLICE_MAIL_VERIFICATION_URL": "http://app.example.com/verify#token={token}",
+		"CLEANSLICE_MAIL_RECOVERY_URL":     "HTTP://app.example.com/recover#token={token}",
+		"CLEANSLICE_WEBAUTHN_RP_ID":        "localhost",
+		"CLEANSLICE_WEBAUTHN_RP_ORIGINS":   "http://localhost:8000",
+	}))
+	want := []string{
+		`mail.recovery_url must be an https:// link in production`,
+		`mail.verification_url must be an https:// link in production`,
+		`metrics.enabled needs its own metrics.address in production`,
+		`webauthn.rp_id "localhost" is a development host`,
+		`webauthn.rp_origins: "http://localhost:8000": production needs https origins`,
+	}
+	got := problems(t, err)
+	if len(got) != len(want) || !strings.HasPrefix(err.Error(), "config: 5 problems: ") {
+		t.Fatalf("problems %q, want %d", got, len(want))
+	}
+	for k, w := range want {
+		if !strings.Contains(got[k], w) {
+			t.Errorf("problem %d %q, want %q", k, got[k], w)
+		}
+	}
+	for settings, want := range map[string]string{
+		"CLEANSLICE_WEBAUTHN_RP_ID=dev.localhost CLEANSLICE_WEBAUTHN_RP_ORIGINS=https://dev.localhost": `webauthn.rp_id "dev.localhost" is a development host`,
+		"CLEANSLICE_WEBAUTHN_RP_ORIGINS=https://example.com,http://app.example.com":                    `"http://app.example.com": production needs https origins`,
+	} {
+		env := map[string]string{}
+		for _, kv := range strings.Fields(settings) {
+			k, v, _ := strings.Cut(kv, "=")
+			env[k] = v
+		}
+		_, err := Load(writeFile(t, "env = \"production\"\n"), production(env))
+		if got := problems(t, err); len(got) != 1 || !strings.Contains(got[0], want) {
+			t.Errorf("%s: problems %q, want %q", settings, got, want)
+		}
+	}
+	// Metrics on their own listener, or none.
+	for _, settings := range []map[string]string{{"CLEANSLICE_METRICS_ADDRESS": "127.0.0.1:9090"}, {"CLEANSLICE_METRICS_ADDRESS": "", "CLEANSLICE_METRICS_ENABLED": "false"}} {
+		if _, err := Load(writeFile(t, "env = \"production\"\n"), production(settings)); err != nil {
+			t.Errorf("%v refused: %v", settings, err)
+		}
+	}
+	// Development keeps go run . working.
+	if _, err := Load(writeFile(t, ""), envOf(nil)); err != nil {
+		t.Errorf("development refused its defaults: %v", err)
+	}
+}
+
+// TestRequireSecondFactorFor: a list of roles, from the file or the
+// environment; an unknown role is refused by name.
+func TestRequireSecondFactorFor(t *testing.T) {
+	c, err := Load(writeFile(t, ""), envOf(nil))
+	if err != nil || len(c.Auth.RequireSecondFactorFor) != 0 {
+		t.Fatalf("default %q, %v; want none", c.Auth.RequireSecondFactorFor, err)
+	}
+	c, err = Load(writeFile(t, "[auth]\nrequire_second_factor_for = [\"admin\", \"super_admin\"]\n"), envOf(nil))
+	if err != nil || fmt.Sprint(c.Auth.RequireSecondFactorFor) != "[admin super_admin]" {
+		t.Fatalf("from the file: %q, %v", c.Auth.RequireSecondFactorFor, err)
+	}
+	c, err = Load(writeFile(t, ""), envOf(map[string]string{"CLEANSLICE_AUTH_REQUIRE_SECOND_FACTOR_FOR": "super_admin user"}))
+	if err != nil || fmt.Sprint(c.Auth.RequireSecondFactorFor) != "[super_admin user]" {
+		t.Fatalf("from the environment: %q, %v", c.Auth.RequireSecondFactorFor, err)
+	}
+	_, err = Load(writeFile(t, "[auth]\nrequire_second_factor_for = [\"admin\", \"root\", \"Admin\"]\n"), envOf(nil))
+	got := problems(t, err)
+	if len(got) != 2 || !strings.Contains(got[0], `auth.require_second_factor_for: "Admin" is not a role`) || !strings.Contains(got[1], `"root" is not a role`) {
+		t.Fatalf("unknown roles: %q", got)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"unicode"
 
 	"github.com/spf13/viper"
+
+	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // parser reads typed values key by key and collects every problem instead of
@@ -110,6 +112,23 @@ func (p *parser) list(key string) []string {
 	for _, s := range items {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// roles reads a list of role names; an unknown one is a problem.
+func (p *parser) roles(key string) []user.Role {
+	_, src := p.raw(key)
+	var out []user.Role
+	for _, name := range p.list(key) {
+		r, err := user.ParseRole(name)
+		if err != nil {
+			p.problem("%s: %q is not a role (user, admin or super_admin)", src, name)
+			continue
+		}
+		if !slices.Contains(out, r) {
+			out = append(out, r)
 		}
 	}
 	return out

@@ -2,6 +2,11 @@
 // method and status; the password-hash pool; the database pool; logins by
 // outcome; sessions ended by reason; audit events by type; outgoing mail;
 // and the Go runtime and process.
+//
+// Metrics never tell one address from another: what only a recovery
+// request for a known, verified address causes (its recovery.requested
+// event, its message) is not counted, so a scrape after a request for any
+// address reads the same. The audit trail and the log have them.
 package metrics
 
 import (
@@ -16,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/session"
 )
 
@@ -59,10 +65,10 @@ func New() *Metrics {
 			Name: "cleanslice_sessions_ended_total", Help: "Sessions ended, by reason (logout, self, others, admin, password, inactivation, limit, expiry).",
 		}, []string{"reason"}),
 		audited: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cleanslice_audit_events_total", Help: "Audit events recorded (committed), by type.",
+			Name: "cleanslice_audit_events_total", Help: "Audit events recorded (committed), by type (recovery.requested not counted).",
 		}, []string{"type"}),
 		mail: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "cleanslice_mail_messages_total", Help: "Outgoing mail delivery attempts by template and result (sent, retried, failed).",
+			Name: "cleanslice_mail_messages_total", Help: "Outgoing mail delivery attempts by template and result (sent, retried, failed); recovery messages not counted.",
 		}, []string{"template", "result"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency, m.hashBusy, m.hashWait, m.logins, m.ended, m.audited, m.mail,
@@ -75,8 +81,14 @@ func (m *Metrics) WatchDB(db *sql.DB, engine string) {
 	m.registry.MustRegister(collectors.NewDBStatsCollector(db, engine))
 }
 
-// MailResult counts one delivery attempt's result.
-func (m *Metrics) MailResult(template, result string) { m.mail.WithLabelValues(template, result).Inc() }
+// MailResult counts one delivery attempt's result, but for a recovery
+// message: one is sent only to a known address.
+func (m *Metrics) MailResult(template, result string) {
+	if template == string(onetime.Recovery) {
+		return
+	}
+	m.mail.WithLabelValues(template, result).Inc()
+}
 
 // WatchOutbox adds the age of the outbox's longest-waiting due message,
 // read by oldestDue (0 when none is due) at each scrape.
@@ -139,8 +151,12 @@ func (m *Metrics) SessionsEnded(reason session.EndReason, n int) {
 }
 
 // Audited counts a committed audit event, and the sessions a session.ended
-// event ended.
+// event ended; recovery.requested is not counted (it is recorded for a
+// known address only).
 func (m *Metrics) Audited(e audit.Event) {
+	if e.Type == audit.RecoveryRequested {
+		return
+	}
 	m.audited.WithLabelValues(string(e.Type)).Inc()
 	if reason, n, ok := e.Ended(); ok {
 		m.SessionsEnded(session.EndReason(reason), n)

@@ -211,6 +211,18 @@ func (*RelyingParty) UserHandle(credential []byte) ([]byte, error) {
 	return parsed.Response.UserHandle, nil
 }
 
+// CredentialID returns the id of the credential a discoverable
+// assertion's answer says made it (unverified: for telling whether a
+// refused answer names a registered credential); mfa.ErrInvalidCredential
+// when the answer cannot be read.
+func (*RelyingParty) CredentialID(credential []byte) ([]byte, error) {
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
+	if err != nil {
+		return nil, refused(mfa.ErrInvalidCredential, err)
+	}
+	return parsed.RawID, nil
+}
+
 // FinishPasskey verifies an answer to the discoverable assertion c by one
 // of a's credentials (a is the account UserHandle named), as FinishLogin.
 func (rp *RelyingParty) FinishPasskey(a mfa.Account, c mfa.Ceremony, credential []byte) (mfa.Passkey, error) {

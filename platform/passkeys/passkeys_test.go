@@ -63,6 +63,12 @@ func TestCeremonies(t *testing.T) {
 	if h, err := rp.UserHandle(answer); err != nil || string(h) != string(acct.Handle) {
 		t.Fatalf("user handle %x, %v", h, err)
 	}
+	if id, err := rp.CredentialID(answer); err != nil || string(id) != string(a.CredentialID) {
+		t.Fatalf("credential id %x, %v", id, err)
+	}
+	if _, err := rp.CredentialID([]byte(`{"id":"x"}`)); !errors.Is(err, mfa.ErrInvalidCredential) {
+		t.Fatalf("the credential id of garbage: %v", err)
+	}
 	used, err = rp.FinishPasskey(acct, c, answer)
 	if err != nil || used.SignCount != 2 {
 		t.Fatalf("passkey: %+v, %v", used, err)
