@@ -426,6 +426,23 @@ func pageStatus(t *testing.T, ctx context.Context, kind string) string {
 	return status
 }
 
+// TestRecoveryThrottle: per client, recovery requests count like logins:
+// past 50 in the window the answer is 429 with Retry-After, whatever the
+// address.
+func TestRecoveryThrottle(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c := app.client()
+		for i := range loginFailuresPerIP {
+			expect(t, "a request within the limit", c.do(t, "POST", "/api/v1/auth/recovery", fmt.Sprintf(`{"email":"someone%d@example.com"}`, i)), 202, "")
+		}
+		r := c.do(t, "POST", "/api/v1/auth/recovery", `{"email":"someone@example.com"}`)
+		expect(t, "one request too many", r, 429, "too_many_attempts")
+		if r.header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+	})
+}
+
 // recoveryWorkDone waits until the worker has done every stored recovery
 // request.
 func recoveryWorkDone(t *testing.T, app *testApp) {

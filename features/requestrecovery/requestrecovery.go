@@ -56,9 +56,10 @@ type Input struct {
 }
 
 // Execute takes a request: the address must be well formed (422) and the
-// client within its limit (429); then the request is stored, the same row
-// whatever the address (its address sealed), for a worker to do. Once it
-// returns nil the request is committed: it survives this replica.
+// client within its limit (429); the request is stored in the transaction
+// that counts it, the same row whatever the address (its address sealed),
+// for a worker to do: one commit. Once Execute returns nil the request is
+// committed: it survives this replica.
 func (i *Interactor) Execute(ctx context.Context, in Input) error {
 	if in.Email == "" {
 		return apperr.Invalid(apperr.FieldError{Field: "email", Message: "email is required"})
@@ -68,12 +69,15 @@ func (i *Interactor) Execute(ctx context.Context, in Input) error {
 	}
 	now := i.now()
 	limit := auth.Limit{Key: "recovery:ip:" + auth.ClientNetwork(in.ClientIP), Max: i.limits.PerIP}
-	if _, err := auth.Reserve(ctx, i.store, now, i.limits.Window, auth.ErrTooManyAttempts, limit); err != nil {
-		return fmt.Errorf("request recovery: %w", err)
-	}
 	id := uuid.Must(uuid.NewV7())
 	r := onetime.RecoveryRequest{ID: id, Email: i.sealer.Seal(id, in.Email), Source: audit.SourceFrom(ctx), CreatedAt: now}
-	if err := i.store.InsertRecoveryRequest(ctx, r); err != nil {
+	err := i.store.WithinTx(ctx, func(ctx context.Context) error {
+		if _, err := auth.Reserve(ctx, i.store, now, i.limits.Window, auth.ErrTooManyAttempts, limit); err != nil {
+			return err
+		}
+		return i.store.InsertRecoveryRequest(ctx, r)
+	})
+	if err != nil {
 		return fmt.Errorf("request recovery: %w", err)
 	}
 	return nil

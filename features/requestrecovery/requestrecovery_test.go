@@ -215,9 +215,10 @@ func TestOnlyAVerifiedActiveAddressIsMailed(t *testing.T) {
 }
 
 // TestTheSameWorkForEveryAddress: whatever the address, the request path
-// makes the same calls, and looks nothing up.
+// makes the same calls (one transaction: the count and the insert), and
+// looks nothing up.
 func TestTheSameWorkForEveryAddress(t *testing.T) {
-	want := []string{"ReserveAttempts", "InsertRecoveryRequest"}
+	want := []string{"WithinTx", "ReserveAttempts", "InsertRecoveryRequest"}
 	for _, email := range []string{"nobody@example.com", "unverified@example.com", "inactive@example.com", "valid@example.com"} {
 		i, f, _ := setup()
 		if err := i.Execute(context.Background(), Input{Email: email, ClientIP: "192.0.2.1"}); err != nil {
