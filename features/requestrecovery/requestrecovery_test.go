@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -36,6 +37,8 @@ type fakeStore struct {
 	lookupErr error
 	// claimed, when set, runs after each claim.
 	claimed func()
+	// deleteErr, when set, is what DeleteRecoveryRequest returns.
+	deleteErr error
 }
 
 type stored struct {
@@ -98,6 +101,9 @@ func (f *fakeStore) ClaimRecoveryRequests(ctx context.Context, now time.Time, le
 func (f *fakeStore) DeleteRecoveryRequest(ctx context.Context, id uuid.UUID, attempts int) (bool, error) {
 	if err := f.called(ctx, "DeleteRecoveryRequest"); err != nil {
 		return false, err
+	}
+	if f.deleteErr != nil {
+		return false, f.deleteErr
 	}
 	n := len(f.requests)
 	f.requests = slices.DeleteFunc(f.requests, func(r stored) bool { return r.ID == id && r.Attempts == attempts })
@@ -251,6 +257,43 @@ func TestLimits(t *testing.T) {
 	drain(t, i)
 	if len(f.Messages) != 2 || len(f.requests) != 0 {
 		t.Fatalf("%d messages for 3 requests with a cap of 2; %d requests left", len(f.Messages), len(f.requests))
+	}
+}
+
+// TestRequestsThatSendNothingEndInOneCommit: a batch's requests that send
+// nothing (a flood of unknown addresses) are deleted in one transaction;
+// a request that sends a message has its own. When that deletion fails,
+// they stay claimed and are done once their lease ends.
+func TestRequestsThatSendNothingEndInOneCommit(t *testing.T) {
+	i, f, c := setup()
+	for k := range 10 {
+		email := []string{"nobody@example.com", "unverified@example.com", "inactive@example.com"}[k%3]
+		if err := i.Execute(context.Background(), Input{Email: email, ClientIP: fmt.Sprintf("192.0.2.%d", k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := i.Execute(context.Background(), Input{Email: "valid@example.com", ClientIP: "192.0.2.99"}); err != nil {
+		t.Fatal(err)
+	}
+	f.calls = nil
+	f.deleteErr = errors.New("database unavailable")
+	if reported := drain(t, i); len(reported) != 2 || !errors.Is(reported[0], f.deleteErr) || !errors.Is(reported[1], f.deleteErr) ||
+		len(f.requests) != 11 || len(f.Messages) != 0 {
+		t.Fatalf("reported %v, %d requests, %d messages", reported, len(f.requests), len(f.Messages))
+	}
+	f.deleteErr, f.calls = nil, nil
+	c.t = c.t.Add(lease)
+	if reported := drain(t, i); len(reported) != 0 || len(f.requests) != 0 || len(f.Messages) != 1 {
+		t.Fatalf("after the lease: reported %v, %d requests, %d messages", reported, len(f.requests), len(f.Messages))
+	}
+	tx := 0
+	for _, call := range f.calls {
+		if call == "WithinTx" {
+			tx++
+		}
+	}
+	if tx != 2 {
+		t.Fatalf("%d transactions for a batch of 10 requests that send nothing and one that sends: %v", tx, f.calls)
 	}
 }
 
