@@ -45,7 +45,7 @@ type deps struct {
 	accounts user.AccountRules  // username, password and address rules of new accounts
 	outbox   *mailer.Outbox     // mail, queued in the transaction of its change
 	links    onetime.Links      // how messages link back
-	keys     *mfakeys.Keys      // second-factor secrets sealed at rest
+	keys     *mfakeys.Keys      // second-factor secrets, and waiting recovery requests' addresses, sealed at rest
 	apps     totp.Authenticator // TOTP
 	rp       *passkeys.RelyingParty
 	// ceremonies bounds the WebAuthn sign-in ceremonies a client begins.

@@ -4,8 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"mime/quotedprintable"
+	"net/http"
+	"os"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -315,7 +320,7 @@ func TestRecovery(t *testing.T) {
 		}
 		expect(t, "a malformed address", anon.do(t, "POST", "/api/v1/auth/recovery", `{"email":"not an address"}`), 422, "validation_failed")
 		token := app.recoveryToken(t, "alice@example.com", 1)
-		time.Sleep(100 * time.Millisecond) // the worker has had the other three
+		recoveryWorkDone(t, app) // the worker has had the other three
 		if n := app.mailCount(t, "recovery"); n != 1 {
 			t.Fatalf("%d recovery messages, want alice's alone", n)
 		}
@@ -351,7 +356,7 @@ func TestRecovery(t *testing.T) {
 			expect(t, "another request", anon.do(t, "POST", "/api/v1/auth/recovery", `{"email":"alice@example.com"}`), 202, "")
 		}
 		stale := app.recoveryToken(t, "alice@example.com", 3)
-		time.Sleep(100 * time.Millisecond)
+		recoveryWorkDone(t, app)
 		if n := app.mailCount(t, "recovery"); n != 3 {
 			t.Fatalf("%d recovery messages in the hour, want 3", n)
 		}
@@ -420,4 +425,162 @@ func pageStatus(t *testing.T, ctx context.Context, kind string) string {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return status
+}
+
+// TestRecoveryThrottle: per client, recovery requests count like logins:
+// past 50 in the window the answer is 429 with Retry-After, whatever the
+// address.
+func TestRecoveryThrottle(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c := app.client()
+		for i := range loginFailuresPerIP {
+			expect(t, "a request within the limit", c.do(t, "POST", "/api/v1/auth/recovery", fmt.Sprintf(`{"email":"someone%d@example.com"}`, i)), 202, "")
+		}
+		r := c.do(t, "POST", "/api/v1/auth/recovery", `{"email":"someone@example.com"}`)
+		expect(t, "one request too many", r, 429, "too_many_attempts")
+		if r.header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+	})
+}
+
+// recoveryWorkDone waits until the worker has done every stored recovery
+// request.
+func recoveryWorkDone(t *testing.T, app *testApp) {
+	t.Helper()
+	for range 500 {
+		if app.count(t, "recovery_requests") == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("recovery requests still waiting after 5 s")
+}
+
+// childConfig, in the environment of this test binary, makes
+// TestRecoveryRequestSurvivesKill the whole program with that config file:
+// the process the test kills.
+const childConfig = "CLEANSLICE_TEST_PROGRAM_CONFIG"
+
+// TestRecoveryRequestSurvivesKill: the program, in a process of its own,
+// answers a recovery request 202 and is killed (SIGKILL) at once, before
+// its worker has taken the request; a new process on the same database
+// sends the message (the outbox holds it, the log transport logs it).
+func TestRecoveryRequestSurvivesKill(t *testing.T) {
+	if path := os.Getenv(childConfig); path != "" {
+		err := run(context.Background(), []string{"--config", path}, os.Stdout, os.Stderr)
+		t.Fatalf("the program returned before it was killed: %v", err)
+	}
+	forEachEngine(t, func(t *testing.T, engine, dbURL string) {
+		settings := map[string]string{"database.url": dbURL, "log.format": "json"}
+		for k, v := range cheapHashing {
+			settings[k] = v
+		}
+		store := dbtest.OpenOn(t, engine, dbURL, nil)
+		now := time.Now()
+		// Each round its own account: a round in which the killed
+		// process's worker took the request before the kill (its poll
+		// fell between the answer and the kill) proves nothing, and
+		// another round runs.
+		address := ""
+		for round := 1; address == ""; round++ {
+			if round > 3 {
+				t.Fatal("in 3 rounds the killed process's worker always took the request before the kill")
+			}
+			candidate := fmt.Sprintf("crash%d@example.com", round)
+			u := user.New(fmt.Sprintf("crash.%d", round), "$argon2id$unused", user.RoleUser, now)
+			u.Email, u.EmailVerifiedAt = candidate, now
+			if err := store.InsertUser(context.Background(), u); err != nil {
+				t.Fatal(err)
+			}
+			logs := killAfterRecoveryRequest(t, settings, candidate)
+			if strings.Contains(logs, candidate) {
+				t.Fatalf("the address reached the logs:\n%s", logs)
+			}
+			var waiting, claims, sent int
+			if err := store.DB().QueryRow(`SELECT count(*), coalesce(sum(attempts), 0) FROM recovery_requests`).Scan(&waiting, &claims); err != nil {
+				t.Fatal(err)
+			}
+			store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE recipient = $1`, candidate).Scan(&sent)
+			switch {
+			case waiting == 1 && claims == 0 && sent == 0:
+				address = candidate
+			case waiting == 0 && sent == 1:
+				t.Logf("round %d: the worker took the request before the kill", round)
+			default:
+				t.Fatalf("round %d, after the kill: %d requests waiting (%d claims), %d messages", round, waiting, claims, sent)
+			}
+		}
+
+		s := startService(t, settings)
+		var text string
+		for range 500 {
+			store.DB().QueryRow(`SELECT text_body FROM mail_outbox WHERE recipient = $1 AND template = 'recovery'`, address).Scan(&text)
+			if text != "" {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !strings.Contains(text, "/account/recover#token=") {
+			t.Fatalf("no recovery message queued by the new process: %q", text)
+		}
+		s.waitForLog(t, "mail (log transport: not sent)")
+		if !strings.Contains(s.logs.String(), address) || !strings.Contains(s.logs.String(), "/account/recover#token=") {
+			t.Fatalf("the log transport did not send the message:\n%s", s.logs)
+		}
+		var waiting int
+		store.DB().QueryRow(`SELECT count(*) FROM recovery_requests`).Scan(&waiting)
+		if waiting != 0 {
+			t.Fatalf("%d requests still waiting once the message is queued", waiting)
+		}
+	})
+}
+
+// killAfterRecoveryRequest runs the program in a process of its own (this
+// test binary in childConfig's mode) with settings, asks it for a recovery
+// link to address, kills it with SIGKILL as soon as the 202 arrives, and
+// returns what it logged.
+func killAfterRecoveryRequest(t *testing.T, settings map[string]string, address string) string {
+	t.Helper()
+	settings = maps.Clone(settings)
+	settings["http.address"] = freeAddr(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRecoveryRequestSurvivesKill$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childConfig+"="+writeConfig(t, settings))
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killed := false
+	defer func() {
+		if !killed {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	base := "http://" + settings["http.address"]
+	hc := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; ; i++ {
+		if resp, err := hc.Get(base + "/livez"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i == 400 {
+			t.Fatalf("the program did not start:\n%s", logs)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	r := send(t, hc, "POST", base+"/api/v1/auth/recovery", fmt.Sprintf(`{"email":%q}`, address))
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed = true
+	err := cmd.Wait()
+	if r.status != 202 {
+		t.Fatalf("recovery request: %d %s\n%s", r.status, r.body, logs)
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the program ended otherwise than killed: %v\n%s", err, logs)
+	}
+	return logs.String()
 }

@@ -68,7 +68,7 @@ func accountRoutes(api *echo.Group, d *deps) {
 	verifyEmailH := verifyemail.NewHandler(verifyemail.New(s, now))
 	api.POST("/auth/email/verify", verifyEmailH.Handle)
 
-	recovery := requestrecovery.New(s, d.outbox, d.links, requestrecovery.Limits{
+	recovery := requestrecovery.New(s, d.keys, d.outbox, d.links, requestrecovery.Limits{
 		PerIP: loginFailuresPerIP, Window: cfg.Auth.FailureWindow, PerAddress: cfg.Mail.MaxRecoveryPerHour, Key: d.guard.Key,
 	}, now)
 	d.bg.Go(func(ctx context.Context) {

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // mailWorkloads is (m), on request (-only m): what addresses and recovery
@@ -18,7 +19,9 @@ import (
 //   - recovery requests for an unknown address against each other kind
 //     (unverified, an inactive account's, a verified address of an active
 //     account: seeded users given addresses): the same p50 within 10 %,
-//     the answer being the same and the work done after it.
+//     the answer being the same (one stored request) and the work done
+//     after it; then how many requests the worker still had to do when
+//     the load stopped, and how long it took.
 //
 // Every request comes from another client address (through the trusted
 // proxy the bench is), so the per-client limits do not apply.
@@ -77,7 +80,44 @@ func mailWorkloads(ctx context.Context, svc *service, rounds int, pair func(ref,
 		res.Extra = map[string]any{"p50_ratio": p50}
 		results = append(results, ref, res)
 	}
+	// Each 202 is a stored request that the service's worker does after
+	// the answer: how many were still waiting when the load stopped, and
+	// how long the worker took to do them.
+	backlog, drained, err := svc.drainRecoveryRequests(ctx, time.Minute)
+	if err != nil {
+		return nil, fmt.Errorf("m: the recovery requests' backlog: %w", err)
+	}
+	last := &results[len(results)-1]
+	last.Extra["recovery_backlog"], last.Extra["recovery_drained_in"] = backlog, drained.Round(time.Millisecond).String()
 	return results, nil
+}
+
+// drainRecoveryRequests counts the stored recovery requests and waits
+// until the worker has done them all, at most limit.
+func (s *service) drainRecoveryRequests(ctx context.Context, limit time.Duration) (int, time.Duration, error) {
+	st, err := s.open(ctx, 1, true, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer st.Close()
+	start := time.Now()
+	backlog := -1
+	for {
+		var n int
+		if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM recovery_requests`).Scan(&n); err != nil {
+			return 0, 0, err
+		}
+		if backlog < 0 {
+			backlog = n
+		}
+		if n == 0 {
+			return backlog, time.Since(start), nil
+		}
+		if time.Since(start) > limit {
+			return backlog, 0, fmt.Errorf("%d of %d requests still waiting after %s", n, backlog, limit)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // seedWhere is the i-th seeded account (the readers' excepted) whose

@@ -695,6 +695,9 @@ func printTable(w *os.File, results []result, engineName string, conc int, d tim
 		if v, ok := r.Extra["vs_floor_h_g4"].(float64); ok {
 			fmt.Fprintf(w, "\n(d) = %.2f x 1/(1/h + 1/g4), a verification and a login's SQL per login on the same cores\n", v)
 		}
+		if v, ok := r.Extra["recovery_backlog"]; ok {
+			fmt.Fprintf(w, "\n(m) recovery requests still waiting for the worker when the load stopped: %v; all done in %v\n", v, r.Extra["recovery_drained_in"])
+		}
 		if r.Extra != nil && r.Name[0] == 'e' {
 			fmt.Fprintf(w, "\n(e) logins sent at %.0f/s: statuses %v, p50 %v, p99 %v, not sent %v\n", r.Extra["login_rate_per_s"], r.Extra["login_statuses"], r.Extra["login_p50"], r.Extra["login_p99"], r.Extra["logins_not_sent"])
 		}

@@ -1,9 +1,12 @@
 // Package requestrecovery sends a link to set a new password to a verified
 // address of an active account, and answers every request the same way
-// whatever the address: 202 {}, at once. The request path only checks the
-// address's form and the client's limit and hands the request to a
-// background worker, so neither the answer nor its timing can tell an
-// unknown, unverified or inactive address from a valid one.
+// whatever the address: 202 {}. The request path checks the address's form
+// and the client's limit, then stores the request, its address sealed: the
+// same one write for every address, committed before the answer. A worker
+// on every replica (Run) claims the stored requests and does their work,
+// so neither the answer nor its timing can tell an unknown, unverified or
+// inactive address from a valid one, and an answered request survives a
+// crash of its replica.
 package requestrecovery
 
 import (
@@ -31,28 +34,19 @@ type Limits struct {
 	Key []byte
 }
 
-// QueueSize bounds the requests waiting for the worker; past it a request
-// is answered and dropped (the per-client limit keeps floods far below).
-const QueueSize = 1024
-
-// Interactor takes recovery requests.
+// Interactor takes recovery requests, and does their work (Run).
 type Interactor struct {
-	store    Store
-	mailer   Mailer
-	links    onetime.Links
-	limits   Limits
-	now      func() time.Time
-	requests chan pending
+	store  Store
+	sealer Sealer
+	mailer Mailer
+	links  onetime.Links
+	limits Limits
+	now    func() time.Time
 }
 
-type pending struct {
-	email  string
-	source audit.Source
-}
-
-// New returns the interactor; Run does its work.
-func New(store Store, mailer Mailer, links onetime.Links, limits Limits, now func() time.Time) *Interactor {
-	return &Interactor{store: store, mailer: mailer, links: links, limits: limits, now: now, requests: make(chan pending, QueueSize)}
+// New returns the interactor.
+func New(store Store, sealer Sealer, mailer Mailer, links onetime.Links, limits Limits, now func() time.Time) *Interactor {
+	return &Interactor{store: store, sealer: sealer, mailer: mailer, links: links, limits: limits, now: now}
 }
 
 // Input is the address and the client asking.
@@ -62,8 +56,10 @@ type Input struct {
 }
 
 // Execute takes a request: the address must be well formed (422) and the
-// client within its limit (429); then it is queued for Run, and the answer
-// is the same for every address.
+// client within its limit (429); the request is stored in the transaction
+// that counts it, the same row whatever the address (its address sealed),
+// for a worker to do: one commit. Once Execute returns nil the request is
+// committed: it survives this replica.
 func (i *Interactor) Execute(ctx context.Context, in Input) error {
 	if in.Email == "" {
 		return apperr.Invalid(apperr.FieldError{Field: "email", Message: "email is required"})
@@ -71,48 +67,26 @@ func (i *Interactor) Execute(ctx context.Context, in Input) error {
 	if err := user.CheckEmail(in.Email); err != nil {
 		return apperr.Invalid(apperr.FieldError{Field: "email", Message: err.Error()})
 	}
+	now := i.now()
 	limit := auth.Limit{Key: "recovery:ip:" + auth.ClientNetwork(in.ClientIP), Max: i.limits.PerIP}
-	if _, err := auth.Reserve(ctx, i.store, i.now(), i.limits.Window, auth.ErrTooManyAttempts, limit); err != nil {
+	id := uuid.Must(uuid.NewV7())
+	r := onetime.RecoveryRequest{ID: id, Email: i.sealer.Seal(id, in.Email), Source: audit.SourceFrom(ctx), CreatedAt: now}
+	err := i.store.WithinTx(ctx, func(ctx context.Context) error {
+		if _, err := auth.Reserve(ctx, i.store, now, i.limits.Window, auth.ErrTooManyAttempts, limit); err != nil {
+			return err
+		}
+		return i.store.InsertRecoveryRequest(ctx, r)
+	})
+	if err != nil {
 		return fmt.Errorf("request recovery: %w", err)
-	}
-	select {
-	case i.requests <- pending{email: in.Email, source: audit.SourceFrom(ctx)}:
-	default: // full: answered all the same
 	}
 	return nil
 }
 
-// Run does the queued requests' work until ctx ends, then the requests
-// still queued; report hears of each failure.
-func (i *Interactor) Run(ctx context.Context, report func(error)) {
-	for {
-		select {
-		case r := <-i.requests:
-			i.do(ctx, r, report)
-		case <-ctx.Done():
-			for {
-				select {
-				case r := <-i.requests:
-					i.do(context.WithoutCancel(ctx), r, report)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-func (i *Interactor) do(ctx context.Context, r pending, report func(error)) {
-	ctx, cancel := context.WithTimeout(audit.WithSource(ctx, r.source), 10*time.Second)
-	defer cancel()
-	if err := i.process(ctx, r.email); err != nil {
-		report(fmt.Errorf("recovery request: %w", err))
-	}
-}
-
-// process sends a recovery message when email is the verified address of
-// an active account and the address's hourly cap allows it; otherwise it
-// does nothing. Each sent message is recorded as recovery.requested.
+// process sends a recovery message, in the transaction in ctx, when email
+// is the verified address of an active account and the address's hourly
+// cap allows it; otherwise it does nothing. Each sent message is recorded
+// as recovery.requested.
 func (i *Interactor) process(ctx context.Context, email string) error {
 	u, err := i.store.UserByEmail(ctx, email)
 	switch {
@@ -132,10 +106,8 @@ func (i *Interactor) process(ctx context.Context, email string) error {
 		return err
 	}
 	t, m := i.links.Recovery(u, now)
-	return i.store.WithinTx(ctx, func(ctx context.Context) error {
-		if err := onetime.Send(ctx, i.store, i.mailer, t, m); err != nil {
-			return err
-		}
-		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.RecoveryRequested, uuid.Nil, u.ID, nil))
-	})
+	if err := onetime.Send(ctx, i.store, i.mailer, t, m); err != nil {
+		return err
+	}
+	return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.RecoveryRequested, uuid.Nil, u.ID, nil))
 }

@@ -44,6 +44,9 @@ var bulkSQL = map[string]map[string]string{
 		// $2 created_at, $3 sent_at: finished messages
 		"mail": `INSERT INTO mail_outbox (id, template, recipient, subject, text_body, html_body, secret, created_at, next_attempt_at, sent_at)
 			SELECT gen_random_uuid(), 'verify_email', 'x@example.com', 's', '', '', true, $2, $2, $3 FROM generate_series(1, $1) g`,
+		// $2 due_at: waiting recovery requests
+		"recovery": `INSERT INTO recovery_requests (id, email, ip, user_agent, request_id, created_at, due_at)
+			SELECT gen_random_uuid(), '\x00', '', '', '', $2, $2 FROM generate_series(1, $1) g`,
 		// $2 name prefix, $3 created_at
 		"users": `INSERT INTO users (id, username, password_hash, role, is_active, created_at, updated_at)
 			SELECT gen_random_uuid(), $2 || g, '$hash', CASE WHEN g % 3 = 0 THEN 'admin' ELSE 'user' END, g % 4 <> 0,
@@ -73,6 +76,9 @@ var bulkSQL = map[string]map[string]string{
 		"mail": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
 			INSERT INTO mail_outbox (id, template, recipient, subject, text_body, html_body, secret, created_at, next_attempt_at, sent_at)
 			SELECT lower(hex(randomblob(16))), 'verify_email', 'x@example.com', 's', '', '', 1, $2, $2, $3 FROM g`,
+		"recovery": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
+			INSERT INTO recovery_requests (id, email, ip, user_agent, request_id, created_at, due_at)
+			SELECT lower(hex(randomblob(16))), x'00', '', '', '', $2, $2 FROM g`,
 		"users": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
 			INSERT INTO users (id, username, password_hash, role, is_active, created_at, updated_at)
 			SELECT lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21)),
@@ -270,6 +276,7 @@ func TestQueryPlans(t *testing.T) {
 		bulk(t, s, "passkeys", 20_000, few.ID, stamp(t0))
 		bulk(t, s, "handles", 1)
 		bulk(t, s, "ceremonies", 20_000, stamp(t0))
+		bulk(t, s, "recovery", 20_000, stamp(t0.Add(time.Hour)))
 		if _, err := s.DB().Exec(`ANALYZE`); err != nil {
 			t.Fatal(err)
 		}
@@ -292,6 +299,9 @@ func TestQueryPlans(t *testing.T) {
 			queries[q.SQL] = q.Args
 		}
 		for _, q := range s.AddressQueries(u.ID, t0) {
+			queries[q.SQL] = q.Args
+		}
+		for _, q := range s.RecoveryRequestQueries(t0) {
 			queries[q.SQL] = q.Args
 		}
 		ids := make([][]byte, 64)
