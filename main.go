@@ -11,6 +11,9 @@
 //	                                                  stdin, or from the variable VAR
 //	cleanslice [--config FILE] users hashes           count stored password hashes by pepper
 //	                                                  and argon2 parameters
+//	cleanslice [--config FILE] mfa rekey              seal every TOTP secret and recovery code
+//	                                                  under the current mfa key; report what
+//	                                                  still needs each previous key
 package main
 
 import (
@@ -70,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", os.Getenv("CLEANSLICE_CONFIG"), "configuration file (default: ./config.toml if present)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cleanslice [--config FILE] [serve | healthcheck | migrate up|down [N]|version|force V | users create --username NAME --role ROLE [--password-env VAR] | users hashes]")
+		fmt.Fprintln(stderr, "usage: cleanslice [--config FILE] [serve | healthcheck | migrate up|down [N]|version|force V | users create --username NAME --role ROLE [--password-env VAR] | users hashes | mfa rekey]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrateCommand(cfg, rest, stdout)
 	case "users":
 		return usersCommand(ctx, cfg, rest, os.Stdin, stdout, stderr)
+	case "mfa":
+		return mfaCommand(ctx, cfg, rest, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, cfg.HTTP.Address, stdout)
 	}

@@ -26,7 +26,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	log := logging.New(cfg.Log.Level, cfg.Log.Format, out)
 	tuneGC(cfg.Password, cfg.Database.Engine(), os.Getenv, log)
 	m := metrics.New()
-	store, err := openMigrated(ctx, cfg.Database, cfg.Database.MigrateOnStart, audited(log, m))
+	store, err := openMigrated(ctx, cfg, cfg.Database.MigrateOnStart, audited(log, m))
 	if err != nil {
 		return err
 	}

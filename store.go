@@ -56,10 +56,11 @@ func newMigrator(cfg config.Database) (*sqlstore.Migrator, error) {
 }
 
 // openMigrated applies pending migrations first when migrate is true, then
-// opens the store.
-func openMigrated(ctx context.Context, cfg config.Database, migrate bool, audited func(audit.Event)) (*sqlstore.Store, error) {
+// opens the store, and refuses when stored second factors need an mfa key
+// that is not configured (checkMFAKeys).
+func openMigrated(ctx context.Context, cfg config.Config, migrate bool, audited func(audit.Event)) (*sqlstore.Store, error) {
 	if migrate {
-		m, err := newMigrator(cfg)
+		m, err := newMigrator(cfg.Database)
 		if err != nil {
 			return nil, err
 		}
@@ -69,5 +70,13 @@ func openMigrated(ctx context.Context, cfg config.Database, migrate bool, audite
 			return nil, err
 		}
 	}
-	return openStore(ctx, cfg, audited)
+	store, err := openStore(ctx, cfg.Database, audited)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMFAKeys(ctx, store, mfaKeys(cfg.MFA)); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
 }

@@ -39,7 +39,7 @@ func usersCommand(ctx context.Context, cfg config.Config, args []string, stdin i
 // rotation (drop a previous pepper when nothing is left on it) and of a
 // parameter change.
 func hashesCommand(ctx context.Context, cfg config.Config, stdout io.Writer) error {
-	store, err := openMigrated(ctx, cfg.Database, false, nil)
+	store, err := openMigrated(ctx, cfg, false, nil)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 
 	out := logging.NewOutput(logOut, logging.FlushInterval)
 	defer out.Close()
-	store, err := openMigrated(ctx, cfg.Database, true, audited(logging.New(cfg.Log.Level, cfg.Log.Format, out), nil))
+	store, err := openMigrated(ctx, cfg, true, audited(logging.New(cfg.Log.Level, cfg.Log.Format, out), nil))
 	if err != nil {
 		return err
 	}

@@ -197,12 +197,12 @@ func preparePendingLogins(ctx context.Context, svc *service, cfg config.Config) 
 		if err != nil {
 			return nil, nil, err
 		}
-		var digests [][]byte
+		var stored []mfa.StoredCode
 		var pendings []session.Pending
 		for i := u; i < mfaPending; i += users {
 			code := benchRecoveryCode(i)
 			normal, _ := mfa.NormalizeRecoveryCode(code)
-			digests = append(digests, keys.RecoveryDigest(normal))
+			stored = append(stored, keys.SealRecoveryCode(acct.ID, normal))
 			secret, id := session.NewPendingSecret()
 			pendings = append(pendings, session.Pending{ID: id, UserID: acct.ID, VerifiedHash: acct.PasswordHash, CreatedAt: now, ExpiresAt: now.Add(time.Hour)})
 			c, err := jwt.Issue(secret, now, now.Add(time.Hour))
@@ -215,7 +215,7 @@ func preparePendingLogins(ctx context.Context, svc *service, cfg config.Config) 
 			cookies[i], codes[i] = c, code
 		}
 		err = store.WithinTx(ctx, func(ctx context.Context) error {
-			if err := store.ReplaceRecoveryCodes(ctx, acct.ID, digests, now); err != nil {
+			if err := store.ReplaceRecoveryCodes(ctx, acct.ID, stored, now); err != nil {
 				return err
 			}
 			for _, p := range pendings {

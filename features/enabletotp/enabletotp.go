@@ -129,7 +129,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 			return err
 		}
 		res, err = i.cfg.SignIn.Enroll(ctx, i.store, now, signin.Enrollment{UserID: u.ID, Before: first, Method: mfa.MethodTOTP,
-			Methods: actor.Methods, UserAgent: in.UserAgent, IP: in.ClientIP, Digest: i.keys.RecoveryDigest})
+			Methods: actor.Methods, UserAgent: in.UserAgent, IP: in.ClientIP, SealCode: i.keys.SealRecoveryCode})
 		return err
 	})
 	if errors.Is(err, auth.ErrAAL2Required) {

@@ -27,7 +27,7 @@ type fakeStore struct {
 	authtest.Attempts
 	onetimetest.Outbox
 	totp     map[uuid.UUID]mfa.TOTP
-	codes    [][]byte
+	codes    []mfa.StoredCode
 	sessions []session.Session // the user's, all of them
 }
 
@@ -60,8 +60,8 @@ func (f *fakeStore) EnableTOTP(_ context.Context, id uuid.UUID, sealed, resealed
 	return true, nil
 }
 
-func (f *fakeStore) ReplaceRecoveryCodes(_ context.Context, _ uuid.UUID, digests [][]byte, _ time.Time) error {
-	f.codes = digests
+func (f *fakeStore) ReplaceRecoveryCodes(_ context.Context, _ uuid.UUID, codes []mfa.StoredCode, _ time.Time) error {
+	f.codes = codes
 	return nil
 }
 
@@ -72,7 +72,9 @@ func (fakeKeys) Open(_ uuid.UUID, b []byte) (string, bool, error) {
 	k, s, _ := strings.Cut(string(b), ":")
 	return s, k == "old", nil
 }
-func (fakeKeys) RecoveryDigest(code string) []byte { return []byte("d:" + code) }
+func (fakeKeys) SealRecoveryCode(_ uuid.UUID, code string) mfa.StoredCode {
+	return mfa.StoredCode{Digest: []byte("d:" + code)}
+}
 
 // fakeCodes: a step's code is the step's last six digits.
 type fakeCodes struct{}
@@ -111,7 +113,7 @@ func TestEnable(t *testing.T) {
 		t.Fatalf("enable: %v, %d codes, %d stored", err, len(res.RecoveryCodes), len(store.codes))
 	}
 	n, _ := mfa.NormalizeRecoveryCode(res.RecoveryCodes[0])
-	if string(store.codes[0]) != "d:"+n {
+	if string(store.codes[0].Digest) != "d:"+n {
 		t.Fatalf("stored %q for %q: not its digest", store.codes[0], res.RecoveryCodes[0])
 	}
 	got := store.totp[alice.User.ID]

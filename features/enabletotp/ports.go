@@ -31,10 +31,10 @@ type Cookies interface {
 }
 
 // Keys open the secret (sealing it again under the current key) and
-// digest recovery codes.
+// seal recovery codes.
 type Keys interface {
 	mfa.Sealer
-	RecoveryDigest(code string) []byte
+	SealRecoveryCode(userID uuid.UUID, code string) mfa.StoredCode
 }
 
 // Mailer queues a message in the transaction in ctx.

@@ -2,7 +2,6 @@ package regeneratecodes
 
 import (
 	"context"
-	"time"
 
 	"github.com/gofrs/uuid/v5"
 
@@ -15,8 +14,8 @@ import (
 // factors and replaces the codes.
 type Store interface {
 	auth.ReauthStore // for guard.Reauthenticate and its Change
+	mfa.CodeStore    // for mfa.IssueRecoveryCodes
 	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
-	ReplaceRecoveryCodes(ctx context.Context, userID uuid.UUID, digests [][]byte, now time.Time) error
 }
 
 // Hasher checks the current password.
@@ -24,9 +23,10 @@ type Hasher interface {
 	Verify(ctx context.Context, encoded, password string) (bool, error)
 }
 
-// Keys digest recovery codes.
+// Keys seal recovery codes: what is stored of each (see
+// mfa.IssueRecoveryCodes).
 type Keys interface {
-	RecoveryDigest(code string) []byte
+	SealRecoveryCode(userID uuid.UUID, code string) mfa.StoredCode
 }
 
 // Mailer queues a message in the transaction in ctx.

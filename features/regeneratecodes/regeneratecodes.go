@@ -58,7 +58,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) ([
 	}
 	var codes []string
 	err = r.Change(ctx, func(ctx context.Context) error {
-		if codes, err = mfa.IssueRecoveryCodes(ctx, i.store, i.keys.RecoveryDigest, u.ID, now); err != nil {
+		if codes, err = mfa.IssueRecoveryCodes(ctx, i.store, i.keys.SealRecoveryCode, u.ID, now); err != nil {
 			return err
 		}
 		if notice, ok := mail.SecondFactorChanged(u, "new recovery codes were made, and the old ones no longer work"); ok {

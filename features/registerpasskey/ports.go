@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gofrs/uuid/v5"
+
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/mfa"
@@ -41,9 +43,9 @@ type RelyingParty interface {
 	CeremonyOf(credential []byte) ([]byte, error)
 }
 
-// Keys digest recovery codes.
+// Keys seal recovery codes.
 type Keys interface {
-	RecoveryDigest(code string) []byte
+	SealRecoveryCode(userID uuid.UUID, code string) mfa.StoredCode
 }
 
 // Mailer queues a message in the transaction in ctx.

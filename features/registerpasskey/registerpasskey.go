@@ -159,7 +159,7 @@ func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInpu
 		}
 		res.Passkey = p
 		res.Enrolled, err = i.cfg.SignIn.Enroll(ctx, i.store, now, signin.Enrollment{UserID: u.ID, Before: before, Method: mfa.MethodWebAuthn,
-			Methods: actor.Methods, UserAgent: in.UserAgent, IP: in.ClientIP, Digest: i.keys.RecoveryDigest})
+			Methods: actor.Methods, UserAgent: in.UserAgent, IP: in.ClientIP, SealCode: i.keys.SealRecoveryCode})
 		return err
 	})
 	if err != nil {

@@ -70,7 +70,7 @@ func (f *fakeStore) InsertPasskey(_ context.Context, p mfa.Passkey) error {
 	f.keys = append(f.keys, p)
 	return nil
 }
-func (f *fakeStore) ReplaceRecoveryCodes(_ context.Context, _ uuid.UUID, d [][]byte, _ time.Time) error {
+func (f *fakeStore) ReplaceRecoveryCodes(_ context.Context, _ uuid.UUID, d []mfa.StoredCode, _ time.Time) error {
 	f.codes = len(d)
 	return nil
 }
@@ -96,7 +96,9 @@ func (fakeRP) FinishRegistration(_ mfa.Account, c mfa.Ceremony, _ []byte) (mfa.P
 
 type keys struct{}
 
-func (keys) RecoveryDigest(code string) []byte { return []byte(code) }
+func (keys) SealRecoveryCode(_ uuid.UUID, code string) mfa.StoredCode {
+	return mfa.StoredCode{Digest: []byte(code)}
+}
 
 var t0 = time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 

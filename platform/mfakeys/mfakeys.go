@@ -1,10 +1,15 @@
 // Package mfakeys keeps second factors' secrets unreadable in the
-// database: TOTP secrets sealed with AES-256-GCM, recovery codes reduced to
-// keyed hashes (HMAC-SHA256), both under the mfa.encryption_key
-// generations. The current key seals and hashes; previous keys still open
-// and match, so a rotation locks nobody out: a secret opened with an old
-// key is reported stale (to be sealed again), and a recovery code is
-// matched under every generation.
+// database, under the mfa.encryption_key generations: TOTP secrets sealed
+// with AES-256-GCM; recovery codes kept as a keyed hash (HMAC-SHA256),
+// which a use looks up, and sealed like the secrets, so that a change of
+// key can move them (a hash alone cannot be computed again without the
+// code). The current key seals and hashes; previous keys still open and
+// match, so a rotation locks nobody out: a secret opened with an old key
+// is reported stale (to be sealed again), a recovery code is matched under
+// every generation, and `cleanslice mfa rekey` moves what is left.
+//
+// Everything sealed starts with its key's id (KeyID), so the database
+// tells which key each row needs without opening it.
 //
 // Keys are derived from the configured strings (SHA-256 with a label per
 // use), so the AES key and the HMAC key are never the same bytes.
@@ -16,9 +21,12 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 
 	"github.com/gofrs/uuid/v5"
+
+	"github.com/cleanslice/cleanslice/shared/mfa"
 )
 
 // Keys are the generations of mfa.encryption_key.
@@ -28,13 +36,21 @@ type Keys struct {
 }
 
 type generation struct {
-	id   [keyIDLen]byte
+	id   KeyID
 	aead cipher.AEAD
 	hmac []byte
 }
 
-// keyIDLen is the size of the key id every sealed secret starts with.
-const keyIDLen = 8
+// KeyIDLen is the size of the key id everything sealed starts with.
+const KeyIDLen = 8
+
+// KeyID names a key generation without revealing it: the first KeyIDLen
+// bytes of everything sealed under it (the database finds the rows that
+// need a key by them).
+type KeyID [KeyIDLen]byte
+
+// String is the id in hex, as operators see it.
+func (id KeyID) String() string { return hex.EncodeToString(id[:]) }
 
 // New returns the keys: current seals, previous only open.
 func New(current string, previous []string) *Keys {
@@ -44,6 +60,16 @@ func New(current string, previous []string) *Keys {
 	}
 	k.current = k.all[0]
 	return k
+}
+
+// IDs are the configured generations' ids, the current one first, in the
+// order of the configuration (a key listed twice is there twice).
+func (k *Keys) IDs() []KeyID {
+	ids := make([]KeyID, len(k.all))
+	for n, g := range k.all {
+		ids[n] = g.id
+	}
+	return ids
 }
 
 func derive(secret string) generation {
@@ -62,13 +88,16 @@ func derive(secret string) generation {
 // ciphertext with its tag. The user's id is authenticated with it, so a
 // sealed secret copied to another user's row does not open.
 func (k *Keys) Seal(userID uuid.UUID, secret string) []byte {
-	g := k.current
-	out := make([]byte, keyIDLen, keyIDLen+g.aead.NonceSize()+len(secret)+g.aead.Overhead())
+	return seal(k.current, secret, userID.Bytes())
+}
+
+func seal(g generation, plain string, ad []byte) []byte {
+	out := make([]byte, KeyIDLen, KeyIDLen+g.aead.NonceSize()+len(plain)+g.aead.Overhead())
 	copy(out, g.id[:])
 	nonce := make([]byte, g.aead.NonceSize())
 	rand.Read(nonce)
 	out = append(out, nonce...)
-	return g.aead.Seal(out, nonce, []byte(secret), userID.Bytes())
+	return g.aead.Seal(out, nonce, []byte(plain), ad)
 }
 
 // ErrUnopenable is returned for a sealed secret that no configured key
@@ -80,23 +109,62 @@ var ErrUnopenable = errors.New("the sealed secret opens with no configured mfa k
 // sealed with a previous key (it should be sealed again with the current
 // one).
 func (k *Keys) Open(userID uuid.UUID, sealed []byte) (secret string, stale bool, err error) {
+	return k.open(sealed, userID.Bytes())
+}
+
+func (k *Keys) open(sealed, ad []byte) (plain string, stale bool, err error) {
 	for n, g := range k.all {
-		if len(sealed) < keyIDLen+g.aead.NonceSize() || !hmac.Equal(sealed[:keyIDLen], g.id[:]) {
+		if len(sealed) < KeyIDLen+g.aead.NonceSize() || !hmac.Equal(sealed[:KeyIDLen], g.id[:]) {
 			continue
 		}
-		nonce := sealed[keyIDLen : keyIDLen+g.aead.NonceSize()]
-		plain, err := g.aead.Open(nil, nonce, sealed[keyIDLen+g.aead.NonceSize():], userID.Bytes())
+		nonce := sealed[KeyIDLen : KeyIDLen+g.aead.NonceSize()]
+		b, err := g.aead.Open(nil, nonce, sealed[KeyIDLen+g.aead.NonceSize():], ad)
 		if err != nil {
 			return "", false, ErrUnopenable
 		}
-		return string(plain), n > 0, nil
+		return string(b), n > 0, nil
 	}
 	return "", false, ErrUnopenable
 }
 
-// RecoveryDigest is what is stored of a (normalized) recovery code: its
-// HMAC under the current key.
-func (k *Keys) RecoveryDigest(code string) []byte { return digest(k.current, code) }
+// SealRecoveryCode is what is stored of a user's (normalized) recovery
+// code, under the current key: its HMAC, and the code sealed like a TOTP
+// secret, bound to the user and to its use as a recovery code (a sealed
+// code moved to another user's row, or to a TOTP secret's, does not open).
+func (k *Keys) SealRecoveryCode(userID uuid.UUID, code string) mfa.StoredCode {
+	return mfa.StoredCode{Digest: digest(k.current, code), Sealed: seal(k.current, code, codeAD(userID))}
+}
+
+// OpenRecoveryCode returns the code SealRecoveryCode sealed for userID,
+// and whether it was sealed with a previous key.
+func (k *Keys) OpenRecoveryCode(userID uuid.UUID, sealed []byte) (code string, stale bool, err error) {
+	return k.open(sealed, codeAD(userID))
+}
+
+// Reseal returns a user's TOTP secret, sealed under any configured key,
+// sealed again under the current one.
+func (k *Keys) Reseal(userID uuid.UUID, sealed []byte) ([]byte, error) {
+	secret, _, err := k.Open(userID, sealed)
+	if err != nil {
+		return nil, err
+	}
+	return k.Seal(userID, secret), nil
+}
+
+// ResealRecoveryCode returns what is stored of a user's recovery code,
+// sealed under any configured key, under the current key: its new digest
+// and seal.
+func (k *Keys) ResealRecoveryCode(userID uuid.UUID, sealed []byte) (mfa.StoredCode, error) {
+	code, _, err := k.OpenRecoveryCode(userID, sealed)
+	if err != nil {
+		return mfa.StoredCode{}, err
+	}
+	return k.SealRecoveryCode(userID, code), nil
+}
+
+func codeAD(userID uuid.UUID) []byte {
+	return append([]byte("recovery code\x00"), userID.Bytes()...)
+}
 
 // RecoveryDigests are the digests a stored code may have: one per key
 // generation, the current one first.

@@ -3,6 +3,7 @@ package mfakeys
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/gofrs/uuid/v5"
@@ -43,13 +44,87 @@ func TestSealAndOpen(t *testing.T) {
 	}
 }
 
-func TestRecoveryDigests(t *testing.T) {
+func TestRecoveryCodes(t *testing.T) {
+	alice, bob := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	old, rotated := New("old key", nil), New("new key", []string{"old key"})
+	stored := old.SealRecoveryCode(alice, "k7m2qx9rtz")
 	ds := rotated.RecoveryDigests("k7m2qx9rtz")
-	if len(ds) != 2 || !bytes.Equal(ds[0], rotated.RecoveryDigest("k7m2qx9rtz")) || !bytes.Equal(ds[1], old.RecoveryDigest("k7m2qx9rtz")) {
+	if len(ds) != 2 || !bytes.Equal(ds[1], stored.Digest) || !bytes.Equal(ds[0], rotated.SealRecoveryCode(alice, "k7m2qx9rtz").Digest) {
 		t.Fatal("digests are not one per generation, current first")
 	}
-	if bytes.Equal(ds[0], ds[1]) || bytes.Equal(old.RecoveryDigest("k7m2qx9rtz"), old.RecoveryDigest("k7m2qx9rtx")) {
+	if bytes.Equal(ds[0], ds[1]) || bytes.Equal(stored.Digest, old.SealRecoveryCode(alice, "k7m2qx9rtx").Digest) {
 		t.Fatal("digests do not depend on the key and the code")
+	}
+	if bytes.Contains(stored.Sealed, []byte("k7m2qx9rtz")) || bytes.Equal(stored.Sealed, old.SealRecoveryCode(alice, "k7m2qx9rtz").Sealed) {
+		t.Fatal("sealing shows the code, or is not randomized")
+	}
+	if c, stale, err := rotated.OpenRecoveryCode(alice, stored.Sealed); err != nil || !stale || c != "k7m2qx9rtz" {
+		t.Fatalf("open under a previous key: %q %v %v", c, stale, err)
+	}
+	if _, _, err := rotated.OpenRecoveryCode(bob, stored.Sealed); !errors.Is(err, ErrUnopenable) {
+		t.Fatalf("another user's code opened: %v", err)
+	}
+	if _, _, err := New("new key", nil).OpenRecoveryCode(alice, stored.Sealed); !errors.Is(err, ErrUnopenable) {
+		t.Fatalf("opened without its key: %v", err)
+	}
+	// A recovery code's seal is no TOTP secret's, and the other way round.
+	if _, _, err := old.Open(alice, stored.Sealed); !errors.Is(err, ErrUnopenable) {
+		t.Fatalf("a code opened as a TOTP secret: %v", err)
+	}
+	if _, _, err := old.OpenRecoveryCode(alice, old.Seal(alice, "k7m2qx9rtz")); !errors.Is(err, ErrUnopenable) {
+		t.Fatalf("a TOTP secret opened as a code: %v", err)
+	}
+
+	moved, err := rotated.ResealRecoveryCode(alice, stored.Sealed)
+	if err != nil || !bytes.Equal(moved.Digest, ds[0]) {
+		t.Fatalf("re-sealed: digest %x (want the current key's %x), %v", moved.Digest, ds[0], err)
+	}
+	if id := rotated.IDs()[0]; !bytes.Equal(moved.Sealed[:KeyIDLen], id[:]) {
+		t.Fatalf("re-sealed under %x, not the current key", moved.Sealed[:KeyIDLen])
+	}
+	if c, stale, err := New("new key", nil).OpenRecoveryCode(alice, moved.Sealed); err != nil || stale || c != "k7m2qx9rtz" {
+		t.Fatalf("the re-sealed code without the old key: %q %v %v", c, stale, err)
+	}
+	if _, err := New("new key", nil).ResealRecoveryCode(alice, stored.Sealed); !errors.Is(err, ErrUnopenable) {
+		t.Fatalf("re-sealed without its key: %v", err)
+	}
+}
+
+func TestReseal(t *testing.T) {
+	alice := uuid.Must(uuid.NewV7())
+	sealed := New("old key", nil).Seal(alice, "JBSWY3DPEHPK3PXP")
+	rotated := New("new key", []string{"old key"})
+	moved, err := rotated.Reseal(alice, sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, stale, err := New("new key", nil).Open(alice, moved); err != nil || stale || s != "JBSWY3DPEHPK3PXP" {
+		t.Fatalf("the re-sealed secret without the old key: %q %v %v", s, stale, err)
+	}
+	if _, err := New("new key", nil).Reseal(alice, sealed); !errors.Is(err, ErrUnopenable) {
+		t.Fatalf("re-sealed without its key: %v", err)
+	}
+}
+
+func TestKeyIDs(t *testing.T) {
+	alice := uuid.Must(uuid.NewV7())
+	old, other := New("old key", nil), New("other key", nil)
+	rotated := New("new key", []string{"old key"})
+	ids := rotated.IDs()
+	if len(ids) != 2 || ids[1] != old.IDs()[0] || ids[0] == ids[1] || ids[0] == other.IDs()[0] {
+		t.Fatalf("ids %v: not one per generation, current first, distinct", ids)
+	}
+	// Everything sealed starts with its key's id.
+	if id := rotated.Seal(alice, "s")[:KeyIDLen]; !bytes.Equal(id, ids[0][:]) {
+		t.Fatalf("a secret sealed under the current key names %x", id)
+	}
+	if id := old.Seal(alice, "s")[:KeyIDLen]; !bytes.Equal(id, ids[1][:]) {
+		t.Fatalf("a secret sealed under the old key names %x", id)
+	}
+	if id := old.SealRecoveryCode(alice, "c").Sealed[:KeyIDLen]; !bytes.Equal(id, ids[1][:]) {
+		t.Fatalf("a code sealed under the old key names %x", id)
+	}
+	if s := ids[0].String(); len(s) != 16 || strings.Trim(s, "0123456789abcdef") != "" {
+		t.Fatalf("id %q: not 16 hex digits", s)
 	}
 }

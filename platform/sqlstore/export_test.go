@@ -176,7 +176,8 @@ func (s *Store) MFAQueries(userID any, at time.Time) []ListQuery {
 		{factorsSQL, []any{userID}},
 		{totpSQL, []any{userID}},
 		{acceptTOTPStepSQL, []any{userID, 42, nil}},
-		{useRecoveryCodeSQL, []any{userID, digest}},
+		{s.useRecoveryCodeSQL(), []any{s.d.IDList([][]byte{digest, id}), userID}},
+		{insertRecoveryCodeSQL, []any{userID, digest, id, ts(at)}},
 		{deleteRecoveryCodesSQL, []any{userID}},
 		{countPendingAttemptSQL, []any{id, ts(at), 5}},
 		{deletePendingLoginSQL, []any{id}},
@@ -192,5 +193,21 @@ func (s *Store) MFAQueries(userID any, at time.Time) []ListQuery {
 		{deletePasskeysSQL, []any{userID}},
 		{takeCeremonySQL, []any{id}},
 		{s.purgeCeremonies(), []any{ts(at), 250}},
+	}
+}
+
+// MFAKeyQueries returns the queries by key id (of the start-up check and
+// of a rekey) with sample parameters, for plan tests.
+func MFAKeyQueries(keyID []byte, userID any) []ListQuery {
+	return []ListQuery{
+		{totpKeyIDsSQL, nil},
+		{codeKeyIDsSQL, nil},
+		{totpUnderKeySQL, []any{keyID}},
+		{codesUnderKeySQL, []any{keyID}},
+		{unsealedCodesSQL, nil},
+		{totpBatchSQL, []any{keyID, userID, 1000}},
+		{codeBatchSQL, []any{keyID, userID, []byte{1}, 1000}},
+		{resealTOTPSQL, []any{userID, []byte{1}, []byte{2}}},
+		{resealRecoveryCodeSQL, []any{userID, []byte{1}, []byte{2}, []byte{3}}},
 	}
 }

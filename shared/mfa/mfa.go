@@ -97,8 +97,8 @@ func NewRecoveryCodes() []string {
 	return codes
 }
 
-// NormalizeRecoveryCode returns code as stored (hashed): lower case,
-// without the separator, spaces or surrounding blanks; false when it
+// NormalizeRecoveryCode returns code as it is digested and sealed: lower
+// case, without the separator, spaces or surrounding blanks; false when it
 // cannot be a recovery code at all.
 func NormalizeRecoveryCode(code string) (string, bool) {
 	c := strings.Map(func(r rune) rune {
@@ -185,25 +185,34 @@ func CheckCode(sealer Sealer, codes Codes, userID uuid.UUID, t TOTP, code string
 	return step, resealed, true, nil
 }
 
-// CodeStore keeps a user's recovery codes (their digests) and records
-// their event.
+// StoredCode is what is kept of one recovery code: its keyed digest, by
+// which a use finds it (and deletes it, in one statement), and the code
+// sealed for its user, by which a change of key moves it to the new key
+// (see platform/mfakeys). Neither yields the code without the key.
+type StoredCode struct {
+	Digest []byte
+	Sealed []byte
+}
+
+// CodeStore keeps a user's recovery codes (what is stored of them) and
+// records their event.
 type CodeStore interface {
-	ReplaceRecoveryCodes(ctx context.Context, userID uuid.UUID, digests [][]byte, now time.Time) error
+	ReplaceRecoveryCodes(ctx context.Context, userID uuid.UUID, codes []StoredCode, now time.Time) error
 	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // IssueRecoveryCodes makes a fresh set of recovery codes for userID,
-// stores what is kept of them (digest of each normalized code) in place of
+// stores what is kept of them (seal of each normalized code) in place of
 // the old set, records mfa.recovery_codes_generated, and returns the
 // codes, to show once. Call it in the transaction of the change.
-func IssueRecoveryCodes(ctx context.Context, store CodeStore, digest func(code string) []byte, userID uuid.UUID, now time.Time) ([]string, error) {
+func IssueRecoveryCodes(ctx context.Context, store CodeStore, seal func(userID uuid.UUID, code string) StoredCode, userID uuid.UUID, now time.Time) ([]string, error) {
 	codes := NewRecoveryCodes()
-	digests := make([][]byte, len(codes))
+	stored := make([]StoredCode, len(codes))
 	for k, c := range codes {
 		n, _ := NormalizeRecoveryCode(c)
-		digests[k] = digest(n)
+		stored[k] = seal(userID, n)
 	}
-	if err := store.ReplaceRecoveryCodes(ctx, userID, digests, now); err != nil {
+	if err := store.ReplaceRecoveryCodes(ctx, userID, stored, now); err != nil {
 		return nil, err
 	}
 	e := audit.New(ctx, now, audit.RecoveryCodesGenerated, userID, userID, map[string]any{"count": len(codes)})

@@ -64,14 +64,16 @@ func TestRecoveryCodes(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	store := &codeStore{}
-	digest := func(c string) []byte { return []byte("d:" + c) }
-	got, err := IssueRecoveryCodes(context.Background(), store, digest, uuid.Nil, time.Now())
-	if err != nil || len(got) != RecoveryCodes || len(store.digests) != RecoveryCodes {
-		t.Fatalf("issued %d, stored %d, %v", len(got), len(store.digests), err)
+	store, alice := &codeStore{}, uuid.Must(uuid.NewV7())
+	seal := func(u uuid.UUID, c string) StoredCode {
+		return StoredCode{Digest: []byte("d:" + c), Sealed: []byte(u.String() + ":" + c)}
 	}
-	if n, _ := NormalizeRecoveryCode(got[0]); string(store.digests[0]) != "d:"+n {
-		t.Fatalf("stored %q for %q", store.digests[0], got[0])
+	got, err := IssueRecoveryCodes(context.Background(), store, seal, alice, time.Now())
+	if err != nil || len(got) != RecoveryCodes || len(store.codes) != RecoveryCodes {
+		t.Fatalf("issued %d, stored %d, %v", len(got), len(store.codes), err)
+	}
+	if n, _ := NormalizeRecoveryCode(got[0]); string(store.codes[0].Digest) != "d:"+n || string(store.codes[0].Sealed) != alice.String()+":"+n {
+		t.Fatalf("stored %q for %q", store.codes[0], got[0])
 	}
 	if len(store.events) != 1 || store.events[0].Type != audit.RecoveryCodesGenerated || store.events[0].Details["count"] != RecoveryCodes {
 		t.Fatalf("events %+v: a set records its own event", store.events)
@@ -79,12 +81,12 @@ func TestRecoveryCodes(t *testing.T) {
 }
 
 type codeStore struct {
-	digests [][]byte
-	events  []audit.Event
+	codes  []StoredCode
+	events []audit.Event
 }
 
-func (s *codeStore) ReplaceRecoveryCodes(_ context.Context, _ uuid.UUID, d [][]byte, _ time.Time) error {
-	s.digests = d
+func (s *codeStore) ReplaceRecoveryCodes(_ context.Context, _ uuid.UUID, c []StoredCode, _ time.Time) error {
+	s.codes = c
 	return nil
 }
 

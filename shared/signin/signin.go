@@ -126,7 +126,7 @@ type EnrollStore interface {
 // Enrollment is a second factor just added, in its transaction: the
 // user's factors read in it before the addition, the method of the new
 // factor, the caller's session methods and client, and how recovery codes
-// are digested.
+// are stored (see mfa.IssueRecoveryCodes).
 type Enrollment struct {
 	UserID    uuid.UUID
 	Before    mfa.Factors
@@ -134,7 +134,7 @@ type Enrollment struct {
 	Methods   []string // the caller's session's
 	UserAgent string
 	IP        string
-	Digest    func(code string) []byte
+	SealCode  func(userID uuid.UUID, code string) mfa.StoredCode
 }
 
 // Enrolled is what a first factor gives: the recovery codes (shown once)
@@ -159,7 +159,7 @@ func (r Rules) Enroll(ctx context.Context, store EnrollStore, now time.Time, e E
 	if e.Before.Any() {
 		return Enrolled{}, nil
 	}
-	codes, err := mfa.IssueRecoveryCodes(ctx, store, e.Digest, e.UserID, now)
+	codes, err := mfa.IssueRecoveryCodes(ctx, store, e.SealCode, e.UserID, now)
 	if err != nil {
 		return Enrolled{}, err
 	}

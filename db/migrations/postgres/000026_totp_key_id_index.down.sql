@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS mfa_totp_key_id_idx;

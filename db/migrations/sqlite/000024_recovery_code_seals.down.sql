@@ -1,0 +1,1 @@
+ALTER TABLE mfa_recovery_codes DROP COLUMN sealed;

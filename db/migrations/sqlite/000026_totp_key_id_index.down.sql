@@ -1,0 +1,1 @@
+DROP INDEX mfa_totp_key_id_idx;
