@@ -15,7 +15,6 @@ import (
 type Store interface {
 	auth.ReauthStore // for guard.Reauthenticate and its Change
 	mfa.CodeStore    // for mfa.IssueRecoveryCodes
-	Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, error)
 }
 
 // Hasher checks the current password.
