@@ -97,7 +97,7 @@ func (i *Interactor) Execute(ctx context.Context, in Input) error {
 			return err
 		}
 		if !u.EmailVerified() {
-			if err := i.store.SetEmailVerified(ctx, u.ID, t.Email, now); err != nil {
+			if err := onetime.Verified(ctx, i.store, u.ID, t.Email, now); err != nil {
 				return err
 			}
 			u.EmailVerifiedAt = now

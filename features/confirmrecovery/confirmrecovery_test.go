@@ -72,6 +72,11 @@ func (f *fakeStore) SetEmailVerified(_ context.Context, _ uuid.UUID, _ string, n
 	f.user.EmailVerifiedAt = now
 	return nil
 }
+func (f *fakeStore) ClearEmailClaims(context.Context, string, uuid.UUID, time.Time) ([]uuid.UUID, error) {
+	f.calls = append(f.calls, "claims")
+	return nil, nil
+}
+func (f *fakeStore) VoidTokens(context.Context, uuid.UUID, time.Time) error { return nil }
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
@@ -88,7 +93,7 @@ func TestConfirm(t *testing.T) {
 	if err := i.Execute(ctx, Input{Token: secret, NewPassword: "a new password"}); err != nil {
 		t.Fatal(err)
 	}
-	if f.user.PasswordHash != "hash:a new password" || strings.Join(f.calls, ",") != "password,void,sessions" || f.cleared != guard.UserKey("alice") || !f.user.EmailVerified() {
+	if f.user.PasswordHash != "hash:a new password" || strings.Join(f.calls, ",") != "password,void,sessions,claims" || f.cleared != guard.UserKey("alice") || !f.user.EmailVerified() {
 		t.Fatalf("after: %+v, calls %v, cleared %q", f.user, f.calls, f.cleared)
 	}
 	if got := f.Types(); len(got) != 2 || got[0] != audit.PasswordRecovered || got[1] != audit.SessionEnded || len(f.Messages) != 1 || f.Messages[0].Template != "password_changed" {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/onetime"
@@ -19,13 +18,12 @@ import (
 type Store interface {
 	auth.AttemptStore // for the client's window
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-	onetime.Finder   // for onetime.Find
-	onetime.Redeemer // for onetime.Redeem
+	onetime.Finder       // for onetime.Find
+	onetime.Redeemer     // for onetime.Redeem
+	onetime.AddressStore // for onetime.Verified
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
 	VoidRecoveryTokens(ctx context.Context, userID uuid.UUID, now time.Time) error
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
-	SetEmailVerified(ctx context.Context, userID uuid.UUID, email string, now time.Time) error
-	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // Hasher hashes the new password.
