@@ -170,7 +170,7 @@ func (l Links) Recovery(u user.User, now time.Time) (Token, mail.Message) {
 
 // Verification returns the token and the message that ask u to confirm
 // the address email: store the one and queue the other in the transaction
-// that sets the address (Send).
+// that sets the address (through Verifications, which bounds them).
 func (l Links) Verification(u user.User, email string, now time.Time) (Token, mail.Message) {
 	return message(u, email, VerifyEmail, l.VerificationURL, l.VerificationTTL, now)
 }
@@ -200,14 +200,6 @@ type TokenStore interface {
 // Mailer queues a message (in the transaction in ctx).
 type Mailer interface {
 	Queue(ctx context.Context, m mail.Message) error
-}
-
-// SendVerification stores a token for u's address email and queues the
-// message that carries it, in the transaction in ctx: every slice that
-// sets or re-sends an address goes through it.
-func (l Links) SendVerification(ctx context.Context, store TokenStore, mailer Mailer, u user.User, email string, now time.Time) error {
-	t, m := l.Verification(u, email, now)
-	return Send(ctx, store, mailer, t, m)
 }
 
 // Send stores t and queues m, the message that carries it, in the
