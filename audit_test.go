@@ -342,7 +342,7 @@ func TestAuditEventAndChangeAreAtomic(t *testing.T) {
 		target := app.seed(t, "target.user", user.RoleUser)
 		root := auth.Actor{User: rootU, SessionID: []byte{1}}
 
-		_, err := signup.New(failing, hasher, nil, onetime.Links{}, signup.Limit{}, user.AccountRules{MinPasswordLen: 8}, app.clock.Now).Execute(ctx, auth.Actor{}, signup.Input{Username: "new.user", Password: seedPassword})
+		_, err := signup.New(failing, hasher, nil, onetime.Verifications{}, signup.Limit{}, user.AccountRules{MinPasswordLen: 8}, app.clock.Now).Execute(ctx, auth.Actor{}, signup.Input{Username: "new.user", Password: seedPassword})
 		if !errors.Is(err, errInjected) {
 			t.Fatalf("signup: %v", err)
 		}

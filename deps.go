@@ -50,6 +50,9 @@ type deps struct {
 	rp       *passkeys.RelyingParty
 	// ceremonies bounds the WebAuthn sign-in ceremonies a client begins.
 	ceremonies auth.CeremonyLimit
+	// verifications sends verification messages within their limits (per
+	// account; per address, keyed like the recovery cap).
+	verifications onetime.Verifications
 
 	// authn authenticates requests (Required, Enrolling, Optional);
 	// hashing queues the routes that hash a password, before any database
@@ -75,22 +78,25 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 	cookies := token.NewCookies(token.NewJWT(token.Secrets{Current: cfg.Auth.JWTSecret, Previous: cfg.Auth.JWTPreviousSecrets}, now), token.CookieConfig{
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
 	})
+	guard, links := passwordGuard(cfg), mailLinks(cfg.Mail)
 	return &deps{
 		cfg: cfg, log: log, store: store, metrics: m, now: now, bg: bg,
 		hasher:     newHasher(cfg.Password, m, log, fg),
 		cookies:    cookies,
 		policy:     policy,
 		signIn:     signin.Rules{Policy: policy, SessionsPerUser: cfg.Auth.MaxSessionsPerUser},
-		guard:      passwordGuard(cfg),
+		guard:      guard,
 		accounts:   user.AccountRules{MinPasswordLen: cfg.Password.MinLength, EmailRequired: cfg.Auth.RequireEmail},
 		outbox:     mailer.NewOutbox(store, templates, now),
-		links:      mailLinks(cfg.Mail),
+		links:      links,
 		keys:       mfakeys.New(cfg.MFA.EncryptionKey, cfg.MFA.PreviousEncryptionKeys),
 		apps:       totp.Authenticator{Issuer: cfg.WebAuthn.RPDisplayName},
 		rp:         rp,
 		ceremonies: auth.CeremonyLimit{PerIP: ceremoniesPerIP, Window: cfg.Auth.FailureWindow},
 		authn:      authenticate.NewMiddleware(authenticate.New(store, policy, cfg.Auth.RequireSecondFactorFor, now), cookies, httpserver.AuditSource),
 		hashing:    httpserver.Limit(2*cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout, fg),
+
+		verifications: onetime.Verifications{Links: links, Key: guard.Key},
 	}, nil
 }
 

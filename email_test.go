@@ -18,13 +18,15 @@ import (
 
 	"github.com/cleanslice/cleanslice/platform/dbtest"
 	"github.com/cleanslice/cleanslice/platform/mailtest"
+	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // TestEmailAddresses: signup and admin creation take an optional address,
-// unique ignoring case (409 email_taken) and checked strictly (422 naming
-// email); every user object shows it and whether it is verified;
-// auth.require_email makes it required.
+// checked strictly (422 naming email); an unverified one holds nothing
+// (another account may claim it, in any case), a verified one is taken
+// ignoring case (409 email_taken); every user object shows it and whether
+// it is verified; auth.require_email makes it required.
 func TestEmailAddresses(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		c := app.client()
@@ -36,8 +38,10 @@ func TestEmailAddresses(t *testing.T) {
 		if u := r.json(t); u["email"] != "Alice.Smith@Example.com" || u["email_verified"] != false {
 			t.Fatalf("signup body %s", r.body)
 		}
-		expect(t, "the same address in another case", signup("other.user", "alice.smith@EXAMPLE.COM"), 409, "email_taken")
-		r = signup("other.user", "Alice <alice@example.com>")
+		expect(t, "an unverified address claimed again, in another case", signup("other.user", "alice.smith@EXAMPLE.COM"), 201, "")
+		expect(t, "verify it", c.do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, "Alice.Smith@Example.com"))), 204, "")
+		expect(t, "a verified address, in another case", signup("third.user", "ALICE.SMITH@example.com"), 409, "email_taken")
+		r = signup("fourth.user", "Alice <alice@example.com>")
 		expect(t, "an address with a display name", r, 422, "validation_failed")
 		if p := r.json(t); fmt.Sprint(p["errors"]) != "[map[field:email message:"+user.ErrEmailSyntax.Error()+"]]" {
 			t.Fatalf("errors %v", p["errors"])
@@ -49,7 +53,8 @@ func TestEmailAddresses(t *testing.T) {
 		if u := r.json(t); u["email"] != "made@example.com" {
 			t.Fatalf("creation body %s", r.body)
 		}
-		expect(t, "a taken address at creation", admin.do(t, "POST", "/api/v1/users", `{"username":"made.two","password":"quiet-lamp-1","role":"user","email":"MADE@example.com"}`), 409, "email_taken")
+		expect(t, "an unverified address at creation", admin.do(t, "POST", "/api/v1/users", `{"username":"made.two","password":"quiet-lamp-1","role":"user","email":"MADE@example.com"}`), 201, "")
+		expect(t, "a verified address at creation", admin.do(t, "POST", "/api/v1/users", `{"username":"made.three","password":"quiet-lamp-1","role":"user","email":"alice.smith@example.com"}`), 409, "email_taken")
 		list := admin.do(t, "GET", "/api/v1/users?sort=username&order=asc", "")
 		expect(t, "the list", list, 200, "")
 		if !strings.Contains(string(list.body), `"email":"made@example.com","email_verified":false`) || !strings.Contains(string(list.body), `"username":"no.mail","email":null`) {
@@ -73,7 +78,7 @@ func TestEmailAddresses(t *testing.T) {
 // TestEmailVerification: an address given at signup is verified by the
 // token its message carries, once; the token is void when the address has
 // changed, and every unusable token is the same 422; a new message can be
-// asked for, at most one a minute, never for a verified address.
+// asked for a minute after the last one, never for a verified address.
 func TestEmailVerification(t *testing.T) {
 	forEachApp(t, nil, func(t *testing.T, app *testApp) {
 		c := app.client()
@@ -109,8 +114,14 @@ func TestEmailVerification(t *testing.T) {
 		expect(t, "signup b", b.do(t, "POST", "/api/v1/auth/signup", `{"username":"bob.mail","password":"quiet-lamp-1","email":"bob@example.com"}`), 201, "")
 		first := app.queuedToken(t, "bob@example.com")
 		expect(t, "login b", b.login(t, "bob.mail", "quiet-lamp-1"), 200, "")
-		expect(t, "resend", b.do(t, "POST", "/api/v1/auth/email/verification", ""), 202, "")
 		r := b.do(t, "POST", "/api/v1/auth/email/verification", "")
+		expect(t, "resend at once after the signup's message", r, 429, "too_many_attempts")
+		if r.header.Get("Retry-After") != "60" {
+			t.Fatalf("Retry-After %q, want 60", r.header.Get("Retry-After"))
+		}
+		app.clock.Advance(time.Minute)
+		expect(t, "resend", b.do(t, "POST", "/api/v1/auth/email/verification", ""), 202, "")
+		r = b.do(t, "POST", "/api/v1/auth/email/verification", "")
 		expect(t, "resend again at once", r, 429, "too_many_attempts")
 		second := app.queuedToken(t, "bob@example.com")
 		if second == first {
@@ -237,10 +248,10 @@ func TestChangeEmail(t *testing.T) {
 		expect(t, "a bad address", change(`{"email":"not an address","current_password":"quiet-lamp-1"}`), 422, "validation_failed")
 		expect(t, "a wrong password", change(`{"email":"new@example.com","current_password":"guess"}`), 403, "wrong_password")
 		app.seed(t, "other.user", user.RoleUser)
-		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'taken@example.com' WHERE username = 'other.user'`); err != nil {
+		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'taken@example.com', email_verified_at = created_at WHERE username = 'other.user'`); err != nil {
 			t.Fatal(err)
 		}
-		expect(t, "a taken address", change(`{"email":"TAKEN@example.com","current_password":"quiet-lamp-1"}`), 409, "email_taken")
+		expect(t, "another account's verified address", change(`{"email":"TAKEN@example.com","current_password":"quiet-lamp-1"}`), 409, "email_taken")
 
 		pending := app.queuedToken(t, "old@example.com") // verify_email to old, used already
 		r := change(`{"email":"New@Example.com","current_password":"quiet-lamp-1"}`)
@@ -444,6 +455,151 @@ func TestRecoveryThrottle(t *testing.T) {
 	})
 }
 
+// TestTakenAddressCostsNoTry: the right password with an address another
+// account has verified is refused (409) as often as it is sent, and never
+// counts as a failed login: five of them leave the account's window empty
+// and its logins open.
+func TestTakenAddressCostsNoTry(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		app.seed(t, "owner.user", user.RoleUser)
+		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'taken@example.com', email_verified_at = created_at WHERE username = 'owner.user'`); err != nil {
+			t.Fatal(err)
+		}
+		c := app.loggedIn(t, "changer", user.RoleUser)
+		for n := range app.cfg.Auth.MaxFailedLogins {
+			r := c.do(t, "PUT", "/api/v1/auth/email", fmt.Sprintf(`{"email":"Taken@Example.com","current_password":%q}`, seedPassword))
+			expect(t, fmt.Sprintf("taken address, try %d", n+1), r, 409, "email_taken")
+		}
+		if n := windowCount(t, app.store, passwordGuard(app.cfg).UserKey("changer")); n > 0 {
+			t.Fatalf("the right passwords left %d counted", n)
+		}
+		expect(t, "the right password once more", c.do(t, "PUT", "/api/v1/auth/email", fmt.Sprintf(`{"email":"Taken@Example.com","current_password":%q}`, seedPassword)), 409, "email_taken")
+		expect(t, "login", app.client().login(t, "changer", seedPassword), 200, "")
+	})
+}
+
+// TestVerificationMessageLimits: verification messages to one account
+// (signup, every change, resend) share one window of five an hour: past
+// it a change is 429 with Retry-After and the address stays; messages to
+// one address, whoever asks, are capped at five an hour: past that a
+// signup or change still succeeds, without a message, and a resend after
+// the hour sends one.
+func TestVerificationMessageLimits(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		c := app.client()
+		expect(t, "signup", c.do(t, "POST", "/api/v1/auth/signup", `{"username":"many.changes","password":"quiet-lamp-1","email":"a0@example.com"}`), 201, "")
+		expect(t, "login", c.login(t, "many.changes", "quiet-lamp-1"), 200, "")
+		change := func(address string) response {
+			return c.do(t, "PUT", "/api/v1/auth/email", fmt.Sprintf(`{"email":%q,"current_password":"quiet-lamp-1"}`, address))
+		}
+		for n := 1; n < onetime.VerificationsPerUser; n++ {
+			expect(t, fmt.Sprintf("change %d", n), change(fmt.Sprintf("a%d@example.com", n)), 200, "")
+		}
+		sent := func(user string) int {
+			t.Helper()
+			var n int
+			app.store.DB().QueryRow(`SELECT count(*) FROM one_time_tokens t JOIN users u ON u.id = t.user_id WHERE u.username = $1 AND t.purpose = 'verify_email'`, user).Scan(&n)
+			return n
+		}
+		if n := sent("many.changes"); n != onetime.VerificationsPerUser {
+			t.Fatalf("%d verification messages, want %d", n, onetime.VerificationsPerUser)
+		}
+		r := change("one.more@example.com")
+		expect(t, "a change past the account's limit", r, 429, "too_many_attempts")
+		if ra := r.header.Get("Retry-After"); ra != "3600" {
+			t.Fatalf("Retry-After %q, want 3600", ra)
+		}
+		if u := c.do(t, "GET", "/api/v1/auth/me", "").json(t); u["email"] != "a4@example.com" || sent("many.changes") != onetime.VerificationsPerUser {
+			t.Fatalf("after the refused change: %v, %d messages", u["email"], sent("many.changes"))
+		}
+		app.clock.Advance(time.Minute)
+		expect(t, "a resend past the account's limit", c.do(t, "POST", "/api/v1/auth/email/verification", ""), 429, "too_many_attempts")
+
+		// One address, many accounts.
+		signup := func(name string) {
+			t.Helper()
+			expect(t, "signup "+name, app.client().do(t, "POST", "/api/v1/auth/signup", fmt.Sprintf(`{"username":%q,"password":"quiet-lamp-1","email":"Victim@Example.com"}`, name)), 201, "")
+		}
+		victim := func() int {
+			t.Helper()
+			var n int
+			app.store.DB().QueryRow(`SELECT count(*) FROM mail_outbox WHERE lower(recipient) = 'victim@example.com'`).Scan(&n)
+			return n
+		}
+		for n := range onetime.VerificationsPerAddress + 1 {
+			signup(fmt.Sprintf("claimer.%d", n))
+		}
+		if n := victim(); n != onetime.VerificationsPerAddress {
+			t.Fatalf("%d messages to one address, want %d", n, onetime.VerificationsPerAddress)
+		}
+		other := app.loggedIn(t, "other.user", user.RoleUser)
+		expect(t, "a change to the address", other.do(t, "PUT", "/api/v1/auth/email", fmt.Sprintf(`{"email":"VICTIM@example.com","current_password":%q}`, seedPassword)), 200, "")
+		if n := victim(); n != onetime.VerificationsPerAddress {
+			t.Fatalf("%d messages to one address after a change, want %d", n, onetime.VerificationsPerAddress)
+		}
+		app.clock.Advance(time.Hour)
+		last := app.client()
+		expect(t, "login", last.login(t, fmt.Sprintf("claimer.%d", onetime.VerificationsPerAddress), "quiet-lamp-1"), 200, "")
+		expect(t, "a resend an hour later", last.do(t, "POST", "/api/v1/auth/email/verification", ""), 202, "")
+		if n := victim(); n != onetime.VerificationsPerAddress+1 {
+			t.Fatalf("the resend sent nothing: %d messages", n)
+		}
+		expect(t, "login again", c.login(t, "many.changes", "quiet-lamp-1"), 200, "")
+		expect(t, "a change an hour later", change("one.more@example.com"), 200, "")
+	})
+}
+
+// TestUnverifiedAddressesHoldNothing: several accounts may claim one
+// address until one verifies it (signup, creation, change); that ends
+// every other claim (their links void, a user.email_changed each), and
+// from then on the address is taken; recovery finds the verified account
+// only.
+func TestUnverifiedAddressesHoldNothing(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		first, second := app.client(), app.client()
+		expect(t, "first claim", first.do(t, "POST", "/api/v1/auth/signup", `{"username":"first.claim","password":"quiet-lamp-1","email":"shared@example.com"}`), 201, "")
+		firstToken := app.queuedToken(t, "shared@example.com")
+		expect(t, "second claim", second.do(t, "POST", "/api/v1/auth/signup", `{"username":"second.claim","password":"quiet-lamp-1","email":"SHARED@example.com"}`), 201, "")
+		admin := app.loggedIn(t, "the.admin", user.RoleAdmin)
+		expect(t, "a created claim", admin.do(t, "POST", "/api/v1/users", `{"username":"third.claim","password":"quiet-lamp-1","role":"user","email":"Shared@example.com"}`), 201, "")
+		fourth := app.loggedIn(t, "fourth.claim", user.RoleUser)
+		expect(t, "a changed claim", fourth.do(t, "PUT", "/api/v1/auth/email", fmt.Sprintf(`{"email":"shared@EXAMPLE.com","current_password":%q}`, seedPassword)), 200, "")
+
+		expect(t, "the second verifies", app.client().do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, "SHARED@example.com"))), 204, "")
+		expect(t, "the first's link", app.client().do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, firstToken)), 422, "invalid_token")
+		for _, name := range []string{"first.claim", "third.claim", "fourth.claim"} {
+			if u, _ := app.store.UserByUsername(context.Background(), name); u.Email != "" {
+				t.Errorf("%s still claims %q", name, u.Email)
+			}
+		}
+		if u := fourth.do(t, "GET", "/api/v1/auth/me", "").json(t); u["email"] != nil {
+			t.Fatalf("the fourth's me: %v", u)
+		}
+		root := app.loggedIn(t, "root.admin", user.RoleSuperAdmin)
+		page := auditPageOf(t, root.do(t, "GET", "/api/v1/audit?type=user.email_changed", ""))
+		cleared := map[string]bool{}
+		for _, e := range page.Events {
+			if e.Details["reason"] == "verified_elsewhere" && e.Details["removed"] == true && e.Actor == nil && e.Target != nil {
+				cleared[e.Target.Username] = true
+			}
+		}
+		if len(cleared) != 3 || !cleared["first.claim"] || !cleared["third.claim"] || !cleared["fourth.claim"] {
+			t.Fatalf("claims cleared in the trail: %v", cleared)
+		}
+
+		expect(t, "a signup with the verified address", app.client().do(t, "POST", "/api/v1/auth/signup", `{"username":"fifth.claim","password":"quiet-lamp-1","email":"Shared@Example.com"}`), 409, "email_taken")
+		expect(t, "a creation with it", admin.do(t, "POST", "/api/v1/users", `{"username":"sixth.claim","password":"quiet-lamp-1","role":"user","email":"shared@example.com"}`), 409, "email_taken")
+		expect(t, "a change to it", fourth.do(t, "PUT", "/api/v1/auth/email", fmt.Sprintf(`{"email":"shared@example.com","current_password":%q}`, seedPassword)), 409, "email_taken")
+
+		expect(t, "recovery", app.client().do(t, "POST", "/api/v1/auth/recovery", `{"email":"shared@example.com"}`), 202, "")
+		app.recoveryToken(t, "SHARED@example.com", 1)
+		time.Sleep(100 * time.Millisecond)
+		if n := app.mailCount(t, "recovery"); n != 1 {
+			t.Fatalf("%d recovery messages, want the verified account's", n)
+		}
+	})
+}
+
 // recoveryWorkDone waits until the worker has done every stored recovery
 // request.
 func recoveryWorkDone(t *testing.T, app *testApp) {
@@ -583,4 +739,60 @@ func killAfterRecoveryRequest(t *testing.T, settings map[string]string, address 
 		t.Fatalf("the program ended otherwise than killed: %v\n%s", err, logs)
 	}
 	return logs.String()
+}
+
+// TestRecoveryConfirmThrottle: unusable recovery tokens count per client
+// in the login window (50 per auth.failure_window): then every
+// confirmation and login from the client is 429, a good link too; after
+// the window the link works.
+func TestRecoveryConfirmThrottle(t *testing.T) {
+	forEachApp(t, nil, func(t *testing.T, app *testApp) {
+		expect(t, "signup", app.client().do(t, "POST", "/api/v1/auth/signup", `{"username":"recovering","password":"quiet-lamp-1","email":"rec@example.com"}`), 201, "")
+		expect(t, "verify", app.client().do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, "rec@example.com"))), 204, "")
+		expect(t, "ask", app.client().do(t, "POST", "/api/v1/auth/recovery", `{"email":"rec@example.com"}`), 202, "")
+		good := app.recoveryToken(t, "rec@example.com", 1)
+		c := app.client()
+		confirm := func(token string) response {
+			return c.do(t, "POST", "/api/v1/auth/recovery/confirm", fmt.Sprintf(`{"token":%q,"new_password":"a new password"}`, token))
+		}
+		for n := range loginFailuresPerIP {
+			unknown, _ := onetime.New(user.NewID(), onetime.Recovery, "x@example.com", app.clock.Now(), time.Hour)
+			expect(t, fmt.Sprintf("unusable token %d", n+1), confirm(unknown), 422, "invalid_token")
+		}
+		r := confirm(good)
+		expect(t, "a good link from the client past the limit", r, 429, "too_many_attempts")
+		if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" {
+			t.Fatalf("Retry-After %q", ra)
+		}
+		expect(t, "a login from the client", c.login(t, "recovering", "quiet-lamp-1"), 429, "too_many_attempts")
+		app.clock.Advance(app.cfg.Auth.FailureWindow)
+		expect(t, "the good link after the window", confirm(good), 204, "")
+	})
+}
+
+// TestPurgeKeepsTheRecoveryCap: with every configured window under an hour
+// (here a minute), the purge that runs between recovery requests keeps
+// the hourly per-address cap: six requests in three minutes send three
+// messages.
+func TestPurgeKeepsTheRecoveryCap(t *testing.T) {
+	forEachApp(t, map[string]string{"auth.failure_window": "1m", "auth.signup_window": "1m", "mail.max_recovery_per_hour": "3"}, func(t *testing.T, app *testApp) {
+		ctx := context.Background()
+		expect(t, "signup", app.client().do(t, "POST", "/api/v1/auth/signup", `{"username":"capped","password":"quiet-lamp-1","email":"capped@example.com"}`), 201, "")
+		expect(t, "verify", app.client().do(t, "POST", "/api/v1/auth/email/verify", fmt.Sprintf(`{"token":%q}`, app.queuedToken(t, "capped@example.com"))), 204, "")
+		for n := range 6 {
+			expect(t, fmt.Sprintf("request %d", n+1), app.client().do(t, "POST", "/api/v1/auth/recovery", `{"email":"capped@example.com"}`), 202, "")
+			if n < 3 {
+				app.recoveryToken(t, "capped@example.com", n+1)
+			} else {
+				time.Sleep(100 * time.Millisecond) // the worker has had it
+			}
+			app.clock.Advance(36 * time.Second)
+			if _, err := app.store.Purge(ctx, app.clock.Now(), purgeRetention(app.cfg)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := app.mailCount(t, "recovery"); n != 3 {
+			t.Fatalf("%d recovery messages in three minutes, want 3", n)
+		}
+	})
 }

@@ -30,7 +30,7 @@ import (
 func accountRoutes(api *echo.Group, d *deps) {
 	cfg, s, now := d.cfg, d.store, d.now
 
-	signupH := signup.NewHandler(signup.New(s, d.hasher, d.outbox, d.links, signup.Limit{Max: cfg.Auth.MaxSignupsPerIP, Window: cfg.Auth.SignupWindow}, d.accounts, now))
+	signupH := signup.NewHandler(signup.New(s, d.hasher, d.outbox, d.verifications, signup.Limit{Max: cfg.Auth.MaxSignupsPerIP, Window: cfg.Auth.SignupWindow}, d.accounts, now))
 	api.POST("/auth/signup", signupH.Handle, d.hashing, d.authn.Optional)
 
 	loginH := login.NewHandler(login.New(s, d.hasher, d.metrics, login.Config{SignIn: d.signIn, Guard: d.guard, PendingTTL: cfg.Auth.MFAPendingTTL}, now), d.cookies)
@@ -59,10 +59,10 @@ func accountRoutes(api *echo.Group, d *deps) {
 	activityH := listactivity.NewHandler(listactivity.New(s))
 	api.GET("/auth/activity", activityH.Handle, d.authn.Required)
 
-	changeEmailH := changeemail.NewHandler(changeemail.New(s, d.hasher, d.outbox, d.links, d.guard, cfg.Auth.RequireEmail, now))
+	changeEmailH := changeemail.NewHandler(changeemail.New(s, d.hasher, d.outbox, d.verifications, d.guard, cfg.Auth.RequireEmail, now))
 	api.PUT("/auth/email", changeEmailH.Handle, d.hashing, d.authn.Required)
 
-	sendVerificationH := sendverification.NewHandler(sendverification.New(s, d.outbox, d.links, now))
+	sendVerificationH := sendverification.NewHandler(sendverification.New(s, d.outbox, d.verifications, now))
 	api.POST("/auth/email/verification", sendVerificationH.Handle, d.authn.Required)
 
 	verifyEmailH := verifyemail.NewHandler(verifyemail.New(s, now))

@@ -22,7 +22,7 @@ import (
 func adminRoutes(api *echo.Group, d *deps) {
 	s, now := d.store, d.now
 
-	createUserH := createuser.NewHandler(createuser.New(s, d.hasher, d.outbox, d.links, d.accounts, now))
+	createUserH := createuser.NewHandler(createuser.New(s, d.hasher, d.outbox, d.verifications, d.accounts, now))
 	api.POST("/users", createUserH.Handle, d.hashing, d.authn.Required)
 
 	listUsersH := listusers.NewHandler(listusers.New(s))

@@ -55,7 +55,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		background.Go(func() { followForeground(bgCtx, fg, base, raised, procsSample, runtime.GOMAXPROCS, log) })
 	}
 	background.Go(func() {
-		purge(bgCtx, store, m, log, sqlstore.Retention{Attempts: max(cfg.Auth.FailureWindow, cfg.Auth.SignupWindow), Audit: cfg.Audit.Retention, Mail: mailKept}, time.Minute)
+		purge(bgCtx, store, m, log, purgeRetention(cfg), time.Minute)
 	})
 	background.Go(func() { deliverMail(bgCtx, store, transport, cfg.Mail, m, log) })
 	if cfg.Metrics.Enabled && cfg.Metrics.Address != "" {
@@ -88,6 +88,14 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 	background.Wait()
 	log.Info("stopped; closing the database pool") // the deferred Close
 	return err
+}
+
+// purgeRetention is what the purge keeps: attempt windows each until its own
+// end, and at least the longest configured window (how long a window
+// written by a release that did not record its end lasts); audit events
+// per audit.retention; finished mail mailKept.
+func purgeRetention(cfg config.Config) sqlstore.Retention {
+	return sqlstore.Retention{Attempts: max(cfg.Auth.FailureWindow, cfg.Auth.SignupWindow), Audit: cfg.Audit.Retention, Mail: mailKept}
 }
 
 // secondSignal returns a channel closed when SIGINT or SIGTERM arrives

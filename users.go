@@ -19,6 +19,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/mailer"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -124,7 +125,8 @@ func createUserCommand(ctx context.Context, cfg config.Config, args []string, st
 	}
 	// createuser's own rules and transaction; the service's delivery loop
 	// sends the verification message.
-	create := createuser.New(store, newHasher(cfg.Password, nil, nil, nil), mailer.NewOutbox(store, templates, time.Now), mailLinks(cfg.Mail),
+	create := createuser.New(store, newHasher(cfg.Password, nil, nil, nil), mailer.NewOutbox(store, templates, time.Now),
+		onetime.Verifications{Links: mailLinks(cfg.Mail), Key: passwordGuard(cfg).Key},
 		user.AccountRules{MinPasswordLen: cfg.Password.MinLength, EmailRequired: cfg.Auth.RequireEmail}, time.Now)
 	u, err := create.FromConsole(ctx, createuser.Input{Username: *username, Password: password, Email: *email, Role: *roleName})
 	if err != nil {

@@ -1,7 +1,11 @@
 // Package changeemail lets a user set, change or remove their email
 // address, with their current password. The new address starts unverified
-// and gets a verification message; the old one, if it was verified, gets a
-// notice; every token sent to the old address is void.
+// and gets a verification message (within onetime.Verifications' limits:
+// past the account's, 429 and nothing changes; past the address's, the
+// change without a message); the old one, if it was verified, gets a
+// notice; every token sent to the old address is void. An address that
+// another account has verified is taken; one that others only claim is
+// not.
 package changeemail
 
 import (
@@ -26,15 +30,15 @@ type Interactor struct {
 	store    Store
 	hasher   Hasher
 	mailer   Mailer
-	links    onetime.Links
+	verify   onetime.Verifications
 	guard    auth.Guard
 	required bool // auth.require_email: an address cannot be removed
 	now      func() time.Time
 }
 
-// New returns the interactor.
-func New(store Store, hasher Hasher, mailer Mailer, links onetime.Links, guard auth.Guard, required bool, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, mailer: mailer, links: links, guard: guard, required: required, now: now}
+// New returns the interactor; verify sends the message to a new address.
+func New(store Store, hasher Hasher, mailer Mailer, verify onetime.Verifications, guard auth.Guard, required bool, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, mailer: mailer, verify: verify, guard: guard, required: required, now: now}
 }
 
 // Input is the new address ("" removes it), the current password, and the
@@ -66,9 +70,18 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		return user.User{}, apperr.Invalid(fields...)
 	}
 	u, now := actor.User, user.Timestamp(i.now())
+	var message onetime.Verification
+	if in.Email != "" && in.Email != u.Email {
+		// Counted before the password is checked, so that a full window
+		// (429) costs no hash; given back when the change is not made.
+		var err error
+		if message, err = i.verify.Reserve(ctx, i.store, now, u.ID, in.Email); err != nil {
+			return user.User{}, fmt.Errorf("change email: %w", err)
+		}
+	}
 	r, err := i.guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
-		return user.User{}, fmt.Errorf("change email: %w", err)
+		return user.User{}, fmt.Errorf("change email: %w", message.Abandon(ctx, err))
 	}
 	if in.Email == u.Email {
 		// Nothing changes; the right password still settles its attempt.
@@ -90,10 +103,8 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		if err := i.store.VoidTokens(ctx, u.ID, now); err != nil {
 			return err
 		}
-		if in.Email != "" {
-			if err := i.links.SendVerification(ctx, i.store, i.mailer, changed, in.Email, now); err != nil {
-				return err
-			}
+		if err := message.Send(ctx, i.store, i.mailer, changed, now); err != nil {
+			return err
 		}
 		if u.EmailVerified() && !strings.EqualFold(u.Email, in.Email) {
 			notice := mail.Message{Template: "email_changed", To: u.Email,
@@ -109,7 +120,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.EmailChanged, u.ID, u.ID, details))
 	})
 	if err != nil {
-		return user.User{}, fmt.Errorf("change email: %w", err)
+		return user.User{}, fmt.Errorf("change email: %w", message.Abandon(ctx, err))
 	}
 	return changed, nil
 }

@@ -3,6 +3,7 @@ package changeemail
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -32,6 +33,9 @@ func (f *fakeStore) ReplaceEmail(_ context.Context, u user.User, email string, _
 	if u.PasswordHash != f.stored {
 		return false, nil
 	}
+	if email == "taken@example.com" { // another account's verified address
+		return false, user.ErrEmailTaken
+	}
 	f.email = email
 	return true, nil
 }
@@ -52,15 +56,21 @@ func (f *fakeStore) VoidTokens(context.Context, uuid.UUID, time.Time) error {
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
+var guard = auth.Guard{PerUser: 3, PerIP: 50, Window: time.Minute, Key: []byte("k")}
+
 func setup(email string, verified bool) (*Interactor, *fakeStore, auth.Actor) {
-	f := &fakeStore{stored: "hash:password1", email: email}
+	i, f, _, a := setupWithHasher(email, verified)
+	return i, f, a
+}
+
+func setupWithHasher(email string, verified bool) (*Interactor, *fakeStore, *authtest.Hasher, auth.Actor) {
+	f, h := &fakeStore{stored: "hash:password1", email: email}, &authtest.Hasher{}
 	u := user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:password1", Email: email}
 	if verified {
 		u.EmailVerifiedAt = t0
 	}
-	links := onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}
-	guard := auth.Guard{PerUser: 3, PerIP: 50, Window: time.Minute, Key: []byte("k")}
-	return New(f, &authtest.Hasher{}, &f.Outbox, links, guard, false, func() time.Time { return t0 }), f, auth.Actor{User: u, SessionID: []byte{1}}
+	verify := onetime.Verifications{Links: onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, Key: []byte("address key")}
+	return New(f, h, &f.Outbox, verify, guard, false, func() time.Time { return t0 }), f, h, auth.Actor{User: u, SessionID: []byte{1}}
 }
 
 func TestChange(t *testing.T) {
@@ -98,5 +108,78 @@ func TestRefusals(t *testing.T) {
 	f.stored = "hash:password1"
 	if u, err := i.Execute(ctx, a, Input{CurrentPassword: "password1"}); err != nil || u.Email != "" || len(f.Messages) != 0 {
 		t.Fatalf("removal: %+v, %v, %+v", u, err, f.Messages)
+	}
+}
+
+// TestVerificationMessagesPerAccount: every change to an address counts in
+// the account's window; past onetime.VerificationsPerUser an hour it is 429
+// with Retry-After before the password is checked, and nothing changes. A
+// change refused for another reason (a wrong password) counts nothing.
+func TestVerificationMessagesPerAccount(t *testing.T) {
+	i, f, h, a := setupWithHasher("", false)
+	ctx := context.Background()
+	if _, err := i.Execute(ctx, a, Input{Email: "x@example.com", CurrentPassword: "guess"}); !errors.Is(err, auth.ErrWrongPassword) {
+		t.Fatalf("a wrong password: %v", err)
+	}
+	for n := range onetime.VerificationsPerUser {
+		address := fmt.Sprintf("address%d@example.com", n)
+		u, err := i.Execute(ctx, a, Input{Email: address, CurrentPassword: "password1"})
+		if err != nil || f.email != address {
+			t.Fatalf("change %d: %v", n+1, err)
+		}
+		a.User = u
+	}
+	verifies := h.Verifies
+	_, err := i.Execute(ctx, a, Input{Email: "one.more@example.com", CurrentPassword: "password1"})
+	if e, ok := apperr.As(err); !ok || e.Kind != apperr.KindTooManyRequests || e.RetryAfter != onetime.VerificationWindow {
+		t.Fatalf("change past the limit: %v", err)
+	}
+	if f.email == "one.more@example.com" || len(f.Messages) != onetime.VerificationsPerUser || h.Verifies != verifies {
+		t.Fatalf("past the limit: address %q, %d messages, %d password checks; want nothing changed, sent or checked", f.email, len(f.Messages), h.Verifies-verifies)
+	}
+	// Removing the address sends nothing, so it is not limited.
+	if _, err := i.Execute(ctx, a, Input{CurrentPassword: "password1"}); err != nil || f.email != "" {
+		t.Fatalf("removal past the limit: %v", err)
+	}
+}
+
+// TestVerificationMessagesPerAddress: past the address's cap (whoever
+// asked) the change is made, without a message.
+func TestVerificationMessagesPerAddress(t *testing.T) {
+	ctx := context.Background()
+	var i *Interactor
+	var f *fakeStore
+	var a auth.Actor
+	windows := map[string]authtest.Window{}
+	for n := range onetime.VerificationsPerAddress + 1 {
+		i, f, a = setup("", false)
+		f.Windows = windows // one store of windows, accounts of their own
+		u, err := i.Execute(ctx, a, Input{Email: "Victim@Example.com", CurrentPassword: "password1"})
+		if err != nil || u.Email != "Victim@Example.com" || f.email != u.Email || len(f.Events) != 1 {
+			t.Fatalf("change %d: %+v, %v", n+1, u, err)
+		}
+	}
+	if len(f.Messages) != 0 || len(f.Tokens) != 0 {
+		t.Fatalf("the change past the cap sent %+v", f.Messages)
+	}
+}
+
+// TestTakenAddressCountsNothing: a change refused after the password was
+// checked (another account's verified address) gives back the password
+// attempt and the message it had counted: as many of them as are sent
+// fill no window.
+func TestTakenAddressCountsNothing(t *testing.T) {
+	i, f, a := setup("", false)
+	ctx := context.Background()
+	for range onetime.VerificationsPerUser + guard.PerUser {
+		if _, err := i.Execute(ctx, a, Input{Email: "taken@example.com", CurrentPassword: "password1"}); !errors.Is(err, user.ErrEmailTaken) {
+			t.Fatalf("a taken address: %v", err)
+		}
+	}
+	if n := f.Count(guard.UserKey("alice")); n != 0 {
+		t.Fatalf("%d password attempts left counted", n)
+	}
+	if u, err := i.Execute(ctx, a, Input{Email: "free@example.com", CurrentPassword: "password1"}); err != nil || u.Email != "free@example.com" || len(f.Messages) != 1 {
+		t.Fatalf("a change after the refusals: %+v, %v", u, err)
 	}
 }

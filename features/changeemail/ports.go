@@ -12,13 +12,14 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store counts the password check, changes the address, voids the old
-// tokens, stores the new one and records the event, in one transaction.
+// Store counts the password check and the verification message, changes
+// the address, voids the old tokens, stores the new one and records the
+// event, in one transaction.
 type Store interface {
-	auth.ReauthStore // for guard.Reauthenticate and its Change
+	auth.ReauthStore          // for guard.Reauthenticate and its Change
+	onetime.VerificationStore // for onetime.Verifications' Reserve and Send
 	ReplaceEmail(ctx context.Context, u user.User, email string, now time.Time) (bool, error)
 	VoidTokens(ctx context.Context, userID uuid.UUID, now time.Time) error
-	InsertToken(ctx context.Context, t onetime.Token) error
 }
 
 // Hasher checks the current password.

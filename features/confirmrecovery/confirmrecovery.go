@@ -2,11 +2,15 @@
 // message. It ends every session of the user, voids their other recovery
 // links, clears their login throttle and marks the address verified (the
 // mail proved it); it never logs in. A login racing with it loses (its
-// session is stored only over the password it verified).
+// session is stored only over the password it verified). The token is
+// looked up before the new password is hashed, so an unusable one costs
+// no hash, and each unusable one counts in the client's login window (a
+// guess of a secret, like a wrong password: 429 once it is full).
 package confirmrecovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,10 +40,11 @@ func New(store Store, hasher Hasher, mailer Mailer, guard auth.Guard, minPasswor
 	return &Interactor{store: store, hasher: hasher, mailer: mailer, guard: guard, minPasswordLen: minPasswordLen, now: now}
 }
 
-// Input is the token and the new password.
+// Input is the token, the new password and the client asking.
 type Input struct {
 	Token       string
 	NewPassword string
+	ClientIP    string
 }
 
 // Execute sets the new password. Every unusable token (or one of an
@@ -55,14 +60,21 @@ func (i *Interactor) Execute(ctx context.Context, in Input) error {
 	if len(fields) > 0 {
 		return apperr.Invalid(fields...)
 	}
-	if _, ok := onetime.IDOf(in.Token); !ok {
-		return onetime.ErrInvalid // before the hash: a malformed token costs nothing
-	}
-	hash, err := i.hasher.Hash(ctx, in.NewPassword)
+	now := user.Timestamp(i.now())
+	// Counted before the token is looked up (exact under concurrency, as
+	// a password attempt); an unusable token stays counted, a usable one
+	// is given back with the change, and a fault gives it back.
+	attempt, err := auth.Reserve(ctx, i.store, now, i.guard.Window, auth.ErrTooManyAttempts, i.guard.ClientLimit(in.ClientIP))
 	if err != nil {
 		return fmt.Errorf("confirm recovery: %w", err)
 	}
-	now := user.Timestamp(i.now())
+	if err := i.usable(ctx, in.Token, now); err != nil {
+		return fmt.Errorf("confirm recovery: %w", settle(ctx, attempt, err))
+	}
+	hash, err := i.hasher.Hash(ctx, in.NewPassword)
+	if err != nil {
+		return fmt.Errorf("confirm recovery: %w", attempt.Abandon(ctx, err))
+	}
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		t, u, err := onetime.Redeem(ctx, i.store, in.Token, onetime.Recovery, now)
 		if err != nil {
@@ -85,7 +97,7 @@ func (i *Interactor) Execute(ctx context.Context, in Input) error {
 			return err
 		}
 		if !u.EmailVerified() {
-			if err := i.store.SetEmailVerified(ctx, u.ID, t.Email, now); err != nil {
+			if err := onetime.Verified(ctx, i.store, u.ID, t.Email, now); err != nil {
 				return err
 			}
 			u.EmailVerifiedAt = now
@@ -99,12 +111,37 @@ func (i *Interactor) Execute(ctx context.Context, in Input) error {
 			}
 		}
 		if notice, ok := mail.PasswordChanged(u, "with a recovery link"); ok {
-			return i.mailer.Queue(ctx, notice)
+			if err := i.mailer.Queue(ctx, notice); err != nil {
+				return err
+			}
 		}
-		return nil
+		return attempt.Succeeded(ctx) // a usable token is no guess
 	})
 	if err != nil {
-		return fmt.Errorf("confirm recovery: %w", err)
+		return fmt.Errorf("confirm recovery: %w", settle(ctx, attempt, err))
 	}
 	return nil
+}
+
+// usable returns onetime.ErrInvalid unless token is a recovery token that
+// may be used now, of an active account: read without a lock, before any
+// hash (Redeem checks it again, in the change's transaction).
+func (i *Interactor) usable(ctx context.Context, token string, now time.Time) error {
+	_, u, err := onetime.Find(ctx, i.store, token, onetime.Recovery, now)
+	if err != nil {
+		return err
+	}
+	if !u.IsActive {
+		return onetime.ErrInvalid
+	}
+	return nil
+}
+
+// settle ends the attempt of a confirmation that failed with cause: an
+// unusable token stays counted; anything else (a fault) is given back.
+func settle(ctx context.Context, attempt auth.Attempt, cause error) error {
+	if errors.Is(cause, onetime.ErrInvalid) {
+		return cause
+	}
+	return attempt.Abandon(ctx, cause)
 }

@@ -23,7 +23,8 @@ func (h *Handler) Handle(c *echo.Context) error {
 	if err := c.Bind(&req); err != nil {
 		return err
 	}
-	if err := h.interactor.Execute(c.Request().Context(), Input(req)); err != nil {
+	in := Input{Token: req.Token, NewPassword: req.NewPassword, ClientIP: c.RealIP()}
+	if err := h.interactor.Execute(c.Request().Context(), in); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

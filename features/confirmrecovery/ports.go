@@ -6,23 +6,24 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
-	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/onetime"
 )
 
-// Store finds and locks the token and its user, sets the password, ends
-// the sessions, voids the other recovery tokens, clears the login throttle,
+// Store counts the attempt in the client's window and looks the token up;
+// then finds and locks the token and its user, sets the password, ends the
+// sessions, voids the other recovery tokens, clears the login throttle,
 // marks the address verified and records the events, in one transaction.
 type Store interface {
+	auth.AttemptStore // for the client's window
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
-	onetime.Redeemer
+	onetime.Finder       // for onetime.Find
+	onetime.Redeemer     // for onetime.Redeem
+	onetime.AddressStore // for onetime.Verified
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error
 	VoidRecoveryTokens(ctx context.Context, userID uuid.UUID, now time.Time) error
 	DeleteUserSessions(ctx context.Context, userID uuid.UUID) (int, error)
-	ClearAttempts(ctx context.Context, key string) error
-	SetEmailVerified(ctx context.Context, userID uuid.UUID, email string, now time.Time) error
-	RecordEvent(ctx context.Context, e audit.Event) error
 }
 
 // Hasher hashes the new password.

@@ -20,14 +20,14 @@ type Interactor struct {
 	store  Store
 	hasher Hasher
 	mailer Mailer
-	links  onetime.Links
+	verify onetime.Verifications
 	rules  user.AccountRules
 	now    func() time.Time
 }
 
-// New returns the interactor.
-func New(store Store, hasher Hasher, mailer Mailer, links onetime.Links, rules user.AccountRules, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, mailer: mailer, links: links, rules: rules, now: now}
+// New returns the interactor; verify sends the message to a new address.
+func New(store Store, hasher Hasher, mailer Mailer, verify onetime.Verifications, rules user.AccountRules, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, mailer: mailer, verify: verify, rules: rules, now: now}
 }
 
 // Input is the new account; Email is optional unless the rules require it.
@@ -83,7 +83,8 @@ func (i *Interactor) FromConsole(ctx context.Context, in Input) (user.User, erro
 }
 
 // create hashes the password and stores the user, its verification
-// message and its user.created event in one transaction.
+// message (within onetime.Verifications' limits) and its user.created
+// event in one transaction.
 func (i *Interactor) create(ctx context.Context, actorID uuid.UUID, in Input, role user.Role, details map[string]any) (user.User, error) {
 	hash, err := i.hasher.Hash(ctx, in.Password)
 	if err != nil {
@@ -91,19 +92,25 @@ func (i *Interactor) create(ctx context.Context, actorID uuid.UUID, in Input, ro
 	}
 	u := user.New(in.Username, hash, role, i.now())
 	u.Email = in.Email
+	var message onetime.Verification
+	if u.Email != "" {
+		// An address others have sent too many messages to is still
+		// taken, without a message.
+		if message, err = i.verify.Reserve(ctx, i.store, u.CreatedAt, u.ID, u.Email); err != nil {
+			return user.User{}, fmt.Errorf("create user: %w", err)
+		}
+	}
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := i.store.InsertUser(ctx, u); err != nil {
 			return err
 		}
-		if u.Email != "" {
-			if err := i.links.SendVerification(ctx, i.store, i.mailer, u, u.Email, u.CreatedAt); err != nil {
-				return err
-			}
+		if err := message.Send(ctx, i.store, i.mailer, u, u.CreatedAt); err != nil {
+			return err
 		}
 		return i.store.RecordEvent(ctx, audit.New(ctx, u.CreatedAt, audit.UserCreated, actorID, u.ID, details))
 	})
 	if err != nil {
-		return user.User{}, fmt.Errorf("create user: %w", err)
+		return user.User{}, fmt.Errorf("create user: %w", message.Abandon(ctx, err))
 	}
 	return u, nil
 }

@@ -3,6 +3,7 @@ package createuser
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 type fakeStore struct {
 	users []user.User
 	audittest.Trail
+	authtest.Attempts
 	onetimetest.Outbox
 }
 
@@ -26,6 +28,8 @@ func (f *fakeStore) InsertUser(_ context.Context, u user.User) error {
 	f.users = append(f.users, u)
 	return nil
 }
+
+var verify = onetime.Verifications{Links: onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, Key: []byte("address key")}
 
 func actor(r user.Role) auth.Actor {
 	return auth.Actor{User: user.User{ID: user.NewID(), Role: r}, SessionID: []byte{1}}
@@ -48,7 +52,7 @@ func TestCreateUserRoles(t *testing.T) {
 	for _, tc := range tests {
 		f := &fakeStore{}
 		a := actor(tc.actor)
-		u, err := New(f, &authtest.Hasher{}, &f.Outbox, onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, user.AccountRules{MinPasswordLen: 8}, time.Now).Execute(context.Background(), a, Input{Username: "new.user", Password: "quiet-lamp-1", Role: tc.role})
+		u, err := New(f, &authtest.Hasher{}, &f.Outbox, verify, user.AccountRules{MinPasswordLen: 8}, time.Now).Execute(context.Background(), a, Input{Username: "new.user", Password: "quiet-lamp-1", Role: tc.role})
 		if tc.want == nil {
 			if err != nil || len(f.users) != 1 || string(u.Role) != tc.role || u.PasswordHash != "hash:quiet-lamp-1" || !u.IsActive {
 				t.Errorf("%s creating %s: %+v, %v", tc.actor, tc.role, u, err)
@@ -68,7 +72,7 @@ func TestCreateUserRoles(t *testing.T) {
 // user without one is refused before any hash.
 func TestCreateUserEmail(t *testing.T) {
 	f := &fakeStore{}
-	i := New(f, &authtest.Hasher{}, &f.Outbox, onetime.Links{VerificationURL: "http://app/#token={token}", VerificationTTL: time.Hour}, user.AccountRules{MinPasswordLen: 8, EmailRequired: true}, time.Now)
+	i := New(f, &authtest.Hasher{}, &f.Outbox, verify, user.AccountRules{MinPasswordLen: 8, EmailRequired: true}, time.Now)
 	a := actor(user.RoleAdmin)
 	_, err := i.Execute(context.Background(), a, Input{Username: "new.user", Password: "quiet-lamp-1", Role: "user"})
 	if e, ok := apperr.As(err); !ok || len(e.Fields) != 1 || e.Fields[0].Field != "email" || len(f.users) != 0 {
@@ -88,7 +92,7 @@ func TestCreateUserEmail(t *testing.T) {
 // via cli.
 func TestFromConsole(t *testing.T) {
 	f := &fakeStore{}
-	i := New(f, &authtest.Hasher{}, &f.Outbox, onetime.Links{}, user.AccountRules{MinPasswordLen: 8}, time.Now)
+	i := New(f, &authtest.Hasher{}, &f.Outbox, verify, user.AccountRules{MinPasswordLen: 8}, time.Now)
 	u, err := i.FromConsole(context.Background(), Input{Username: "root.admin", Password: "a long enough one", Role: "super_admin"})
 	if err != nil || u.Role != user.RoleSuperAdmin || u.PasswordHash != "hash:a long enough one" {
 		t.Fatalf("console: %+v, %v", u, err)
@@ -107,5 +111,23 @@ func TestFromConsole(t *testing.T) {
 	}
 	if len(f.Events) != 1 {
 		t.Fatalf("refused creations recorded %d events", len(f.Events)-1)
+	}
+}
+
+// TestCreateUsersWithOneAddress: creations share the address's cap with
+// every other message to it: past it the account is created, without a
+// message.
+func TestCreateUsersWithOneAddress(t *testing.T) {
+	f := &fakeStore{}
+	i := New(f, &authtest.Hasher{}, &f.Outbox, verify, user.AccountRules{MinPasswordLen: 8}, time.Now)
+	a := actor(user.RoleAdmin)
+	for n := range onetime.VerificationsPerAddress + 1 {
+		in := Input{Username: fmt.Sprintf("new.user%d", n), Password: "quiet-lamp-1", Role: "user", Email: "Shared@Example.com"}
+		if _, err := i.Execute(context.Background(), a, in); err != nil {
+			t.Fatalf("creation %d: %v", n+1, err)
+		}
+	}
+	if len(f.users) != onetime.VerificationsPerAddress+1 || len(f.Messages) != onetime.VerificationsPerAddress {
+		t.Fatalf("%d users, %d messages; want %d messages", len(f.users), len(f.Messages), onetime.VerificationsPerAddress)
 	}
 }

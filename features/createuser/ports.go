@@ -9,11 +9,12 @@ import (
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store stores the new user and its event in one transaction.
+// Store counts the verification message in its windows, and stores the
+// new user, its message's token and its event in one transaction.
 type Store interface {
+	onetime.VerificationStore // for onetime.Verifications' Reserve and Send
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	InsertUser(ctx context.Context, u user.User) error
-	InsertToken(ctx context.Context, t onetime.Token) error
 	RecordEvent(ctx context.Context, e audit.Event) error
 }
 

@@ -1,5 +1,9 @@
 // Package sendverification sends the caller a new message to verify their
-// address: at most one a minute, none for an address already verified.
+// address: none for an address already verified, and within
+// onetime.Verifications' limits: a minute after the last message to the
+// account, at most five an hour to the account (whatever sent them:
+// signup, a change, a resend), at most five an hour to the address
+// (whoever asked).
 package sendverification
 
 import (
@@ -12,9 +16,6 @@ import (
 	"github.com/cleanslice/cleanslice/shared/onetime"
 )
 
-// Interval is how often a user may ask for a verification message.
-const Interval = time.Minute
-
 // ErrAlreadyVerified: the address needs no verification.
 var ErrAlreadyVerified = &apperr.Error{Kind: apperr.KindConflict, Code: "email_already_verified", Message: "your email address is verified already"}
 
@@ -22,13 +23,13 @@ var ErrAlreadyVerified = &apperr.Error{Kind: apperr.KindConflict, Code: "email_a
 type Interactor struct {
 	store  Store
 	mailer Mailer
-	links  onetime.Links
+	verify onetime.Verifications
 	now    func() time.Time
 }
 
 // New returns the interactor.
-func New(store Store, mailer Mailer, links onetime.Links, now func() time.Time) *Interactor {
-	return &Interactor{store: store, mailer: mailer, links: links, now: now}
+func New(store Store, mailer Mailer, verify onetime.Verifications, now func() time.Time) *Interactor {
+	return &Interactor{store: store, mailer: mailer, verify: verify, now: now}
 }
 
 // Execute queues a verification message to the caller's address.
@@ -44,18 +45,15 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor) error {
 		return ErrAlreadyVerified
 	}
 	now := i.now()
-	tooSoon := func(wait time.Duration) *apperr.Error {
-		return &apperr.Error{Kind: apperr.KindTooManyRequests, Code: "too_many_attempts", Message: "a verification message was sent less than a minute ago; check your mail", RetryAfter: wait}
-	}
-	attempt, err := auth.Reserve(ctx, i.store, now, Interval, tooSoon, auth.Limit{Key: "verification:" + u.ID.String(), Max: 1})
+	message, err := i.verify.ReserveResend(ctx, i.store, now, u.ID, u.Email)
 	if err != nil {
 		return fmt.Errorf("send verification: %w", err)
 	}
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
-		return i.links.SendVerification(ctx, i.store, i.mailer, u, u.Email, now)
+		return message.Send(ctx, i.store, i.mailer, u, now)
 	})
 	if err != nil {
-		return fmt.Errorf("send verification: %w", attempt.Abandon(ctx, err))
+		return fmt.Errorf("send verification: %w", message.Abandon(ctx, err))
 	}
 	return nil
 }

@@ -4,19 +4,18 @@ import (
 	"context"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
-	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store counts the attempt in the client's signup window, and stores the
-// new user and its event in one transaction.
+// Store counts the attempt in the client's signup window and the
+// verification message in its windows, and stores the new user, its
+// message's token and its event in one transaction.
 type Store interface {
-	auth.AttemptStore
+	onetime.VerificationStore // for the signup window, and onetime.Verifications' Reserve and Send
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	InsertUser(ctx context.Context, u user.User) error
-	InsertToken(ctx context.Context, t onetime.Token) error
 	RecordEvent(ctx context.Context, e audit.Event) error
 }
 

@@ -19,7 +19,7 @@ type Interactor struct {
 	store  Store
 	hasher Hasher
 	mailer Mailer
-	links  onetime.Links
+	verify onetime.Verifications
 	limit  Limit
 	rules  user.AccountRules
 	now    func() time.Time
@@ -34,9 +34,9 @@ type Limit struct {
 	Window time.Duration
 }
 
-// New returns the interactor.
-func New(store Store, hasher Hasher, mailer Mailer, links onetime.Links, limit Limit, rules user.AccountRules, now func() time.Time) *Interactor {
-	return &Interactor{store: store, hasher: hasher, mailer: mailer, links: links, limit: limit, rules: rules, now: now}
+// New returns the interactor; verify sends the message to a new address.
+func New(store Store, hasher Hasher, mailer Mailer, verify onetime.Verifications, limit Limit, rules user.AccountRules, now func() time.Time) *Interactor {
+	return &Interactor{store: store, hasher: hasher, mailer: mailer, verify: verify, limit: limit, rules: rules, now: now}
 }
 
 // Input is what a new user chooses (Email is optional unless the rules
@@ -71,19 +71,25 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 	}
 	u := user.New(in.Username, hash, user.RoleUser, now)
 	u.Email = in.Email
+	var message onetime.Verification
+	if u.Email != "" {
+		// An address others have sent too many messages to is still
+		// taken, without a message (message.Sends() is false).
+		if message, err = i.verify.Reserve(ctx, i.store, now, u.ID, u.Email); err != nil {
+			return user.User{}, fmt.Errorf("sign up: %w", err)
+		}
+	}
 	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if err := i.store.InsertUser(ctx, u); err != nil {
 			return err
 		}
-		if u.Email != "" {
-			if err := i.links.SendVerification(ctx, i.store, i.mailer, u, u.Email, now); err != nil {
-				return err
-			}
+		if err := message.Send(ctx, i.store, i.mailer, u, now); err != nil {
+			return err
 		}
 		return i.store.RecordEvent(ctx, audit.New(ctx, u.CreatedAt, audit.UserSignedUp, uuid.Nil, u.ID, nil))
 	})
 	if err != nil {
-		return user.User{}, fmt.Errorf("sign up: %w", err)
+		return user.User{}, fmt.Errorf("sign up: %w", message.Abandon(ctx, err))
 	}
 	return u, nil
 }

@@ -3,6 +3,7 @@ package signup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -34,13 +35,13 @@ func (f *fakeStore) InsertUser(_ context.Context, u user.User) error {
 	return nil
 }
 
-var links = onetime.Links{VerificationURL: "http://app/verify#token={token}", VerificationTTL: time.Hour}
+var verify = onetime.Verifications{Links: onetime.Links{VerificationURL: "http://app/verify#token={token}", VerificationTTL: time.Hour}, Key: []byte("address key")}
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 123456789, time.UTC)
 
 func setup() (*Interactor, *fakeStore, *authtest.Hasher) {
 	s, h := &fakeStore{}, &authtest.Hasher{}
-	return New(s, h, &s.Outbox, links, Limit{Max: 3, Window: time.Hour}, user.AccountRules{MinPasswordLen: 8}, func() time.Time { return t0 }), s, h
+	return New(s, h, &s.Outbox, verify, Limit{Max: 3, Window: time.Hour}, user.AccountRules{MinPasswordLen: 8}, func() time.Time { return t0 }), s, h
 }
 
 func TestSignup(t *testing.T) {
@@ -117,7 +118,7 @@ func TestSignupsPerClient(t *testing.T) {
 	if err := try("fourth.one", "2001:db9::5"); err != nil {
 		t.Fatalf("another network: %v", err)
 	}
-	unlimited := New(s, h, &s.Outbox, links, Limit{}, user.AccountRules{MinPasswordLen: 8}, func() time.Time { return t0 })
+	unlimited := New(s, h, &s.Outbox, verify, Limit{}, user.AccountRules{MinPasswordLen: 8}, func() time.Time { return t0 })
 	if _, err := unlimited.Execute(ctx, auth.Actor{}, Input{Username: "fifth.one", Password: "long enough", ClientIP: "2001:db8::1"}); err != nil {
 		t.Fatalf("limit 0: %v", err)
 	}
@@ -139,5 +140,40 @@ func TestSignupWithAddressQueuesVerification(t *testing.T) {
 	m, tok := s.Messages[0], s.Tokens[0]
 	if m.To != "With@Example.com" || m.Template != "verify_email" || !m.Secret || tok.UserID != u.ID || tok.Email != u.Email || tok.Purpose != onetime.VerifyEmail {
 		t.Fatalf("message %+v, token %+v", m, tok)
+	}
+}
+
+// TestSignupsWithOneAddress: messages to one address are capped whoever
+// asks: past onetime.VerificationsPerAddress an hour, a signup with it
+// still succeeds, without a message; a signup that fails counts nothing.
+func TestSignupsWithOneAddress(t *testing.T) {
+	i, s, _ := setup()
+	i.limit = Limit{}
+	ctx := context.Background()
+	signup := func(name, email string) error {
+		_, err := i.Execute(ctx, auth.Actor{}, Input{Username: name, Password: "long enough", Email: email})
+		return err
+	}
+	if err := signup("first.one", "victim@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := signup("FIRST.ONE", "victim@example.com"); !errors.Is(err, user.ErrUsernameTaken) {
+		t.Fatalf("a taken name: %v", err)
+	}
+	for n := 2; n <= onetime.VerificationsPerAddress+2; n++ {
+		if err := signup(fmt.Sprintf("account.%d", n), "VICTIM@example.com"); err != nil {
+			t.Fatalf("signup %d with the address: %v", n, err)
+		}
+	}
+	if len(s.users) != onetime.VerificationsPerAddress+2 || len(s.Messages) != onetime.VerificationsPerAddress || len(s.Tokens) != onetime.VerificationsPerAddress {
+		t.Fatalf("%d users, %d messages, %d tokens; want %d users and %d messages (the refused signup counted nothing)",
+			len(s.users), len(s.Messages), len(s.Tokens), onetime.VerificationsPerAddress+2, onetime.VerificationsPerAddress)
+	}
+	if err := signup("another.one", "someone.else@example.com"); err != nil || len(s.Messages) != onetime.VerificationsPerAddress+1 {
+		t.Fatalf("another address: %v, %d messages", err, len(s.Messages))
+	}
+	s.Windows = nil // an hour later
+	if err := signup("later.one", "victim@example.com"); err != nil || len(s.Messages) != onetime.VerificationsPerAddress+2 {
+		t.Fatalf("after the window: %v, %d messages", err, len(s.Messages))
 	}
 }

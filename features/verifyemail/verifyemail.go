@@ -1,12 +1,12 @@
 // Package verifyemail confirms a user's address with the token that a
 // verification message carried. Whoever holds the link may use it (the
 // mail proves the address, not who clicks), once, before it expires, and
-// only while the address is still the user's.
+// only while the address is still the user's. Every other account's
+// unverified claim of the address ends with it (onetime.Verified).
 package verifyemail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -42,11 +42,10 @@ func (i *Interactor) Execute(ctx context.Context, token string) error {
 		if u.EmailVerified() {
 			return nil // verified already (by another message): nothing changes
 		}
-		// Only while the address is still the one the token was sent to:
-		// a change of address racing with this wins.
-		if err := i.store.SetEmailVerified(ctx, u.ID, t.Email, now); errors.Is(err, user.ErrNotFound) {
-			return onetime.ErrInvalid
-		} else if err != nil {
+		// Only while the address is still the one the token was sent to
+		// (a change of address racing with this wins) and no other
+		// account has verified it.
+		if err := onetime.Verified(ctx, i.store, u.ID, t.Email, now); err != nil {
 			return err
 		}
 		return i.store.RecordEvent(ctx, audit.New(ctx, now, audit.EmailVerified, uuid.Nil, u.ID, nil))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
@@ -115,11 +117,13 @@ func (d *Deliverer) attempt(ctx context.Context, m sqlstore.Mail) {
 		log.Info("mail sent")
 	case errors.Is(err, ErrPermanent), errors.Is(err, errExpired), m.Attempts >= d.MaxAttempts,
 		!m.ExpiresAt.IsZero() && !next.Before(m.ExpiresAt):
-		result, rerr = "failed", d.Store.MailFailed(rctx, m.ID, now, err.Error())
-		log.Warn("mail given up", "error", err)
+		reason := Redact(err.Error(), m.To)
+		result, rerr = "failed", d.Store.MailFailed(rctx, m.ID, now, reason)
+		log.Warn("mail given up", "error", reason)
 	default:
-		result, rerr = "retried", d.Store.MailRetry(rctx, m.ID, next, err.Error())
-		log.Warn("mail delivery failed; will retry", "error", err, "retry_in", next.Sub(now).String())
+		reason := Redact(err.Error(), m.To)
+		result, rerr = "retried", d.Store.MailRetry(rctx, m.ID, next, reason)
+		log.Warn("mail delivery failed; will retry", "error", reason, "retry_in", next.Sub(now).String())
 	}
 	if rerr != nil {
 		log.Error("mail delivery: record the result", "result", result, "error", rerr)
@@ -131,6 +135,51 @@ func (d *Deliverer) attempt(ctx context.Context, m sqlstore.Mail) {
 }
 
 var errExpired = errors.New("expired before it could be sent")
+
+// Redact returns a delivery error's text as it may be logged and stored
+// (the outbox's last_error): with the recipient, and anything else that
+// looks like an address, replaced by "[address]". An SMTP refusal keeps
+// its command, code and the server's words, which often repeat the
+// recipient ("550 5.1.1 <bob@example.com>: user unknown"), as the mail
+// library's own message does ("affected recipient(s): ...").
+func Redact(reason, recipient string) string {
+	if recipient != "" {
+		reason = replaceFold(reason, recipient, "[address]")
+	}
+	return addressLike.ReplaceAllString(reason, "[address]")
+}
+
+// addressLike is a run of characters around an @ that an address may hold
+// unquoted.
+var addressLike = regexp.MustCompile(`[^\s<>"'()\[\],;:@]+@[^\s<>"'()\[\],;:@]+`)
+
+// replaceFold replaces every occurrence of old in s, ignoring ASCII case
+// (addresses are ASCII), by repl.
+func replaceFold(s, old, repl string) string {
+	var b strings.Builder
+	lower, lowerOld := asciiLower(s), asciiLower(old)
+	for {
+		i := strings.Index(lower, lowerOld)
+		if i < 0 || old == "" {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString(repl)
+		s, lower = s[i+len(old):], lower[i+len(old):]
+	}
+}
+
+// asciiLower folds A-Z alone, byte by byte: the result has s's length.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
 
 // retryDelay is the wait after the attempts-th failed attempt.
 func retryDelay(attempts int) time.Duration {

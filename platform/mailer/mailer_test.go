@@ -344,3 +344,105 @@ func TestSMTPTLS(t *testing.T) {
 		t.Fatalf("starttls to a server without it: %v, %d received", err, len(plain.Messages()))
 	}
 }
+
+// TestRefusalsKeepNoAddress: a real SMTP server refuses the recipient
+// (550, then 451 for another), repeating the address in its answer as
+// servers do: the outbox's last_error and the log lines keep the code and
+// the server's words, never the address.
+func TestRefusalsKeepNoAddress(t *testing.T) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			store := dbtest.Open(t, engine)
+			srv := mailtest.Start(t)
+			tr, err := mailer.NewSMTPTransport(mailer.SMTP{URL: srv.URL(), TLS: "none", Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tpl, _ := mailer.LoadTemplates("")
+			var logs strings.Builder
+			var mu sync.Mutex
+			d := &mailer.Deliverer{Store: store, Transport: tr, From: "no-reply@localhost", MaxAttempts: 3,
+				Log: slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil)), Now: func() time.Time { return t0 }}
+			ctx := context.Background()
+			outbox := mailer.NewOutbox(store, tpl, func() time.Time { return t0 })
+			for _, to := range []string{"Bob.Smith@Example.com", "carol@example.org"} {
+				err := store.WithinTx(ctx, func(ctx context.Context) error {
+					return outbox.Queue(ctx, mail.Message{Template: "verify_email", To: to, Fields: fields("http://x/#token=t"), Secret: true})
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				code := 550
+				if to == "carol@example.org" {
+					code = 451
+				}
+				srv.RefuseRecipients(code)
+				if n, err := d.DeliverDue(ctx); n != 1 || err != nil {
+					t.Fatalf("delivery to %s: %d, %v", to, n, err)
+				}
+			}
+			rows, err := store.DB().Query(`SELECT recipient, last_error, failed_at IS NOT NULL FROM mail_outbox`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			got := map[string]string{}
+			for rows.Next() {
+				var to, reason string
+				var failed bool
+				if err := rows.Scan(&to, &reason, &failed); err != nil {
+					t.Fatal(err)
+				}
+				got[to] = fmt.Sprintf("%v %s", failed, reason)
+			}
+			for to, want := range map[string]string{"Bob.Smith@Example.com": "true", "carol@example.org": "false"} {
+				r := got[to]
+				if !strings.HasPrefix(r, want+" ") || !strings.Contains(r, "Recipient address rejected") || !strings.Contains(r, "[address]") {
+					t.Errorf("%s: last_error %q, want failed %s with the server's words", to, r, want)
+				}
+				if strings.Contains(r, "@") || strings.Contains(strings.ToLower(r), strings.ToLower(strings.Split(to, "@")[0])) {
+					t.Errorf("%s: the address is in last_error %q", to, r)
+				}
+			}
+			if !strings.Contains(got["Bob.Smith@Example.com"], "550") || !strings.Contains(got["carol@example.org"], "451") {
+				t.Errorf("the codes are lost: %v", got)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !strings.Contains(logs.String(), "mail given up") || strings.Contains(strings.ToLower(logs.String()), "bob.smith") || strings.Contains(logs.String(), "carol@") {
+				t.Errorf("log lines:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+// TestRedact: the recipient in any case, quoted or not, and anything else
+// shaped like an address, are gone; the rest stays.
+func TestRedact(t *testing.T) {
+	for _, c := range []struct{ in, to, want string }{
+		{`550 5.1.1 <BOB@example.COM>: unknown, affected recipient(s): bob@example.com`, "bob@example.com",
+			`550 5.1.1 <[address]>: unknown, affected recipient(s): [address]`},
+		{`recipient: mail: no angle-addr "john doe"@Example.com`, `"John Doe"@example.com`,
+			`recipient: mail: no angle-addr [address]`},
+		{`550 no such user other@example.net (forwarded), id <abc@mx>`, "bob@example.com",
+			`550 no such user [address] (forwarded), id <[address]>`},
+		{`dial tcp 127.0.0.1:25: connection refused; ünïcode`, "bob@example.com",
+			`dial tcp 127.0.0.1:25: connection refused; ünïcode`},
+	} {
+		if got := mailer.Redact(c.in, c.to); got != c.want {
+			t.Errorf("Redact(%q, %q) = %q, want %q", c.in, c.to, got, c.want)
+		}
+	}
+}

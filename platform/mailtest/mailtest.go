@@ -42,6 +42,10 @@ type Server struct {
 	refuse *smtp.SMTPError
 	srv    *smtp.Server
 	ln     net.Listener
+
+	// refuseRcpt, when set, answers every RCPT TO with it, naming the
+	// recipient as real servers do.
+	refuseRcpt int
 }
 
 // Start runs a server on a free loopback port until the test ends.
@@ -159,6 +163,16 @@ func (s *Server) Refuse(code int) {
 	}
 }
 
+// RefuseRecipients makes every RCPT TO get code (a 4xx or 5xx) with the
+// words a real server answers an unknown mailbox with, which repeat the
+// address ("550 5.1.1 <bob@example.com>: Recipient address rejected");
+// 0 accepts again.
+func (s *Server) RefuseRecipients(code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseRcpt = code
+}
+
 // Messages returns what the server has received.
 func (s *Server) Messages() []Received {
 	s.mu.Lock()
@@ -199,6 +213,13 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.s.mu.Lock()
+	code := x.s.refuseRcpt
+	x.s.mu.Unlock()
+	if code != 0 {
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 1, 1},
+			Message: "<" + to + ">: Recipient address rejected: User unknown in virtual mailbox table"}
+	}
 	x.to = to
 	return nil
 }

@@ -12,25 +12,28 @@ import (
 )
 
 // reserveAttemptsSQL returns the statement that counts one attempt in n
-// windows ($1 now, $2 the oldest start still current, then each window's
-// key and limit) unless a window is full, and returns the key and start of
-// each window it counted in. One statement: the row locks it takes, in the
-// order of its VALUES, make concurrent reservations on any number of
-// replicas count one after the other.
+// windows ($1 now, $2 the oldest start still current, $3 the end of a
+// window begun now, then each window's key and limit) unless a window is
+// full, and returns the key and start of each window it counted in. One
+// statement: the row locks it takes, in the order of its VALUES, make
+// concurrent reservations on any number of replicas count one after the
+// other. A window records its end when it begins, so that the purge keeps
+// it for its own length (Purge).
 func reserveAttemptsSQL(n int) string {
 	var values, limits strings.Builder
 	for k := range n {
-		key, limit := 3+2*k, 4+2*k
+		key, limit := 4+2*k, 5+2*k
 		if k > 0 {
 			values.WriteString(", ")
 		}
-		fmt.Fprintf(&values, "($%d, 1, $1)", key)
+		fmt.Fprintf(&values, "($%d, 1, $1, $3)", key)
 		fmt.Fprintf(&limits, " WHEN $%d THEN CAST($%d AS integer)", key, limit)
 	}
-	return `INSERT INTO attempt_windows (key, attempts, window_start) VALUES ` + values.String() + `
+	return `INSERT INTO attempt_windows (key, attempts, window_start, window_end) VALUES ` + values.String() + `
 	ON CONFLICT (key) DO UPDATE SET
 	  attempts     = CASE WHEN attempt_windows.window_start <= $2 THEN 1 ELSE attempt_windows.attempts + 1 END,
-	  window_start = CASE WHEN attempt_windows.window_start <= $2 THEN excluded.window_start ELSE attempt_windows.window_start END
+	  window_start = CASE WHEN attempt_windows.window_start <= $2 THEN excluded.window_start ELSE attempt_windows.window_start END,
+	  window_end   = CASE WHEN attempt_windows.window_start <= $2 THEN excluded.window_end ELSE attempt_windows.window_end END
 	WHERE attempt_windows.window_start <= $2 OR attempt_windows.attempts < CASE excluded.key` + limits.String() + ` END
 	RETURNING key, window_start`
 }
@@ -57,7 +60,7 @@ func (s *Store) ReserveAttempts(ctx context.Context, now time.Time, length time.
 	if query == "" {
 		return nil, fmt.Errorf("reserve attempts: %d windows at once", len(limits))
 	}
-	args := []any{ts(now), ts(now.Add(-length))}
+	args := []any{ts(now), ts(now.Add(-length)), ts(now.Add(length))}
 	for _, l := range limits {
 		args = append(args, l.Key, l.Max)
 	}
@@ -107,12 +110,20 @@ func (s *Store) ClearAttempts(ctx context.Context, key string) error {
 	return s.translate("clear attempts", err)
 }
 
-// DeleteStaleAttempts removes windows that started before cutoff, in
-// batches through the window_start index.
-func (s *Store) DeleteStaleAttempts(ctx context.Context, cutoff time.Time) (int64, error) {
-	return s.deleteInBatches(ctx, "delete stale attempt windows", s.purgeAttempts(), ts(cutoff))
+// DeleteStaleAttempts removes the windows that have ended by now and
+// began keep or more before it, in batches (see purgeAttempts).
+func (s *Store) DeleteStaleAttempts(ctx context.Context, now time.Time, keep time.Duration) (int64, error) {
+	return s.deleteInBatches(ctx, "delete stale attempt windows", s.purgeAttempts(), ts(now.Add(-keep)), ts(now))
 }
 
+// purgeAttempts deletes ($3 rows at most) the windows that began before $1
+// and have ended by $2: each window is kept for its own length, recorded
+// when it began (window_end), so that purging the short windows never
+// shortens a long one (the hourly caps). A window without its end, written
+// by a release before migration 000023, ends $1 after its start, as that
+// release purged it. The batch is found through the window_start index:
+// $1, the longest configured window, keeps the ended windows it passes
+// over to the few longer ones.
 func (s *Store) purgeAttempts() string {
-	return s.batchDelete("attempt_windows", "key", "window_start < $1", "")
+	return s.batchDeleteLimit("attempt_windows", "key", "window_start < $1 AND (window_end IS NULL OR window_end <= $2)", "", "$3")
 }

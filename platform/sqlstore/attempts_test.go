@@ -76,7 +76,7 @@ func TestAttemptWindows(t *testing.T) {
 		if err := s.ClearAttempts(ctx, "user:k"); err != nil || attempts(t, s, "user:k") != -1 {
 			t.Fatalf("after clearing: %v, %d", err, attempts(t, s, "user:k"))
 		}
-		if n, err := s.DeleteStaleAttempts(ctx, t0.Add(time.Minute)); err != nil || n != 1 {
+		if n, err := s.DeleteStaleAttempts(ctx, t0.Add(window+time.Minute), window); err != nil || n != 1 {
 			t.Fatalf("DeleteStaleAttempts = %d, %v", n, err)
 		}
 		// Two windows in one statement, each with its own limit: a full

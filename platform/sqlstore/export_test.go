@@ -26,10 +26,10 @@ func (s *Store) PurgeQueries() (sessions, attempts string) {
 // CredentialQueries returns the queries of the attempt windows and of the
 // credential checks, with sample parameters, for plan tests.
 func (s *Store) CredentialQueries(userID any, key string, at time.Time) []ListQuery {
-	start, cutoff := ts(at), ts(at.Add(-time.Hour))
+	start, cutoff, end := ts(at), ts(at.Add(-time.Hour)), ts(at.Add(time.Hour))
 	return []ListQuery{
-		{reserveAttempts[1], []any{start, cutoff, key, 5}},
-		{reserveAttempts[2], []any{start, cutoff, key, 5, key + "x", 50}},
+		{reserveAttempts[1], []any{start, cutoff, end, key, 5}},
+		{reserveAttempts[2], []any{start, cutoff, end, key, 5, key + "x", 50}},
 		{attemptWindowSQL, []any{key}},
 		{releaseAttemptSQL, []any{key, start}},
 		{clearAttemptsSQL, []any{key}},
@@ -54,11 +54,15 @@ func (s *Store) MailQueries(at time.Time) []ListQuery {
 // parameters, for plan tests.
 func (s *Store) AddressQueries(userID any, at time.Time) []ListQuery {
 	return []ListQuery{
-		{`SELECT ` + userColumns + ` FROM users WHERE lower(email) = lower($1)`, []any{"Someone@Example.com"}},
+		{userByEmailSQL, []any{"Someone@Example.com"}},
+		{emailTakenSQL, []any{"Someone@Example.com", userID}},
+		{clearEmailClaimsSQL, []any{"Someone@Example.com", userID, ts(at)}},
+		{tokenSQL, []any{make([]byte, 32)}},
+		{tokenSQL + s.d.ForUpdate, []any{make([]byte, 32)}},
 		{`UPDATE one_time_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL`, []any{userID, ts(at)}},
 		{`UPDATE one_time_tokens SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL AND purpose = 'recovery'`, []any{userID, ts(at)}},
-		{`UPDATE users SET email_verified_at = $3, updated_at = $3 WHERE id = $1 AND lower(email) = lower($2)`, []any{userID, "a@example.com", ts(at)}},
-		{`UPDATE users SET email = $2, email_verified_at = NULL, updated_at = $3 WHERE id = $1 AND password_hash = $4`, []any{userID, "a@example.com", ts(at), "$hash"}},
+		{setEmailVerifiedSQL, []any{userID, "a@example.com", ts(at)}},
+		{replaceEmailSQL, []any{userID, "a@example.com", ts(at), "$hash"}},
 	}
 }
 

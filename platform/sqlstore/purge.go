@@ -9,7 +9,11 @@ import (
 // Retention is how long Purge keeps the rows whose end is not their own
 // expiry.
 type Retention struct {
-	Attempts time.Duration // attempt windows, from their start: the longest window
+	// Attempts is how long from its start an attempt window is kept at
+	// least: the longest configured window. A window is kept until it
+	// ends (each for its own length), and a window written without its
+	// end, by a release before migration 000023, this long.
+	Attempts time.Duration
 	Audit    time.Duration // audit events; 0 keeps them all
 	Mail     time.Duration // finished messages of the outbox, from their creation
 }
@@ -17,7 +21,7 @@ type Retention struct {
 // Purged counts the rows one Purge deleted, by kind.
 type Purged struct {
 	Sessions       int64 // expired sessions
-	AttemptWindows int64 // attempt windows past Retention.Attempts
+	AttemptWindows int64 // attempt windows that have ended (and are Retention.Attempts old)
 	Mail           int64 // finished messages past Retention.Mail
 	Tokens         int64 // expired one-time tokens
 	PendingLogins  int64 // expired pending logins
@@ -30,8 +34,8 @@ func (p Purged) Total() int64 {
 	return p.Sessions + p.AttemptWindows + p.Mail + p.Tokens + p.PendingLogins + p.Ceremonies + p.AuditEvents
 }
 
-// Purge deletes, as of now, the expired sessions, attempt windows older than
-// keep.Attempts, finished mail older than keep.Mail, expired one-time
+// Purge deletes, as of now, the expired sessions, attempt windows that have
+// ended (each kept for its own length, and at least keep.Attempts), finished mail older than keep.Mail, expired one-time
 // tokens, pending logins and WebAuthn ceremonies, and audit events older
 // than keep.Audit (none when it is 0), and reports how many of each. Each
 // kind goes in bounded batches of its own (deleteInBatches), never in one
@@ -42,24 +46,24 @@ func (p Purged) Total() int64 {
 func (s *Store) Purge(ctx context.Context, now time.Time, keep Retention) (Purged, error) {
 	var p Purged
 	type kind struct {
-		what   string    // for the error
-		n      *int64    // its count in p
-		query  string    // its batch delete (batchDelete)
-		cutoff time.Time // $1 of query
+		what  string // for the error
+		n     *int64 // its count in p
+		query string // its batch delete (batchDelete)
+		args  []any  // its parameters before the batch size
 	}
 	kinds := []kind{
-		{"expired sessions", &p.Sessions, s.purgeSessions(), now},
-		{"stale attempt windows", &p.AttemptWindows, s.purgeAttempts(), now.Add(-keep.Attempts)},
-		{"old mail", &p.Mail, s.purgeMail(), now.Add(-keep.Mail)},
-		{"expired tokens", &p.Tokens, s.purgeTokens(), now},
-		{"expired pending logins", &p.PendingLogins, s.purgePendingLogins(), now},
-		{"expired webauthn ceremonies", &p.Ceremonies, s.purgeCeremonies(), now},
+		{"expired sessions", &p.Sessions, s.purgeSessions(), []any{ts(now)}},
+		{"stale attempt windows", &p.AttemptWindows, s.purgeAttempts(), []any{ts(now.Add(-keep.Attempts)), ts(now)}},
+		{"old mail", &p.Mail, s.purgeMail(), []any{ts(now.Add(-keep.Mail))}},
+		{"expired tokens", &p.Tokens, s.purgeTokens(), []any{ts(now)}},
+		{"expired pending logins", &p.PendingLogins, s.purgePendingLogins(), []any{ts(now)}},
+		{"expired webauthn ceremonies", &p.Ceremonies, s.purgeCeremonies(), []any{ts(now)}},
 	}
 	if keep.Audit > 0 {
-		kinds = append(kinds, kind{"old audit events", &p.AuditEvents, s.purgeAuditEvents(), now.Add(-keep.Audit)})
+		kinds = append(kinds, kind{"old audit events", &p.AuditEvents, s.purgeAuditEvents(), []any{ts(now.Add(-keep.Audit))}})
 	}
 	for _, k := range kinds {
-		n, err := s.deleteInBatches(ctx, "purge "+k.what, k.query, ts(k.cutoff))
+		n, err := s.deleteInBatches(ctx, "purge "+k.what, k.query, k.args...)
 		*k.n = n
 		if err != nil {
 			return p, err
@@ -78,11 +82,17 @@ const PurgeBatch = 250
 // when set, is that index's column: the batch is then the oldest rows, read
 // in index order, so no data layout can make a scan look cheaper.
 func (s *Store) batchDelete(table, key, where, order string) string {
+	return s.batchDeleteLimit(table, key, where, order, "$2")
+}
+
+// batchDeleteLimit is batchDelete with the batch size in parameter limit,
+// for a where of more than one parameter.
+func (s *Store) batchDeleteLimit(table, key, where, order, limit string) string {
 	if order != "" {
 		where += ` ORDER BY ` + order
 	}
 	return `DELETE FROM ` + table + ` WHERE ` + key + ` ` +
-		fmt.Sprintf(s.d.InSubquery, `SELECT `+key+` FROM `+table+` WHERE `+where+` LIMIT $2`)
+		fmt.Sprintf(s.d.InSubquery, `SELECT `+key+` FROM `+table+` WHERE `+where+` LIMIT `+limit)
 }
 
 // deleteInBatches runs query, a DELETE whose last parameter is the batch

@@ -188,3 +188,52 @@ func TestPurgeStopsAtAFailure(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeKeepsEachWindowForItsLength: with the configured windows under
+// an hour (Retention.Attempts 15 minutes), a purge takes the ended short
+// windows and keeps an hourly one (a recovery cap) until its own end; a
+// window written without its end (by the release before) goes after
+// Retention.Attempts, as that release purged it.
+func TestPurgeKeepsEachWindowForItsLength(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		keep := sqlstore.Retention{Attempts: 15 * time.Minute, Mail: time.Hour}
+		begun := t0.Add(-30 * time.Minute)
+		for key, length := range map[string]time.Duration{"recovery:address:x": time.Hour, "ip:short": 15 * time.Minute} {
+			if _, err := s.ReserveAttempts(ctx, begun, length, []auth.Limit{{Key: key, Max: 3}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.DB().Exec(`INSERT INTO attempt_windows (key, attempts, window_start) VALUES ('ip:old-release', 1, $1)`, stamp(begun)); err != nil {
+			t.Fatal(err)
+		}
+		// An hourly window that ended and began again: its new end counts.
+		for _, at := range []time.Time{t0.Add(-2 * time.Hour), begun} {
+			if _, err := s.ReserveAttempts(ctx, at, time.Hour, []auth.Limit{{Key: "recovery:address:again", Max: 3}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p, err := s.Purge(ctx, t0, keep); err != nil || p.AttemptWindows != 2 {
+			t.Fatalf("Purge = %+v, %v; want the short and the old release's windows", p, err)
+		}
+		if attempts(t, s, "recovery:address:x") != 1 || attempts(t, s, "recovery:address:again") != 1 || attempts(t, s, "ip:short") != -1 || attempts(t, s, "ip:old-release") != -1 {
+			t.Fatalf("after the purge: hourly %d and %d, short %d, old release's %d; want 1, 1, none, none",
+				attempts(t, s, "recovery:address:x"), attempts(t, s, "recovery:address:again"), attempts(t, s, "ip:short"), attempts(t, s, "ip:old-release"))
+		}
+		// The hourly window still counts: two more fill it.
+		for range 2 {
+			if rs, err := s.ReserveAttempts(ctx, t0, time.Hour, []auth.Limit{{Key: "recovery:address:x", Max: 3}}); err != nil || !rs[0].Counted || !rs[0].Start.Equal(begun) {
+				t.Fatalf("the hourly window after the purge: %+v, %v", rs, err)
+			}
+		}
+		if rs, _ := s.ReserveAttempts(ctx, t0.Add(29*time.Minute), time.Hour, []auth.Limit{{Key: "recovery:address:x", Max: 3}}); rs[0].Counted {
+			t.Fatal("a 4th attempt in the hourly window")
+		}
+		if p, err := s.Purge(ctx, t0.Add(29*time.Minute), keep); err != nil || p.AttemptWindows != 0 {
+			t.Fatalf("a purge before the hour: %+v, %v", p, err)
+		}
+		if p, err := s.Purge(ctx, t0.Add(30*time.Minute), keep); err != nil || p.AttemptWindows != 2 || attempts(t, s, "recovery:address:x") != -1 {
+			t.Fatalf("a purge at the hour's end: %+v, %v", p, err)
+		}
+	})
+}

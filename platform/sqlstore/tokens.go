@@ -24,6 +24,20 @@ func (s *Store) InsertToken(ctx context.Context, t onetime.Token) error {
 // ctx ends, so that two uses of one token cannot both pass; an unknown id
 // is onetime.ErrInvalid.
 func (s *Store) TokenForUpdate(ctx context.Context, id []byte) (onetime.Token, error) {
+	return s.token(ctx, "lock token", tokenSQL+s.d.ForUpdate, id)
+}
+
+// Token finds a token by id, without a lock: a look before work that only
+// a usable token is worth (TokenForUpdate then spends it). An unknown id is
+// onetime.ErrInvalid.
+func (s *Store) Token(ctx context.Context, id []byte) (onetime.Token, error) {
+	return s.token(ctx, "token", tokenSQL, id)
+}
+
+// tokenSQL finds a token by its primary key.
+const tokenSQL = `SELECT id, user_id, purpose, email, created_at, expires_at, used_at FROM one_time_tokens WHERE id = $1`
+
+func (s *Store) token(ctx context.Context, op, query string, id []byte) (onetime.Token, error) {
 	var r struct {
 		ID        []byte    `db:"id"`
 		UserID    uuid.UUID `db:"user_id"`
@@ -33,10 +47,9 @@ func (s *Store) TokenForUpdate(ctx context.Context, id []byte) (onetime.Token, e
 		ExpiresAt dbTime    `db:"expires_at"`
 		UsedAt    dbTime    `db:"used_at"`
 	}
-	err := s.translate("token", s.q(ctx).GetContext(ctx, &r,
-		`SELECT id, user_id, purpose, email, created_at, expires_at, used_at FROM one_time_tokens WHERE id = $1`+s.d.ForUpdate, id))
+	err := s.translate(op, s.q(ctx).GetContext(ctx, &r, query, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return onetime.Token{}, fmt.Errorf("token: %w", onetime.ErrInvalid)
+		return onetime.Token{}, fmt.Errorf("%s: %w", op, onetime.ErrInvalid)
 	}
 	if err != nil {
 		return onetime.Token{}, err

@@ -43,22 +43,58 @@ func (r userRow) user() user.User {
 const userColumns = `id, username, password_hash, role, is_active, created_at, updated_at, email, email_verified_at`
 
 // InsertUser stores a new user. A username that differs from an existing one
-// only in case is taken (user.ErrUsernameTaken), and so is an address
-// (user.ErrEmailTaken).
+// only in case is taken (user.ErrUsernameTaken), and so is the verified
+// address of another account (user.ErrEmailTaken); an address that others
+// have only claimed (unverified) is free. Call it in a transaction.
 func (s *Store) InsertUser(ctx context.Context, u user.User) error {
+	if err := s.checkEmailFree(ctx, u, u.Email); err != nil {
+		return err
+	}
 	_, err := s.q(ctx).ExecContext(ctx,
 		`INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		u.ID, u.Username, u.PasswordHash, string(u.Role), u.IsActive, ts(u.CreatedAt), ts(u.UpdatedAt), nullString(u.Email), nullTime(u.EmailVerifiedAt))
 	return userConflict(s.translate("insert user", err), u)
 }
 
+// The queries of addresses. Only verified addresses are unique
+// (users_verified_email_key, partial): each lookup by a verified address
+// reads that index; the claims a verification clears are found through
+// users_email_lookup_idx.
+const (
+	userByEmailSQL      = `SELECT ` + userColumns + ` FROM users WHERE lower(email) = lower($1) AND email_verified_at IS NOT NULL`
+	emailTakenSQL       = `SELECT 1 FROM users WHERE lower(email) = lower($1) AND email_verified_at IS NOT NULL AND id <> $2`
+	replaceEmailSQL     = `UPDATE users SET email = $2, email_verified_at = NULL, updated_at = $3 WHERE id = $1 AND password_hash = $4`
+	setEmailVerifiedSQL = `UPDATE users SET email_verified_at = $3, updated_at = $3 WHERE id = $1 AND lower(email) = lower($2)`
+	clearEmailClaimsSQL = `UPDATE users SET email = NULL, email_verified_at = NULL, updated_at = $3
+		WHERE lower(email) = lower($1) AND email_verified_at IS NULL AND id <> $2 RETURNING id`
+)
+
+// checkEmailFree returns user.ErrEmailTaken when email is the verified
+// address of an account other than u.
+func (s *Store) checkEmailFree(ctx context.Context, u user.User, email string) error {
+	if email == "" {
+		return nil
+	}
+	var one int
+	err := s.scanRow(ctx, emailTakenSQL, []any{email, u.ID}, &one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return s.translate("email taken", err)
+	}
+	return fmt.Errorf("user %s: %w", u.Username, user.ErrEmailTaken)
+}
+
 // userConflict turns a unique violation of a user row into the domain's
-// error: the index named in the message says which value is taken.
+// error: the index named in the message says which value is taken (an
+// address: users_verified_email_key, or users_email_lower_key until
+// migration 000023 drops it).
 func userConflict(err error, u user.User) error {
 	if !errors.Is(err, errUnique) {
 		return err
 	}
-	if strings.Contains(err.Error(), "users_email_lower_key") {
+	if strings.Contains(err.Error(), "users_verified_email_key") || strings.Contains(err.Error(), "users_email_lower_key") {
 		return fmt.Errorf("user %s: %w", u.Username, user.ErrEmailTaken)
 	}
 	return fmt.Errorf("user %s: %w", u.Username, user.ErrUsernameTaken)
@@ -70,9 +106,11 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (user.User,
 		`SELECT `+userColumns+` FROM users WHERE lower(username) = lower($1)`, username)
 }
 
-// UserByEmail finds a user by address, ignoring case.
+// UserByEmail finds the account whose verified address is email, ignoring
+// case: an unverified address belongs to nobody (several accounts may
+// claim it), so it is user.ErrNotFound.
 func (s *Store) UserByEmail(ctx context.Context, email string) (user.User, error) {
-	return s.getUser(ctx, "user by email", `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)`, email)
+	return s.getUser(ctx, "user by email", userByEmailSQL, email)
 }
 
 // UserByIDForUpdate finds a user by id and locks the row until the
@@ -284,19 +322,35 @@ func (s *Store) updateUser(ctx context.Context, op, query string, userID uuid.UU
 
 // ReplaceEmail sets a user's address, unverified ("" removes it), only
 // while the user still has the password hash the change was allowed by;
-// it reports whether it did. A taken address is user.ErrEmailTaken.
+// it reports whether it did. The verified address of another account is
+// user.ErrEmailTaken; one that others have only claimed is free. Call it
+// in a transaction.
 func (s *Store) ReplaceEmail(ctx context.Context, u user.User, email string, now time.Time) (bool, error) {
-	n, err := s.execCount(ctx, "replace email",
-		`UPDATE users SET email = $2, email_verified_at = NULL, updated_at = $3 WHERE id = $1 AND password_hash = $4`,
-		u.ID, nullString(email), ts(now), u.PasswordHash)
+	if err := s.checkEmailFree(ctx, u, email); err != nil {
+		return false, err
+	}
+	n, err := s.execCount(ctx, "replace email", replaceEmailSQL, u.ID, nullString(email), ts(now), u.PasswordHash)
 	return n == 1, userConflict(err, u)
 }
 
 // SetEmailVerified marks the user's address verified at now, if it is
-// still email (ignoring case); user.ErrNotFound otherwise.
+// still email (ignoring case); user.ErrNotFound otherwise, and
+// user.ErrEmailTaken when another account has verified it meanwhile.
 func (s *Store) SetEmailVerified(ctx context.Context, userID uuid.UUID, email string, now time.Time) error {
-	return s.updateUser(ctx, "set email verified",
-		`UPDATE users SET email_verified_at = $3, updated_at = $3 WHERE id = $1 AND lower(email) = lower($2)`, userID, email, ts(now))
+	err := s.updateUser(ctx, "set email verified", setEmailVerifiedSQL, userID, email, ts(now))
+	if errors.Is(err, errUnique) {
+		return fmt.Errorf("verify email of %s: %w", userID, user.ErrEmailTaken)
+	}
+	return err
+}
+
+// ClearEmailClaims removes email (ignoring case) from every account but
+// owner that has it unverified, and returns those accounts' ids: owner has
+// verified it, and an unverified address holds nothing.
+func (s *Store) ClearEmailClaims(ctx context.Context, email string, owner uuid.UUID, now time.Time) ([]uuid.UUID, error) {
+	var ids []uuid.UUID
+	err := s.q(ctx).SelectContext(ctx, &ids, clearEmailClaimsSQL, email, owner, ts(now))
+	return ids, s.translate("clear email claims", err)
 }
 
 // lockUserWithPasswordSQL is LockUserWithPassword's query: the primary

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -183,6 +184,78 @@ func TestDeleteUser(t *testing.T) {
 		}
 		if err := s.DeleteUser(ctx, u.ID); !errors.Is(err, user.ErrNotFound) {
 			t.Fatalf("a second delete: %v", err)
+		}
+	})
+}
+
+// TestAddressesUniqueAmongVerified: any number of accounts may claim an
+// address (ignoring case) while none has verified it, at insertion and by
+// a change; recovery's lookup finds only a verified address; once one
+// account has verified it, nobody else may take it (user.ErrEmailTaken),
+// the others' claims are cleared, and a claim that slipped in anyway
+// cannot be verified.
+func TestAddressesUniqueAmongVerified(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		later := t0.Add(time.Hour)
+		withEmail := func(name, email string) user.User {
+			u := newUser(name, user.RoleUser)
+			u.Email = email
+			return u
+		}
+		alice, bob := withEmail("alice", "Shared@Example.com"), withEmail("bob", "shared@example.com")
+		for _, u := range []user.User{alice, bob} {
+			if err := s.InsertUser(ctx, u); err != nil {
+				t.Fatalf("an unverified claim of %s: %v", u.Username, err)
+			}
+		}
+		carol := insertUser(t, s, "carol")
+		if ok, err := s.ReplaceEmail(ctx, carol, "SHARED@example.com", later); err != nil || !ok {
+			t.Fatalf("a change to an unverified claim: %v, %v", ok, err)
+		}
+		carol.Email = "SHARED@example.com"
+		if _, err := s.UserByEmail(ctx, "shared@example.com"); !errors.Is(err, user.ErrNotFound) {
+			t.Fatalf("recovery's lookup of an unverified address: %v", err)
+		}
+
+		if err := s.SetEmailVerified(ctx, alice.ID, "shared@EXAMPLE.com", later); err != nil {
+			t.Fatal(err)
+		}
+		cleared, err := s.ClearEmailClaims(ctx, "shared@EXAMPLE.com", alice.ID, later)
+		if err != nil || len(cleared) != 2 || !slices.Contains(cleared, bob.ID) || !slices.Contains(cleared, carol.ID) {
+			t.Fatalf("ClearEmailClaims = %v, %v; want bob and carol", cleared, err)
+		}
+		for _, u := range []user.User{bob, carol} {
+			if got, _ := s.UserByID(ctx, u.ID); got.Email != "" || !got.UpdatedAt.Equal(later) {
+				t.Fatalf("%s after alice verified: %+v", u.Username, got)
+			}
+		}
+		if got, err := s.UserByEmail(ctx, "SHARED@example.com"); err != nil || got.ID != alice.ID || !got.EmailVerified() {
+			t.Fatalf("recovery's lookup: %+v, %v", got, err)
+		}
+
+		if err := s.InsertUser(ctx, withEmail("dave", "shared@example.COM")); !errors.Is(err, user.ErrEmailTaken) {
+			t.Fatalf("a new account with a verified address: %v", err)
+		}
+		if ok, err := s.ReplaceEmail(ctx, bob, "Shared@Example.com", later); !errors.Is(err, user.ErrEmailTaken) || ok {
+			t.Fatalf("a change to a verified address: %v, %v", ok, err)
+		}
+		if ok, err := s.ReplaceEmail(ctx, alice, "shared@example.com", later); err != nil || !ok {
+			t.Fatalf("its owner, in another case: %v, %v", ok, err)
+		}
+		if err := s.SetEmailVerified(ctx, alice.ID, "shared@example.com", later); err != nil {
+			t.Fatal(err)
+		}
+		// A claim that raced the verification: the unique index keeps it
+		// from being verified.
+		if _, err := s.DB().Exec(`UPDATE users SET email = 'SHARED@example.com' WHERE id = $1`, bob.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetEmailVerified(ctx, bob.ID, "SHARED@example.com", later); !errors.Is(err, user.ErrEmailTaken) {
+			t.Fatalf("verifying an address another account verified: %v", err)
+		}
+		if err := s.SetEmailVerified(ctx, carol.ID, "carol@example.com", later); !errors.Is(err, user.ErrNotFound) {
+			t.Fatalf("verifying an address that is not the user's: %v", err)
 		}
 	})
 }

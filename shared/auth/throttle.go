@@ -168,8 +168,16 @@ func (g Guard) Reserve(ctx context.Context, store AttemptStore, now time.Time, u
 	if Plausible(username) {
 		limits = append(limits, Limit{Key: g.UserKey(username), Max: g.PerUser, Clear: true})
 	}
-	limits = append(limits, Limit{Key: "ip:" + ClientNetwork(ip), Max: g.PerIP})
+	limits = append(limits, g.ClientLimit(ip))
 	return Reserve(ctx, store, now, g.Window, ErrTooManyAttempts, limits...)
+}
+
+// ClientLimit is the window of the client at ip that every password
+// attempt counts in (Reserve), with its limit: other guesses of a secret
+// (a recovery link's token) count in it too, with Reserve(ctx, store, now,
+// g.Window, ErrTooManyAttempts, g.ClientLimit(ip)).
+func (g Guard) ClientLimit(ip string) Limit {
+	return Limit{Key: "ip:" + ClientNetwork(ip), Max: g.PerIP}
 }
 
 // UserKey is the window key of a typed username (usernames ignore case).

@@ -100,15 +100,46 @@ type Redeemer interface {
 // cannot both pass) and its user, checks it (see Check), marks it used and
 // returns both. Every unusable token is ErrInvalid.
 func Redeem(ctx context.Context, store Redeemer, secret string, purpose Purpose, now time.Time) (Token, user.User, error) {
+	t, u, err := find(ctx, store.TokenForUpdate, store.UserByIDForUpdate, secret, purpose, now)
+	if err != nil {
+		return Token{}, user.User{}, err
+	}
+	if err := store.UseToken(ctx, t.ID, now); err != nil {
+		return Token{}, user.User{}, err
+	}
+	return t, u, nil
+}
+
+// Finder reads a token and its user, without locking either.
+type Finder interface {
+	Token(ctx context.Context, id []byte) (Token, error)
+	UserByID(ctx context.Context, id uuid.UUID) (user.User, error)
+}
+
+// Find returns the token whose secret a link carried and its user, if it
+// may be used now for purpose (see Check), without spending or locking
+// anything: a look before work that only a usable token is worth (hashing
+// a new password), so that an unusable one costs none. Redeem spends it
+// afterwards, in the change's transaction, and checks it again. Every
+// unusable token is ErrInvalid.
+func Find(ctx context.Context, store Finder, secret string, purpose Purpose, now time.Time) (Token, user.User, error) {
+	return find(ctx, store.Token, store.UserByID, secret, purpose, now)
+}
+
+// find reads the token of secret and its user with token and userByID, and
+// checks it for purpose.
+func find(ctx context.Context, token func(context.Context, []byte) (Token, error), userByID func(context.Context, uuid.UUID) (user.User, error),
+	secret string, purpose Purpose, now time.Time,
+) (Token, user.User, error) {
 	id, ok := IDOf(secret)
 	if !ok {
 		return Token{}, user.User{}, ErrInvalid
 	}
-	t, err := store.TokenForUpdate(ctx, id)
+	t, err := token(ctx, id)
 	if err != nil {
 		return Token{}, user.User{}, err
 	}
-	u, err := store.UserByIDForUpdate(ctx, t.UserID)
+	u, err := userByID(ctx, t.UserID)
 	if errors.Is(err, user.ErrNotFound) {
 		return Token{}, user.User{}, ErrInvalid
 	}
@@ -116,9 +147,6 @@ func Redeem(ctx context.Context, store Redeemer, secret string, purpose Purpose,
 		return Token{}, user.User{}, err
 	}
 	if err := t.Check(purpose, u, now); err != nil {
-		return Token{}, user.User{}, err
-	}
-	if err := store.UseToken(ctx, id, now); err != nil {
 		return Token{}, user.User{}, err
 	}
 	return t, u, nil
@@ -142,7 +170,7 @@ func (l Links) Recovery(u user.User, now time.Time) (Token, mail.Message) {
 
 // Verification returns the token and the message that ask u to confirm
 // the address email: store the one and queue the other in the transaction
-// that sets the address (Send).
+// that sets the address (through Verifications, which bounds them).
 func (l Links) Verification(u user.User, email string, now time.Time) (Token, mail.Message) {
 	return message(u, email, VerifyEmail, l.VerificationURL, l.VerificationTTL, now)
 }
@@ -172,14 +200,6 @@ type TokenStore interface {
 // Mailer queues a message (in the transaction in ctx).
 type Mailer interface {
 	Queue(ctx context.Context, m mail.Message) error
-}
-
-// SendVerification stores a token for u's address email and queues the
-// message that carries it, in the transaction in ctx: every slice that
-// sets or re-sends an address goes through it.
-func (l Links) SendVerification(ctx context.Context, store TokenStore, mailer Mailer, u user.User, email string, now time.Time) error {
-	t, m := l.Verification(u, email, now)
-	return Send(ctx, store, mailer, t, m)
 }
 
 // Send stores t and queues m, the message that carries it, in the
