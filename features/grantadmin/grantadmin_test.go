@@ -8,56 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofrs/uuid/v5"
-
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
-	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/user"
+	"github.com/cleanslice/cleanslice/shared/user/usertest"
 )
 
-// fakeStore keeps users by lower-case name and records the calls made to
-// it, each marked when it ran outside the transaction.
-type fakeStore struct {
-	audittest.Trail
-	users map[string]user.User
-	calls []string
-	inTx  bool
-}
-
-func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	f.inTx = true
-	defer func() { f.inTx = false }()
-	return f.Trail.WithinTx(ctx, fn)
-}
-
-func (f *fakeStore) record(call string) {
-	if !f.inTx {
-		call += " outside tx"
-	}
-	f.calls = append(f.calls, call)
-}
-
-func (f *fakeStore) UserByUsernameForUpdate(_ context.Context, name string) (user.User, error) {
-	f.record("lock " + name)
-	u, ok := f.users[strings.ToLower(name)]
-	if !ok {
-		return user.User{}, user.ErrNotFound
-	}
-	return u, nil
-}
-
-func (f *fakeStore) SetUserRole(_ context.Context, id uuid.UUID, role user.Role, at time.Time) error {
-	f.record("set role " + string(role))
-	for k, u := range f.users {
-		if u.ID == id {
-			u.Role, u.UpdatedAt = role, at
-			f.users[k] = u
-		}
-	}
-	return nil
-}
+// fakeStore is the users table's fake, shared with the other admin
+// slices' tests.
+type fakeStore = usertest.Users
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
@@ -66,7 +26,7 @@ var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 func setup() (*Interactor, *fakeStore, auth.Actor, *time.Time) {
 	super := user.User{ID: user.NewID(), Username: "the.super", Role: user.RoleSuperAdmin, IsActive: true}
 	earlier := t0.Add(-time.Hour)
-	f := &fakeStore{users: map[string]user.User{
+	f := &fakeStore{Users: map[string]user.User{
 		"the.super":   super,
 		"other.super": {ID: user.NewID(), Username: "other.super", Role: user.RoleSuperAdmin, IsActive: true, UpdatedAt: earlier},
 		"an.admin":    {ID: user.NewID(), Username: "an.admin", Role: user.RoleAdmin, IsActive: true, UpdatedAt: earlier},
@@ -80,13 +40,13 @@ func TestGrant(t *testing.T) {
 	i, f, super, now := setup()
 	ctx := context.Background()
 	u, err := i.Execute(ctx, super, Input{Username: "TARGET"})
-	if err != nil || u.Role != user.RoleAdmin || !u.UpdatedAt.Equal(t0) || u.ID != f.users["target"].ID {
+	if err != nil || u.Role != user.RoleAdmin || !u.UpdatedAt.Equal(t0) || u.ID != f.Users["target"].ID {
 		t.Fatalf("Execute = %+v, %v", u, err)
 	}
-	if stored := f.users["target"]; stored.Role != user.RoleAdmin || !stored.UpdatedAt.Equal(t0) {
+	if stored := f.Users["target"]; stored.Role != user.RoleAdmin || !stored.UpdatedAt.Equal(t0) {
 		t.Fatalf("stored %+v", stored)
 	}
-	if got := strings.Join(f.calls, "|"); got != "lock TARGET|set role admin" {
+	if got := strings.Join(f.Calls, "|"); got != "lock TARGET|set role admin" {
 		t.Fatalf("calls %q: the target locked and changed in one transaction", got)
 	}
 	if !slices.Equal(f.Types(), []audit.Type{audit.AdminGranted}) || f.Events[0].Actor.ID != super.User.ID || f.Events[0].Target.ID != u.ID {
@@ -96,20 +56,20 @@ func TestGrant(t *testing.T) {
 	// Idempotent: an hour later, granting again writes nothing, records
 	// nothing and returns the admin as it is.
 	*now = t0.Add(time.Hour)
-	f.calls = nil
+	f.Calls = nil
 	u2, err := i.Execute(ctx, super, Input{Username: "target"})
 	if err != nil || u2.Role != user.RoleAdmin || !u2.UpdatedAt.Equal(t0) {
 		t.Fatalf("second Execute = %+v, %v", u2, err)
 	}
-	if got := strings.Join(f.calls, "|"); got != "lock target" || len(f.Events) != 1 || !f.users["target"].UpdatedAt.Equal(t0) {
-		t.Fatalf("a no-op: calls %q, %d events, stored %+v", got, len(f.Events), f.users["target"])
+	if got := strings.Join(f.Calls, "|"); got != "lock target" || len(f.Events) != 1 || !f.Users["target"].UpdatedAt.Equal(t0) {
+		t.Fatalf("a no-op: calls %q, %d events, stored %+v", got, len(f.Events), f.Users["target"])
 	}
 }
 
 func TestGrantRefusals(t *testing.T) {
 	i, f, super, _ := setup()
-	admin := auth.Actor{User: f.users["an.admin"], SessionID: []byte{1}}
-	plain := auth.Actor{User: f.users["target"], SessionID: []byte{1}}
+	admin := auth.Actor{User: f.Users["an.admin"], SessionID: []byte{1}}
+	plain := auth.Actor{User: f.Users["target"], SessionID: []byte{1}}
 	tests := []struct {
 		why    string
 		actor  auth.Actor
@@ -129,7 +89,7 @@ func TestGrantRefusals(t *testing.T) {
 		{"a peer", super, "other.super", auth.ErrForbidden, true},
 	}
 	for _, tc := range tests {
-		f.calls = nil
+		f.Calls = nil
 		_, err := i.Execute(context.Background(), tc.actor, Input{Username: tc.name})
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.why, err, tc.want)
@@ -138,8 +98,8 @@ func TestGrantRefusals(t *testing.T) {
 		if tc.lookup {
 			want = []string{"lock " + tc.name}
 		}
-		if !slices.Equal(f.calls, want) {
-			t.Errorf("%s: calls %q, want %q", tc.why, f.calls, want)
+		if !slices.Equal(f.Calls, want) {
+			t.Errorf("%s: calls %q, want %q", tc.why, f.Calls, want)
 		}
 	}
 	if len(f.Events) != 0 {

@@ -3,62 +3,21 @@ package reactivateuser
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gofrs/uuid/v5"
-
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
-	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/user"
+	"github.com/cleanslice/cleanslice/shared/user/usertest"
 )
 
-// fakeStore keeps users by lower-case name and records the calls made to
-// it, each marked when it ran outside the transaction.
-type fakeStore struct {
-	audittest.Trail
-	users map[string]user.User
-	calls []string
-	inTx  bool
-}
-
-func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	f.inTx = true
-	defer func() { f.inTx = false }()
-	return f.Trail.WithinTx(ctx, fn)
-}
-
-func (f *fakeStore) record(call string) {
-	if !f.inTx {
-		call += " outside tx"
-	}
-	f.calls = append(f.calls, call)
-}
-
-func (f *fakeStore) UserByUsernameForUpdate(_ context.Context, name string) (user.User, error) {
-	f.record("lock " + name)
-	u, ok := f.users[strings.ToLower(name)]
-	if !ok {
-		return user.User{}, user.ErrNotFound
-	}
-	return u, nil
-}
-
-func (f *fakeStore) SetUserActive(_ context.Context, id uuid.UUID, active bool, at time.Time) error {
-	f.record(fmt.Sprintf("set active %t", active))
-	for k, u := range f.users {
-		if u.ID == id {
-			u.IsActive, u.UpdatedAt = active, at
-			f.users[k] = u
-		}
-	}
-	return nil
-}
+// fakeStore is the users table's fake, shared with the other admin
+// slices' tests.
+type fakeStore = usertest.Users
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
@@ -66,7 +25,7 @@ var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 // move. Every user but the actors and active.user is inactive.
 func setup() (*Interactor, *fakeStore, *time.Time) {
 	earlier := t0.Add(-time.Hour)
-	f := &fakeStore{users: map[string]user.User{}}
+	f := &fakeStore{Users: map[string]user.User{}}
 	for _, u := range []user.User{
 		{Username: "the.super", Role: user.RoleSuperAdmin, IsActive: true},
 		{Username: "the.admin", Role: user.RoleAdmin, IsActive: true},
@@ -76,7 +35,7 @@ func setup() (*Interactor, *fakeStore, *time.Time) {
 		{Username: "active.user", Role: user.RoleUser, IsActive: true},
 	} {
 		u.ID, u.UpdatedAt = user.NewID(), earlier
-		f.users[u.Username] = u
+		f.Users[u.Username] = u
 	}
 	now := t0
 	return New(f, func() time.Time { return now }), f, &now
@@ -84,7 +43,7 @@ func setup() (*Interactor, *fakeStore, *time.Time) {
 
 // as returns the named user of f as a logged-in actor.
 func as(f *fakeStore, name string) auth.Actor {
-	return auth.Actor{User: f.users[name], SessionID: []byte{1}}
+	return auth.Actor{User: f.Users[name], SessionID: []byte{1}}
 }
 
 func TestReactivate(t *testing.T) {
@@ -98,13 +57,13 @@ func TestReactivate(t *testing.T) {
 		i, f, now := setup()
 		ctx, key, actor := context.Background(), strings.ToLower(tc.name), as(f, tc.actor)
 		u, err := i.Execute(ctx, actor, Input{Username: tc.name})
-		if err != nil || !u.IsActive || !u.UpdatedAt.Equal(t0) || u.ID != f.users[key].ID {
+		if err != nil || !u.IsActive || !u.UpdatedAt.Equal(t0) || u.ID != f.Users[key].ID {
 			t.Fatalf("%s: Execute = %+v, %v", tc.why, u, err)
 		}
-		if stored := f.users[key]; !stored.IsActive || !stored.UpdatedAt.Equal(t0) {
+		if stored := f.Users[key]; !stored.IsActive || !stored.UpdatedAt.Equal(t0) {
 			t.Fatalf("%s: stored %+v", tc.why, stored)
 		}
-		if got := strings.Join(f.calls, "|"); got != "lock "+tc.name+"|set active true" {
+		if got := strings.Join(f.Calls, "|"); got != "lock "+tc.name+"|set active true" {
 			t.Fatalf("%s: calls %q: the target locked and changed in one transaction", tc.why, got)
 		}
 		if !slices.Equal(f.Types(), []audit.Type{audit.UserReactivated}) || f.Events[0].Actor.ID != actor.User.ID || f.Events[0].Target.ID != u.ID {
@@ -114,23 +73,23 @@ func TestReactivate(t *testing.T) {
 		// Idempotent: an hour later, reactivating again writes nothing,
 		// records nothing and returns the user as it is.
 		*now = t0.Add(time.Hour)
-		f.calls = nil
+		f.Calls = nil
 		u2, err := i.Execute(ctx, actor, Input{Username: tc.name})
-		if err != nil || u2 != f.users[key] || !u2.UpdatedAt.Equal(t0) {
+		if err != nil || u2 != f.Users[key] || !u2.UpdatedAt.Equal(t0) {
 			t.Fatalf("%s: second Execute = %+v, %v", tc.why, u2, err)
 		}
-		if got := strings.Join(f.calls, "|"); got != "lock "+tc.name || len(f.Events) != 1 || !f.users[key].UpdatedAt.Equal(t0) {
-			t.Fatalf("%s: a no-op: calls %q, %d events, stored %+v", tc.why, got, len(f.Events), f.users[key])
+		if got := strings.Join(f.Calls, "|"); got != "lock "+tc.name || len(f.Events) != 1 || !f.Users[key].UpdatedAt.Equal(t0) {
+			t.Fatalf("%s: a no-op: calls %q, %d events, stored %+v", tc.why, got, len(f.Events), f.Users[key])
 		}
 	}
 }
 
 func TestReactivateActiveUser(t *testing.T) {
 	i, f, _ := setup()
-	before := f.users["active.user"]
+	before := f.Users["active.user"]
 	u, err := i.Execute(context.Background(), as(f, "the.admin"), Input{Username: "active.user"})
-	if err != nil || u != before || f.users["active.user"] != before || len(f.calls) != 1 || len(f.Events) != 0 {
-		t.Fatalf("an active user: %+v, %v, calls %q, events %v; want it unchanged", u, err, f.calls, f.Types())
+	if err != nil || u != before || f.Users["active.user"] != before || len(f.Calls) != 1 || len(f.Events) != 0 {
+		t.Fatalf("an active user: %+v, %v, calls %q, events %v; want it unchanged", u, err, f.Calls, f.Types())
 	}
 }
 
@@ -156,7 +115,7 @@ func TestReactivateRefusals(t *testing.T) {
 		{"a super admin, a peer", super, "other.super", auth.ErrForbidden, true},
 	}
 	for _, tc := range tests {
-		f.calls = nil
+		f.Calls = nil
 		_, err := i.Execute(context.Background(), tc.actor, Input{Username: tc.name})
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.why, err, tc.want)
@@ -165,8 +124,8 @@ func TestReactivateRefusals(t *testing.T) {
 		if tc.lookup {
 			want = []string{"lock " + tc.name}
 		}
-		if !slices.Equal(f.calls, want) {
-			t.Errorf("%s: calls %q, want %q", tc.why, f.calls, want)
+		if !slices.Equal(f.Calls, want) {
+			t.Errorf("%s: calls %q, want %q", tc.why, f.Calls, want)
 		}
 	}
 	if len(f.Events) != 0 {

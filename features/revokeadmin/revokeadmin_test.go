@@ -8,56 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofrs/uuid/v5"
-
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
-	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/user"
+	"github.com/cleanslice/cleanslice/shared/user/usertest"
 )
 
-// fakeStore keeps users by lower-case name and records the calls made to
-// it, each marked when it ran outside the transaction.
-type fakeStore struct {
-	audittest.Trail
-	users map[string]user.User
-	calls []string
-	inTx  bool
-}
-
-func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
-	f.inTx = true
-	defer func() { f.inTx = false }()
-	return f.Trail.WithinTx(ctx, fn)
-}
-
-func (f *fakeStore) record(call string) {
-	if !f.inTx {
-		call += " outside tx"
-	}
-	f.calls = append(f.calls, call)
-}
-
-func (f *fakeStore) UserByUsernameForUpdate(_ context.Context, name string) (user.User, error) {
-	f.record("lock " + name)
-	u, ok := f.users[strings.ToLower(name)]
-	if !ok {
-		return user.User{}, user.ErrNotFound
-	}
-	return u, nil
-}
-
-func (f *fakeStore) SetUserRole(_ context.Context, id uuid.UUID, role user.Role, at time.Time) error {
-	f.record("set role " + string(role))
-	for k, u := range f.users {
-		if u.ID == id {
-			u.Role, u.UpdatedAt = role, at
-			f.users[k] = u
-		}
-	}
-	return nil
-}
+// fakeStore is the users table's fake, shared with the other admin
+// slices' tests.
+type fakeStore = usertest.Users
 
 var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
@@ -66,7 +26,7 @@ var t0 = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 func setup() (*Interactor, *fakeStore, auth.Actor, *time.Time) {
 	super := user.User{ID: user.NewID(), Username: "the.super", Role: user.RoleSuperAdmin, IsActive: true}
 	earlier := t0.Add(-time.Hour)
-	f := &fakeStore{users: map[string]user.User{
+	f := &fakeStore{Users: map[string]user.User{
 		"the.super":   super,
 		"other.super": {ID: user.NewID(), Username: "other.super", Role: user.RoleSuperAdmin, IsActive: true, UpdatedAt: earlier},
 		"an.admin":    {ID: user.NewID(), Username: "an.admin", Role: user.RoleAdmin, IsActive: true, UpdatedAt: earlier},
@@ -80,13 +40,13 @@ func TestRevoke(t *testing.T) {
 	i, f, super, now := setup()
 	ctx := context.Background()
 	u, err := i.Execute(ctx, super, Input{Username: "An.Admin"})
-	if err != nil || u.Role != user.RoleUser || !u.UpdatedAt.Equal(t0) || u.ID != f.users["an.admin"].ID {
+	if err != nil || u.Role != user.RoleUser || !u.UpdatedAt.Equal(t0) || u.ID != f.Users["an.admin"].ID {
 		t.Fatalf("Execute = %+v, %v", u, err)
 	}
-	if stored := f.users["an.admin"]; stored.Role != user.RoleUser || !stored.UpdatedAt.Equal(t0) {
+	if stored := f.Users["an.admin"]; stored.Role != user.RoleUser || !stored.UpdatedAt.Equal(t0) {
 		t.Fatalf("stored %+v", stored)
 	}
-	if got := strings.Join(f.calls, "|"); got != "lock An.Admin|set role user" {
+	if got := strings.Join(f.Calls, "|"); got != "lock An.Admin|set role user" {
 		t.Fatalf("calls %q: the target locked and changed in one transaction", got)
 	}
 	if !slices.Equal(f.Types(), []audit.Type{audit.AdminRevoked}) || f.Events[0].Actor.ID != super.User.ID || f.Events[0].Target.ID != u.ID {
@@ -98,22 +58,22 @@ func TestRevoke(t *testing.T) {
 	// who never was an admin.
 	*now = t0.Add(time.Hour)
 	for _, name := range []string{"an.admin", "target"} {
-		f.calls = nil
-		before := f.users[name]
+		f.Calls = nil
+		before := f.Users[name]
 		u, err := i.Execute(ctx, super, Input{Username: name})
 		if err != nil || u != before || u.Role != user.RoleUser {
 			t.Fatalf("revoking %s again = %+v, %v; want %+v", name, u, err, before)
 		}
-		if got := strings.Join(f.calls, "|"); got != "lock "+name || len(f.Events) != 1 || f.users[name] != before {
-			t.Fatalf("a no-op on %s: calls %q, %d events, stored %+v", name, got, len(f.Events), f.users[name])
+		if got := strings.Join(f.Calls, "|"); got != "lock "+name || len(f.Events) != 1 || f.Users[name] != before {
+			t.Fatalf("a no-op on %s: calls %q, %d events, stored %+v", name, got, len(f.Events), f.Users[name])
 		}
 	}
 }
 
 func TestRevokeRefusals(t *testing.T) {
 	i, f, super, _ := setup()
-	admin := auth.Actor{User: f.users["an.admin"], SessionID: []byte{1}}
-	plain := auth.Actor{User: f.users["target"], SessionID: []byte{1}}
+	admin := auth.Actor{User: f.Users["an.admin"], SessionID: []byte{1}}
+	plain := auth.Actor{User: f.Users["target"], SessionID: []byte{1}}
 	tests := []struct {
 		why    string
 		actor  auth.Actor
@@ -133,7 +93,7 @@ func TestRevokeRefusals(t *testing.T) {
 		{"a peer", super, "other.super", auth.ErrForbidden, true},
 	}
 	for _, tc := range tests {
-		f.calls = nil
+		f.Calls = nil
 		_, err := i.Execute(context.Background(), tc.actor, Input{Username: tc.name})
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.why, err, tc.want)
@@ -142,8 +102,8 @@ func TestRevokeRefusals(t *testing.T) {
 		if tc.lookup {
 			want = []string{"lock " + tc.name}
 		}
-		if !slices.Equal(f.calls, want) {
-			t.Errorf("%s: calls %q, want %q", tc.why, f.calls, want)
+		if !slices.Equal(f.Calls, want) {
+			t.Errorf("%s: calls %q, want %q", tc.why, f.Calls, want)
 		}
 	}
 	if len(f.Events) != 0 {
