@@ -107,37 +107,52 @@ func TestOutboxClaimsAreExclusive(t *testing.T) {
 			for i := range 200 {
 				queueMail(t, stores[0], ctx, "x@example.com", t0.Add(time.Duration(i)*time.Millisecond), false)
 			}
-			var mu sync.Mutex
-			seen := map[uuid.UUID]int{}
-			var wg sync.WaitGroup
-			for k := range 8 {
-				wg.Go(func() {
-					for {
-						c, err := stores[k%2].ClaimMail(ctx, t0.Add(time.Hour), time.Hour, 7)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						if len(c) == 0 {
-							return
-						}
-						mu.Lock()
-						for _, m := range c {
-							seen[m.ID]++
-						}
-						mu.Unlock()
-					}
-				})
-			}
-			wg.Wait()
-			if len(seen) != 200 {
-				t.Fatalf("%d of 200 messages claimed", len(seen))
-			}
-			for id, n := range seen {
-				if n != 1 {
-					t.Fatalf("message %s claimed %d times", id, n)
+			claimedOnce(t, stores, "messages", func(s *sqlstore.Store) ([]uuid.UUID, error) {
+				c, err := s.ClaimMail(ctx, t0.Add(time.Hour), time.Hour, 7)
+				ids := make([]uuid.UUID, len(c))
+				for k, m := range c {
+					ids[k] = m.ID
 				}
+				return ids, err
+			})
+		})
+	}
+}
+
+// claimedOnce runs eight claimers at once over stores (two replicas on one
+// database) until claim finds nothing, and fails unless each of the 200
+// rows stored beforehand was claimed exactly once.
+func claimedOnce(t *testing.T, stores []*sqlstore.Store, what string, claim func(s *sqlstore.Store) ([]uuid.UUID, error)) {
+	t.Helper()
+	var mu sync.Mutex
+	seen := map[uuid.UUID]int{}
+	var wg sync.WaitGroup
+	for k := range 8 {
+		wg.Go(func() {
+			for {
+				ids, err := claim(stores[k%2])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ids) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, id := range ids {
+					seen[id]++
+				}
+				mu.Unlock()
 			}
 		})
+	}
+	wg.Wait()
+	if len(seen) != 200 {
+		t.Fatalf("%d of 200 %s claimed", len(seen), what)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s: %s claimed %d times", what, id, n)
+		}
 	}
 }
