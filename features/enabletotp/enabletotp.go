@@ -109,8 +109,8 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 		if err != nil {
 			return err
 		}
-		if first.Any() && mfa.AAL(actor.Methods) < mfa.AAL2 {
-			return auth.ErrAAL2Required // a factor enrolled meanwhile
+		if err := auth.Assured(actor, first); err != nil {
+			return err // a factor enrolled meanwhile
 		}
 		// Only the secret the code was checked against: a setup since
 		// then replaced it, and this code is not its app's.

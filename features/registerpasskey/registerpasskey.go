@@ -143,8 +143,8 @@ func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInpu
 		if err != nil {
 			return err
 		}
-		if before.Any() && mfa.AAL(actor.Methods) < mfa.AAL2 {
-			return auth.ErrAAL2Required // a factor enrolled since Begin
+		if err := auth.Assured(actor, before); err != nil {
+			return err // a factor enrolled since Begin
 		}
 		if err := i.store.InsertPasskey(ctx, p); err != nil {
 			return err

@@ -128,7 +128,14 @@ func CheckAssurance(ctx context.Context, store AssuranceStore, actor Actor) erro
 	if err != nil {
 		return err
 	}
-	if f.Any() {
+	return Assured(actor, f)
+}
+
+// Assured is the assurance rule for a user whose factors are f, already
+// read (in the change's transaction): ErrAAL2Required when they have a
+// second factor and the actor's session was not made with one.
+func Assured(actor Actor, f mfa.Factors) error {
+	if f.Any() && mfa.AAL(actor.Methods) < mfa.AAL2 {
 		return ErrAAL2Required
 	}
 	return nil
