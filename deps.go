@@ -89,7 +89,7 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 		accounts:   user.AccountRules{MinPasswordLen: cfg.Password.MinLength, EmailRequired: cfg.Auth.RequireEmail},
 		outbox:     mailer.NewOutbox(store, templates, now),
 		links:      links,
-		keys:       mfakeys.New(cfg.MFA.EncryptionKey, cfg.MFA.PreviousEncryptionKeys),
+		keys:       mfaKeys(cfg.MFA),
 		apps:       totp.Authenticator{Issuer: cfg.WebAuthn.RPDisplayName},
 		rp:         rp,
 		ceremonies: auth.CeremonyLimit{PerIP: ceremoniesPerIP, Window: cfg.Auth.FailureWindow},
