@@ -93,9 +93,11 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 // purgeRetention is what the purge keeps: attempt windows each until its own
 // end, and at least the longest configured window (how long a window
 // written by a release that did not record its end lasts); audit events
-// per audit.retention; finished mail mailKept.
+// per audit.retention; finished mail mailKept; finished webhook deliveries
+// webhooksKept.
 func purgeRetention(cfg config.Config) sqlstore.Retention {
-	return sqlstore.Retention{Attempts: max(cfg.Auth.FailureWindow, cfg.Auth.SignupWindow), Audit: cfg.Audit.Retention, Mail: mailKept}
+	return sqlstore.Retention{Attempts: max(cfg.Auth.FailureWindow, cfg.Auth.SignupWindow), Audit: cfg.Audit.Retention, Mail: mailKept,
+		Webhooks: webhooksKept}
 }
 
 // secondSignal returns a channel closed when SIGINT or SIGTERM arrives

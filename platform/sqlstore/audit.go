@@ -18,9 +18,14 @@ const insertEventSQL = `INSERT INTO audit_events (id, occurred_at, type, actor_i
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 
 // RecordEvent writes e in the transaction in ctx, so that it commits or
-// rolls back with the change it records, or else in a statement of its
-// own. Once it has committed, the store's Audited hook hears of it.
+// rolls back with the change it records, or else in a transaction of its
+// own, and queues e's webhook deliveries with it (queueWebhooks). Once it
+// has committed, the store's Audited hook hears of it.
 func (s *Store) RecordEvent(ctx context.Context, e audit.Event) error {
+	st, ok := inTx(ctx)
+	if !ok {
+		return s.WithinTx(ctx, func(ctx context.Context) error { return s.RecordEvent(ctx, e) })
+	}
 	details, err := json.Marshal(e.Details)
 	if err != nil {
 		return fmt.Errorf("record %s: details: %w", e.Type, err)
@@ -33,11 +38,10 @@ func (s *Store) RecordEvent(ctx context.Context, e audit.Event) error {
 	if err != nil {
 		return s.translate("record "+string(e.Type), err)
 	}
-	if st, ok := inTx(ctx); ok {
-		st.events = append(st.events, e)
-	} else {
-		s.announce(e)
+	if err := s.queueWebhooks(ctx, e); err != nil {
+		return err
 	}
+	st.events = append(st.events, e)
 	return nil
 }
 

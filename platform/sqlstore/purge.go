@@ -16,6 +16,7 @@ type Retention struct {
 	Attempts time.Duration
 	Audit    time.Duration // audit events; 0 keeps them all
 	Mail     time.Duration // finished messages of the outbox, from their creation
+	Webhooks time.Duration // finished webhook deliveries, from their creation
 }
 
 // Purged counts the rows one Purge deleted, by kind.
@@ -27,17 +28,19 @@ type Purged struct {
 	PendingLogins  int64 // expired pending logins
 	Ceremonies     int64 // expired WebAuthn ceremonies
 	AuditEvents    int64 // audit events past Retention.Audit
+	Webhooks       int64 // finished webhook deliveries past Retention.Webhooks
 }
 
 // Total is the number of rows deleted, of every kind.
 func (p Purged) Total() int64 {
-	return p.Sessions + p.AttemptWindows + p.Mail + p.Tokens + p.PendingLogins + p.Ceremonies + p.AuditEvents
+	return p.Sessions + p.AttemptWindows + p.Mail + p.Tokens + p.PendingLogins + p.Ceremonies + p.AuditEvents + p.Webhooks
 }
 
 // Purge deletes, as of now, the expired sessions, attempt windows that have
 // ended (each kept for its own length, and at least keep.Attempts), finished mail older than keep.Mail, expired one-time
-// tokens, pending logins and WebAuthn ceremonies, and audit events older
-// than keep.Audit (none when it is 0), and reports how many of each. Each
+// tokens, pending logins and WebAuthn ceremonies, audit events older
+// than keep.Audit (none when it is 0) and finished webhook deliveries
+// older than keep.Webhooks, and reports how many of each. Each
 // kind goes in bounded batches of its own (deleteInBatches), never in one
 // transaction with the others: the tables may be big. It records nothing
 // in the audit trail. When one delete fails, Purge stops there and returns
@@ -69,7 +72,9 @@ func (s *Store) Purge(ctx context.Context, now time.Time, keep Retention) (Purge
 			return p, err
 		}
 	}
-	return p, nil
+	var err error
+	p.Webhooks, err = s.DeleteOldWebhookDeliveries(ctx, now.Add(-keep.Webhooks))
+	return p, err
 }
 
 // PurgeBatch is how many rows one purge statement deletes. Each batch is its

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofrs/uuid/v5"
+
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
@@ -19,7 +21,7 @@ import (
 // purgeKeep is the retention of the purge tests: the cutoffs of the kinds that
 // have one lie well before now, so that a kind purged as of now instead
 // loses its live row.
-var purgeKeep = sqlstore.Retention{Attempts: time.Hour, Mail: 24 * time.Hour, Audit: 365 * 24 * time.Hour}
+var purgeKeep = sqlstore.Retention{Attempts: time.Hour, Mail: 24 * time.Hour, Audit: 365 * 24 * time.Hour, Webhooks: 30 * 24 * time.Hour}
 
 // purgeRow is one row of a kind Purge deletes: where it is, whether a
 // purge as of t0 must take it, and whether one two days later must leave
@@ -42,6 +44,7 @@ func purgeRows(t *testing.T, s *sqlstore.Store, u user.User) []purgeRow {
 			t.Fatal(err)
 		}
 	}
+	endpoint, waiting := addEndpoint(t, s, "user.deleted"), addEndpoint(t, s, "user.deleted")
 	for _, gone := range []bool{true, false} {
 		// Expired at t0, or live for a few minutes more.
 		at := t0.Add(time.Minute)
@@ -97,8 +100,43 @@ func purgeRows(t *testing.T, s *sqlstore.Store, u user.User) []purgeRow {
 		e := audit.New(ctx, occurred, audit.LoginSucceeded, u.ID, u.ID, nil)
 		check(s.RecordEvent(ctx, e))
 		rows = append(rows, purgeRow{"audit_events", "id", e.ID, gone, !gone})
+
+		// A delivery finished before purgeKeep.Webhooks, or within it;
+		// and one as old still waiting (its endpoint off), which stays.
+		made := t0.Add(-purgeKeep.Webhooks / 2)
+		if gone {
+			made = t0.Add(-purgeKeep.Webhooks - time.Hour)
+		}
+		rows = append(rows, purgeRow{"webhook_deliveries", "id", webhookDelivery(t, s, endpoint.ID, made, true), gone, false})
+		if gone {
+			rows = append(rows, purgeRow{"webhook_deliveries", "id", webhookDelivery(t, s, waiting.ID, made, false), false, true})
+		}
 	}
 	return rows
+}
+
+// webhookDelivery queues a test delivery made at made, and delivers it
+// when finished.
+func webhookDelivery(t *testing.T, s *sqlstore.Store, endpoint uuid.UUID, made time.Time, finished bool) uuid.UUID {
+	t.Helper()
+	ctx := context.Background()
+	id, err := uuid.NewV7AtTime(made)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.QueueWebhookTest(ctx, endpoint, id, []byte("{}"), made); err != nil {
+		t.Fatal(err)
+	}
+	if finished {
+		c, err := s.ClaimWebhookDeliveries(ctx, endpoint, made, time.Minute, 1)
+		if err != nil || len(c) != 1 || c[0].ID != id {
+			t.Fatalf("claim %+v, %v", c, err)
+		}
+		if err := s.RecordWebhookAttempt(ctx, sqlstore.WebhookAttempt{Delivery: c[0], Outcome: sqlstore.WebhookDelivered, At: made, Status: 204}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return id
 }
 
 func randomID() []byte {
@@ -131,9 +169,9 @@ func TestPurge(t *testing.T) {
 			}
 		}
 		p, err := s.Purge(ctx, t0, purgeKeep)
-		want := sqlstore.Purged{Sessions: 1, AttemptWindows: 1, Mail: 1, Tokens: 1, PendingLogins: 1, Ceremonies: 1, AuditEvents: 1}
-		if err != nil || p != want || p.Total() != 7 {
-			t.Fatalf("Purge = %+v (total %d), %v; want %+v (total 7)", p, p.Total(), err, want)
+		want := sqlstore.Purged{Sessions: 1, AttemptWindows: 1, Mail: 1, Tokens: 1, PendingLogins: 1, Ceremonies: 1, AuditEvents: 1, Webhooks: 1}
+		if err != nil || p != want || p.Total() != 8 {
+			t.Fatalf("Purge = %+v (total %d), %v; want %+v (total 8)", p, p.Total(), err, want)
 		}
 		for _, r := range rows {
 			if there(t, s, r) == r.gone {
@@ -142,11 +180,12 @@ func TestPurge(t *testing.T) {
 		}
 
 		// Two days on, every row left has expired, but an audit
-		// retention of 0 keeps the events, and unsent mail stays.
-		p, err = s.Purge(ctx, t0.Add(48*time.Hour), sqlstore.Retention{Attempts: purgeKeep.Attempts, Mail: purgeKeep.Mail})
+		// retention of 0 keeps the events, and unsent mail and
+		// undelivered deliveries stay.
+		p, err = s.Purge(ctx, t0.Add(48*time.Hour), sqlstore.Retention{Attempts: purgeKeep.Attempts, Mail: purgeKeep.Mail, Webhooks: 47 * time.Hour})
 		want.AuditEvents = 0
-		if err != nil || p != want || p.Total() != 6 {
-			t.Fatalf("second Purge = %+v (total %d), %v; want %+v (total 6)", p, p.Total(), err, want)
+		if err != nil || p != want || p.Total() != 7 {
+			t.Fatalf("second Purge = %+v (total %d), %v; want %+v (total 7)", p, p.Total(), err, want)
 		}
 		for _, r := range rows {
 			if there(t, s, r) != r.stays {

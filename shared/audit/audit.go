@@ -50,6 +50,16 @@ const (
 	// UserDeleted is an account deleted by its user; details.user_id keeps
 	// who it was once the account's references in the trail are null.
 	UserDeleted Type = "user.deleted"
+
+	// Webhooks (by a super admin; details.webhook is the endpoint's id).
+	WebhookCreated       Type = "webhook.created"
+	WebhookUpdated       Type = "webhook.updated" // details.changed: the fields changed
+	WebhookSecretRotated Type = "webhook.secret_rotated"
+	WebhookDeleted       Type = "webhook.deleted"
+	// WebhookDisabled is an endpoint the delivery loop disabled: actor
+	// none; details.reason "gone" (it answered 410) or "failing" (five
+	// days of failed attempts).
+	WebhookDisabled Type = "webhook.disabled"
 )
 
 // Types lists every type: a new type is its constant and its entry here.
@@ -60,6 +70,7 @@ var Types = []Type{
 	UserInactivated, UserReactivated, AdminGranted, AdminRevoked, SessionEnded, EmailVerified, EmailChanged,
 	RecoveryRequested, PasswordRecovered, TOTPEnabled, TOTPDisabled, RecoveryCodesGenerated, MFAReset, WebAuthnAdded, WebAuthnRemoved,
 	UserDeleted,
+	WebhookCreated, WebhookUpdated, WebhookSecretRotated, WebhookDeleted, WebhookDisabled,
 }
 
 // Valid reports whether t is one of Types.
