@@ -58,6 +58,7 @@ func serve(ctx context.Context, cfg config.Config, logOut io.Writer) error {
 		purge(bgCtx, store, m, log, purgeRetention(cfg), time.Minute)
 	})
 	background.Go(func() { deliverMail(bgCtx, store, transport, cfg.Mail, m, log) })
+	background.Go(func() { deliverWebhooks(bgCtx, cfg, store, m, log) })
 	if cfg.Metrics.Enabled && cfg.Metrics.Address != "" {
 		mln, err := net.Listen("tcp", cfg.Metrics.Address)
 		if err != nil {

@@ -63,6 +63,14 @@ type Config struct {
 	Mail     Mail
 	MFA      MFA
 	WebAuthn WebAuthn
+	Webhooks Webhooks
+}
+
+// Webhooks configures the delivery of events to webhook endpoints.
+type Webhooks struct {
+	// AllowPrivateTargets lets deliveries reach loopback, private and
+	// unspecified addresses (link-local ones stay refused).
+	AllowPrivateTargets bool
 }
 
 // WebAuthn is the relying party passkeys are made for: its id (a domain;
@@ -247,6 +255,7 @@ var Defaults = map[string]any{
 	"mail.recovery_url":              "http://localhost:8000/account/recover#token={token}",
 	"mail.recovery_ttl":              "1h",
 	"mail.max_recovery_per_hour":     3,
+	"webhooks.allow_private_targets": false,
 }
 
 // Error lists every problem found in the configuration.
@@ -344,7 +353,8 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			RPDisplayName: p.str("webauthn.rp_display_name"),
 			RPOrigins:     p.list("webauthn.rp_origins"),
 		},
-		Audit: Audit{Retention: p.duration("audit.retention")},
+		Audit:    Audit{Retention: p.duration("audit.retention")},
+		Webhooks: Webhooks{AllowPrivateTargets: p.boolean("webhooks.allow_private_targets")},
 		Cookie: Cookie{
 			Name:     p.str("cookie.name"),
 			Secure:   p.boolean("cookie.secure"),

@@ -128,3 +128,32 @@ func TestKeyIDs(t *testing.T) {
 		t.Fatalf("id %q: not 16 hex digits", s)
 	}
 }
+
+// TestWebhookSecrets: a webhook secret is sealed bound to its endpoint and
+// its use: another endpoint's row, or a TOTP secret's opening, does not
+// open it; a previous key opens it (stale) and Reseal moves it.
+func TestWebhookSecrets(t *testing.T) {
+	a, b := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	old := New("old key", nil)
+	sealed := old.SealWebhookSecret(a, "whsec_abc")
+	if s, stale, err := old.OpenWebhookSecret(a, sealed); err != nil || stale || s != "whsec_abc" {
+		t.Fatalf("open: %q %v %v", s, stale, err)
+	}
+	if _, _, err := old.OpenWebhookSecret(b, sealed); !errors.Is(err, ErrUnopenable) {
+		t.Fatalf("another endpoint's row opened: %v", err)
+	}
+	if _, _, err := old.Open(a, sealed); !errors.Is(err, ErrUnopenable) {
+		t.Fatalf("opened as a TOTP secret: %v", err)
+	}
+	rotated := New("new key", []string{"old key"})
+	if _, stale, err := rotated.OpenWebhookSecret(a, sealed); err != nil || !stale {
+		t.Fatalf("a previous key: stale %v, %v", stale, err)
+	}
+	moved, err := rotated.ResealWebhookSecret(a, sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _, err := New("new key", nil).OpenWebhookSecret(a, moved); err != nil || s != "whsec_abc" {
+		t.Fatalf("resealed: %q %v", s, err)
+	}
+}

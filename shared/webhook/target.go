@@ -72,8 +72,6 @@ func (t Targets) checkURL(raw string) error {
 		return t.CheckAddr(ip)
 	}
 	if numeric(host) {
-		// 2130706433, 0x7f.1, 0177.0.0.1: forms of an IPv4 address
-		// that some resolvers accept and Go's does not.
 		return errors.New("url must write an IP address in its canonical form")
 	}
 	if !dnsName(host) {
@@ -148,22 +146,13 @@ func (t Targets) CheckAddr(ip netip.Addr) error {
 	return nil
 }
 
-// numeric reports whether host is made only of what IPv4 numbers are
-// written with (digits, dots, and hex after 0x), with a digit first: no
-// DNS name on the internet looks like that (top-level domains are not
-// numeric).
+// numeric reports whether host's last label starts with a digit: an
+// IPv4 number in some form (2130706433, 0x7f.1, 0177.0.0.1, 127.1), which
+// some resolvers accept and Go's does not; no top-level domain is numeric.
 func numeric(host string) bool {
-	last := host
-	if i := strings.LastIndexByte(strings.TrimSuffix(host, "."), '.'); i >= 0 {
-		last = strings.TrimSuffix(host, ".")[i+1:]
-	}
-	if last == "" {
-		return false
-	}
-	if last[0] >= '0' && last[0] <= '9' {
-		return true // a numeric last label: an address, not a name
-	}
-	return false
+	host = strings.TrimSuffix(host, ".")
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	return last != "" && last[0] >= '0' && last[0] <= '9'
 }
 
 // dnsName reports whether host is a syntactically valid DNS name: labels
@@ -179,10 +168,14 @@ func dnsName(host string) bool {
 			return false
 		}
 		for _, c := range []byte(label) {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			if !nameByte(c) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+func nameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
