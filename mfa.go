@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/mfakeys"
@@ -27,8 +28,9 @@ func mfaCommand(ctx context.Context, cfg config.Config, args []string, stdout io
 	return rekeyCommand(ctx, cfg, stdout)
 }
 
-// rekeyCommand seals every TOTP secret and recovery code stored under a
-// previous mfa key again under the current one, key by key, in batches
+// rekeyCommand seals every TOTP secret, recovery code and webhook secret
+// stored under a previous mfa key again under the current one, key by
+// key, in batches
 // (each its own transaction: the service may keep serving), and prints
 // what it moved and what still depends on each key: a previous key on
 // which nothing is left can be dropped. It opens the store without the
@@ -58,9 +60,9 @@ func rekeyCommand(ctx context.Context, cfg config.Config, stdout io.Writer) erro
 
 // keyReport is what a rekey did to one key's rows, and what is left.
 type keyReport struct {
-	id             []byte // the key id, as stored
-	secrets, codes sqlstore.Resealed
-	left           sqlstore.KeyRows
+	id                       []byte // the key id, as stored
+	secrets, codes, webhooks sqlstore.Resealed
+	left                     sqlstore.KeyRows
 }
 
 // rekey moves the rows of each previous key to the current key, and
@@ -92,6 +94,9 @@ func rekey(ctx context.Context, store *sqlstore.Store, keys *mfakeys.Keys) ([]*k
 		if r.codes, err = store.ResealRecoveryCodes(ctx, r.id, rekeyBatch, keys.ResealRecoveryCode); err != nil {
 			return nil, fmt.Errorf("recovery codes under %s: %w", id, err)
 		}
+		if r.webhooks, err = store.ResealWebhookSecrets(ctx, r.id, time.Now(), keys.ResealWebhookSecret); err != nil {
+			return nil, fmt.Errorf("webhook secrets under %s: %w", id, err)
+		}
 	}
 	inUse, err := store.MFAKeyIDs(ctx)
 	if err != nil {
@@ -114,18 +119,19 @@ func rekey(ctx context.Context, store *sqlstore.Store, keys *mfakeys.Keys) ([]*k
 func writeRekeyReport(w io.Writer, keys *mfakeys.Keys, reports []*keyReport, unsealed, users int) (problems []string) {
 	names, current := keyNames(keys), keys.IDs()[0]
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY ID\tKEY\tMOVED SECRETS\tMOVED CODES\tLEFT SECRETS\tLEFT CODES")
-	fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\n", current, names[string(current[:])])
+	fmt.Fprintln(tw, "KEY ID\tKEY\tMOVED SECRETS\tMOVED CODES\tLEFT SECRETS\tLEFT CODES\tMOVED WEBHOOK SECRETS\tLEFT WEBHOOK SECRETS")
+	fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\n", current, names[string(current[:])])
 	for _, r := range reports {
 		name := cmp.Or(names[string(r.id)], "NOT CONFIGURED")
-		fmt.Fprintf(tw, "%x\t%s\t%d\t%d\t%d\t%d\n", r.id, name, r.secrets.Moved, r.codes.Moved, r.left.Secrets, r.left.Codes)
+		fmt.Fprintf(tw, "%x\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", r.id, name, r.secrets.Moved, r.codes.Moved, r.left.Secrets, r.left.Codes,
+			r.webhooks.Moved, r.left.Webhooks)
 	}
 	if unsealed > 0 {
-		fmt.Fprintf(tw, "(none)\tcodes stored before seals\t-\t-\t-\t%d\n", unsealed)
+		fmt.Fprintf(tw, "(none)\tcodes stored before seals\t-\t-\t-\t%d\t-\t-\n", unsealed)
 	}
 	tw.Flush()
 	for _, r := range reports {
-		name, failed := names[string(r.id)], r.secrets.Failed+r.codes.Failed
+		name, failed := names[string(r.id)], r.secrets.Failed+r.codes.Failed+r.webhooks.Failed
 		switch {
 		case name == "":
 			problems = append(problems, fmt.Sprintf("key %x is not configured, and %s need it", r.id, rowsNeeding(r.left)))
@@ -149,8 +155,9 @@ func writeRekeyReport(w io.Writer, keys *mfakeys.Keys, reports []*keyReport, uns
 }
 
 // checkMFAKeys refuses, naming each key id and its rows, when stored TOTP
-// secrets or recovery codes need a key that is not configured: left alone,
-// they would fail at their users' next login. It costs a few index probes
+// secrets, recovery codes or webhook secrets need a key that is not
+// configured: left alone, they would fail at their users' next login (and
+// every delivery to the endpoint). It costs a few index probes
 // per key id in use (and a count of the rows of a missing key).
 func checkMFAKeys(ctx context.Context, store *sqlstore.Store, keys *mfakeys.Keys) error {
 	ids, err := store.MFAKeyIDs(ctx)
@@ -172,14 +179,14 @@ func checkMFAKeys(ctx context.Context, store *sqlstore.Store, keys *mfakeys.Keys
 	if len(missing) == 0 {
 		return nil
 	}
-	return errors.New("stored second factors need mfa keys that are not configured: " + strings.Join(missing, ", ") +
+	return errors.New("stored second factors or webhook secrets need mfa keys that are not configured: " + strings.Join(missing, ", ") +
 		"; configure each again (in mfa.previous_encryption_keys), run `cleanslice mfa rekey`, and drop it when the report says nothing" +
 		" depends on it (see docs/operations.md, The MFA key)")
 }
 
 // rowsNeeding says what rows need a key.
 func rowsNeeding(r sqlstore.KeyRows) string {
-	return fmt.Sprintf("%d TOTP secrets and %d recovery codes", r.Secrets, r.Codes)
+	return fmt.Sprintf("%d TOTP secrets, %d recovery codes and %d webhook secrets", r.Secrets, r.Codes, r.Webhooks)
 }
 
 // mfaKeys are the configured mfa key generations.

@@ -11,12 +11,14 @@ import (
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/mfakeys"
 	"github.com/cleanslice/cleanslice/shared/user"
+	"github.com/cleanslice/cleanslice/shared/webhook"
 )
 
-// TestMFARekey: second factors sealed under a key that became a previous
-// one move to the current key with `cleanslice mfa rekey`, which reports
-// per key what it moved and what still depends on it; then the old key
-// goes, and every factor still logs in. While a key that stored factors
+// TestMFARekey: second factors and webhook secrets sealed under a key that
+// became a previous one move to the current key with `cleanslice mfa
+// rekey`, which reports per key what it moved and what still depends on
+// it; then the old key goes, every factor still logs in and the webhook
+// secret still opens. While a key that stored factors
 // need is not configured, serve and the CLI commands that open the store
 // refuse to start, naming the key id and its rows.
 func TestMFARekey(t *testing.T) {
@@ -30,6 +32,12 @@ func TestMFARekey(t *testing.T) {
 		legacy := mfakeys.New(oldKey, nil).RecoveryDigests("k7m2qx9rtz")[0]
 		if _, err := before.store.DB().Exec(`INSERT INTO mfa_recovery_codes (user_id, digest, created_at) VALUES ($1, $2, '2026-01-01T00:00:00.000000Z')`,
 			bob.user.ID, legacy); err != nil {
+			t.Fatal(err)
+		}
+		// A webhook endpoint, its secret sealed under the old key.
+		endpoint := webhook.Endpoint{ID: user.NewID(), URL: "https://hooks.example.com/", Events: []string{"*"}, Enabled: true, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+		secret := string(webhook.NewSecret())
+		if err := before.store.InsertWebhookEndpoint(ctx, endpoint, mfakeys.New(oldKey, nil).SealWebhookSecret(endpoint.ID, secret)); err != nil {
 			t.Fatal(err)
 		}
 
@@ -54,7 +62,7 @@ func TestMFARekey(t *testing.T) {
 		// rows; rekey cannot move them, says so and fails.
 		refused := func(what string, err error) {
 			t.Helper()
-			if err == nil || !strings.Contains(err.Error(), oldID) || !strings.Contains(err.Error(), "2 TOTP secrets and 20 recovery codes") {
+			if err == nil || !strings.Contains(err.Error(), oldID) || !strings.Contains(err.Error(), "2 TOTP secrets, 20 recovery codes and 1 webhook secrets") {
 				t.Fatalf("%s with the old key gone: %v; want a refusal naming %s and its rows", what, err, oldID)
 			}
 		}
@@ -67,7 +75,7 @@ func TestMFARekey(t *testing.T) {
 		refused("serve", serve(ctx, cfg, &bytes.Buffer{}))
 		out, err := cli(onlyNew, "mfa", "rekey")
 		refused("mfa rekey", err)
-		if row := reportRow(out, oldID); len(row) != 7 || row[1] != "NOT" || strings.Join(row[3:], " ") != "0 0 2 20" {
+		if row := reportRow(out, oldID); len(row) != 9 || row[1] != "NOT" || strings.Join(row[3:], " ") != "0 0 2 20 0 1" {
 			t.Fatalf("the report of a key not configured: %q\n%s", row, out)
 		}
 
@@ -77,13 +85,13 @@ func TestMFARekey(t *testing.T) {
 		if err != nil {
 			t.Fatalf("mfa rekey: %v\n%s", err, out)
 		}
-		if row := reportRow(out, oldID); strings.Join(row, " ") != oldID+" mfa.previous_encryption_keys[0] 2 20 0 0" {
-			t.Fatalf("old key's row %q, want 2 secrets and 20 codes moved, none left:\n%s", row, out)
+		if row := reportRow(out, oldID); strings.Join(row, " ") != oldID+" mfa.previous_encryption_keys[0] 2 20 0 0 1 0" {
+			t.Fatalf("old key's row %q, want 2 secrets, 20 codes and a webhook secret moved, none left:\n%s", row, out)
 		}
 		if row := reportRow(out, newID); len(row) < 2 || row[1] != "mfa.encryption_key" {
 			t.Fatalf("current key's row %q:\n%s", row, out)
 		}
-		if row := reportRow(out, "(none)"); len(row) == 0 || row[len(row)-1] != "1" {
+		if row := reportRow(out, "(none)"); strings.Join(row, " ") != "(none) codes stored before seals - - - 1 - -" {
 			t.Fatalf("unsealed codes' row %q, want 1:\n%s", row, out)
 		}
 		if !strings.Contains(out, "mfa.previous_encryption_keys[0] ("+oldID+"): nothing sealed depends on it; it can be dropped once the codes stored before seals do not matter.") ||
@@ -96,7 +104,7 @@ func TestMFARekey(t *testing.T) {
 		during := newTestAppOn(t, dbURL, map[string]string{"mfa.encryption_key": newKey, "mfa.previous_encryption_keys": oldKey})
 		expect(t, "the unsealed code", during.pending(t, "bobby").do(t, "POST", "/api/v1/auth/login/mfa", `{"recovery_code":"k7m2q-x9rtz"}`), 200, "")
 		out, err = cli(rotated, "mfa", "rekey")
-		if row := reportRow(out, oldID); err != nil || len(row) != 6 || strings.Join(row[2:], " ") != "0 0 0 0" {
+		if row := reportRow(out, oldID); err != nil || len(row) != 8 || strings.Join(row[2:], " ") != "0 0 0 0 0 0" {
 			t.Fatalf("a second run: %q, %v\n%s", row, err, out)
 		}
 		if !strings.Contains(out, "mfa.previous_encryption_keys[0] ("+oldID+"): nothing depends on it; it can be dropped.") || reportRow(out, "(none)") != nil {
@@ -115,6 +123,13 @@ func TestMFARekey(t *testing.T) {
 		}
 		if n := app.count(t, "mfa_recovery_codes"); n != 18 {
 			t.Fatalf("%d recovery codes left, want 18", n)
+		}
+		target, _, err := app.store.WebhookTarget(ctx, endpoint.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := mfakeys.New(newKey, nil).OpenWebhookSecret(endpoint.ID, target.Secret); err != nil || got != secret {
+			t.Fatalf("the webhook secret under the new key: %q, %v", got, err)
 		}
 
 		var ue usageError
@@ -152,7 +167,7 @@ func TestMFARekeyFailsOnWhatDoesNotOpen(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "1 rows under mfa.previous_encryption_keys[0] ("+oldID+") do not open") {
 		t.Fatalf("rekey of a row that does not open: %v\n%s", err, out.String())
 	}
-	if row := reportRow(out.String(), oldID); len(row) != 6 || strings.Join(row[2:], " ") != "0 0 1 0" || strings.Contains(out.String(), "dropped") {
+	if row := reportRow(out.String(), oldID); len(row) != 8 || strings.Join(row[2:], " ") != "0 0 1 0 0 0" || strings.Contains(out.String(), "dropped") {
 		t.Fatalf("report %q:\n%s", row, out.String())
 	}
 }

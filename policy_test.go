@@ -87,6 +87,15 @@ var enrollmentPolicy = map[string]enrollmentClass{
 	"DELETE /api/v1/users/sessions":         refusedUntilEnrolled,
 	"PATCH /api/v1/users/reset-mfa":         refusedUntilEnrolled,
 	"GET /api/v1/audit":                     refusedUntilEnrolled,
+
+	"POST /api/v1/webhooks":                                  refusedUntilEnrolled,
+	"GET /api/v1/webhooks":                                   refusedUntilEnrolled,
+	"PATCH /api/v1/webhooks/{id}":                            refusedUntilEnrolled,
+	"DELETE /api/v1/webhooks/{id}":                           refusedUntilEnrolled,
+	"POST /api/v1/webhooks/{id}/secret":                      refusedUntilEnrolled,
+	"GET /api/v1/webhooks/{id}/deliveries":                   refusedUntilEnrolled,
+	"POST /api/v1/webhooks/{id}/deliveries/{delivery}/retry": refusedUntilEnrolled,
+	"POST /api/v1/webhooks/{id}/test":                        refusedUntilEnrolled,
 }
 
 // enrollmentSettings: admins and super admins must have a second factor.

@@ -499,3 +499,61 @@ func firstIDAt(t time.Time) uuid.UUID {
 	}
 	return id
 }
+
+// The webhook secrets under a key (the mfa keys seal them too): the
+// endpoints are few, so these read the table whole.
+const (
+	webhookKeyIDsSQL = `SELECT substr(secret, 1, 8) FROM webhook_endpoints
+		UNION SELECT substr(previous_secret, 1, 8) FROM webhook_endpoints WHERE previous_secret IS NOT NULL`
+	webhooksUnderKeySQL = `SELECT
+		(SELECT count(*) FROM webhook_endpoints WHERE substr(secret, 1, 8) = $1) +
+		(SELECT count(*) FROM webhook_endpoints WHERE substr(previous_secret, 1, 8) = $1)`
+)
+
+// ResealWebhookSecrets moves every webhook secret (current or previous)
+// sealed under the key whose id is from to the key reseal seals with
+// (reseal gets an endpoint's sealed secret and returns it sealed anew, or
+// an error when it does not open), in one transaction: endpoints are few.
+// A previous secret whose overlap has ended by now signs nothing more: it
+// is dropped instead. Call it outside WithinTx.
+func (s *Store) ResealWebhookSecrets(ctx context.Context, from []byte, now time.Time, reseal func(endpointID uuid.UUID, sealed []byte) ([]byte, error)) (Resealed, error) {
+	var done Resealed
+	err := s.WithinTx(ctx, func(ctx context.Context) error {
+		done = Resealed{}
+		if _, err := s.q(ctx).ExecContext(ctx, `UPDATE webhook_endpoints SET previous_secret = NULL, previous_until = NULL
+			WHERE previous_secret IS NOT NULL AND previous_until <= $1`, ts(now)); err != nil {
+			return s.translate("drop expired webhook secrets", err)
+		}
+		var rows []struct {
+			ID       uuid.UUID `db:"id"`
+			Secret   []byte    `db:"secret"`
+			Previous []byte    `db:"previous_secret"`
+		}
+		if err := s.q(ctx).SelectContext(ctx, &rows, `SELECT id, secret, previous_secret FROM webhook_endpoints
+			WHERE substr(secret, 1, 8) = $1 OR substr(previous_secret, 1, 8) = $1`+s.d.ForUpdate, from); err != nil {
+			return s.translate("webhook secrets under a key", err)
+		}
+		for _, r := range rows {
+			for _, c := range []struct {
+				column string
+				sealed []byte
+			}{{"secret", r.Secret}, {"previous_secret", r.Previous}} {
+				column, sealed := c.column, c.sealed
+				if len(sealed) < 8 || string(sealed[:8]) != string(from) {
+					continue
+				}
+				moved, err := reseal(r.ID, sealed)
+				if err != nil {
+					done.Failed++
+					continue
+				}
+				if _, err := s.q(ctx).ExecContext(ctx, `UPDATE webhook_endpoints SET `+column+` = $2 WHERE id = $1`, r.ID, moved); err != nil {
+					return s.translate("reseal webhook secret", err)
+				}
+				done.Moved++
+			}
+		}
+		return nil
+	})
+	return done, err
+}

@@ -488,3 +488,63 @@ func TestWebhookIDsOrderByTime(t *testing.T) {
 		}
 	})
 }
+
+// TestResealWebhookSecrets: the webhook secrets under a key, current and
+// previous, are counted under it, found among the keys in use, and moved
+// by a reseal; a previous secret whose overlap has ended is dropped
+// instead; one that does not open stays, counted as failed.
+func TestResealWebhookSecrets(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		old := []byte("oldkey01")
+		seal := func(key []byte, v string) []byte { return append(append([]byte{}, key...), v...) }
+		a, b, c := addEndpoint(t, s, "*"), addEndpoint(t, s, "*"), addEndpoint(t, s, "*")
+		for _, x := range []struct {
+			id       uuid.UUID
+			current  []byte
+			previous []byte
+			until    time.Time
+		}{
+			{a.ID, seal(old, "a"), nil, time.Time{}},
+			{b.ID, seal([]byte("newkey01"), "b"), seal(old, "b-prev"), t0.Add(time.Hour)},
+			{c.ID, seal(old, "broken"), seal(old, "c-prev"), t0.Add(-time.Hour)},
+		} {
+			if _, err := s.DB().Exec(`UPDATE webhook_endpoints SET secret = $2, previous_secret = $3, previous_until = $4 WHERE id = $1`,
+				x.id, x.current, x.previous, nullStamp(x.until)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids, err := s.MFAKeyIDs(ctx)
+		if err != nil || !slices.ContainsFunc(ids, func(id []byte) bool { return string(id) == string(old) }) {
+			t.Fatalf("key ids %q, %v", ids, err)
+		}
+		if rows, err := s.MFAKeyRows(ctx, old); err != nil || rows.Webhooks != 4 {
+			t.Fatalf("rows under the old key %+v, %v", rows, err)
+		}
+		done, err := s.ResealWebhookSecrets(ctx, old, t0, func(id uuid.UUID, sealed []byte) ([]byte, error) {
+			if strings.HasSuffix(string(sealed), "broken") {
+				return nil, errors.New("does not open")
+			}
+			return seal([]byte("newkey01"), string(sealed[8:])), nil
+		})
+		if err != nil || done.Moved != 2 || done.Failed != 1 {
+			t.Fatalf("reseal %+v, %v; want 2 moved (a, b's previous), 1 failed (c), c's expired previous dropped", done, err)
+		}
+		if rows, err := s.MFAKeyRows(ctx, old); err != nil || rows.Webhooks != 1 {
+			t.Fatalf("rows left under the old key %+v, %v", rows, err)
+		}
+		if tg, _, _ := s.WebhookTarget(ctx, b.ID); string(tg.PreviousSecret) != "newkey01b-prev" {
+			t.Fatalf("b's previous secret %q", tg.PreviousSecret)
+		}
+		if tg, _, _ := s.WebhookTarget(ctx, c.ID); tg.PreviousSecret != nil {
+			t.Fatalf("c's expired previous secret stayed: %q", tg.PreviousSecret)
+		}
+	})
+}
+
+func nullStamp(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return stamp(t)
+}

@@ -122,3 +122,13 @@ type Delivery struct {
 	DeliveredAt   time.Time
 	GivenUpAt     time.Time
 }
+
+// ParseID reads an endpoint's or a delivery's id as a client wrote it: a
+// malformed one is ErrNotFound, as an unknown one is.
+func ParseID(s string) (uuid.UUID, error) {
+	id, err := uuid.FromString(s)
+	if err != nil || id.IsNil() {
+		return uuid.Nil, ErrNotFound
+	}
+	return id, nil
+}
