@@ -290,3 +290,35 @@ func TestSlowReceiverDelaysNoOther(t *testing.T) {
 		t.Fatalf("%d held attempts recorded at shutdown, want 3", released)
 	}
 }
+
+// TestAtMost4KiBAreRead: a receiver that answers 200 with an endless body
+// gets its delivery recorded as delivered once MaxResponse bytes are read:
+// the sender does not wait for the rest.
+func TestAtMost4KiBAreRead(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	srv, _ := receiver(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.Write(make([]byte, 64<<10))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	store := newFakeStore()
+	id := store.add(srv.URL, sqlstore.WebhookTarget{}, 1, 1)
+	done := make(chan struct{})
+	go func() {
+		newDeliverer(store, t1).DeliverDue(context.Background(), id)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(Timeout / 2):
+		t.Fatal("the sender waited for the rest of the answer")
+	}
+	if got := store.results(); len(got) != 1 || got[0].Outcome != sqlstore.WebhookDelivered {
+		t.Fatalf("results %+v", got)
+	}
+}
