@@ -25,6 +25,8 @@
 //	    database.prepared_statements = false mode, for PgBouncer)
 //	(m) on request (-only m): signups with an address vs without, and
 //	    recovery requests for an unknown vs a verified address (p50)
+//	(w) on request (-only w): logins with two subscribed webhook
+//	    endpoints vs none
 //	(k) on request (-only k): logins (success, wrong password, unknown
 //	    user) vs the same logins of -baseline REV, and the audit trail's
 //	    pages with -events events, one request at a time
@@ -148,7 +150,7 @@ func mainErr() error {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per workload")
 	users := flag.Int("users", 10000, "users in the database")
 	rounds := flag.Int("rounds", 5, "alternating slices per workload and reference")
-	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j,k,m,t); empty: all but k, m and t")
+	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j,k,m,t,w); empty: all but k, m, t and w")
 	engine := flag.String("engine", "postgres", "the service's database: postgres or sqlite")
 	baseline := flag.String("baseline", "", "(k): the git revision to compare logins with, e.g. the commit before the audit trail")
 	events := flag.Int("events", 5_000_000, "(k): audit events in the database")
@@ -160,7 +162,7 @@ func mainErr() error {
 	flag.Parse()
 	want := func(w string) bool {
 		if *only == "" {
-			return w != "k" && w != "m" && w != "t" // k seeds millions of rows and builds a second binary, m and t add rows: on request
+			return w != "k" && w != "m" && w != "t" && w != "w" // k seeds millions of rows and builds a second binary, m, t and w add rows: on request
 		}
 		return strings.Contains(","+*only+",", ","+w+",")
 	}
@@ -169,6 +171,10 @@ func mainErr() error {
 	}
 	if *engine == "sqlite" && (want("i") || want("j")) && *only != "" {
 		return fmt.Errorf("(i) and (j) compare PostgreSQL drivers and modes: not with -engine sqlite")
+	}
+	if want("w") {
+		// The endpoints' receiver listens on loopback.
+		env = append(env, "CLEANSLICE_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true")
 	}
 	if want("k") || want("m") || want("t") {
 		// Failed logins (and signups, recovery requests) from many client
@@ -515,6 +521,13 @@ func mainErr() error {
 			return err
 		}
 		results = append(results, m...)
+	}
+	if want("w") {
+		w, err := webhookWorkloads(ctx, svc, cfg, *rounds, *duration, *warmup)
+		if err != nil {
+			return err
+		}
+		results = append(results, w...)
 	}
 	if want("t") {
 		t, err := mfaWorkloads(ctx, svc, cfg, *rounds, login(4*runtime.NumCPU()), pair)

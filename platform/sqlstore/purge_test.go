@@ -132,7 +132,7 @@ func webhookDelivery(t *testing.T, s *sqlstore.Store, endpoint uuid.UUID, made t
 		if err != nil || len(c) != 1 || c[0].ID != id {
 			t.Fatalf("claim %+v, %v", c, err)
 		}
-		if err := s.RecordWebhookAttempt(ctx, sqlstore.WebhookAttempt{Delivery: c[0], Outcome: sqlstore.WebhookDelivered, At: made, Status: 204}); err != nil {
+		if err := s.RecordWebhookAttempts(ctx, sqlstore.WebhookAttempt{Delivery: c[0], Outcome: sqlstore.WebhookDelivered, At: made, Status: 204}); err != nil {
 			t.Fatal(err)
 		}
 	}

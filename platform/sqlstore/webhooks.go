@@ -404,13 +404,71 @@ type WebhookAttempt struct {
 	Disable string
 }
 
-// RecordWebhookAttempt records an attempt's result, in one transaction
-// with its endpoint's failure clock (stopped by a success, started by a
-// failure) and, when Disable says so, the endpoint disabled and the
-// webhook.disabled event. A delivery claimed again since (its lease ended
-// and another attempt took it, or it was retried by hand) is left to that
-// attempt: nothing is recorded.
-func (s *Store) RecordWebhookAttempt(ctx context.Context, a WebhookAttempt) error {
+// RecordWebhookAttempts records the results of attempts of one
+// endpoint's deliveries (a lane's batch), in one transaction with the
+// endpoint's failure clock (stopped when one was delivered, else started
+// by the first failure) and, when an attempt's Disable says so, the
+// endpoint disabled and the webhook.disabled event. A delivery claimed
+// again since (its lease ended and another attempt took it, or it was
+// retried by hand) is left to that attempt: its result is not recorded.
+func (s *Store) RecordWebhookAttempts(ctx context.Context, attempts ...WebhookAttempt) error {
+	return s.WithinTx(ctx, func(ctx context.Context) error {
+		var (
+			endpoint            uuid.UUID
+			delivered           bool
+			failedAt            time.Time
+			disable             string
+			disableAt           time.Time
+			lastStatus, counted int
+		)
+		for _, a := range attempts {
+			n, err := s.recordWebhookAttempt(ctx, a)
+			if err != nil {
+				return err
+			}
+			if n == 0 || a.Outcome == WebhookReleased {
+				continue
+			}
+			endpoint, counted = a.Delivery.EndpointID, counted+1
+			switch {
+			case a.Outcome == WebhookDelivered:
+				delivered = true
+			case failedAt.IsZero() || a.At.Before(failedAt):
+				failedAt = a.At
+			}
+			if a.Disable != "" && disable == "" {
+				disable, disableAt, lastStatus = a.Disable, a.At, a.Status
+			}
+		}
+		if counted == 0 {
+			return nil
+		}
+		var err error
+		switch {
+		case delivered:
+			_, err = s.q(ctx).ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, endpoint)
+		default:
+			_, err = s.q(ctx).ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL`, endpoint, ts(failedAt))
+		}
+		if err != nil {
+			return s.translate("record webhook failure clock", err)
+		}
+		if disable == "" {
+			return nil
+		}
+		n, err := s.execCount(ctx, "disable webhook endpoint",
+			`UPDATE webhook_endpoints SET enabled = $2, updated_at = $3 WHERE id = $1 AND enabled`, endpoint, false, ts(disableAt))
+		if err != nil || n == 0 {
+			return err
+		}
+		return s.RecordEvent(ctx, audit.Event{ID: user.NewID(), OccurredAt: user.Timestamp(disableAt), Type: audit.WebhookDisabled,
+			Details: map[string]any{"webhook": endpoint.String(), "reason": disable, "last_status": lastStatus}})
+	})
+}
+
+// recordWebhookAttempt records one result, only while the delivery is
+// still held by that attempt, and reports whether it was.
+func (s *Store) recordWebhookAttempt(ctx context.Context, a WebhookAttempt) (int64, error) {
 	d := a.Delivery
 	fence := []any{d.EndpointID, d.ID, d.Attempts}
 	var set string
@@ -425,32 +483,10 @@ func (s *Store) RecordWebhookAttempt(ctx context.Context, a WebhookAttempt) erro
 	case WebhookReleased:
 		set, args = `next_attempt_at = $4`, []any{ts(a.Next)}
 	default:
-		return fmt.Errorf("record webhook attempt: outcome %d", a.Outcome)
+		return 0, fmt.Errorf("record webhook attempt: outcome %d", a.Outcome)
 	}
-	return s.WithinTx(ctx, func(ctx context.Context) error {
-		n, err := s.execCount(ctx, "record webhook attempt", `UPDATE webhook_deliveries SET `+set+`
-			WHERE endpoint_id = $1 AND id = $2 AND attempts = $3 AND `+unfinished, append(fence, args...)...)
-		if err != nil || n == 0 || a.Outcome == WebhookReleased {
-			return err
-		}
-		clock, args := `UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL`, []any{d.EndpointID, ts(a.At)}
-		if a.Outcome == WebhookDelivered {
-			clock, args = `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, args[:1]
-		}
-		if _, err := s.q(ctx).ExecContext(ctx, clock, args...); err != nil {
-			return s.translate("record webhook failure clock", err)
-		}
-		if a.Disable == "" {
-			return nil
-		}
-		n, err = s.execCount(ctx, "disable webhook endpoint",
-			`UPDATE webhook_endpoints SET enabled = $2, updated_at = $3 WHERE id = $1 AND enabled`, d.EndpointID, false, ts(a.At))
-		if err != nil || n == 0 {
-			return err
-		}
-		return s.RecordEvent(ctx, audit.Event{ID: user.NewID(), OccurredAt: user.Timestamp(a.At), Type: audit.WebhookDisabled,
-			Details: map[string]any{"webhook": d.EndpointID.String(), "reason": a.Disable, "last_status": a.Status}})
-	})
+	return s.execCount(ctx, "record webhook attempt", `UPDATE webhook_deliveries SET `+set+`
+		WHERE endpoint_id = $1 AND id = $2 AND attempts = $3 AND `+unfinished, append(fence, args...)...)
 }
 
 func nullStatus(status int) any {

@@ -231,7 +231,7 @@ func TestWebhookAttempts(t *testing.T) {
 		at := t0.Add(2 * time.Minute)
 		record := func(a sqlstore.WebhookAttempt) {
 			t.Helper()
-			if err := s.RecordWebhookAttempt(ctx, a); err != nil {
+			if err := s.RecordWebhookAttempts(ctx, a); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -338,7 +338,7 @@ func TestWebhookEndpoints(t *testing.T) {
 		if err != nil || len(c) != 1 {
 			t.Fatal(c, err)
 		}
-		if err := s.RecordWebhookAttempt(ctx, sqlstore.WebhookAttempt{Delivery: c[0], Outcome: sqlstore.WebhookRetry, At: t0, Next: t0}); err != nil {
+		if err := s.RecordWebhookAttempts(ctx, sqlstore.WebhookAttempt{Delivery: c[0], Outcome: sqlstore.WebhookRetry, At: t0, Next: t0}); err != nil {
 			t.Fatal(err)
 		}
 		a.Description, a.Events, a.UpdatedAt = "same url", []string{"user.deleted"}, t0.Add(time.Hour)
@@ -547,4 +547,59 @@ func nullStamp(t time.Time) any {
 		return nil
 	}
 	return stamp(t)
+}
+
+// TestWebhookBatchResults: a batch's results are recorded together: a
+// batch with a delivery stops the failure clock, one of failures alone
+// starts it at its first failure, and a released attempt neither counts
+// nor fails.
+func TestWebhookBatchResults(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := context.Background()
+		ep := addEndpoint(t, s, "*")
+		for i := range 6 {
+			if err := s.RecordEvent(ctx, audit.New(ctx, t0.Add(time.Duration(i)*time.Second), audit.LoginFailed, uuid.Nil, uuid.Nil, nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := s.ClaimWebhookDeliveries(ctx, ep.ID, t0.Add(time.Minute), time.Minute, 6)
+		if err != nil || len(c) != 6 {
+			t.Fatal(c, err)
+		}
+		at := t0.Add(time.Minute)
+		failing := func() time.Time {
+			tg, _, _ := s.WebhookTarget(ctx, ep.ID)
+			return tg.FailingSince
+		}
+		if err := s.RecordWebhookAttempts(ctx,
+			sqlstore.WebhookAttempt{Delivery: c[0], Outcome: sqlstore.WebhookReleased, At: at, Next: at},
+			sqlstore.WebhookAttempt{Delivery: c[1], Outcome: sqlstore.WebhookRetry, At: at.Add(2 * time.Second), Status: 500, Next: at.Add(time.Hour)},
+			sqlstore.WebhookAttempt{Delivery: c[2], Outcome: sqlstore.WebhookRetry, At: at.Add(time.Second), Status: 502, Next: at.Add(time.Hour)},
+		); err != nil {
+			t.Fatal(err)
+		}
+		if got := failing(); !got.Equal(at.Add(time.Second)) {
+			t.Fatalf("failing since %v, want the first failure", got)
+		}
+		if err := s.RecordWebhookAttempts(ctx,
+			sqlstore.WebhookAttempt{Delivery: c[3], Outcome: sqlstore.WebhookRetry, At: at, Status: 500, Next: at.Add(time.Hour)},
+			sqlstore.WebhookAttempt{Delivery: c[4], Outcome: sqlstore.WebhookDelivered, At: at, Status: 204},
+		); err != nil {
+			t.Fatal(err)
+		}
+		if got := failing(); !got.IsZero() {
+			t.Fatalf("a batch with a delivery left the clock at %v", got)
+		}
+		if err := s.RecordWebhookAttempts(ctx, sqlstore.WebhookAttempt{Delivery: c[5], Outcome: sqlstore.WebhookReleased, At: at, Next: at}); err != nil {
+			t.Fatal(err)
+		}
+		if got := failing(); !got.IsZero() {
+			t.Fatalf("a released attempt started the clock: %v", got)
+		}
+		// The released ones are due again at once, their attempt counted.
+		again, err := s.ClaimWebhookDeliveries(ctx, ep.ID, at, time.Minute, 10)
+		if err != nil || len(again) != 2 || again[0].Attempts != 2 {
+			t.Fatalf("after the release %+v, %v", again, err)
+		}
+	})
 }

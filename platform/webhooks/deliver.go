@@ -22,7 +22,7 @@ type DeliveryStore interface {
 	DueWebhookEndpoints(ctx context.Context, now time.Time) ([]uuid.UUID, error)
 	WebhookTarget(ctx context.Context, id uuid.UUID) (sqlstore.WebhookTarget, bool, error)
 	ClaimWebhookDeliveries(ctx context.Context, endpointID uuid.UUID, now time.Time, lease time.Duration, limit int) ([]sqlstore.WebhookDelivery, error)
-	RecordWebhookAttempt(ctx context.Context, a sqlstore.WebhookAttempt) error
+	RecordWebhookAttempts(ctx context.Context, attempts ...sqlstore.WebhookAttempt) error
 }
 
 // Opener opens an endpoint's sealed signing secret (mfakeys.Keys).
@@ -124,24 +124,46 @@ func (d *Deliverer) lane(ctx context.Context, endpointID uuid.UUID) {
 	}
 }
 
-// DeliverDue claims up to a batch of an enabled endpoint's due deliveries
-// and attempts them at once, recording every result; it returns how many
-// it claimed.
+// DeliverDue claims up to a batch of an enabled endpoint's due deliveries,
+// attempts them at once and records their results together (one
+// transaction: one commit for the batch); it returns how many it claimed.
+// The results are recorded even when ctx has ended (shutdown): a
+// delivered message is not to be sent again, an interrupted one is due
+// again at once. Results that cannot be recorded are logged: the lease
+// then brings the deliveries back (sent twice rather than lost; receivers
+// deduplicate by webhook-id).
 func (d *Deliverer) DeliverDue(ctx context.Context, endpointID uuid.UUID) (int, error) {
 	t, ok, err := d.Store.WebhookTarget(ctx, endpointID)
 	if err != nil || !ok {
 		return 0, err
 	}
 	due, err := d.Store.ClaimWebhookDeliveries(ctx, endpointID, d.Now(), Lease, Batch)
-	if err != nil {
+	if err != nil || len(due) == 0 {
 		return 0, err
 	}
-	secrets, err := d.secrets(endpointID, t)
+	secrets, secretsErr := d.secrets(endpointID, t)
+	results := make([]result, len(due))
 	var wg sync.WaitGroup
-	for _, dl := range due {
-		wg.Go(func() { d.attempt(ctx, t, secrets, err, dl) })
+	for k, dl := range due {
+		wg.Go(func() { results[k] = d.attempt(ctx, t, secrets, secretsErr, dl) })
 	}
 	wg.Wait()
+	attempts := make([]sqlstore.WebhookAttempt, len(results))
+	for k, r := range results {
+		attempts[k] = r.attempt
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := d.Store.RecordWebhookAttempts(rctx, attempts...); err != nil {
+		d.Log.Error("webhook delivery: record the results", "webhook", endpointID.String(), "deliveries", len(due), "error", err)
+		return len(due), nil
+	}
+	for _, r := range results {
+		r.log(d.Log, secretsErr != nil)
+		if d.Observe != nil {
+			d.Observe(r.name)
+		}
+	}
 	return len(due), nil
 }
 
@@ -163,17 +185,20 @@ func (d *Deliverer) secrets(endpointID uuid.UUID, t sqlstore.WebhookTarget) ([]s
 	return out, nil
 }
 
+// result is an attempt's outcome, as recorded and as logged.
+type result struct {
+	attempt sqlstore.WebhookAttempt
+	name    string // delivered, retried, given_up or released
+	err     error  // why it failed, when it did without an answer
+}
+
 // attempt sends dl once (unless its secrets did not open: then it fails
-// without a request) and records the result: delivered on a 2xx; on a 410
+// without a request) and returns the result: delivered on a 2xx; on a 410
 // given up and the endpoint disabled ("gone"); on any other answer or
 // none, retried after the Schedule's wait for its attempt, or given up
 // past it, and the endpoint disabled once it has failed for FailingLimit
-// ("failing"). An attempt cut short by shutdown is due again at once. A
-// result that cannot be recorded is logged: the lease then brings the
-// delivery back (sent twice rather than lost; receivers deduplicate by
-// webhook-id).
-func (d *Deliverer) attempt(ctx context.Context, t sqlstore.WebhookTarget, secrets []string, secretsErr error, dl sqlstore.WebhookDelivery) {
-	log := d.Log.With("webhook", dl.EndpointID.String(), "delivery", dl.ID.String(), "event_type", dl.EventType, "attempt", dl.Attempts)
+// ("failing"). An attempt cut short by shutdown is due again at once.
+func (d *Deliverer) attempt(ctx context.Context, t sqlstore.WebhookTarget, secrets []string, secretsErr error, dl sqlstore.WebhookDelivery) result {
 	status, err := 0, secretsErr
 	if err == nil {
 		if err = d.Targets.CheckURL(t.URL); err != nil {
@@ -183,19 +208,19 @@ func (d *Deliverer) attempt(ctx context.Context, t sqlstore.WebhookTarget, secre
 		}
 	}
 	now := d.Now()
-	a := sqlstore.WebhookAttempt{Delivery: dl, At: now, Status: status}
-	var result string
+	r := result{attempt: sqlstore.WebhookAttempt{Delivery: dl, At: now, Status: status}, err: err}
+	a := &r.attempt
 	switch {
 	case err != nil && ctx.Err() != nil:
-		result, a.Outcome, a.Next = "released", sqlstore.WebhookReleased, now
+		r.name, a.Outcome, a.Next = "released", sqlstore.WebhookReleased, now
 	case err == nil && status >= 200 && status < 300:
-		result, a.Outcome = "delivered", sqlstore.WebhookDelivered
+		r.name, a.Outcome = "delivered", sqlstore.WebhookDelivered
 	case err == nil && status == http.StatusGone:
-		result, a.Outcome, a.Disable = "given_up", sqlstore.WebhookGivenUp, "gone"
+		r.name, a.Outcome, a.Disable = "given_up", sqlstore.WebhookGivenUp, "gone"
 	default:
-		result, a.Outcome = "retried", sqlstore.WebhookRetry
+		r.name, a.Outcome = "retried", sqlstore.WebhookRetry
 		if dl.Attempts > len(Schedule) {
-			result, a.Outcome = "given_up", sqlstore.WebhookGivenUp
+			r.name, a.Outcome = "given_up", sqlstore.WebhookGivenUp
 		} else {
 			a.Next = now.Add(Schedule[dl.Attempts-1])
 		}
@@ -203,29 +228,26 @@ func (d *Deliverer) attempt(ctx context.Context, t sqlstore.WebhookTarget, secre
 			a.Disable = "failing"
 		}
 	}
-	// Recorded even when ctx has ended (shutdown): a delivered message is
-	// not to be sent again, a released one is due at once.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if rerr := d.Store.RecordWebhookAttempt(rctx, a); rerr != nil {
-		log.Error("webhook delivery: record the result", "result", result, "error", rerr)
-		return
-	}
+	return r
+}
+
+// log writes r's line: never the receiver's words, which are not kept.
+func (r result) log(log *slog.Logger, secretsFailed bool) {
+	a := r.attempt
+	log = log.With("webhook", a.Delivery.EndpointID.String(), "delivery", a.Delivery.ID.String(),
+		"event_type", a.Delivery.EventType, "attempt", a.Delivery.Attempts)
 	switch {
-	case result == "delivered":
-		log.Info("webhook delivered", "status", status)
-	case err != nil && secretsErr != nil:
-		log.Error("webhook delivery failed: its signing secret does not open (is an mfa key missing?)", "result", result, "error", err)
-	case err != nil:
-		log.Warn("webhook delivery failed", "result", result, "error", classify(err), "retry_at", a.Next)
+	case r.name == "delivered":
+		log.Info("webhook delivered", "status", a.Status)
+	case r.err != nil && secretsFailed:
+		log.Error("webhook delivery failed: its signing secret does not open (is an mfa key missing?)", "result", r.name, "error", r.err)
+	case r.err != nil:
+		log.Warn("webhook delivery failed", "result", r.name, "error", classify(r.err), "retry_at", a.Next)
 	default:
-		log.Warn("webhook delivery refused by the receiver", "result", result, "status", status, "retry_at", a.Next)
+		log.Warn("webhook delivery refused by the receiver", "result", r.name, "status", a.Status, "retry_at", a.Next)
 	}
 	if a.Disable != "" {
 		log.Warn("webhook endpoint disabled", "reason", a.Disable)
-	}
-	if d.Observe != nil {
-		d.Observe(result)
 	}
 }
 

@@ -81,15 +81,17 @@ func (f *fakeStore) ClaimWebhookDeliveries(_ context.Context, id uuid.UUID, _ ti
 	return out, nil
 }
 
-func (f *fakeStore) RecordWebhookAttempt(ctx context.Context, a sqlstore.WebhookAttempt) error {
+func (f *fakeStore) RecordWebhookAttempts(ctx context.Context, attempts ...sqlstore.WebhookAttempt) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.recorded = append(f.recorded, a)
-	if f.onRecord != nil {
-		f.onRecord(a)
+	for _, a := range attempts {
+		f.recorded = append(f.recorded, a)
+		if f.onRecord != nil {
+			f.onRecord(a)
+		}
 	}
 	return nil
 }
