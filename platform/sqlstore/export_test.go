@@ -215,3 +215,20 @@ func MFAKeyQueries(keyID []byte, userID any) []ListQuery {
 		{resealRecoveryCodeSQL, []any{userID, []byte{1}, []byte{2}, []byte{3}}},
 	}
 }
+
+// APIKeyQueries returns the API keys' queries with sample parameters, for
+// plan tests.
+func (s *Store) APIKeyQueries(userID, keyID any, at time.Time) []ListQuery {
+	return []ListQuery{
+		{s.apiKeyByID, []any{keyID}},
+		{s.insertAPIKeySQL(), []any{keyID, userID, "ci", "read", make([]byte, 40), ts(at), ts(at.Add(time.Hour))}},
+		{useAPIKeySQL, []any{keyID, ts(at), "192.0.2.1", ts(at.Add(-time.Minute)), nil}},
+		{userAPIKeysSQL, []any{userID, ts(at)}},
+		{liveAPIKeysSQL, []any{userID, ts(at)}},
+		{deleteUserAPIKeySQL, []any{userID, keyID}},
+		{deleteAPIKeysSQL, []any{userID}},
+		{s.purgeAPIKeys(), []any{ts(at), 250}},
+		{apiKeyKeyIDsSQL, nil},
+		{apiKeysUnderKeySQL, []any{make([]byte, 8)}},
+	}
+}
