@@ -8,14 +8,20 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/mfa"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 type fakeStore struct {
+	authtest.Attempts
+	keys        map[uuid.UUID]apikey.Key
+	keyReads    int
+	uses        []use
 	sessions    map[string]session.Session
 	users       map[uuid.UUID]user.User
 	factors     map[uuid.UUID]mfa.Factors
@@ -25,6 +31,48 @@ type fakeStore struct {
 	factorReads int
 	events      []audit.Event
 	inTx        bool
+}
+
+// use is one written use of a key.
+type use struct {
+	id     uuid.UUID
+	at     time.Time
+	ip     string
+	rehash []byte
+}
+
+func (f *fakeStore) APIKeyWithUser(_ context.Context, id uuid.UUID) (apikey.Key, user.User, error) {
+	f.keyReads++
+	if f.fail != nil {
+		return apikey.Key{}, user.User{}, f.fail
+	}
+	k, ok := f.keys[id]
+	if !ok {
+		return apikey.Key{}, user.User{}, apikey.ErrNotFound
+	}
+	return k, f.users[k.UserID], nil
+}
+
+func (f *fakeStore) UseAPIKey(_ context.Context, id uuid.UUID, now time.Time, ip string, rehash []byte) error {
+	f.uses = append(f.uses, use{id, now, ip, rehash})
+	k := f.keys[id]
+	k.LastUsedAt = now
+	if rehash != nil {
+		k.Hash = rehash
+	}
+	f.keys[id] = k
+	return nil
+}
+
+func (f *fakeStore) DeleteUserAPIKeys(_ context.Context, userID uuid.UUID) (int, error) {
+	n := 0
+	for id, k := range f.keys {
+		if k.UserID == userID {
+			delete(f.keys, id)
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (f *fakeStore) Factors(_ context.Context, userID uuid.UUID) (mfa.Factors, error) {
@@ -98,10 +146,14 @@ func setupAs(active bool, role user.Role, enroll []user.Role) (*fakeStore, strin
 		sessions: map[string]session.Session{string(id): policy.Start(id, u.ID, t0)},
 		users:    map[uuid.UUID]user.User{u.ID: u},
 		factors:  map[uuid.UUID]mfa.Factors{},
+		keys:     map[uuid.UUID]apikey.Key{},
 	}
 	now := t0
-	return f, secret, &now, New(f, policy, enroll, func() time.Time { return now })
+	return f, secret, &now, New(f, &hasher{}, Config{Policy: policy, Enroll: enroll, Guard: guard}, func() time.Time { return now })
 }
+
+// guard counts refused keys: 3 per client.
+var guard = auth.Guard{PerUser: 5, PerIP: 3, Window: time.Hour, Key: []byte("k")}
 
 func TestValidSessionOutsideRefreshWindow(t *testing.T) {
 	f, secret, now, i := setup(true)

@@ -21,7 +21,7 @@ import (
 // it as stored and as the client holds it.
 func issueKey(t *testing.T, s *sqlstore.Store, keys *mfakeys.Keys, u user.User, name string, at time.Time, lifetime time.Duration) (apikey.Key, string) {
 	t.Helper()
-	k, key := apikey.Issue(keys, u.ID, name, apikey.ScopeRead, at, lifetime)
+	k, key := apikey.Issue(keys.HashAPIKey, u.ID, name, apikey.ScopeRead, at, lifetime)
 	if ok, err := s.InsertAPIKey(context.Background(), k); err != nil || !ok {
 		t.Fatalf("insert key %s: %v, %v", name, ok, err)
 	}
@@ -94,7 +94,7 @@ func TestAPIKeyOfInactiveUser(t *testing.T) {
 		if err := s.SetUserActive(context.Background(), u.ID, false, t0); err != nil {
 			t.Fatal(err)
 		}
-		k, _ := apikey.Issue(mfakeys.New("k", nil), u.ID, "ci", apikey.ScopeFull, t0, time.Hour)
+		k, _ := apikey.Issue(mfakeys.New("k", nil).HashAPIKey, u.ID, "ci", apikey.ScopeFull, t0, time.Hour)
 		if ok, err := s.InsertAPIKey(context.Background(), k); err != nil || ok {
 			t.Fatalf("InsertAPIKey for an inactive user = %v, %v", ok, err)
 		}

@@ -215,13 +215,13 @@ func CheckName(name string) error {
 }
 
 // Issue returns a new key of userID, named name, of scope, made at now and
-// valid for lifetime, as stored (its secret hashed by h), and the key
-// itself, for the client alone.
-func Issue(h Hasher, userID uuid.UUID, name string, scope Scope, now time.Time, lifetime time.Duration) (Key, string) {
+// valid for lifetime, as stored (its secret hashed by hash: see Hasher),
+// and the key itself, for the client alone.
+func Issue(hash func(id uuid.UUID, secret []byte) []byte, userID uuid.UUID, name string, scope Scope, now time.Time, lifetime time.Duration) (Key, string) {
 	key, id, secret := Generate()
 	now = user.Timestamp(now)
 	return Key{
-		ID: id, UserID: userID, Name: name, Scope: scope, Hash: h.HashAPIKey(id, secret),
+		ID: id, UserID: userID, Name: name, Scope: scope, Hash: hash(id, secret),
 		CreatedAt: now, ExpiresAt: user.Timestamp(now.Add(lifetime)),
 	}, key
 }
@@ -232,10 +232,6 @@ var (
 	// unknown, a wrong secret, expired, revoked, its user inactive): one
 	// answer for all.
 	ErrRefused = &apperr.Error{Kind: apperr.KindUnauthenticated, Code: "not_authenticated", Message: "the API key is not valid: unknown, revoked or expired"}
-	// ErrSessionRequired refuses a key on a route only a signed-in person
-	// may use: their password, address, factors, sessions, identities, own
-	// keys, the account itself, login and logout.
-	ErrSessionRequired = &apperr.Error{Kind: apperr.KindForbidden, Code: "session_required", Message: "an API key cannot do this: sign in"}
 	// ErrReadOnly refuses a change made with a key of scope read.
 	ErrReadOnly = &apperr.Error{Kind: apperr.KindForbidden, Code: "forbidden", Message: "this API key may only read (scope read)"}
 	// ErrBothCredentials refuses a request that carries a session cookie

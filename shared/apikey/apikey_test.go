@@ -181,7 +181,7 @@ func (hasher) MatchAPIKey(id uuid.UUID, secret, hash []byte) (bool, bool) {
 func TestIssue(t *testing.T) {
 	now := time.Date(2026, 5, 1, 10, 0, 0, 123456789, time.UTC)
 	alice := uuid.Must(uuid.NewV7())
-	k, key := Issue(hasher{}, alice, "ci", ScopeRead, now, time.Hour)
+	k, key := Issue(hasher{}.HashAPIKey, alice, "ci", ScopeRead, now, time.Hour)
 	id, secret, err := Parse(key)
 	if err != nil || id != k.ID || k.UserID != alice || k.Name != "ci" || k.Scope != ScopeRead {
 		t.Fatalf("Issue = %+v, %q, %v", k, key, err)

@@ -47,8 +47,13 @@ type Reauthentication struct {
 // reauthentication.failed with details.action and answered
 // ErrWrongPassword. The password is checked against actor.User.PasswordHash,
 // the hash read when the request was authenticated; make the change with
-// the returned value's Change.
+// the returned value's Change. An API key is refused
+// (ErrSessionRequired), whatever the route it came through.
 func (g Guard) Reauthenticate(ctx context.Context, store ReauthStore, hasher Verifier, now time.Time, actor Actor, password, ip, action string) (Reauthentication, error) {
+	// A credential is a person's: never changed through an API key.
+	if err := RequireSession(actor); err != nil {
+		return Reauthentication{}, err
+	}
 	// Refused before the password is checked, so that it costs no try
 	// (Change checks again, under the row lock).
 	if err := CheckAssurance(ctx, store, actor); err != nil {

@@ -185,3 +185,24 @@ func TestAssuranceOfCredentialChanges(t *testing.T) {
 		t.Fatalf("%d attempts counted: the right password is given back", n)
 	}
 }
+
+// TestReauthenticateRefusesKeys: an API key never changes a credential,
+// even with the right password: refused before anything is counted or
+// verified.
+func TestReauthenticateRefusesKeys(t *testing.T) {
+	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
+	key := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw"}, APIKey: uuid.Must(uuid.NewV4())}
+	s := &reauthStore{hash: "hash:pw"}
+	if _, err := guard.Reauthenticate(context.Background(), s, verifier{}, time.Unix(1000, 0), key, "pw", "192.0.2.1", "test"); !errors.Is(err, auth.ErrSessionRequired) {
+		t.Fatalf("a key: %v", err)
+	}
+	if s.Count(guard.UserKey("alice")) != 0 || len(s.events) != 0 {
+		t.Fatal("a key's attempt was counted or recorded")
+	}
+	if err := auth.RequireSession(auth.Actor{}); !errors.Is(err, auth.ErrNotAuthenticated) {
+		t.Fatalf("nobody: %v", err)
+	}
+	if err := auth.RequireSession(auth.Actor{User: key.User, SessionID: []byte{1}}); err != nil {
+		t.Fatalf("a session: %v", err)
+	}
+}
