@@ -222,7 +222,12 @@ func TestAPIKeyActsAsItsUser(t *testing.T) {
 
 		// The use, written once a minute.
 		used := func() string {
-			return app.dumpColumn(t, `SELECT coalesce(last_used_ip, '') || ' ' || coalesce(CAST(last_used_at AS TEXT), 'never') FROM api_keys WHERE id = '`+id.String()+`'`)
+			var used string
+			err := app.store.DB().QueryRow(`SELECT coalesce(last_used_ip, '') || ' ' || coalesce(CAST(last_used_at AS TEXT), 'never') FROM api_keys WHERE id = $1`, id.Bytes()).Scan(&used)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return used
 		}
 		first := used()
 		if !strings.HasPrefix(first, "127.0.0.1 ") || strings.HasSuffix(first, "never") {
@@ -264,7 +269,7 @@ func TestRefusedAPIKeys(t *testing.T) {
 		// The good key's row gets another key's hash: the good key's
 		// secret is wrong for it.
 		if _, err := app.store.DB().Exec(`UPDATE api_keys SET secret_hash = (SELECT secret_hash FROM api_keys WHERE id = $1) WHERE id = $2`,
-			app.keyRowID(t, expired), app.keyRowID(t, good)); err != nil {
+			app.keyRowID(t, expired).Bytes(), app.keyRowID(t, good).Bytes()); err != nil {
 			t.Fatal(err)
 		}
 		app.clock.Advance(2 * time.Minute) // the expired key is over

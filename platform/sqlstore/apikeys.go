@@ -14,9 +14,11 @@ import (
 )
 
 // The API keys' queries. A request with a key reads its row and its user
-// by the primary keys (apiKeySQL); a user's keys are read, counted and
-// revoked through api_keys_user_id_idx (at most apikey.MaxPerUser live
-// ones, and the expired ones the purge has not reached yet).
+// by the primary keys (apiKeySQL; concurrent ones share a query, as
+// sessions' do: see lookups); a user's keys are read, counted and revoked
+// through api_keys_user_id_idx (at most apikey.MaxPerUser live ones, and
+// the expired ones the purge has not reached yet). A key's id is stored
+// as its 16 bytes, so that a batch of ids is the dialect's IDList.
 const (
 	apiKeyColumns = `k.id, k.scope, k.secret_hash, k.expires_at, k.last_used_at,
 		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at, u.email, u.email_verified_at`
@@ -40,11 +42,37 @@ const (
 		SELECT id FROM ids WHERE id IS NOT NULL`
 )
 
-// apiKeySQL reads a key and its user, the user by an index probe (see
-// sessionSQL).
-func apiKeySQL(d Dialect) string {
+// apiKeySQL reads the keys where cond holds and their users, each user by
+// an index probe (see sessionSQL).
+func apiKeySQL(d Dialect, cond string) string {
 	return `SELECT ` + apiKeyColumns + `
-		 FROM api_keys k ` + fmt.Sprintf(d.JoinByKey, "users", "u", "u.id = k.user_id") + ` WHERE k.id = $1`
+		 FROM api_keys k ` + fmt.Sprintf(d.JoinByKey, "users", "u", "u.id = k.user_id") + ` WHERE ` + cond
+}
+
+// apiKeyRow is one row of a key-with-user query, scanned field by field
+// (no reflection).
+type apiKeyRow struct {
+	id, hash                        []byte
+	u                               user.User
+	scope, role                     string
+	expires, used, created, updated dbTime
+	email                           sql.NullString
+	verified                        dbTime
+}
+
+func (r *apiKeyRow) dest() []any {
+	return []any{&r.id, &r.scope, &r.hash, &r.expires, &r.used,
+		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.created, &r.updated, &r.email, &r.verified}
+}
+
+// key is the id a lookup finds r by.
+func (r *apiKeyRow) key() []byte { return r.id }
+
+func (r *apiKeyRow) result() (apikey.Key, user.User) {
+	u := r.u
+	u.Role, u.CreatedAt, u.UpdatedAt, u.Email, u.EmailVerifiedAt = user.Role(r.role), r.created.Time, r.updated.Time, r.email.String, r.verified.Time
+	k := apikey.Key{ID: uuid.FromBytesOrNil(r.id), UserID: u.ID, Scope: apikey.Scope(r.scope), Hash: r.hash, ExpiresAt: r.expires.Time, LastUsedAt: r.used.Time}
+	return k, u
 }
 
 // insertAPIKeySQL stores a key only while its user is active, under the
@@ -59,7 +87,7 @@ func (s *Store) insertAPIKeySQL() string {
 // it did.
 func (s *Store) InsertAPIKey(ctx context.Context, k apikey.Key) (bool, error) {
 	n, err := s.execCount(ctx, "insert api key", s.insertAPIKeySQL(),
-		k.ID, k.UserID, k.Name, string(k.Scope), k.Hash, ts(k.CreatedAt), ts(k.ExpiresAt))
+		k.ID.Bytes(), k.UserID, k.Name, string(k.Scope), k.Hash, ts(k.CreatedAt), ts(k.ExpiresAt))
 	return n == 1, err
 }
 
@@ -67,25 +95,21 @@ func (s *Store) InsertAPIKey(ctx context.Context, k apikey.Key) (bool, error) {
 // round trip of a request made with a key (but for its use, written once
 // a minute). apikey.ErrNotFound when there is no such key.
 func (s *Store) APIKeyWithUser(ctx context.Context, id uuid.UUID) (apikey.Key, user.User, error) {
-	var (
-		k                             apikey.Key
-		u                             user.User
-		scope, role                   string
-		expires, used, uCreated, uUpd dbTime
-		email                         sql.NullString
-		verified                      dbTime
-	)
-	err := s.translate("api key with user", s.scanRow(ctx, s.apiKeyByID, []any{id},
-		&k.ID, &scope, &k.Hash, &expires, &used,
-		&u.ID, &u.Username, &u.PasswordHash, &role, &u.IsActive, &uCreated, &uUpd, &email, &verified))
+	var r apiKeyRow
+	var err error
+	if _, tx := inTx(ctx); tx || s.keyLookups == nil {
+		err = s.scanRow(ctx, s.apiKeyByID, []any{id.Bytes()}, r.dest()...)
+	} else {
+		r, err = s.keyLookups.get(ctx, id.Bytes())
+	}
+	err = s.translate("api key with user", err)
 	if errors.Is(err, sql.ErrNoRows) {
 		return apikey.Key{}, user.User{}, apikey.ErrNotFound
 	}
 	if err != nil {
 		return apikey.Key{}, user.User{}, err
 	}
-	k.UserID, k.Scope, k.ExpiresAt, k.LastUsedAt = u.ID, apikey.Scope(scope), expires.Time, used.Time
-	u.Role, u.CreatedAt, u.UpdatedAt, u.Email, u.EmailVerifiedAt = user.Role(role), uCreated.Time, uUpd.Time, email.String, verified.Time
+	k, u := r.result()
 	return k, u, nil
 }
 
@@ -94,14 +118,14 @@ func (s *Store) APIKeyWithUser(ctx context.Context, id uuid.UUID) (apikey.Key, u
 // stores rehash as its hash when it is not nil (one made with a previous
 // mfa key, made again).
 func (s *Store) UseAPIKey(ctx context.Context, id uuid.UUID, now time.Time, ip string, rehash []byte) error {
-	_, err := s.q(ctx).ExecContext(ctx, useAPIKeySQL, id, ts(now), ip, ts(now.Add(-apikey.UseInterval)), rehash)
+	_, err := s.q(ctx).ExecContext(ctx, useAPIKeySQL, id.Bytes(), ts(now), ip, ts(now.Add(-apikey.UseInterval)), rehash)
 	return s.translate("use api key", err)
 }
 
 // UserAPIKeys returns userID's keys live at now, the newest first.
 func (s *Store) UserAPIKeys(ctx context.Context, userID uuid.UUID, now time.Time) ([]apikey.Key, error) {
 	var rows []struct {
-		ID         uuid.UUID `db:"id"`
+		ID         []byte    `db:"id"`
 		UserID     uuid.UUID `db:"user_id"`
 		Name       string    `db:"name"`
 		Scope      string    `db:"scope"`
@@ -115,7 +139,7 @@ func (s *Store) UserAPIKeys(ctx context.Context, userID uuid.UUID, now time.Time
 	}
 	out := make([]apikey.Key, len(rows))
 	for n, r := range rows {
-		out[n] = apikey.Key{ID: r.ID, UserID: r.UserID, Name: r.Name, Scope: apikey.Scope(r.Scope), CreatedAt: r.CreatedAt.Time,
+		out[n] = apikey.Key{ID: uuid.FromBytesOrNil(r.ID), UserID: r.UserID, Name: r.Name, Scope: apikey.Scope(r.Scope), CreatedAt: r.CreatedAt.Time,
 			ExpiresAt: r.ExpiresAt.Time, LastUsedAt: r.LastUsedAt.Time, LastUsedIP: r.LastUsedIP}
 	}
 	return out, nil
@@ -131,7 +155,7 @@ func (s *Store) LiveAPIKeys(ctx context.Context, userID uuid.UUID, now time.Time
 // DeleteUserAPIKey revokes userID's key id; another user's key is as
 // absent as an unknown one: apikey.ErrNotFound.
 func (s *Store) DeleteUserAPIKey(ctx context.Context, userID, id uuid.UUID) error {
-	n, err := s.execCount(ctx, "delete api key", deleteUserAPIKeySQL, userID, id)
+	n, err := s.execCount(ctx, "delete api key", deleteUserAPIKeySQL, userID, id.Bytes())
 	if err == nil && n == 0 {
 		return apikey.ErrNotFound
 	}

@@ -81,6 +81,9 @@ func sessionSQL(d Dialect, cond string) string {
 		 FROM sessions s ` + fmt.Sprintf(d.JoinByKey, "users", "u", "u.id = s.user_id") + ` WHERE ` + cond
 }
 
+// key is the id a lookup finds r by.
+func (r *sessionRow) key() []byte { return r.ss.ID }
+
 func (r *sessionRow) dest() []any {
 	return []any{&r.ss.ID, &r.created, &r.expires, &r.absolute, &r.seen, &r.ss.AAL, &r.methods,
 		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.userCreated, &r.userUpdated, &r.email, &r.emailVerified}

@@ -1,13 +1,15 @@
 -- API keys (SPEC 4f). A new, empty table: nothing that serves waits on it.
 SET LOCAL lock_timeout = '5s';
 
--- A user's keys for scripts and servers. The id is the key's id part: a
--- request presenting a key finds its row by the primary key, one probe.
+-- A user's keys for scripts and servers. The id is the key's id part (16
+-- random bytes; the API shows them as a UUID): a request presenting a key
+-- finds its row by the primary key, one probe (concurrent requests share
+-- one query for a list of ids, as for sessions).
 -- Nothing stored yields a key: secret_hash is the mfa key id (8 bytes)
 -- and HMAC-SHA256 of the id and the secret under that key; the prefix the
 -- API shows follows from the id. A revoked key is deleted.
 CREATE TABLE api_keys (
-    id           uuid        PRIMARY KEY,
+    id           bytea       PRIMARY KEY CHECK (octet_length(id) = 16),
     user_id      uuid        NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     name         text        NOT NULL,
     scope        text        NOT NULL CHECK (scope IN ('read', 'full')),

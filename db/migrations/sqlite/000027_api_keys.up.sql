@@ -1,6 +1,6 @@
 -- API keys (see the PostgreSQL migration of the same number).
 CREATE TABLE api_keys (
-    id           TEXT PRIMARY KEY,
+    id           BLOB PRIMARY KEY CHECK (length(id) = 16),
     user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     name         TEXT NOT NULL,
     scope        TEXT NOT NULL CHECK (scope IN ('read', 'full')),
