@@ -244,6 +244,13 @@ func TestAPIKeyActsAsItsUser(t *testing.T) {
 			t.Fatal("a use a minute on was not written")
 		}
 
+		if l := app.logLines(key[apikey.PrefixLen:]); l != "" {
+			t.Fatalf("the key is in the logs:\n%s", l)
+		}
+		if !strings.Contains(app.logs.String(), `"route":"/api/v1/auth/me"`) {
+			t.Fatal("no request lines captured: the search above proves nothing")
+		}
+
 		// A key and a cookie: 400, on a key's route and a session's.
 		both := app.loggedIn(t, "bob.user", user.RoleUser)
 		expect(t, "a key and a cookie", both.do(t, "GET", "/api/v1/auth/me", "", "Authorization", "Bearer "+key), 400, "ambiguous_credentials")
@@ -318,14 +325,13 @@ func TestRevokedKeyOnEveryReplica(t *testing.T) {
 	dbURL := dbtest.URL(t, "postgres")
 	a, b := newTestAppOn(t, dbURL, nil), newTestAppOn(t, dbURL, nil)
 	a.seed(t, "ada.admin", user.RoleAdmin)
+	root := a.loggedIn(t, "root.admin", user.RoleSuperAdmin)
 	key := a.apiKey(t, "ada.admin", apikey.ScopeRead, time.Hour)
 	for _, app := range []*testApp{a, b} {
 		expect(t, "me", app.bearer(t, key, "GET", "/api/v1/auth/me", ""), 200, "")
 	}
-	if _, err := a.store.DeleteUserAPIKeys(t.Context(), a.userID(t, "ada.admin")); err != nil {
-		t.Fatal(err)
-	}
-	for _, app := range []*testApp{a, b} {
+	expect(t, "revoke through replica a", root.do(t, "DELETE", "/api/v1/users/api-keys", `{"username":"ada.admin"}`), 200, "")
+	for _, app := range []*testApp{b, a} {
 		expect(t, "me, revoked", app.bearer(t, key, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
 	}
 	short := a.apiKey(t, "ada.admin", apikey.ScopeRead, time.Minute)
