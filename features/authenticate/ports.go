@@ -8,16 +8,14 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/cleanslice/cleanslice/shared/audit"
-	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store is the session storage this slice needs: it ends an inactive
-// user's leftover sessions and records their end in one transaction, and
-// reads the factors of a user whose role requires one.
+// Store is the session storage this slice needs: it reads a session with
+// its user (users.second_factor included), and ends an inactive user's
+// leftover sessions and records their end in one transaction.
 type Store interface {
-	auth.AssuranceStore // Factors
 	SessionWithUser(ctx context.Context, id []byte) (session.Session, user.User, error)
 	ExtendSession(ctx context.Context, id []byte, expiresAt, lastSeenAt time.Time) error
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error

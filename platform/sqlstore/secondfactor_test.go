@@ -33,20 +33,25 @@ func testPasskey(userID uuid.UUID) mfa.Passkey {
 // TestSecondFactorFlag: users.second_factor follows the factors whatever
 // writes them (the triggers of migration 000027): an authenticator app
 // counts once enabled, a passkey at once, and the flag drops with the last
-// of them. While it is set, a session made with a password alone (aal 1)
+// of them; the user read with a session carries it. While it is set, a session made with a password alone (aal 1)
 // is not stored; one that proved a second factor is.
 func TestSecondFactorFlag(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := context.Background()
 		u := insertUser(t, s, "alice")
+		ss := startSession(t, s, u, t0)
 		flag := func(want bool, when string) {
 			t.Helper()
 			got, err := s.UserByID(ctx, u.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.SecondFactor != want {
-				t.Fatalf("%s: second_factor = %v, want %v", when, got.SecondFactor, want)
+			_, withSession, err := s.SessionWithUser(ctx, ss.ID) // what authenticate reads
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.SecondFactor != want || withSession.SecondFactor != want {
+				t.Fatalf("%s: second_factor = %v (with the session: %v), want %v", when, got.SecondFactor, withSession.SecondFactor, want)
 			}
 		}
 		flag(false, "a new user")

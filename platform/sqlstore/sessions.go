@@ -73,7 +73,7 @@ type sessionRow struct {
 
 // sessionColumns are what sessionRow scans.
 const sessionColumns = `s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at, s.aal, s.methods,
-		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at, u.email, u.email_verified_at`
+		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at, u.email, u.email_verified_at, u.second_factor`
 
 // sessionSQL reads the sessions where cond holds and their users, each
 // user by an index probe (Dialect.JoinByKey): as a plain join, PostgreSQL
@@ -86,7 +86,7 @@ func sessionSQL(d Dialect, cond string) string {
 
 func (r *sessionRow) dest() []any {
 	return []any{&r.ss.ID, &r.created, &r.expires, &r.absolute, &r.seen, &r.ss.AAL, &r.methods,
-		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.userCreated, &r.userUpdated, &r.email, &r.emailVerified}
+		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.userCreated, &r.userUpdated, &r.email, &r.emailVerified, &r.u.SecondFactor}
 }
 
 func (r *sessionRow) result() (session.Session, user.User) {
