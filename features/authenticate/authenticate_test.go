@@ -15,12 +15,12 @@ import (
 )
 
 type fakeStore struct {
-	sessions    map[string]session.Session
-	users       map[uuid.UUID]user.User
-	extended    int
-	fail        error
-	events      []audit.Event
-	inTx        bool
+	sessions map[string]session.Session
+	users    map[uuid.UUID]user.User
+	extended int
+	fail     error
+	events   []audit.Event
+	inTx     bool
 }
 
 func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
