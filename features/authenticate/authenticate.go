@@ -104,11 +104,7 @@ func (i *Interactor) Execute(ctx context.Context, secret string, source func() a
 		}
 		return Result{}, auth.ErrNotAuthenticated
 	}
-	mustEnroll, err := i.mustEnroll(ctx, u)
-	if err != nil {
-		return Result{}, fmt.Errorf("authenticate: %w", err)
-	}
-	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID, Methods: s.Methods}, Now: now, ExpiresAt: s.ExpiresAt, MustEnroll: mustEnroll, Scope: apikey.ScopeFull}
+	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID, Methods: s.Methods}, Now: now, ExpiresAt: s.ExpiresAt, MustEnroll: i.mustEnroll(u), Scope: apikey.ScopeFull}
 	if renewed, ok := i.cfg.Policy.Renew(s, now); ok {
 		if err := i.store.ExtendSession(ctx, s.ID, renewed.ExpiresAt, renewed.LastSeenAt); err != nil {
 			return Result{}, fmt.Errorf("authenticate: renew session: %w", err)
@@ -119,18 +115,10 @@ func (i *Interactor) Execute(ctx context.Context, secret string, source func() a
 }
 
 // mustEnroll reports whether u's role requires a second factor that u
-// does not have. Only the users of those roles cost a query (their
-// factors, read at every request: a factor removed since the login counts
-// at once).
-func (i *Interactor) mustEnroll(ctx context.Context, u user.User) (bool, error) {
-	if !slices.Contains(i.cfg.Enroll, u.Role) {
-		return false, nil
-	}
-	f, err := i.store.Factors(ctx, u.ID)
-	if err != nil {
-		return false, fmt.Errorf("factors of %s: %w", u.ID, err)
-	}
-	return !f.Any(), nil
+// does not have: read with the session, at every request, so that a
+// factor removed since the login counts at once, at no query of its own.
+func (i *Interactor) mustEnroll(u user.User) bool {
+	return slices.Contains(i.cfg.Enroll, u.Role) && !u.SecondFactor
 }
 
 // endSessionsOf ends every session an inactive user still has (inactivation
@@ -179,10 +167,6 @@ func (i *Interactor) ExecuteKey(ctx context.Context, key, ip string, source func
 		}
 		return Result{}, i.refuse(ctx, ip)
 	}
-	mustEnroll, err := i.mustEnroll(ctx, u)
-	if err != nil {
-		return Result{}, fmt.Errorf("authenticate key: %w", err)
-	}
 	if k.UseDue(now) {
 		var rehash []byte
 		if stale {
@@ -192,7 +176,7 @@ func (i *Interactor) ExecuteKey(ctx context.Context, key, ip string, source func
 			return Result{}, fmt.Errorf("authenticate key: record use: %w", err)
 		}
 	}
-	return Result{Actor: auth.Actor{User: u, APIKey: id}, Now: now, ExpiresAt: k.ExpiresAt, MustEnroll: mustEnroll, Scope: k.Scope}, nil
+	return Result{Actor: auth.Actor{User: u, APIKey: id}, Now: now, ExpiresAt: k.ExpiresAt, MustEnroll: i.mustEnroll(u), Scope: k.Scope}, nil
 }
 
 // refuse counts a refused key in the window of the client at ip, the one

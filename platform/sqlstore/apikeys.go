@@ -21,7 +21,7 @@ import (
 // as its 16 bytes, so that a batch of ids is the dialect's IDList.
 const (
 	apiKeyColumns = `k.id, k.scope, k.secret_hash, k.expires_at, k.last_used_at,
-		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at, u.email, u.email_verified_at`
+		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at, u.email, u.email_verified_at, u.second_factor`
 	userAPIKeysSQL = `SELECT id, user_id, name, scope, created_at, expires_at, last_used_at, last_used_ip
 		FROM api_keys WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC, id DESC`
 	liveAPIKeysSQL      = `SELECT count(*) FROM api_keys WHERE user_id = $1 AND expires_at > $2`
@@ -62,7 +62,7 @@ type apiKeyRow struct {
 
 func (r *apiKeyRow) dest() []any {
 	return []any{&r.id, &r.scope, &r.hash, &r.expires, &r.used,
-		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.created, &r.updated, &r.email, &r.verified}
+		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.created, &r.updated, &r.email, &r.verified, &r.u.SecondFactor}
 }
 
 // key is the id a lookup finds r by.

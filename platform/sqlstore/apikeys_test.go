@@ -51,6 +51,14 @@ func TestAPIKeys(t *testing.T) {
 		if ok, _ := keys.MatchAPIKey(id, secret, got.Hash); !ok {
 			t.Fatal("the stored hash does not match the key")
 		}
+		// The user's second factor comes with the key (a user who must
+		// enroll one costs no query of its own).
+		if _, err := s.DB().Exec(`UPDATE users SET second_factor = true WHERE id = $1`, alice.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, u, err := s.APIKeyWithUser(ctx, k1.ID); err != nil || !u.SecondFactor {
+			t.Fatalf("the user's second factor: %+v, %v", u, err)
+		}
 		if _, _, err := s.APIKeyWithUser(ctx, uuid.Must(uuid.NewV4())); !errors.Is(err, apikey.ErrNotFound) {
 			t.Fatalf("an unknown key: %v", err)
 		}
