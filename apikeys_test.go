@@ -622,3 +622,59 @@ func TestAPIKeysDieWithTheirCredentials(t *testing.T) {
 		}
 	})
 }
+
+// waitForLockWaiters waits until n connections of app's PostgreSQL
+// database wait for a lock.
+func waitForLockWaiters(t *testing.T, app *testApp, n int) {
+	t.Helper()
+	for range 500 {
+		var got int
+		if err := app.store.DB().QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("fewer than %d lock waiters", n)
+}
+
+// TestNoKeyFromAnEndedSession: a key's creation authenticated before an
+// admin's MFA reset and reaching its transaction after it (it waits for
+// the user's row lock the reset holds) is refused: the reset ended the
+// session, and a re-authenticated change checks the session under the
+// lock (auth's Change). Otherwise the key would outlive the reset that
+// must end every key.
+func TestNoKeyFromAnEndedSession(t *testing.T) {
+	forEachAppOn(t, []string{"postgres"}, nil, func(t *testing.T, app *testApp) {
+		admin := app.loggedIn(t, "ada.admin", user.RoleAdmin)
+		e := app.enroll(t, "alice", user.RoleUser)
+		// Hold alice's row so that both requests queue behind it: the
+		// reset first, then the creation.
+		tx, err := app.store.DB().Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(`SELECT 1 FROM users WHERE username = 'alice' FOR UPDATE`); err != nil {
+			t.Fatal(err)
+		}
+		reset := make(chan response, 1)
+		go func() { reset <- admin.do(t, "PATCH", "/api/v1/users/reset-mfa", usernameBody("alice")) }()
+		waitForLockWaiters(t, app, 1)
+		created := make(chan response, 1)
+		go func() {
+			created <- e.client.do(t, "POST", "/api/v1/auth/api-keys",
+				`{"name":"ci","scope":"full","expires_in":3600,"current_password":"`+seedPassword+`"}`)
+		}()
+		waitForLockWaiters(t, app, 2)
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, "reset", <-reset, 200, "")
+		expect(t, "a key from the session the reset ended", <-created, 401, "not_authenticated")
+		if rows := app.dump(t, "api_keys"); len(rows) != 0 {
+			t.Fatalf("keys stored: %v", rows)
+		}
+	})
+}

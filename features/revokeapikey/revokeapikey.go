@@ -28,9 +28,14 @@ func New(store Store, now func() time.Time) *Interactor {
 // api_key.revoked (reason owner). Another user's key, an unknown id and a
 // malformed one are all apikey.ErrNotFound. Only a session revokes: a
 // stolen key cannot revoke its owner's other keys, nor itself to cover
-// its tracks.
+// its tracks; and, for a user with a second factor, only a session made
+// with it (auth.CheckAssurance: keys are credentials), before anything is
+// looked up.
 func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, id string) error {
 	if err := auth.RequireSession(actor); err != nil {
+		return err
+	}
+	if err := auth.CheckAssurance(ctx, i.store, actor); err != nil {
 		return err
 	}
 	keyID, err := uuid.FromString(id)

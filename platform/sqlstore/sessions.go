@@ -123,6 +123,13 @@ func (s *Store) SessionWithUser(ctx context.Context, id []byte) (session.Session
 	return ss, u, nil
 }
 
+// SessionExists reports whether a session is still stored (not ended).
+func (s *Store) SessionExists(ctx context.Context, id []byte) (bool, error) {
+	var ok bool
+	err := s.scanRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1)`, []any{id}, &ok)
+	return ok, s.translate("session exists", err)
+}
+
 // ExtendSession moves a session's expiry.
 func (s *Store) ExtendSession(ctx context.Context, id []byte, expiresAt, lastSeenAt time.Time) error {
 	_, err := s.q(ctx).ExecContext(ctx, `UPDATE sessions SET expires_at = $2, last_seen_at = $3 WHERE id = $1`,
