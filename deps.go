@@ -45,7 +45,7 @@ type deps struct {
 	accounts user.AccountRules  // username, password and address rules of new accounts
 	outbox   *mailer.Outbox     // mail, queued in the transaction of its change
 	links    onetime.Links      // how messages link back
-	keys     *mfakeys.Keys      // second-factor secrets, and waiting recovery requests' addresses, sealed at rest
+	keys     *mfakeys.Keys      // second-factor secrets, and waiting recovery requests' addresses, sealed at rest; API keys' hashes
 	apps     totp.Authenticator // TOTP
 	rp       *passkeys.RelyingParty
 	// ceremonies bounds the WebAuthn sign-in ceremonies a client begins.
@@ -54,7 +54,8 @@ type deps struct {
 	// account; per address, keyed like the recovery cap).
 	verifications onetime.Verifications
 
-	// authn authenticates requests (Required, Enrolling, Optional);
+	// authn authenticates requests (Required, Enrolling, Optional: a
+	// session; RequiredOrKey, EnrollingOrKey: a session or an API key);
 	// hashing queues the routes that hash a password, before any database
 	// work, so that a login flood waits (bounded, then 503) instead of
 	// filling the database pool every other request needs.
@@ -78,7 +79,8 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 	cookies := token.NewCookies(token.NewJWT(token.Secrets{Current: cfg.Auth.JWTSecret, Previous: cfg.Auth.JWTPreviousSecrets}, now), token.CookieConfig{
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
 	})
-	guard, links := passwordGuard(cfg), mailLinks(cfg.Mail)
+	guard, links, keys := passwordGuard(cfg), mailLinks(cfg.Mail), mfaKeys(cfg.MFA)
+	authn := authenticate.New(store, keys, authenticate.Config{Policy: policy, Enroll: cfg.Auth.RequireSecondFactorFor, Guard: guard}, now)
 	return &deps{
 		cfg: cfg, log: log, store: store, metrics: m, now: now, bg: bg,
 		hasher:     newHasher(cfg.Password, m, log, fg),
@@ -89,11 +91,11 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 		accounts:   user.AccountRules{MinPasswordLen: cfg.Password.MinLength, EmailRequired: cfg.Auth.RequireEmail},
 		outbox:     mailer.NewOutbox(store, templates, now),
 		links:      links,
-		keys:       mfaKeys(cfg.MFA),
+		keys:       keys,
 		apps:       totp.Authenticator{Issuer: cfg.WebAuthn.RPDisplayName},
 		rp:         rp,
 		ceremonies: auth.CeremonyLimit{PerIP: ceremoniesPerIP, Window: cfg.Auth.FailureWindow},
-		authn:      authenticate.NewMiddleware(authenticate.New(store, policy, cfg.Auth.RequireSecondFactorFor, now), cookies, httpserver.AuditSource),
+		authn:      authenticate.NewMiddleware(authn, cookies, httpserver.AuditSource),
 		hashing:    httpserver.Limit(2*cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout, fg),
 
 		verifications: onetime.Verifications{Links: links, Key: guard.Key},

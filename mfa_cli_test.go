@@ -62,7 +62,7 @@ func TestMFARekey(t *testing.T) {
 		// rows; rekey cannot move them, says so and fails.
 		refused := func(what string, err error) {
 			t.Helper()
-			if err == nil || !strings.Contains(err.Error(), oldID) || !strings.Contains(err.Error(), "2 TOTP secrets, 20 recovery codes and 1 webhook secrets") {
+			if err == nil || !strings.Contains(err.Error(), oldID) || !strings.Contains(err.Error(), "2 TOTP secrets and 20 recovery codes, and 1 webhook secrets") {
 				t.Fatalf("%s with the old key gone: %v; want a refusal naming %s and its rows", what, err, oldID)
 			}
 		}
@@ -75,7 +75,7 @@ func TestMFARekey(t *testing.T) {
 		refused("serve", serve(ctx, cfg, &bytes.Buffer{}))
 		out, err := cli(onlyNew, "mfa", "rekey")
 		refused("mfa rekey", err)
-		if row := reportRow(out, oldID); len(row) != 9 || row[1] != "NOT" || strings.Join(row[3:], " ") != "0 0 2 20 0 1" {
+		if row := reportRow(out, oldID); len(row) != 10 || row[1] != "NOT" || strings.Join(row[3:], " ") != "0 0 2 20 0 0 1" {
 			t.Fatalf("the report of a key not configured: %q\n%s", row, out)
 		}
 
@@ -85,13 +85,13 @@ func TestMFARekey(t *testing.T) {
 		if err != nil {
 			t.Fatalf("mfa rekey: %v\n%s", err, out)
 		}
-		if row := reportRow(out, oldID); strings.Join(row, " ") != oldID+" mfa.previous_encryption_keys[0] 2 20 0 0 1 0" {
+		if row := reportRow(out, oldID); strings.Join(row, " ") != oldID+" mfa.previous_encryption_keys[0] 2 20 0 0 0 1 0" {
 			t.Fatalf("old key's row %q, want 2 secrets, 20 codes and a webhook secret moved, none left:\n%s", row, out)
 		}
 		if row := reportRow(out, newID); len(row) < 2 || row[1] != "mfa.encryption_key" {
 			t.Fatalf("current key's row %q:\n%s", row, out)
 		}
-		if row := reportRow(out, "(none)"); strings.Join(row, " ") != "(none) codes stored before seals - - - 1 - -" {
+		if row := reportRow(out, "(none)"); strings.Join(row, " ") != "(none) codes stored before seals - - - 1 - - -" {
 			t.Fatalf("unsealed codes' row %q, want 1:\n%s", row, out)
 		}
 		if !strings.Contains(out, "mfa.previous_encryption_keys[0] ("+oldID+"): nothing sealed depends on it; it can be dropped once the codes stored before seals do not matter.") ||
@@ -104,7 +104,7 @@ func TestMFARekey(t *testing.T) {
 		during := newTestAppOn(t, dbURL, map[string]string{"mfa.encryption_key": newKey, "mfa.previous_encryption_keys": oldKey})
 		expect(t, "the unsealed code", during.pending(t, "bobby").do(t, "POST", "/api/v1/auth/login/mfa", `{"recovery_code":"k7m2q-x9rtz"}`), 200, "")
 		out, err = cli(rotated, "mfa", "rekey")
-		if row := reportRow(out, oldID); err != nil || len(row) != 8 || strings.Join(row[2:], " ") != "0 0 0 0 0 0" {
+		if row := reportRow(out, oldID); err != nil || len(row) != 9 || strings.Join(row[2:], " ") != "0 0 0 0 0 0 0" {
 			t.Fatalf("a second run: %q, %v\n%s", row, err, out)
 		}
 		if !strings.Contains(out, "mfa.previous_encryption_keys[0] ("+oldID+"): nothing depends on it; it can be dropped.") || reportRow(out, "(none)") != nil {
@@ -167,7 +167,7 @@ func TestMFARekeyFailsOnWhatDoesNotOpen(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "1 rows under mfa.previous_encryption_keys[0] ("+oldID+") do not open") {
 		t.Fatalf("rekey of a row that does not open: %v\n%s", err, out.String())
 	}
-	if row := reportRow(out.String(), oldID); len(row) != 8 || strings.Join(row[2:], " ") != "0 0 1 0 0 0" || strings.Contains(out.String(), "dropped") {
+	if row := reportRow(out.String(), oldID); len(row) != 9 || strings.Join(row[2:], " ") != "0 0 1 0 0 0 0" || strings.Contains(out.String(), "dropped") {
 		t.Fatalf("report %q:\n%s", row, out.String())
 	}
 }

@@ -11,9 +11,10 @@ import (
 )
 
 // purge runs the store's periodic deletes (expired sessions, stale attempt
-// windows, finished mail, expired one-time tokens, pending logins and
-// WebAuthn ceremonies, audit events past their retention, finished webhook
-// deliveries; see sqlstore.Purge) every interval until ctx is done. A failed round is
+// windows, finished mail, expired one-time tokens, pending logins,
+// WebAuthn ceremonies and API keys, audit events past their retention,
+// finished webhook deliveries; see sqlstore.Purge) every interval until
+// ctx is done. A failed round is
 // logged, what it did reported, and the rest retried at the next tick.
 func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *slog.Logger, keep sqlstore.Retention, interval time.Duration) {
 	t := time.NewTicker(interval)
@@ -31,7 +32,7 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 		}
 		if p.Total() > 0 {
 			log.Info("purged", "sessions", p.Sessions, "attempt_windows", p.AttemptWindows, "mail", p.Mail, "tokens", p.Tokens,
-				"pending_logins", p.PendingLogins, "webauthn_ceremonies", p.Ceremonies, "audit_events", p.AuditEvents,
+				"pending_logins", p.PendingLogins, "webauthn_ceremonies", p.Ceremonies, "audit_events", p.AuditEvents, "api_keys", p.APIKeys,
 				"webhook_deliveries", p.Webhooks)
 		}
 	}

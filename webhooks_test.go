@@ -209,9 +209,9 @@ type hookScene struct {
 	root, admin *client
 	sally       *client // signs up; her address and password change
 	recv410     *hookReceiver
-	spare       string // a second endpoint's id
-	enrolled    enrolled
-	passkey     string
+	spare       string   // a second endpoint's id
+	enrolled    enrolled // the client of a step that the next step goes on with
+	passkey     string   // the id of what a step made (a passkey, an API key) for the next step
 }
 
 var eventSteps = []struct {
@@ -299,6 +299,13 @@ var eventSteps = []struct {
 	{audit.UserDeleted, func(t *testing.T, s *hookScene) {
 		c := s.app.loggedIn(t, "dora.delete", user.RoleUser)
 		expect(t, "delete", c.do(t, "DELETE", "/api/v1/auth/account", `{"current_password":"`+seedPassword+`"}`), 204, "")
+	}},
+	{audit.APIKeyCreated, func(t *testing.T, s *hookScene) {
+		s.enrolled = enrolled{client: s.app.loggedIn(t, "kim.keys", user.RoleUser)}
+		s.passkey = createKey(t, s.enrolled.client, "read", 3600).ID
+	}},
+	{audit.APIKeyRevoked, func(t *testing.T, s *hookScene) {
+		expect(t, "revoke", s.enrolled.client.do(t, "DELETE", "/api/v1/auth/api-keys/"+s.passkey, ""), 204, "")
 	}},
 	{audit.WebhookCreated, func(t *testing.T, s *hookScene) {
 		s.spare, _ = createHook(t, s.root, s.recv410.srv.URL, "user.deleted")

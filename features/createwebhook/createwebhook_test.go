@@ -22,6 +22,7 @@ import (
 type fakeStore struct {
 	*webhooktest.Endpoints
 	authtest.Attempts
+	authtest.Sessions
 }
 
 // sealer "seals" a secret as the endpoint's id and the secret.

@@ -20,6 +20,7 @@ import (
 type fakeStore struct {
 	*webhooktest.Endpoints
 	authtest.Attempts
+	authtest.Sessions
 }
 
 type sealer struct{}

@@ -19,6 +19,7 @@ import (
 type fakeStore struct {
 	*webhooktest.Endpoints
 	authtest.Attempts
+	authtest.Sessions
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -64,6 +64,7 @@ type Config struct {
 	MFA      MFA
 	WebAuthn WebAuthn
 	Webhooks Webhooks
+	APIKeys  APIKeys
 }
 
 // Webhooks configures the delivery of events to webhook endpoints.
@@ -71,6 +72,11 @@ type Webhooks struct {
 	// AllowPrivateTargets lets deliveries reach loopback, private and
 	// unspecified addresses (link-local ones stay refused).
 	AllowPrivateTargets bool
+}
+
+// APIKeys configures API keys (SPEC 4f).
+type APIKeys struct {
+	MaxTTL time.Duration // the longest lifetime a key may be given
 }
 
 // WebAuthn is the relying party passkeys are made for: its id (a domain;
@@ -229,6 +235,7 @@ var Defaults = map[string]any{
 	"webauthn.rp_display_name":       "cleanslice",
 	"webauthn.rp_origins":            []string{"http://localhost:8000"},
 	"audit.retention":                "8760h",
+	"api_keys.max_ttl":               "8760h",
 	"cookie.name":                    "access_token",
 	"cookie.secure":                  false,
 	"cookie.same_site":               "lax",
@@ -355,6 +362,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		},
 		Audit:    Audit{Retention: p.duration("audit.retention")},
 		Webhooks: Webhooks{AllowPrivateTargets: p.boolean("webhooks.allow_private_targets")},
+		APIKeys:  APIKeys{MaxTTL: p.duration("api_keys.max_ttl")},
 		Cookie: Cookie{
 			Name:     p.str("cookie.name"),
 			Secure:   p.boolean("cookie.secure"),
@@ -476,6 +484,9 @@ func (c Config) validate() []string {
 	}
 	// A window of 0 would count nothing: the throttle silently off.
 	windows := map[string]time.Duration{"auth.failure_window": c.Auth.FailureWindow, "auth.signup_window": c.Auth.SignupWindow}
+	if c.APIKeys.MaxTTL < time.Minute {
+		add("api_keys.max_ttl must be at least 1m (the shortest lifetime a key may have)")
+	}
 	if t := c.Auth.MFAPendingTTL; t < 30*time.Second || t > time.Hour {
 		add("auth.mfa_pending_ttl must be between 30s and 1h (time to type a code, not a session)")
 	}

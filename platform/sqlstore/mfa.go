@@ -166,13 +166,13 @@ func (s *Store) DeleteRecoveryCodes(ctx context.Context, userID uuid.UUID) (int,
 }
 
 // MFAKeyIDs returns the ids of the keys that stored TOTP secrets, sealed
-// recovery codes and webhook secrets need (each sealed value's first 8
-// bytes), without reading every row: a few index probes per key (and the
-// few webhook endpoints).
+// recovery codes, API keys' hashes and webhook secrets need (each value's
+// first 8 bytes), without reading every row: a few index probes per key
+// (and the few webhook endpoints).
 func (s *Store) MFAKeyIDs(ctx context.Context) ([][]byte, error) {
 	var ids [][]byte
 	seen := map[string]bool{}
-	for _, q := range []string{totpKeyIDsSQL, codeKeyIDsSQL, webhookKeyIDsSQL} {
+	for _, q := range []string{totpKeyIDsSQL, codeKeyIDsSQL, apiKeyKeyIDsSQL, webhookKeyIDsSQL} {
 		var found [][]byte
 		if err := s.q(ctx).SelectContext(ctx, &found, q); err != nil {
 			return nil, s.translate("mfa key ids", err)
@@ -189,14 +189,19 @@ func (s *Store) MFAKeyIDs(ctx context.Context) ([][]byte, error) {
 
 // KeyRows counts the stored rows that need one key.
 type KeyRows struct {
-	Secrets  int // TOTP secrets, enabled or only set up
-	Codes    int // unused recovery codes
+	Secrets int // TOTP secrets, enabled or only set up
+	Codes   int // unused recovery codes
+	// APIKeys are API keys whose hash was made under the key: no rekey can
+	// move them (only the key's holder has its secret); each moves at its
+	// next use, and ends with its expiry.
+	APIKeys  int
 	Webhooks int // webhook signing secrets, current or previous
 }
 
-// MFAKeyRows counts the TOTP secrets, recovery codes and webhook secrets
-// sealed under the key whose id is keyID, through the key id indexes (it
-// reads the rows of that key, no other, and the few webhook endpoints).
+// MFAKeyRows counts the TOTP secrets, recovery codes, API keys and webhook
+// secrets stored under the key whose id is keyID, through the key id
+// indexes (it reads the rows of that key, no other, and the few webhook
+// endpoints).
 func (s *Store) MFAKeyRows(ctx context.Context, keyID []byte) (KeyRows, error) {
 	var r KeyRows
 	if err := s.q(ctx).GetContext(ctx, &r.Secrets, totpUnderKeySQL, keyID); err != nil {
@@ -204,6 +209,9 @@ func (s *Store) MFAKeyRows(ctx context.Context, keyID []byte) (KeyRows, error) {
 	}
 	if err := s.q(ctx).GetContext(ctx, &r.Codes, codesUnderKeySQL, keyID); err != nil {
 		return r, s.translate("count recovery codes under a key", err)
+	}
+	if err := s.q(ctx).GetContext(ctx, &r.APIKeys, apiKeysUnderKeySQL, keyID); err != nil {
+		return r, s.translate("count api keys under a key", err)
 	}
 	if err := s.q(ctx).GetContext(ctx, &r.Webhooks, webhooksUnderKeySQL, keyID); err != nil {
 		return r, s.translate("count webhook secrets under a key", err)
