@@ -87,6 +87,17 @@ var keyPolicy = map[string]keyClass{
 	"DELETE /api/v1/auth/api-keys/{id}": sessionOnly,
 	"GET /api/v1/users/api-keys":        keyAllowed,
 	"DELETE /api/v1/users/api-keys":     keyAllowed,
+
+	// Webhooks (SPEC 4e): where the security trail goes and the secrets
+	// that sign it are a super admin's, from a session, never a script's.
+	"POST /api/v1/webhooks":                                  sessionOnly,
+	"GET /api/v1/webhooks":                                   sessionOnly,
+	"PATCH /api/v1/webhooks/{id}":                            sessionOnly,
+	"DELETE /api/v1/webhooks/{id}":                           sessionOnly,
+	"POST /api/v1/webhooks/{id}/secret":                      sessionOnly,
+	"GET /api/v1/webhooks/{id}/deliveries":                   sessionOnly,
+	"POST /api/v1/webhooks/{id}/deliveries/{delivery}/retry": sessionOnly,
+	"POST /api/v1/webhooks/{id}/test":                        sessionOnly,
 }
 
 // apiKey stores a key of the user name (as the create route would, without
