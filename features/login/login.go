@@ -218,7 +218,7 @@ func (i *Interactor) start(ctx context.Context, now time.Time, attempt auth.Atte
 // login succeeds, or fails, at its second step.
 func (i *Interactor) pending(ctx context.Context, now time.Time, attempt auth.Attempt, u user.User, current string, factors mfa.Factors, in Input) (Result, error) {
 	secret, id := session.NewPendingSecret()
-	p := session.Pending{ID: id, UserID: u.ID, VerifiedHash: current, CreatedAt: user.Timestamp(now),
+	p := session.Pending{ID: id, UserID: u.ID, VerifiedHash: current, Method: mfa.MethodPassword, CreatedAt: user.Timestamp(now),
 		ExpiresAt: user.Timestamp(now.Add(i.cfg.PendingTTL)), UserAgent: session.CleanUserAgent(in.UserAgent), IP: in.ClientIP}
 	if err := i.store.InsertPendingLogin(ctx, p); err != nil {
 		return Result{}, err

@@ -11,8 +11,9 @@
 // writes that table: users.go, sessions.go (with batch.go, which shares
 // concurrent session lookups), attempts.go (attempt_windows), audit.go
 // (audit_events), mail.go (mail_outbox), tokens.go (one_time_tokens),
-// mfa.go (mfa_totp, mfa_recovery_codes), pendinglogins.go and webauthn.go
-// (webauthn_users, webauthn_credentials, webauthn_challenges). purge.go
+// mfa.go (mfa_totp, mfa_recovery_codes), pendinglogins.go, webauthn.go
+// (webauthn_users, webauthn_credentials, webauthn_challenges) and
+// identities.go (identities, oauth_flows). purge.go
 // runs the periodic deletes of them all; store.go holds the Store,
 // WithinTx, the error translation and the plumbing the others share.
 package sqlstore
