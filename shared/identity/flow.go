@@ -99,7 +99,8 @@ type Started struct {
 
 // Begin prepares a flow for provider: it checks returnTo (see
 // CheckReturnTo), makes the state, the nonce, the PKCE verifier and the
-// binding secret (32 random bytes each) and asks the provider for its
+// binding secret (260 random bits each, 52 characters: PKCE wants at
+// least 43) and asks the provider for its
 // authorization URL. Storing the flow is the caller's (in its
 // transaction, after Begin: the URL may need the network).
 func (fl Flows) Begin(ctx context.Context, a Authorizer, provider string, purpose Purpose, userID uuid.UUID, returnTo string, now time.Time) (Started, error) {
