@@ -81,15 +81,15 @@ func TestDecideEverySituation(t *testing.T) {
 						t.Errorf("%s: a known identity gets %s", name, d.Outcome)
 					case !known && d.Outcome == SignIn:
 						t.Errorf("%s: an unknown identity signs in", name)
-					case d.Outcome == Link && !(local == LocalVerified && claim == ClaimVerified && s.Trusted && s.LinkByEmail):
+					case d.Outcome == Link && !linkable(s):
 						t.Errorf("%s: linked by %q", name, d.Rule)
-					case !known && local == LocalVerified && claim == ClaimVerified && s.Trusted && s.LinkByEmail && d.Outcome != Link:
+					case !known && linkable(s) && d.Outcome != Link:
 						t.Errorf("%s: a link the policy allows is %s", name, d.Outcome)
 					case d.Outcome == Create && local == LocalVerified:
 						t.Errorf("%s: an account made beside the one that verified the address", name)
 					case d.Outcome == Create && !s.AllowSignup:
 						t.Errorf("%s: an account made with allow_signup off", name)
-					case d.VerifyEmail && !(d.Outcome == Create && s.Trusted && claim == ClaimVerified):
+					case d.VerifyEmail && (d.Outcome != Create || !s.Trusted || claim != ClaimVerified):
 						t.Errorf("%s: an address verified by %q", name, d.Rule)
 					case d.Outcome == Create && s.Trusted && claim == ClaimVerified && !d.VerifyEmail:
 						t.Errorf("%s: a trusted verified claim left unverified", name)
@@ -105,6 +105,13 @@ func TestDecideEverySituation(t *testing.T) {
 	if n != 2*3*3*16 {
 		t.Fatalf("%d situations", n)
 	}
+}
+
+// linkable is the only situation an address links in: a trusted
+// provider's verified claim of an address verified here, with
+// link_by_email = verified.
+func linkable(s Situation) bool {
+	return s.Local == LocalVerified && s.Claim == ClaimVerified && s.Trusted && s.LinkByEmail
 }
 
 // TestUsernames: what a provider gives becomes a valid username, and a
