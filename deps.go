@@ -14,12 +14,14 @@ import (
 	"github.com/cleanslice/cleanslice/platform/mailer"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/mfakeys"
+	"github.com/cleanslice/cleanslice/platform/oidc"
 	"github.com/cleanslice/cleanslice/platform/passkeys"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/platform/token"
 	"github.com/cleanslice/cleanslice/platform/totp"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/identity"
 	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/signin"
@@ -54,6 +56,13 @@ type deps struct {
 	// account; per address, keyed like the recovery cap).
 	verifications onetime.Verifications
 
+	// Sign-in with identity providers (SPEC 4d): the providers, the rules
+	// of their flows (the PKCE verifier sealed with the mfa keys), and the
+	// cookie that binds a flow to its browser.
+	providers *oidc.Providers
+	flows     identity.Flows
+	binding   oidc.BindingCookie
+
 	// authn authenticates requests (Required, Enrolling, Optional);
 	// hashing queues the routes that hash a password, before any database
 	// work, so that a login flood waits (bounded, then 503) instead of
@@ -78,7 +87,11 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 	cookies := token.NewCookies(token.NewJWT(token.Secrets{Current: cfg.Auth.JWTSecret, Previous: cfg.Auth.JWTPreviousSecrets}, now), token.CookieConfig{
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
 	})
-	guard, links := passwordGuard(cfg), mailLinks(cfg.Mail)
+	guard, links, keys := passwordGuard(cfg), mailLinks(cfg.Mail), mfaKeys(cfg.MFA)
+	providers, err := oidc.New(cfg.OAuth.Providers, cfg.HTTP.PublicURL, oidc.NewClient(!cfg.Production()), now)
+	if err != nil {
+		return nil, err
+	}
 	return &deps{
 		cfg: cfg, log: log, store: store, metrics: m, now: now, bg: bg,
 		hasher:     newHasher(cfg.Password, m, log, fg),
@@ -89,7 +102,7 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 		accounts:   user.AccountRules{MinPasswordLen: cfg.Password.MinLength, EmailRequired: cfg.Auth.RequireEmail},
 		outbox:     mailer.NewOutbox(store, templates, now),
 		links:      links,
-		keys:       mfaKeys(cfg.MFA),
+		keys:       keys,
 		apps:       totp.Authenticator{Issuer: cfg.WebAuthn.RPDisplayName},
 		rp:         rp,
 		ceremonies: auth.CeremonyLimit{PerIP: ceremoniesPerIP, Window: cfg.Auth.FailureWindow},
@@ -97,6 +110,10 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 		hashing:    httpserver.Limit(2*cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout, fg),
 
 		verifications: onetime.Verifications{Links: links, Key: guard.Key},
+
+		providers: providers,
+		flows:     identity.Flows{TrustedOrigins: cfg.HTTP.TrustedOrigins, Sealer: keys},
+		binding:   oidc.BindingCookie{Secure: cfg.Cookie.Secure},
 	}, nil
 }
 

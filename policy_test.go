@@ -57,6 +57,11 @@ var enrollmentPolicy = map[string]enrollmentClass{
 	"POST /api/v1/auth/passkey/begin":         noSession,
 	"POST /api/v1/auth/passkey/finish":        noSession,
 
+	"GET /api/v1/auth/oauth/providers":            noSession,
+	"GET /api/v1/auth/oauth/{provider}/start":     noSession,
+	"GET /api/v1/auth/oauth/{provider}/callback":  noSession,
+	"POST /api/v1/auth/oauth/{provider}/callback": noSession,
+
 	"GET /api/v1/auth/me":                            openWhileEnrolling,
 	"DELETE /api/v1/auth/logout":                     openWhileEnrolling,
 	"GET /api/v1/auth/sessions":                      openWhileEnrolling,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -127,6 +128,23 @@ func (fl Flows) Verifier(f Flow) (string, error) {
 	v, _, err := fl.Sealer.Open(f.ID, f.Verifier)
 	return v, err
 }
+
+// Refused is where a flow that ended in the refusal err sends the browser:
+// returnTo with the fragment #error=<err's code> (provider_error for an
+// error without one). A fragment reaches no server log or Referer.
+func Refused(returnTo string, err error) string {
+	code := ErrProvider.Code
+	if e, ok := apperr.As(err); ok {
+		code = e.Code
+	}
+	return returnTo + "#error=" + code
+}
+
+// MFARequired is where a sign-in whose user has a second factor sends the
+// browser: returnTo with #mfa_required; its pending login's cookie is set,
+// and the front-end finishes it as after a password (POST
+// /api/v1/auth/login/mfa).
+func MFARequired(returnTo string) string { return returnTo + "#mfa_required" }
 
 // maxReturnTo bounds a return_to, in bytes.
 const maxReturnTo = 2048

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"github.com/labstack/echo/v5"
+
+	"github.com/cleanslice/cleanslice/features/listproviders"
+	"github.com/cleanslice/cleanslice/features/oauthcallback"
+	"github.com/cleanslice/cleanslice/features/oauthstart"
+)
+
+// oauthCallbackRoute is the callback of every identity provider: the one
+// route that takes a cross-site form POST (httpserver.Options.FormPosts).
+const oauthCallbackRoute = "/api/v1/auth/oauth/:provider/callback"
+
+// oauthRoutes mounts sign-in with identity providers (SPEC 4d): the list
+// of providers, a flow's start and its callback (GET, or the form POST of
+// form_post providers), linking while signed in, a user's identities and
+// an admin's view of them. Starts count like WebAuthn ceremonies
+// (d.ceremonies); refused callbacks count in the login windows.
+func oauthRoutes(api *echo.Group, d *deps) {
+	cfg, s, now := d.cfg, d.store, d.now
+
+	listProvidersH := listproviders.NewHandler(listproviders.New(d.providers))
+	api.GET("/auth/oauth/providers", listProvidersH.Handle)
+
+	startH := oauthstart.NewHandler(oauthstart.New(s, d.providers, d.metrics, oauthstart.Config{Flows: d.flows, Ceremonies: d.ceremonies, Log: d.log}, now), d.binding)
+	api.GET("/auth/oauth/:provider/start", startH.Handle, d.authn.Optional)
+
+	callbackH := oauthcallback.NewHandler(oauthcallback.New(s, d.providers, d.outbox, d.metrics, oauthcallback.Config{
+		SignIn: d.signIn, Guard: d.guard, Flows: d.flows, SignupsPerIP: cfg.Auth.MaxSignupsPerIP, SignupWindow: cfg.Auth.SignupWindow,
+		Verifications: d.verifications, EmailRequired: cfg.Auth.RequireEmail, PendingTTL: cfg.Auth.MFAPendingTTL, Log: d.log,
+	}, now), d.cookies, d.binding)
+	api.GET("/auth/oauth/:provider/callback", callbackH.Handle)
+	api.POST("/auth/oauth/:provider/callback", callbackH.Handle)
+}
