@@ -17,6 +17,7 @@ func Usernames(c Claims, n int) []string {
 	base := ""
 	local, _, _ := strings.Cut(c.Email, "@")
 	for _, s := range []string{c.Name, local} {
+		s, _, _ = strings.Cut(s, "@") // a name that is an address: its local part
 		if base = usernameBase(s); base != "" {
 			break
 		}
