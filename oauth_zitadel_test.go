@@ -31,7 +31,7 @@ type zitadelOP struct {
 type zitadelUsers map[string]*storage.User
 
 func (u zitadelUsers) GetUserByID(id string) *storage.User { return u[id] }
-func (u zitadelUsers) ExampleClientID() string              { return "service" }
+func (u zitadelUsers) ExampleClientID() string             { return "service" }
 func (u zitadelUsers) GetUserByUsername(name string) *storage.User {
 	for _, x := range u {
 		if x.Username == name {
