@@ -568,3 +568,188 @@ func readAll(resp *http.Response) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// linkWith links provider to the signed-in browser c with its password
+// (none: a password-less account's recent sign-in): the call, the
+// provider, the callback; it returns where the callback sends the browser.
+func (c *client) linkWith(t *testing.T, provider, password string) string {
+	t.Helper()
+	body := `{"return_to":"/linked"}`
+	if password != "" {
+		body = `{"current_password":"` + password + `","return_to":"/linked"}`
+	}
+	r := c.do(t, "POST", "/api/v1/auth/identities/"+provider, body)
+	expect(t, "link "+provider, r, 200, "")
+	var res struct {
+		AuthorizationURL string `json:"authorization_url"`
+	}
+	json.Unmarshal(r.body, &res)
+	cb := c.get(t, c.atProvider(t, res.AuthorizationURL))
+	expect(t, "link callback", cb, http.StatusSeeOther, "")
+	return cb.header.Get("Location")
+}
+
+type identityList struct {
+	Identities []struct {
+		ID         string  `json:"id"`
+		Provider   string  `json:"provider"`
+		Email      *string `json:"email"`
+		LastUsedAt *string `json:"last_used_at"`
+	} `json:"identities"`
+}
+
+func identitiesOf(t *testing.T, r response) identityList {
+	t.Helper()
+	var l identityList
+	if err := json.Unmarshal(r.body, &l); err != nil {
+		t.Fatalf("%s: %v", r.body, err)
+	}
+	return l
+}
+
+// TestLinkAndUnlinkIdentities: a signed-in user links an identity after
+// their password, lists and unlinks it (with notices and events); an
+// identity linked to another account stays there; admins list and unlink
+// a lower-ranked user's; the account's deletion takes them along.
+func TestLinkAndUnlinkIdentities(t *testing.T) {
+	m := startMockOIDC(t, nil)
+	forEachApp(t, withProviders(nil, providerOf("corp", m, nil)), func(t *testing.T, app *testApp) {
+		sub := "alice-" + strings.ReplaceAll(t.Name(), "/", "-")
+		alice := app.loggedIn(t, "alice", user.RoleUser)
+		aliceID := app.userID(t, "alice")
+		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'alice@example.com', email_verified_at = created_at WHERE id = $1`, aliceID); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, "link, wrong password", alice.do(t, "POST", "/api/v1/auth/identities/corp", `{"current_password":"wrong one"}`), 403, "wrong_password")
+		if e := last(t, app.eventsOf(t, aliceID), "reauthentication.failed"); e.Details["action"] != "link_identity" {
+			t.Fatalf("recorded %+v", e)
+		}
+		expect(t, "link, unknown provider", alice.do(t, "POST", "/api/v1/auth/identities/other", `{"current_password":"`+seedPassword+`"}`), 404, "provider_not_found")
+		expect(t, "link, open redirect", alice.do(t, "POST", "/api/v1/auth/identities/corp", `{"current_password":"`+seedPassword+`","return_to":"https://evil.example.com"}`), 422, "validation_failed")
+		m.QueueUser(mockUser(sub, "alice.work@example.com", true, "alice"))
+		if to := alice.linkWith(t, "corp", seedPassword); to != "/linked" {
+			t.Fatalf("linked: %q", to)
+		}
+		if e := last(t, app.eventsOf(t, aliceID), "identity.linked"); e.Details["via"] != "signed_in" || e.Details["provider"] != "corp" {
+			t.Fatalf("linked: %+v", e)
+		}
+		if n := app.mailCount(t, "identity_linked"); n != 1 {
+			t.Fatalf("%d notices", n)
+		}
+		l := identitiesOf(t, alice.do(t, "GET", "/api/v1/auth/identities", ""))
+		if len(l.Identities) != 1 || l.Identities[0].Provider != "corp" || l.Identities[0].Email == nil || *l.Identities[0].Email != "alice.work@example.com" {
+			t.Fatalf("identities %s", alice.do(t, "GET", "/api/v1/auth/identities", "").body)
+		}
+		// The identity now signs alice in.
+		b := app.client()
+		m.QueueUser(mockUser(sub, "alice.work@example.com", true, "alice"))
+		b.oauthSignIn(t, "corp", "")
+		if u, _ := b.me(t); u["username"] != "alice" {
+			t.Fatalf("signed in as %v", u)
+		}
+
+		// Bob cannot take it.
+		bob := app.loggedIn(t, "bob.smith", user.RoleUser)
+		m.QueueUser(mockUser(sub, "alice.work@example.com", true, "alice"))
+		if to := bob.linkWith(t, "corp", seedPassword); to != "/linked#error=identity_in_use" {
+			t.Fatalf("bob links alice's identity: %q", to)
+		}
+		if ev := last(t, app.eventsOf(t, app.userID(t, "bob.smith")), "login.failed"); ev.Details["reason"] != "identity_conflict" {
+			t.Fatalf("recorded %+v", ev)
+		}
+
+		// Unlinking: another's id is 404 before the password; a wrong
+		// password 403; then 204 with its event and notice.
+		id := l.Identities[0].ID
+		expect(t, "bob unlinks alice's", bob.do(t, "DELETE", "/api/v1/auth/identities/"+id, `{"current_password":"wrong"}`), 404, "identity_not_found")
+		expect(t, "unlink, wrong password", alice.do(t, "DELETE", "/api/v1/auth/identities/"+id, `{"current_password":"wrong"}`), 403, "wrong_password")
+		expect(t, "unlink", alice.do(t, "DELETE", "/api/v1/auth/identities/"+id, `{"current_password":"`+seedPassword+`"}`), 204, "")
+		if e := last(t, app.eventsOf(t, aliceID), "identity.unlinked"); e.Details["identity"] != id {
+			t.Fatalf("unlinked: %+v", e)
+		}
+		if n := app.mailCount(t, "identity_unlinked"); n != 1 {
+			t.Fatalf("%d notices", n)
+		}
+		if l := identitiesOf(t, alice.do(t, "GET", "/api/v1/auth/identities", "")); len(l.Identities) != 0 {
+			t.Fatalf("left %+v", l)
+		}
+
+		// Admins: list and unlink a lower-ranked user's identities.
+		m.QueueUser(mockUser(sub, "alice.work@example.com", true, "alice"))
+		alice.linkWith(t, "corp", seedPassword)
+		admin := app.loggedIn(t, "ada.admin", user.RoleAdmin)
+		expect(t, "a user lists another's", bob.do(t, "GET", "/api/v1/users/identities?username=alice", ""), 403, "forbidden")
+		l = identitiesOf(t, admin.do(t, "GET", "/api/v1/users/identities?username=alice", ""))
+		if len(l.Identities) != 1 {
+			t.Fatalf("admin's list %+v", l)
+		}
+		expect(t, "an unknown id", admin.do(t, "DELETE", "/api/v1/users/identities", `{"username":"alice","id":"`+aliceID.String()+`"}`), 404, "identity_not_found")
+		expect(t, "an admin unlinks", admin.do(t, "DELETE", "/api/v1/users/identities", `{"username":"alice","id":"`+l.Identities[0].ID+`"}`), 204, "")
+		ev := last(t, app.eventsOf(t, aliceID), "identity.unlinked")
+		if got := app.dumpColumn(t, `SELECT actor_id FROM audit_events WHERE type = 'identity.unlinked' ORDER BY occurred_at DESC, id DESC LIMIT 1`); got != app.userID(t, "ada.admin").String() || ev.Details["provider"] != "corp" {
+			t.Fatalf("by %s: %+v", got, ev)
+		}
+		expect(t, "an admin unlinks an admin's", admin.do(t, "DELETE", "/api/v1/users/identities", `{"username":"ada.admin","id":"`+l.Identities[0].ID+`"}`), 403, "forbidden")
+
+		// The account's deletion takes its identities along.
+		m.QueueUser(mockUser(sub, "alice.work@example.com", true, "alice"))
+		alice.linkWith(t, "corp", seedPassword)
+		expect(t, "delete account", alice.do(t, "DELETE", "/api/v1/auth/account", `{"current_password":"`+seedPassword+`"}`), 204, "")
+		if n := app.count(t, "identities"); n != 0 {
+			t.Fatalf("%d identities outlive the account", n)
+		}
+	})
+}
+
+// TestPasswordlessAccountsIdentities: an account made through a provider
+// has no password: it links and unlinks within 10 minutes of signing in
+// (then 403 reauthentication_required), never its last way to sign in
+// (409), of two unlinks at once one wins; recovery gives it a password.
+func TestPasswordlessAccountsIdentities(t *testing.T) {
+	one, two := startMockOIDC(t, nil), startMockOIDC(t, nil)
+	forEachApp(t, withProviders(nil, providerOf("one", one, map[string]any{"trust_email": true}), providerOf("two", two, nil)), func(t *testing.T, app *testApp) {
+		sub := "pat-" + strings.ReplaceAll(t.Name(), "/", "-")
+		one.QueueUser(mockUser(sub, "pat@example.com", true, "pat.person"))
+		c := app.client()
+		c.oauthSignIn(t, "one", "")
+		l := identitiesOf(t, c.do(t, "GET", "/api/v1/auth/identities", ""))
+		if len(l.Identities) != 1 {
+			t.Fatalf("%+v", l)
+		}
+		expect(t, "unlink the only way in", c.do(t, "DELETE", "/api/v1/auth/identities/"+l.Identities[0].ID, ""), 409, "last_sign_in_method")
+		// A password change cannot start: there is no current password.
+		expect(t, "change password", c.do(t, "PUT", "/api/v1/auth/password", `{"current_password":"!","new_password":"a new password"}`), 403, "wrong_password")
+
+		two.QueueUser(mockUser(sub+"-2", "pat@other.example", true, "pat"))
+		if to := c.linkWith(t, "two", ""); to != "/linked" {
+			t.Fatalf("linked: %q", to)
+		}
+		l = identitiesOf(t, c.do(t, "GET", "/api/v1/auth/identities", ""))
+		if len(l.Identities) != 2 {
+			t.Fatalf("%+v", l)
+		}
+		// Two unlinks at once: the row lock lets one see the other.
+		statuses := make(chan int, 2)
+		for _, id := range l.Identities {
+			go func() {
+				statuses <- send(t, c.http, "DELETE", app.url+"/api/v1/auth/identities/"+id.ID, "").status
+			}()
+		}
+		got := []int{<-statuses, <-statuses}
+		slices.Sort(got)
+		if !slices.Equal(got, []int{204, 409}) {
+			t.Fatalf("two unlinks at once: %v", got)
+		}
+		// Ten minutes after signing in, the session no longer stands for
+		// a password.
+		app.clock.Advance(10*time.Minute + time.Second)
+		expect(t, "link, signed in long ago", c.do(t, "POST", "/api/v1/auth/identities/two", `{}`), 403, "reauthentication_required")
+
+		// Recovery sets a password: the account then logs in with it.
+		expect(t, "recovery", app.client().do(t, "POST", "/api/v1/auth/recovery", `{"email":"pat@example.com"}`), 202, "")
+		token := app.recoveryToken(t, "pat@example.com", 1)
+		expect(t, "confirm", app.client().do(t, "POST", "/api/v1/auth/recovery/confirm", `{"token":"`+token+`","new_password":"pats own password"}`), 204, "")
+		name := app.dumpColumn(t, `SELECT username FROM users WHERE email = 'pat@example.com'`)
+		expect(t, "login with it", app.client().login(t, name, "pats own password"), 200, "")
+	})
+}

@@ -92,6 +92,12 @@ var enrollmentPolicy = map[string]enrollmentClass{
 	"DELETE /api/v1/users/sessions":         refusedUntilEnrolled,
 	"PATCH /api/v1/users/reset-mfa":         refusedUntilEnrolled,
 	"GET /api/v1/audit":                     refusedUntilEnrolled,
+
+	"GET /api/v1/auth/identities":         refusedUntilEnrolled,
+	"POST /api/v1/auth/identities/{id}":   refusedUntilEnrolled,
+	"DELETE /api/v1/auth/identities/{id}": refusedUntilEnrolled,
+	"GET /api/v1/users/identities":        refusedUntilEnrolled,
+	"DELETE /api/v1/users/identities":     refusedUntilEnrolled,
 }
 
 // enrollmentSettings: admins and super admins must have a second factor.

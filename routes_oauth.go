@@ -3,9 +3,14 @@ package main
 import (
 	"github.com/labstack/echo/v5"
 
+	"github.com/cleanslice/cleanslice/features/linkidentity"
+	"github.com/cleanslice/cleanslice/features/listidentities"
 	"github.com/cleanslice/cleanslice/features/listproviders"
+	"github.com/cleanslice/cleanslice/features/listuseridentities"
 	"github.com/cleanslice/cleanslice/features/oauthcallback"
 	"github.com/cleanslice/cleanslice/features/oauthstart"
+	"github.com/cleanslice/cleanslice/features/unlinkidentity"
+	"github.com/cleanslice/cleanslice/features/unlinkuseridentity"
 )
 
 // oauthCallbackRoute is the callback of every identity provider: the one
@@ -32,4 +37,19 @@ func oauthRoutes(api *echo.Group, d *deps) {
 	}, now), d.cookies, d.binding)
 	api.GET("/auth/oauth/:provider/callback", callbackH.Handle)
 	api.POST("/auth/oauth/:provider/callback", callbackH.Handle)
+
+	linkH := linkidentity.NewHandler(linkidentity.New(s, d.providers, d.hasher, linkidentity.Config{Flows: d.flows, Guard: d.guard, Ceremonies: d.ceremonies}, now), d.binding)
+	api.POST("/auth/identities/:id", linkH.Handle, d.hashing, d.authn.Required)
+
+	listIdentitiesH := listidentities.NewHandler(listidentities.New(s))
+	api.GET("/auth/identities", listIdentitiesH.Handle, d.authn.Required)
+
+	unlinkH := unlinkidentity.NewHandler(unlinkidentity.New(s, d.outbox, d.providers, d.hasher, d.guard, now))
+	api.DELETE("/auth/identities/:id", unlinkH.Handle, d.hashing, d.authn.Required)
+
+	listUserIdentitiesH := listuseridentities.NewHandler(listuseridentities.New(s))
+	api.GET("/users/identities", listUserIdentitiesH.Handle, d.authn.Required)
+
+	unlinkUserIdentityH := unlinkuseridentity.NewHandler(unlinkuseridentity.New(s, d.outbox, d.providers, now))
+	api.DELETE("/users/identities", unlinkUserIdentityH.Handle, d.authn.Required)
 }

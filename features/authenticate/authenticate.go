@@ -86,7 +86,7 @@ func (i *Interactor) Execute(ctx context.Context, secret string, source func() a
 	if err != nil {
 		return Result{}, fmt.Errorf("authenticate: %w", err)
 	}
-	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID, Methods: s.Methods}, Now: now, ExpiresAt: s.ExpiresAt, MustEnroll: mustEnroll}
+	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID, Methods: s.Methods, SignedInAt: s.CreatedAt}, Now: now, ExpiresAt: s.ExpiresAt, MustEnroll: mustEnroll}
 	if renewed, ok := i.policy.Renew(s, now); ok {
 		if err := i.store.ExtendSession(ctx, s.ID, renewed.ExpiresAt, renewed.LastSeenAt); err != nil {
 			return Result{}, fmt.Errorf("authenticate: renew session: %w", err)
