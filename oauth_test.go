@@ -38,6 +38,22 @@ func startMockOIDC(t *testing.T, prepare func(m *mockoidc.MockOIDC)) *mockoidc.M
 	return m
 }
 
+// forEachAppWithMocks runs test on each engine, each with n mock
+// providers of its own (a mock's queued users belong to one subtest),
+// configured by settings.
+func forEachAppWithMocks(t *testing.T, n int, settings func(ms []*mockoidc.MockOIDC) map[string]string, test func(t *testing.T, app *testApp, ms []*mockoidc.MockOIDC)) {
+	for _, engine := range dbtest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			ms := make([]*mockoidc.MockOIDC, n)
+			for k := range ms {
+				ms[k] = startMockOIDC(t, nil)
+			}
+			test(t, newTestApp(t, engine, settings(ms)), ms)
+		})
+	}
+}
+
 // providerOf is the [[oauth.providers]] table of a mock provider, with
 // the policy's keys added (trust_email, link_by_email, allow_signup...).
 func providerOf(id string, m *mockoidc.MockOIDC, policy map[string]any) map[string]any {
@@ -122,8 +138,11 @@ func (c *client) me(t *testing.T) (map[string]any, string) {
 // provider as its one factor; the same identity signs the same account in
 // again after its address changed at the provider.
 func TestOAuthSignUpAndReturningSignIn(t *testing.T) {
-	m := startMockOIDC(t, nil)
-	forEachApp(t, withProviders(nil, providerOf("corp", m, map[string]any{"trust_email": true})), func(t *testing.T, app *testApp) {
+	settings := func(ms []*mockoidc.MockOIDC) map[string]string {
+		return withProviders(nil, providerOf("corp", ms[0], map[string]any{"trust_email": true}))
+	}
+	forEachAppWithMocks(t, 1, settings, func(t *testing.T, app *testApp, ms []*mockoidc.MockOIDC) {
+		m := ms[0]
 		c := app.client()
 		expect(t, "providers", c.do(t, "GET", "/api/v1/auth/oauth/providers", ""), 200, "")
 		if got := strings.TrimSpace(string(c.do(t, "GET", "/api/v1/auth/oauth/providers", "").body)); got != `{"providers":[{"id":"corp","name":"Corp"}]}` {
@@ -184,8 +203,10 @@ func TestOAuthSignUpAndReturningSignIn(t *testing.T) {
 // that refuses (the user cancelled) is provider_error. Each refusal is
 // recorded and counts in the client's login window.
 func TestOAuthFlowRefusals(t *testing.T) {
-	m := startMockOIDC(t, nil)
-	forEachApp(t, withProviders(nil, providerOf("corp", m, nil)), func(t *testing.T, app *testApp) {
+	settings := func(ms []*mockoidc.MockOIDC) map[string]string {
+		return withProviders(nil, providerOf("corp", ms[0], nil))
+	}
+	forEachAppWithMocks(t, 1, settings, func(t *testing.T, app *testApp, ms []*mockoidc.MockOIDC) {
 		c := app.client()
 		callback := c.atProvider(t, c.startOAuth(t, "corp", "/here"))
 		r := c.get(t, callback)
@@ -312,10 +333,12 @@ func TestOAuthIDTokenRefusals(t *testing.T) {
 // trusted, its claim verified, link_by_email = verified, and the address
 // verified here; the pre-hijack and nOAuth cases of SPEC 4d end to end.
 func TestOAuthLinkingPolicy(t *testing.T) {
-	trusted, untrusted, never := startMockOIDC(t, nil), startMockOIDC(t, nil), startMockOIDC(t, nil)
-	settings := withProviders(nil, providerOf("trusted", trusted, trustedPolicy), providerOf("untrusted", untrusted, map[string]any{"allow_signup": true}),
-		providerOf("never", never, map[string]any{"trust_email": true}))
-	forEachApp(t, settings, func(t *testing.T, app *testApp) {
+	settings := func(ms []*mockoidc.MockOIDC) map[string]string {
+		return withProviders(nil, providerOf("trusted", ms[0], trustedPolicy), providerOf("untrusted", ms[1], map[string]any{"allow_signup": true}),
+			providerOf("never", ms[2], map[string]any{"trust_email": true}))
+	}
+	forEachAppWithMocks(t, 3, settings, func(t *testing.T, app *testApp, ms []*mockoidc.MockOIDC) {
+		trusted, untrusted, never := ms[0], ms[1], ms[2]
 		sub := func(s string) string { return s + "-" + strings.ReplaceAll(t.Name(), "/", "-") }
 		// The victim has an account with a verified address.
 		victim := app.seed(t, "victim.user", user.RoleUser)
@@ -401,8 +424,11 @@ func TestOAuthLinkingPolicy(t *testing.T) {
 // pending login of a password login (the provider as the first factor),
 // which their code finishes at aal 2; an inactive account is refused.
 func TestOAuthSecondFactorAndInactive(t *testing.T) {
-	m := startMockOIDC(t, nil)
-	forEachApp(t, withProviders(nil, providerOf("corp", m, trustedPolicy)), func(t *testing.T, app *testApp) {
+	settings := func(ms []*mockoidc.MockOIDC) map[string]string {
+		return withProviders(nil, providerOf("corp", ms[0], trustedPolicy))
+	}
+	forEachAppWithMocks(t, 1, settings, func(t *testing.T, app *testApp, ms []*mockoidc.MockOIDC) {
+		m := ms[0]
 		e := app.enroll(t, "ada.user", user.RoleUser)
 		if _, err := app.store.DB().Exec(`UPDATE users SET email = 'ada@example.com', email_verified_at = created_at WHERE id = $1`, e.user.ID); err != nil {
 			t.Fatal(err)
@@ -612,8 +638,11 @@ func identitiesOf(t *testing.T, r response) identityList {
 // identity linked to another account stays there; admins list and unlink
 // a lower-ranked user's; the account's deletion takes them along.
 func TestLinkAndUnlinkIdentities(t *testing.T) {
-	m := startMockOIDC(t, nil)
-	forEachApp(t, withProviders(nil, providerOf("corp", m, nil)), func(t *testing.T, app *testApp) {
+	settings := func(ms []*mockoidc.MockOIDC) map[string]string {
+		return withProviders(nil, providerOf("corp", ms[0], nil))
+	}
+	forEachAppWithMocks(t, 1, settings, func(t *testing.T, app *testApp, ms []*mockoidc.MockOIDC) {
+		m := ms[0]
 		sub := "alice-" + strings.ReplaceAll(t.Name(), "/", "-")
 		alice := app.loggedIn(t, "alice", user.RoleUser)
 		aliceID := app.userID(t, "alice")
@@ -706,8 +735,11 @@ func TestLinkAndUnlinkIdentities(t *testing.T) {
 // (then 403 reauthentication_required), never its last way to sign in
 // (409), of two unlinks at once one wins; recovery gives it a password.
 func TestPasswordlessAccountsIdentities(t *testing.T) {
-	one, two := startMockOIDC(t, nil), startMockOIDC(t, nil)
-	forEachApp(t, withProviders(nil, providerOf("one", one, map[string]any{"trust_email": true}), providerOf("two", two, nil)), func(t *testing.T, app *testApp) {
+	settings := func(ms []*mockoidc.MockOIDC) map[string]string {
+		return withProviders(nil, providerOf("one", ms[0], map[string]any{"trust_email": true}), providerOf("two", ms[1], nil))
+	}
+	forEachAppWithMocks(t, 2, settings, func(t *testing.T, app *testApp, ms []*mockoidc.MockOIDC) {
+		one, two := ms[0], ms[1]
 		sub := "pat-" + strings.ReplaceAll(t.Name(), "/", "-")
 		one.QueueUser(mockUser(sub, "pat@example.com", true, "pat.person"))
 		c := app.client()
@@ -751,5 +783,44 @@ func TestPasswordlessAccountsIdentities(t *testing.T) {
 		expect(t, "confirm", app.client().do(t, "POST", "/api/v1/auth/recovery/confirm", `{"token":"`+token+`","new_password":"pats own password"}`), 204, "")
 		name := app.dumpColumn(t, `SELECT username FROM users WHERE email = 'pat@example.com'`)
 		expect(t, "login with it", app.client().login(t, name, "pats own password"), 200, "")
+	})
+}
+
+// TestProviderAccountsFollowTheAccountRules: an account made through a
+// provider counts in the client's signup window, and when its role must
+// have a second factor (auth.require_second_factor_for) it is held to it
+// and can enroll one without a password (a recent sign-in stands for
+// it); its next sign-in then needs the factor.
+func TestProviderAccountsFollowTheAccountRules(t *testing.T) {
+	settings := func(ms []*mockoidc.MockOIDC) map[string]string {
+		return withProviders(map[string]string{"auth.require_second_factor_for": "user", "auth.max_signups_per_ip": "1"}, providerOf("corp", ms[0], nil))
+	}
+	forEachAppWithMocks(t, 1, settings, func(t *testing.T, app *testApp, ms []*mockoidc.MockOIDC) {
+		m := ms[0]
+		sub := "eve-" + strings.ReplaceAll(t.Name(), "/", "-")
+		m.QueueUser(mockUser(sub, "eve@example.com", true, "eve.person"))
+		c := app.client()
+		c.oauthSignIn(t, "corp", "")
+		expect(t, "me", c.do(t, "GET", "/api/v1/auth/me", ""), 200, "")
+		expect(t, "identities before enrolling", c.do(t, "GET", "/api/v1/auth/identities", ""), 403, "mfa_enrollment_required")
+		r := c.do(t, "POST", "/api/v1/auth/mfa/totp/setup", `{}`)
+		expect(t, "set up an authenticator without a password", r, 200, "")
+		var setup struct{ Secret string }
+		json.Unmarshal(r.body, &setup)
+		expect(t, "enable", c.do(t, "POST", "/api/v1/auth/mfa/totp/enable", app.codeBody(t, setup.Secret)), 200, "")
+		expect(t, "identities once enrolled", c.do(t, "GET", "/api/v1/auth/identities", ""), 200, "")
+		app.clock.Advance(time.Minute) // the enabling code's step is used
+		m.QueueUser(mockUser(sub, "eve@example.com", true, "eve.person"))
+		if _, to := app.client().oauthSignIn(t, "corp", "/"); to != "/#mfa_required" {
+			t.Fatalf("the next sign-in: %q", to)
+		}
+		// A second new account from this client: past the signup window.
+		m.QueueUser(mockUser(sub+"-other", "other@example.com", true, "other"))
+		if _, to := app.client().oauthSignIn(t, "corp", "/"); to != "/#error=too_many_attempts" {
+			t.Fatalf("a second signup: %q", to)
+		}
+		if n := app.count(t, "users"); n != 1 {
+			t.Fatalf("%d users", n)
+		}
 	})
 }
