@@ -117,6 +117,12 @@ func newTestAppOn(t testing.TB, dbURL string, settings map[string]string) *testA
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newTestAppOnListener(t, dbURL, ln, settings)
+}
+
+// newTestAppOnListener is newTestAppOn serving on ln.
+func newTestAppOnListener(t testing.TB, dbURL string, ln net.Listener, settings map[string]string) *testApp {
+	t.Helper()
 	t.Cleanup(func() { ln.Close() })
 	all := map[string]string{"database.url": dbURL, "http.public_url": "http://" + ln.Addr().String()}
 	for k, v := range cheapHashing {

@@ -123,6 +123,7 @@ func TestUsernames(t *testing.T) {
 	}{
 		{Claims{Name: "Jane Doe", Email: "jane@example.com"}, "Jane.Doe"},
 		{Claims{Name: "  ..Zoë  O'Brien-- ", Email: "z@example.com"}, "Zo.OBrien"},
+		{Claims{Name: "private-cat__x", Email: "z@example.com"}, "private-cat_x"},
 		{Claims{Name: "李雷", Email: "li.lei+news@example.com"}, "li.lei.news"},
 		{Claims{Name: "ada@corp", Email: "x@example.com"}, ""}, // "ada": too short, numbered
 		{Claims{Name: "averyveryverylongname indeed", Email: "x@example.com"}, "averyveryverylongnam"},

@@ -37,21 +37,28 @@ func Usernames(c Claims, n int) []string {
 }
 
 // usernameBase is s with what a username may not hold dropped: ASCII
-// letters and digits kept, blanks and separators made one separator, none
-// at either end, at most user.UsernameMaxLen long; "" when nothing is left.
+// letters and digits kept, a run of separators and blanks made one
+// separator (its first, as typed; '.' for a blank), none at either end, at
+// most user.UsernameMaxLen long; "" when nothing is left.
 func usernameBase(s string) string {
 	var b strings.Builder
-	sep := false
+	var sep byte // the separator before the next letter: one kept as typed, '.' for a blank or '+'
 	for _, r := range s {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-			if sep && b.Len() > 0 {
-				b.WriteByte('.')
+			if sep != 0 && b.Len() > 0 {
+				b.WriteByte(sep)
 			}
-			sep = false
+			sep = 0
 			b.WriteRune(r)
-		case r == ' ' || r == '.' || r == '_' || r == '-' || r == '+':
-			sep = true
+		case r == '.' || r == '_' || r == '-':
+			if sep == 0 {
+				sep = byte(r)
+			}
+		case r == ' ' || r == '+':
+			if sep == 0 {
+				sep = '.'
+			}
 		}
 		if b.Len() >= user.UsernameMaxLen {
 			break
