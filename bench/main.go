@@ -28,6 +28,9 @@
 //	(k) on request (-only k): logins (success, wrong password, unknown
 //	    user) vs the same logins of -baseline REV, and the audit trail's
 //	    pages with -events events, one request at a time
+//	(o) on request (-only o): a sign-in with an identity provider (start,
+//	    an OpenID provider in the bench's process, callback) vs (d)'s
+//	    password login: the service's CPU per sign-in
 //
 // (f) and (g3) are served by bench/bare, in a process of its own as the
 // service is. It prints one table (or JSON with -json FILE). -engine
@@ -55,6 +58,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/password"
@@ -148,7 +152,7 @@ func mainErr() error {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per workload")
 	users := flag.Int("users", 10000, "users in the database")
 	rounds := flag.Int("rounds", 5, "alternating slices per workload and reference")
-	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j,k,m,t); empty: all but k, m and t")
+	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j,k,m,o,t); empty: all but k, m, o and t")
 	engine := flag.String("engine", "postgres", "the service's database: postgres or sqlite")
 	baseline := flag.String("baseline", "", "(k): the git revision to compare logins with, e.g. the commit before the audit trail")
 	events := flag.Int("events", 5_000_000, "(k): audit events in the database")
@@ -160,7 +164,7 @@ func mainErr() error {
 	flag.Parse()
 	want := func(w string) bool {
 		if *only == "" {
-			return w != "k" && w != "m" && w != "t" // k seeds millions of rows and builds a second binary, m and t add rows: on request
+			return w != "k" && w != "m" && w != "t" && w != "o" // k seeds millions of rows and builds a second binary, m, o and t add rows: on request
 		}
 		return strings.Contains(","+*only+",", ","+w+",")
 	}
@@ -170,7 +174,16 @@ func mainErr() error {
 	if *engine == "sqlite" && (want("i") || want("j")) && *only != "" {
 		return fmt.Errorf("(i) and (j) compare PostgreSQL drivers and modes: not with -engine sqlite")
 	}
-	if want("k") || want("m") || want("t") {
+	var provider *mockoidc.MockOIDC
+	if want("o") {
+		p, setting, err := startOAuthProvider()
+		if err != nil {
+			return err
+		}
+		defer p.Shutdown()
+		provider, env = p, append(env, setting)
+	}
+	if want("k") || want("m") || want("t") || want("o") {
 		// Failed logins (and signups, recovery requests) from many client
 		// addresses, as a proxy reports them, so that the per-IP limits do
 		// not turn them into 429s.
@@ -522,6 +535,13 @@ func mainErr() error {
 			return err
 		}
 		results = append(results, t...)
+	}
+	if want("o") {
+		o, err := oauthWorkloads(ctx, svc, provider, *rounds, login(4*runtime.NumCPU()), pair)
+		if err != nil {
+			return err
+		}
+		results = append(results, o...)
 	}
 	if want("e") {
 		results = append(results, flood(ctx, svc, get("/api/v1/users?limit=20", adminCookie), login, cfg.Password.MaxConcurrency, hashRef, *warmup, *duration))
