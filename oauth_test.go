@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -175,6 +176,10 @@ func TestOAuthSignUpAndReturningSignIn(t *testing.T) {
 		}
 		// No password logs in: a password login fails like a wrong one.
 		expect(t, "a password login", app.client().login(t, "jane.doe", "!"), 401, "invalid_credentials")
+		var report strings.Builder
+		if err := usersCommand(t.Context(), app.cfg, []string{"hashes"}, nil, &report, io.Discard); err != nil || !regexp.MustCompile(`(?m)^-  +no password \(accounts made through an identity provider\) +- +1$`).MatchString(report.String()) {
+			t.Fatalf("users hashes: %v\n%s", err, report.String())
+		}
 		expect(t, "logout", c.do(t, "DELETE", "/api/v1/auth/logout", ""), 204, "")
 
 		// The address changed at the provider: the identity is the same.
