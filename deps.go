@@ -47,7 +47,7 @@ type deps struct {
 	accounts user.AccountRules  // username, password and address rules of new accounts
 	outbox   *mailer.Outbox     // mail, queued in the transaction of its change
 	links    onetime.Links      // how messages link back
-	keys     *mfakeys.Keys      // second-factor secrets, and waiting recovery requests' addresses, sealed at rest
+	keys     *mfakeys.Keys      // second-factor secrets, and waiting recovery requests' addresses, sealed at rest; API keys' hashes
 	apps     totp.Authenticator // TOTP
 	rp       *passkeys.RelyingParty
 	// ceremonies bounds the WebAuthn sign-in ceremonies a client begins.
@@ -63,7 +63,8 @@ type deps struct {
 	flows     identity.Flows
 	binding   oidc.BindingCookie
 
-	// authn authenticates requests (Required, Enrolling, Optional);
+	// authn authenticates requests (Required, Enrolling, Optional: a
+	// session; RequiredOrKey, EnrollingOrKey: a session or an API key);
 	// hashing queues the routes that hash a password, before any database
 	// work, so that a login flood waits (bounded, then 503) instead of
 	// filling the database pool every other request needs.
@@ -92,6 +93,7 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 	if err != nil {
 		return nil, err
 	}
+	authn := authenticate.New(store, keys, authenticate.Config{Policy: policy, Enroll: cfg.Auth.RequireSecondFactorFor, Guard: guard}, now)
 	return &deps{
 		cfg: cfg, log: log, store: store, metrics: m, now: now, bg: bg,
 		hasher:     newHasher(cfg.Password, m, log, fg),
@@ -106,7 +108,7 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 		apps:       totp.Authenticator{Issuer: cfg.WebAuthn.RPDisplayName},
 		rp:         rp,
 		ceremonies: auth.CeremonyLimit{PerIP: ceremoniesPerIP, Window: cfg.Auth.FailureWindow},
-		authn:      authenticate.NewMiddleware(authenticate.New(store, policy, cfg.Auth.RequireSecondFactorFor, now), cookies, httpserver.AuditSource),
+		authn:      authenticate.NewMiddleware(authn, cookies, httpserver.AuditSource),
 		hashing:    httpserver.Limit(2*cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout, fg),
 
 		verifications: onetime.Verifications{Links: links, Key: guard.Key},

@@ -114,14 +114,14 @@ func rekey(ctx context.Context, store *sqlstore.Store, keys *mfakeys.Keys) ([]*k
 func writeRekeyReport(w io.Writer, keys *mfakeys.Keys, reports []*keyReport, unsealed, users int) (problems []string) {
 	names, current := keyNames(keys), keys.IDs()[0]
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY ID\tKEY\tMOVED SECRETS\tMOVED CODES\tLEFT SECRETS\tLEFT CODES")
-	fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\n", current, names[string(current[:])])
+	fmt.Fprintln(tw, "KEY ID\tKEY\tMOVED SECRETS\tMOVED CODES\tLEFT SECRETS\tLEFT CODES\tLEFT API KEYS")
+	fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\n", current, names[string(current[:])])
 	for _, r := range reports {
 		name := cmp.Or(names[string(r.id)], "NOT CONFIGURED")
-		fmt.Fprintf(tw, "%x\t%s\t%d\t%d\t%d\t%d\n", r.id, name, r.secrets.Moved, r.codes.Moved, r.left.Secrets, r.left.Codes)
+		fmt.Fprintf(tw, "%x\t%s\t%d\t%d\t%d\t%d\t%d\n", r.id, name, r.secrets.Moved, r.codes.Moved, r.left.Secrets, r.left.Codes, r.left.APIKeys)
 	}
 	if unsealed > 0 {
-		fmt.Fprintf(tw, "(none)\tcodes stored before seals\t-\t-\t-\t%d\n", unsealed)
+		fmt.Fprintf(tw, "(none)\tcodes stored before seals\t-\t-\t-\t%d\t-\n", unsealed)
 	}
 	tw.Flush()
 	for _, r := range reports {
@@ -133,6 +133,11 @@ func writeRekeyReport(w io.Writer, keys *mfakeys.Keys, reports []*keyReport, uns
 			fmt.Fprintf(w, "%s (%x): nothing depends on it; it can be dropped.\n", name, r.id)
 		case r.left == (sqlstore.KeyRows{}):
 			fmt.Fprintf(w, "%s (%x): nothing sealed depends on it; it can be dropped once the codes stored before seals do not matter.\n", name, r.id)
+		case r.left.Secrets == 0 && r.left.Codes == 0 && failed == 0:
+			// API keys alone: only their holders have the secrets.
+			fmt.Fprintf(w, "%s (%x): %d API keys still need it: no rekey can move them (their secrets are not stored); each moves at its next use.\n"+
+				"Drop the key once none is left (at the latest api_keys.max_ttl after it stopped being current), or revoke those keys first.\n",
+				name, r.id, r.left.APIKeys)
 		case failed > 0:
 			problems = append(problems, fmt.Sprintf("%d rows under %s (%x) do not open with it (altered, or copied from another user's row)", failed, name, r.id))
 		default:
@@ -149,8 +154,8 @@ func writeRekeyReport(w io.Writer, keys *mfakeys.Keys, reports []*keyReport, uns
 }
 
 // checkMFAKeys refuses, naming each key id and its rows, when stored TOTP
-// secrets or recovery codes need a key that is not configured: left alone,
-// they would fail at their users' next login. It costs a few index probes
+// secrets, recovery codes or API keys need a key that is not configured:
+// left alone, they would fail at their users' next login (or request). It costs a few index probes
 // per key id in use (and a count of the rows of a missing key).
 func checkMFAKeys(ctx context.Context, store *sqlstore.Store, keys *mfakeys.Keys) error {
 	ids, err := store.MFAKeyIDs(ctx)
@@ -179,7 +184,11 @@ func checkMFAKeys(ctx context.Context, store *sqlstore.Store, keys *mfakeys.Keys
 
 // rowsNeeding says what rows need a key.
 func rowsNeeding(r sqlstore.KeyRows) string {
-	return fmt.Sprintf("%d TOTP secrets and %d recovery codes", r.Secrets, r.Codes)
+	s := fmt.Sprintf("%d TOTP secrets and %d recovery codes", r.Secrets, r.Codes)
+	if r.APIKeys > 0 {
+		s += fmt.Sprintf(", and %d API keys", r.APIKeys)
+	}
+	return s
 }
 
 // mfaKeys are the configured mfa key generations.

@@ -464,17 +464,30 @@ func TestAssuranceIsEnforced(t *testing.T) {
 		racer := app.client()
 		racer.http.Jar.SetCookies(mustURL(t, app.url), []*http.Cookie{{Name: "access_token", Value: jwt}})
 		expect(t, "me at aal 1", racer.do(t, "GET", "/api/v1/auth/me", ""), 200, "")
-		before := strings.Join(app.dump(t, "users"), "") + strings.Join(app.dump(t, "mfa_totp"), "") + strings.Join(app.dump(t, "mfa_recovery_codes"), "")
+		// A key made at aal 2, which the aal-1 session may not revoke.
+		r = enrolling.do(t, "POST", "/api/v1/auth/api-keys", `{"name":"ci","scope":"read","expires_in":3600,"current_password":"`+seedPassword+`"}`)
+		expect(t, "a key at aal 2", r, 201, "")
+		keyID, _ := r.json(t)["id"].(string)
+		dump := func() string {
+			var all []string
+			for _, table := range []string{"users", "mfa_totp", "mfa_recovery_codes", "api_keys"} {
+				all = append(all, app.dump(t, table)...)
+			}
+			return strings.Join(all, "")
+		}
+		before := dump()
 		for _, c := range []struct{ method, path, body string }{
 			{"PUT", "/api/v1/auth/password", `{"current_password":"` + seedPassword + `","new_password":"another password"}`},
 			{"PUT", "/api/v1/auth/email", `{"email":"mallory@example.com","current_password":"` + seedPassword + `"}`},
 			{"POST", "/api/v1/auth/mfa/totp/disable", `{"current_password":"` + seedPassword + `"}`},
 			{"POST", "/api/v1/auth/mfa/recovery-codes", `{"current_password":"` + seedPassword + `"}`},
 			{"POST", "/api/v1/auth/mfa/webauthn/register/begin", `{"current_password":"` + seedPassword + `"}`},
+			{"POST", "/api/v1/auth/api-keys", `{"name":"ci","scope":"full","expires_in":3600,"current_password":"` + seedPassword + `"}`},
+			{"DELETE", "/api/v1/auth/api-keys/" + keyID, ""},
 		} {
 			expect(t, c.method+" "+c.path+" at aal 1", racer.do(t, c.method, c.path, c.body), 403, "aal2_required")
 		}
-		after := strings.Join(app.dump(t, "users"), "") + strings.Join(app.dump(t, "mfa_totp"), "") + strings.Join(app.dump(t, "mfa_recovery_codes"), "")
+		after := dump()
 		if before != after {
 			t.Fatal("a refused aal-1 change changed something")
 		}

@@ -98,6 +98,14 @@ var enrollmentPolicy = map[string]enrollmentClass{
 	"DELETE /api/v1/auth/identities/{id}": refusedUntilEnrolled,
 	"GET /api/v1/users/identities":        refusedUntilEnrolled,
 	"DELETE /api/v1/users/identities":     refusedUntilEnrolled,
+
+	// API keys (SPEC 4f): a key is a credential; none is made, listed or
+	// revoked until the second factor is.
+	"POST /api/v1/auth/api-keys":        refusedUntilEnrolled,
+	"GET /api/v1/auth/api-keys":         refusedUntilEnrolled,
+	"DELETE /api/v1/auth/api-keys/{id}": refusedUntilEnrolled,
+	"GET /api/v1/users/api-keys":        refusedUntilEnrolled,
+	"DELETE /api/v1/users/api-keys":     refusedUntilEnrolled,
 }
 
 // enrollmentSettings: admins and super admins must have a second factor.

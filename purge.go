@@ -11,8 +11,8 @@ import (
 )
 
 // purge runs the store's periodic deletes (expired sessions, stale attempt
-// windows, finished mail, expired one-time tokens, pending logins and
-// WebAuthn ceremonies, sign-in flows, audit events past their retention; see
+// windows, finished mail, expired one-time tokens, pending logins,
+// WebAuthn ceremonies, sign-in flows and API keys, audit events past their retention; see
 // sqlstore.Purge) every interval until ctx is done. A failed round is
 // logged, what it did reported, and the rest retried at the next tick.
 func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *slog.Logger, keep sqlstore.Retention, interval time.Duration) {
@@ -31,7 +31,7 @@ func purge(ctx context.Context, store *sqlstore.Store, m *metrics.Metrics, log *
 		}
 		if p.Total() > 0 {
 			log.Info("purged", "sessions", p.Sessions, "attempt_windows", p.AttemptWindows, "mail", p.Mail, "tokens", p.Tokens,
-				"pending_logins", p.PendingLogins, "webauthn_ceremonies", p.Ceremonies, "oauth_flows", p.Flows, "audit_events", p.AuditEvents)
+				"pending_logins", p.PendingLogins, "webauthn_ceremonies", p.Ceremonies, "oauth_flows", p.Flows, "audit_events", p.AuditEvents, "api_keys", p.APIKeys)
 		}
 	}
 }

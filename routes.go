@@ -18,7 +18,7 @@ import (
 
 // newHandler returns the whole route table: the service's own pages and
 // probes here, the API by area (routes_account.go, routes_mfa.go,
-// routes_admin.go, routes_oauth.go), each area constructing its slices from one deps. This
+// routes_admin.go, routes_apikeys.go, routes_oauth.go), each area constructing its slices from one deps. This
 // is the one place that sees every package. drain turns the readiness
 // probe off at shutdown; fg counts the requests in flight other than the
 // hashes; now is the clock.
@@ -63,5 +63,6 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	mfaRoutes(api, d)
 	adminRoutes(api, d)
 	oauthRoutes(api, d)
+	apiKeyRoutes(api, d)
 	return e, nil
 }

@@ -26,7 +26,9 @@ import (
 // password, the sessions, the address and recovery by email. Routes that
 // hash a password take d.hashing first. Authenticated routes take
 // d.authn.Required, or d.authn.Enrolling for what a user who must still
-// enroll a second factor may do (auth.require_second_factor_for).
+// enroll a second factor may do (auth.require_second_factor_for). An API
+// key reaches only who the caller is and their activity (the ...OrKey
+// variants): never the credentials, sessions or the account itself.
 func accountRoutes(api *echo.Group, d *deps) {
 	cfg, s, now := d.cfg, d.store, d.now
 
@@ -39,7 +41,7 @@ func accountRoutes(api *echo.Group, d *deps) {
 	logoutH := logout.NewHandler(logout.New(s, now), d.cookies)
 	api.DELETE("/auth/logout", logoutH.Handle, d.authn.Enrolling)
 
-	api.GET("/auth/me", me.Handle, d.authn.Enrolling)
+	api.GET("/auth/me", me.Handle, d.authn.EnrollingOrKey)
 
 	changePasswordH := changepassword.NewHandler(changepassword.New(s, d.hasher, d.outbox, d.signIn, d.guard, cfg.Password.MinLength, now), d.cookies)
 	api.PUT("/auth/password", changePasswordH.Handle, d.hashing, d.authn.Required)
@@ -57,7 +59,7 @@ func accountRoutes(api *echo.Group, d *deps) {
 	api.DELETE("/auth/account", deleteAccountH.Handle, d.hashing, d.authn.Required)
 
 	activityH := listactivity.NewHandler(listactivity.New(s))
-	api.GET("/auth/activity", activityH.Handle, d.authn.Required)
+	api.GET("/auth/activity", activityH.Handle, d.authn.RequiredOrKey)
 
 	changeEmailH := changeemail.NewHandler(changeemail.New(s, d.hasher, d.outbox, d.verifications, d.guard, cfg.Auth.RequireEmail, now))
 	api.PUT("/auth/email", changeEmailH.Handle, d.hashing, d.authn.Required)

@@ -20,7 +20,8 @@ const oauthCallbackRoute = "/api/v1/auth/oauth/:provider/callback"
 // oauthRoutes mounts sign-in with identity providers (SPEC 4d): the list
 // of providers, a flow's start and its callback (GET, or the form POST of
 // form_post providers), linking while signed in, a user's identities and
-// an admin's view of them. Starts count like WebAuthn ceremonies
+// an admin's view of them (which an admin's API key may use too, as the
+// other admin routes). Starts count like WebAuthn ceremonies
 // (d.ceremonies); refused callbacks count in the login windows.
 func oauthRoutes(api *echo.Group, d *deps) {
 	cfg, s, now := d.cfg, d.store, d.now
@@ -48,8 +49,8 @@ func oauthRoutes(api *echo.Group, d *deps) {
 	api.DELETE("/auth/identities/:id", unlinkH.Handle, d.hashing, d.authn.Required)
 
 	listUserIdentitiesH := listuseridentities.NewHandler(listuseridentities.New(s))
-	api.GET("/users/identities", listUserIdentitiesH.Handle, d.authn.Required)
+	api.GET("/users/identities", listUserIdentitiesH.Handle, d.authn.RequiredOrKey)
 
 	unlinkUserIdentityH := unlinkuseridentity.NewHandler(unlinkuseridentity.New(s, d.outbox, d.providers, now))
-	api.DELETE("/users/identities", unlinkUserIdentityH.Handle, d.authn.Required)
+	api.DELETE("/users/identities", unlinkUserIdentityH.Handle, d.authn.RequiredOrKey)
 }

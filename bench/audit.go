@@ -97,11 +97,17 @@ func auditWorkloads(ctx context.Context, svc *service, o serviceOptions, baselin
 // user (active ones: every seventh is inactive) from another client
 // address, so that neither the per-user session limit nor the throttles
 // change the work: "success", "wrong password" or "unknown user".
-func loginOp(s *service, kind string, conc int) op {
+func loginOp(s *service, kind string, conc int) op { return loginOpSkipping(s, kind, conc, nil) }
+
+// loginOpSkipping is loginOp over the seeded accounts but those in skip.
+func loginOpSkipping(s *service, kind string, conc int, skip map[string]bool) op {
 	cl := newClient(conc)
 	var n atomic.Int64
 	return httpOp(cl, func(ctx context.Context) *http.Request {
 		i := n.Add(1)
+		for skip[s.loginSeed(i)] {
+			i = n.Add(1)
+		}
 		name, pw := s.loginSeed(i), benchPassword
 		switch kind {
 		case "wrong password":

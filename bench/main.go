@@ -25,6 +25,9 @@
 //	    database.prepared_statements = false mode, for PgBouncer)
 //	(m) on request (-only m): signups with an address vs without, and
 //	    recovery requests for an unknown vs a verified address (p50)
+//	(v) on request (-only v): GET /api/v1/auth/me with an API key vs the
+//	    same with a session cookie ((b)), target >= 0.9 x; and vs its floor
+//	    1/(1/a + 1/gk), (gk) the key's SQL alone
 //	(k) on request (-only k): logins (success, wrong password, unknown
 //	    user) vs the same logins of -baseline REV, and the audit trail's
 //	    pages with -events events, one request at a time
@@ -152,7 +155,7 @@ func mainErr() error {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per workload")
 	users := flag.Int("users", 10000, "users in the database")
 	rounds := flag.Int("rounds", 5, "alternating slices per workload and reference")
-	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j,k,m,o,t); empty: all but k, m, o and t")
+	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j,k,m,o,t,v); empty: all but k, m, o, t and v")
 	engine := flag.String("engine", "postgres", "the service's database: postgres or sqlite")
 	baseline := flag.String("baseline", "", "(k): the git revision to compare logins with, e.g. the commit before the audit trail")
 	events := flag.Int("events", 5_000_000, "(k): audit events in the database")
@@ -164,7 +167,7 @@ func mainErr() error {
 	flag.Parse()
 	want := func(w string) bool {
 		if *only == "" {
-			return w != "k" && w != "m" && w != "t" && w != "o" // k seeds millions of rows and builds a second binary, m, o and t add rows: on request
+			return w != "k" && w != "m" && w != "t" && w != "v" && w != "o" // k seeds millions of rows and builds a second binary, m, o, t and v add rows: on request
 		}
 		return strings.Contains(","+*only+",", ","+w+",")
 	}
@@ -543,6 +546,13 @@ func mainErr() error {
 		}
 		results = append(results, o...)
 	}
+	if want("v") {
+		v, err := apiKeyWorkloads(ctx, svc, cfg, *concurrency, len(readers), get("/api/v1/", nil), me, alternate, *rounds)
+		if err != nil {
+			return err
+		}
+		results = append(results, v...)
+	}
 	if want("e") {
 		results = append(results, flood(ctx, svc, get("/api/v1/users?limit=20", adminCookie), login, cfg.Password.MaxConcurrency, hashRef, *warmup, *duration))
 	}
@@ -711,6 +721,9 @@ func printTable(w *os.File, results []result, engineName string, conc int, d tim
 		}
 		if v, ok := r.Extra["cpu_over_h"].(float64); ok {
 			fmt.Fprintf(w, "\n(d): the service's CPU per login is %.0f %% over (h)'s per verification (the bench's own process)\n", 100*v)
+		}
+		if v, ok := r.Extra["vs_floor_a_gk"].(float64); ok {
+			fmt.Fprintf(w, "\n(v) = %.2f x 1/(1/a + 1/gk), (a)'s HTTP work and the key's SQL per request on the same cores (target 0.85, as (b)'s)\n", v)
 		}
 		if v, ok := r.Extra["vs_floor_h_g4"].(float64); ok {
 			fmt.Fprintf(w, "\n(d) = %.2f x 1/(1/h + 1/g4), a verification and a login's SQL per login on the same cores\n", v)

@@ -8,31 +8,67 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
-	"github.com/cleanslice/cleanslice/shared/mfa"
+	"github.com/cleanslice/cleanslice/shared/auth/authtest"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 type fakeStore struct {
-	sessions    map[string]session.Session
-	users       map[uuid.UUID]user.User
-	factors     map[uuid.UUID]mfa.Factors
-	extended    int
-	fail        error
-	factorsFail error
-	factorReads int
-	events      []audit.Event
-	inTx        bool
+	authtest.Attempts
+	keys     map[uuid.UUID]apikey.Key
+	keyReads int
+	uses     []use
+	sessions map[string]session.Session
+	users    map[uuid.UUID]user.User
+	extended int
+	fail     error
+	events   []audit.Event
+	inTx     bool
 }
 
-func (f *fakeStore) Factors(_ context.Context, userID uuid.UUID) (mfa.Factors, error) {
-	f.factorReads++
-	if f.factorsFail != nil {
-		return mfa.Factors{}, f.factorsFail
+// use is one written use of a key.
+type use struct {
+	id     uuid.UUID
+	at     time.Time
+	ip     string
+	rehash []byte
+}
+
+func (f *fakeStore) APIKeyWithUser(_ context.Context, id uuid.UUID) (apikey.Key, user.User, error) {
+	f.keyReads++
+	if f.fail != nil {
+		return apikey.Key{}, user.User{}, f.fail
 	}
-	return f.factors[userID], nil
+	k, ok := f.keys[id]
+	if !ok {
+		return apikey.Key{}, user.User{}, apikey.ErrNotFound
+	}
+	return k, f.users[k.UserID], nil
+}
+
+func (f *fakeStore) UseAPIKey(_ context.Context, id uuid.UUID, now time.Time, ip string, rehash []byte) error {
+	f.uses = append(f.uses, use{id, now, ip, rehash})
+	k := f.keys[id]
+	k.LastUsedAt = now
+	if rehash != nil {
+		k.Hash = rehash
+	}
+	f.keys[id] = k
+	return nil
+}
+
+func (f *fakeStore) DeleteUserAPIKeys(_ context.Context, userID uuid.UUID) (int, error) {
+	n := 0
+	for id, k := range f.keys {
+		if k.UserID == userID {
+			delete(f.keys, id)
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -97,11 +133,14 @@ func setupAs(active bool, role user.Role, enroll []user.Role) (*fakeStore, strin
 	f := &fakeStore{
 		sessions: map[string]session.Session{string(id): policy.Start(id, u.ID, t0)},
 		users:    map[uuid.UUID]user.User{u.ID: u},
-		factors:  map[uuid.UUID]mfa.Factors{},
+		keys:     map[uuid.UUID]apikey.Key{},
 	}
 	now := t0
-	return f, secret, &now, New(f, policy, enroll, func() time.Time { return now })
+	return f, secret, &now, New(f, &hasher{}, Config{Policy: policy, Enroll: enroll, Guard: guard}, func() time.Time { return now })
 }
+
+// guard counts refused keys: 3 per client.
+var guard = auth.Guard{PerUser: 5, PerIP: 3, Window: time.Hour, Key: []byte("k")}
 
 func TestValidSessionOutsideRefreshWindow(t *testing.T) {
 	f, secret, now, i := setup(true)
@@ -190,47 +229,37 @@ func TestStoreFailureIsNotA401(t *testing.T) {
 }
 
 // TestSecondFactorRequiredByRole: a user whose role is listed and who has
-// no second factor must enroll one; an authenticator app or a passkey is
-// one, recovery codes alone are not. Users of other roles cost no query.
+// no second factor (users.second_factor, read with the session: an
+// authenticator app or a passkey, never recovery codes alone) must enroll
+// one.
 func TestSecondFactorRequiredByRole(t *testing.T) {
 	enroll := []user.Role{user.RoleAdmin, user.RoleSuperAdmin}
 	for _, c := range []struct {
-		name       string
-		role       user.Role
-		factors    mfa.Factors
-		mustEnroll bool
-		reads      int
+		name         string
+		role         user.Role
+		enroll       []user.Role
+		secondFactor bool
+		mustEnroll   bool
 	}{
-		{"an admin without a factor", user.RoleAdmin, mfa.Factors{}, true, 1},
-		{"a super admin without a factor", user.RoleSuperAdmin, mfa.Factors{}, true, 1},
-		{"an admin with recovery codes only", user.RoleAdmin, mfa.Factors{RecoveryCodesLeft: 10}, true, 1},
-		{"an admin with an authenticator app", user.RoleAdmin, mfa.Factors{TOTPEnabledAt: t0}, false, 1},
-		{"an admin with a passkey", user.RoleAdmin, mfa.Factors{Passkeys: 1}, false, 1},
-		{"a user of a role not listed", user.RoleUser, mfa.Factors{}, false, 0},
+		{"an admin without a factor", user.RoleAdmin, enroll, false, true},
+		{"a super admin without a factor", user.RoleSuperAdmin, enroll, false, true},
+		{"an admin with a factor", user.RoleAdmin, enroll, true, false},
+		{"a user of a role not listed", user.RoleUser, enroll, false, false},
+		{"no roles listed (the default)", user.RoleSuperAdmin, nil, false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f, secret, _, i := setupAs(true, c.role, enroll)
-			for id := range f.users {
-				f.factors[id] = c.factors
+			f, secret, _, i := setupAs(true, c.role, c.enroll)
+			for id, u := range f.users {
+				u.SecondFactor = c.secondFactor
+				f.users[id] = u
 			}
 			res, err := i.Execute(context.Background(), secret, nil)
 			if err != nil || !res.Actor.Authenticated() {
 				t.Fatalf("Execute = %+v, %v", res, err)
 			}
-			if res.MustEnroll != c.mustEnroll || f.factorReads != c.reads {
-				t.Fatalf("MustEnroll = %v after %d factor reads, want %v after %d", res.MustEnroll, f.factorReads, c.mustEnroll, c.reads)
+			if res.MustEnroll != c.mustEnroll {
+				t.Fatalf("MustEnroll = %v, want %v", res.MustEnroll, c.mustEnroll)
 			}
 		})
-	}
-	// Nothing listed (the default): nobody must enroll, nothing is read.
-	f, secret, _, i := setupAs(true, user.RoleSuperAdmin, nil)
-	if res, err := i.Execute(context.Background(), secret, nil); err != nil || res.MustEnroll || f.factorReads != 0 {
-		t.Fatalf("no roles listed: %+v, %v, %d reads", res, err, f.factorReads)
-	}
-	// A fault reading the factors is a fault, never a pass.
-	f, secret, _, i = setupAs(true, user.RoleAdmin, enroll)
-	f.factorsFail = errors.New("connection refused")
-	if _, err := i.Execute(context.Background(), secret, nil); err == nil || errors.Is(err, auth.ErrNotAuthenticated) {
-		t.Fatalf("a fault reading the factors became %v", err)
 	}
 }

@@ -7,17 +7,22 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store is the session storage this slice needs: it ends an inactive
-// user's leftover sessions and records their end in one transaction, and
-// reads the factors of a user whose role requires one.
+// Store is the session and key storage this slice needs: it reads a
+// session or a key with its user (users.second_factor included), ends an
+// inactive user's leftover sessions (or keys) and records their end in one
+// transaction, and counts refused keys.
 type Store interface {
-	auth.AssuranceStore // Factors
+	auth.AttemptStore  // for auth.Reserve: refused keys
+	apikey.RevokeStore // for apikey.RevokeAll: an inactive user's keys
+	APIKeyWithUser(ctx context.Context, id uuid.UUID) (apikey.Key, user.User, error)
+	UseAPIKey(ctx context.Context, id uuid.UUID, now time.Time, ip string, rehash []byte) error
 	SessionWithUser(ctx context.Context, id []byte) (session.Session, user.User, error)
 	ExtendSession(ctx context.Context, id []byte, expiresAt, lastSeenAt time.Time) error
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error

@@ -26,6 +26,7 @@ type fakeStore struct {
 	voided int
 	audittest.Trail
 	authtest.Attempts
+	authtest.Sessions
 	onetimetest.Outbox
 }
 

@@ -29,6 +29,7 @@ type fakeStore struct {
 	stored string // the user's password hash
 	audittest.Trail
 	authtest.Attempts
+	authtest.Sessions
 	onetimetest.Outbox
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey"
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
@@ -109,6 +110,11 @@ func (i *Interactor) Execute(ctx context.Context, in Input) error {
 			if err := i.store.RecordEvent(ctx, e); err != nil {
 				return err
 			}
+		}
+		// Recovery is what follows a lost or stolen credential: the keys
+		// made with the old one go too.
+		if _, err := apikey.RevokeAll(ctx, i.store, now, uuid.Nil, u.ID, apikey.RevokedByRecovery); err != nil {
+			return err
 		}
 		if notice, ok := mail.PasswordChanged(u, "with a recovery link"); ok {
 			if err := i.mailer.Queue(ctx, notice); err != nil {

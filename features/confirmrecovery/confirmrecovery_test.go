@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey/apikeytest"
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
@@ -27,6 +28,7 @@ type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
 	onetimetest.Outbox
+	apikeytest.Keys
 }
 
 func (f *fakeStore) TokenForUpdate(ctx context.Context, id []byte) (onetime.Token, error) {
@@ -84,6 +86,7 @@ func TestConfirm(t *testing.T) {
 	u := user.User{ID: user.NewID(), Username: "Alice", Email: "alice@example.com", IsActive: true}
 	secret, tok := onetime.New(u.ID, onetime.Recovery, u.Email, t0, time.Hour)
 	f := &fakeStore{tokens: map[string]onetime.Token{string(tok.ID): tok}, user: u}
+	f.Give(u.ID, 1)
 	guard := auth.Guard{PerIP: 50, Window: time.Minute, Key: []byte("k")}
 	i := New(f, &authtest.Hasher{}, &f.Outbox, guard, 8, func() time.Time { return t0.Add(time.Minute) })
 	ctx := context.Background()
@@ -96,8 +99,12 @@ func TestConfirm(t *testing.T) {
 	if f.user.PasswordHash != "hash:a new password" || strings.Join(f.calls, ",") != "password,void,sessions,claims" || f.cleared != guard.UserKey("alice") || !f.user.EmailVerified() {
 		t.Fatalf("after: %+v, calls %v, cleared %q", f.user, f.calls, f.cleared)
 	}
-	if got := f.Types(); len(got) != 2 || got[0] != audit.PasswordRecovered || got[1] != audit.SessionEnded || len(f.Messages) != 1 || f.Messages[0].Template != "password_changed" {
+	if got := f.Types(); len(got) != 3 || got[0] != audit.PasswordRecovered || got[1] != audit.SessionEnded || got[2] != audit.APIKeyRevoked ||
+		len(f.Messages) != 1 || f.Messages[0].Template != "password_changed" {
 		t.Fatalf("events %v, messages %+v", got, f.Messages)
+	}
+	if e := f.Events[2]; len(f.Held) != 0 || e.Details["reason"] != "recovery" || !e.Actor.ID.IsNil() {
+		t.Fatalf("keys left %v, revocation %+v", f.Held, e)
 	}
 	if err := i.Execute(ctx, Input{Token: secret, NewPassword: "again a password"}); !errors.Is(err, onetime.ErrInvalid) {
 		t.Fatalf("the token again: %v", err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/onetime"
@@ -14,9 +15,11 @@ import (
 // Store counts the attempt in the client's window and looks the token up;
 // then finds and locks the token and its user, sets the password, ends the
 // sessions, voids the other recovery tokens, clears the login throttle,
-// marks the address verified and records the events, in one transaction.
+// marks the address verified, revokes the API keys and records the
+// events, in one transaction.
 type Store interface {
-	auth.AttemptStore // for the client's window
+	auth.AttemptStore  // for the client's window
+	apikey.RevokeStore // for apikey.RevokeAll
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	onetime.Finder       // for onetime.Find
 	onetime.Redeemer     // for onetime.Redeem

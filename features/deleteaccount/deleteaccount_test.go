@@ -24,6 +24,7 @@ import (
 type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
+	authtest.Sessions
 	onetimetest.Outbox
 	hash    string // the user's password hash as stored
 	factors mfa.Factors

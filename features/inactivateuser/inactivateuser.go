@@ -1,6 +1,6 @@
 // Package inactivateuser lets admins deactivate accounts below their role.
-// The target can no longer log in, and every session it has ends in the same
-// transaction.
+// The target can no longer log in, and every session and API key it has
+// ends in the same transaction.
 package inactivateuser
 
 import (
@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cleanslice/cleanslice/shared/apikey"
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
@@ -67,9 +68,13 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 			return err
 		}
 		if e, ok := audit.SessionsEnded(ctx, now, actor.User.ID, u.ID, session.EndedByInactivation, ended); ok {
-			return i.store.RecordEvent(ctx, e)
+			if err := i.store.RecordEvent(ctx, e); err != nil {
+				return err
+			}
 		}
-		return nil
+		// For good: reactivation does not revive a key.
+		_, err = apikey.RevokeAll(ctx, i.store, now, actor.User.ID, u.ID, apikey.RevokedByInactivation)
+		return err
 	})
 	if err != nil {
 		return user.User{}, fmt.Errorf("inactivate %s: %w", in.Username, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey/apikeytest"
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
@@ -22,6 +23,7 @@ type fakeStore struct {
 	calls []string
 	inTx  bool
 	audittest.Trail
+	apikeytest.Keys
 }
 
 func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -76,6 +78,7 @@ func setup() (*Interactor, *fakeStore, auth.Actor) {
 
 func TestInactivate(t *testing.T) {
 	i, f, admin := setup()
+	f.Give(f.users["target"].ID, 3)
 	u, err := i.Execute(context.Background(), admin, Input{Username: "TARGET"})
 	if err != nil || u.IsActive || !u.UpdatedAt.Equal(t0) {
 		t.Fatalf("Execute = %+v, %v", u, err)
@@ -83,14 +86,17 @@ func TestInactivate(t *testing.T) {
 	if got := strings.Join(f.calls, "|"); got != "lock TARGET|set active|delete sessions" {
 		t.Fatalf("calls %q: all in one transaction, sessions deleted", got)
 	}
-	if got := f.Types(); len(got) != 2 || got[0] != audit.UserInactivated || got[1] != audit.SessionEnded ||
+	if got := f.Types(); len(got) != 3 || got[0] != audit.UserInactivated || got[1] != audit.SessionEnded || got[2] != audit.APIKeyRevoked ||
 		f.Ended(session.EndedByInactivation) != 1 || f.Events[0].Actor.ID != admin.User.ID || f.Events[0].Target.ID != u.ID {
-		t.Fatalf("events %+v, want user.inactivated and session.ended by the admin", f.Events)
+		t.Fatalf("events %+v, want user.inactivated, session.ended and api_key.revoked by the admin", f.Events)
+	}
+	if d := f.Events[2].Details; len(f.Held) != 0 || d["reason"] != "inactivation" || d["revoked"] != 3 || f.Events[2].Actor.ID != admin.User.ID {
+		t.Fatalf("keys left %v, revocation %+v", f.Held, f.Events[2])
 	}
 	// Idempotent: nothing written the second time.
 	f.calls = nil
 	u2, err := i.Execute(context.Background(), admin, Input{Username: "target"})
-	if err != nil || u2.IsActive || !u2.UpdatedAt.Equal(t0) || len(f.calls) != 1 || len(f.Events) != 2 {
+	if err != nil || u2.IsActive || !u2.UpdatedAt.Equal(t0) || len(f.calls) != 1 || len(f.Events) != 3 {
 		t.Fatalf("second Execute = %+v, %v, calls %q, %d events", u2, err, f.calls, len(f.Events))
 	}
 }

@@ -162,12 +162,25 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.A
 			return Result{}, notCounted{fmt.Errorf("rehash: %w", err)}
 		}
 	}
-	factors, err := i.store.Factors(ctx, u.ID)
-	if err != nil {
-		return Result{}, notCounted{err}
+	res, err := i.finish(ctx, now, attempt, u, current, in)
+	if errors.Is(err, errNotStored) {
+		res, err = i.changed(ctx, now, attempt, u, current, in)
 	}
+	if err != nil {
+		return Result{}, err
+	}
+	res.User.PasswordHash = current
+	return res, nil
+}
+
+// finish ends a login whose password was right, as the account u read
+// before the hash: in one transaction, the new hash stored, then a session,
+// or a pending login when u has a second factor. It is errNotStored when
+// the account changed since it was read (inactivated, another password, a
+// second factor added or removed), other failures notCounted.
+func (i *Interactor) finish(ctx context.Context, now time.Time, attempt auth.Attempt, u user.User, current string, in Input) (Result, error) {
 	var res Result
-	err = i.store.WithinTx(ctx, func(ctx context.Context) error {
+	err := i.store.WithinTx(ctx, func(ctx context.Context) error {
 		if current != u.PasswordHash {
 			// Only over the hash that was verified: a password set
 			// meanwhile is never overwritten with the old one.
@@ -175,21 +188,53 @@ func (i *Interactor) verified(ctx context.Context, now time.Time, attempt auth.A
 				return cmp.Or(err, errNotStored)
 			}
 		}
-		if factors.Any() {
-			res, err = i.pending(ctx, now, attempt, u, current, factors, in)
+		var err error
+		if u.SecondFactor {
+			res, err = i.pending(ctx, now, attempt, u, current, in)
 		} else {
 			res, err = i.start(ctx, now, attempt, u, current, in)
 		}
 		return err
 	})
-	if errors.Is(err, errNotStored) {
-		return Result{}, i.refused(ctx, now, in.Username, u.ID)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, errNotStored) {
 		return Result{}, notCounted{err}
 	}
-	res.User.PasswordHash = current
-	return res, nil
+	return res, err
+}
+
+// changed answers a login whose account changed after its password was
+// verified. A second factor added or removed meanwhile leaves the password
+// right: the login ends once more as the account is now (a session, or a
+// pending login). Otherwise it was inactivated (account_inactive, the
+// attempt given back), or given another password (the verified one is no
+// longer current: a wrong password, and counted as one).
+func (i *Interactor) changed(ctx context.Context, now time.Time, attempt auth.Attempt, u user.User, current string, in Input) (Result, error) {
+	again, err := i.store.UserByUsername(ctx, in.Username)
+	switch {
+	case err == nil && again.ID == u.ID && again.IsActive && again.PasswordHash == u.PasswordHash && again.SecondFactor != u.SecondFactor:
+		res, err := i.finish(ctx, now, attempt, again, current, in)
+		if errors.Is(err, errNotStored) {
+			// Changed twice in a row: no answer worth a wrong password.
+			err = notCounted{apperr.ErrUnavailable}
+		}
+		return res, err
+	case err == nil && again.ID == u.ID && !again.IsActive:
+		return Result{}, notCounted{i.inactive(ctx, now, u.ID)}
+	case errors.Is(err, user.ErrNotFound):
+		return Result{}, i.wrong(ctx, now, uuid.Nil, audit.ReasonUnknownUser)
+	case err != nil:
+		return Result{}, notCounted{err}
+	}
+	return Result{}, i.wrong(ctx, now, u.ID, audit.ReasonWrongPassword)
+}
+
+// wrong records a wrong password (reason, on target: Nil for an unknown
+// username) and returns the refusal.
+func (i *Interactor) wrong(ctx context.Context, now time.Time, target uuid.UUID, reason string) error {
+	if err := i.failed(ctx, now, target, reason); err != nil {
+		return err
+	}
+	return auth.ErrInvalidCredentials
 }
 
 // start starts the session of a login with a password alone, inside the
@@ -216,7 +261,14 @@ func (i *Interactor) start(ctx context.Context, now time.Time, attempt auth.Atte
 // the failures before it: the second step's wrong codes count on top of
 // them, so starting over gives no more tries. Nothing is recorded: the
 // login succeeds, or fails, at its second step.
-func (i *Interactor) pending(ctx context.Context, now time.Time, attempt auth.Attempt, u user.User, current string, factors mfa.Factors, in Input) (Result, error) {
+func (i *Interactor) pending(ctx context.Context, now time.Time, attempt auth.Attempt, u user.User, current string, in Input) (Result, error) {
+	factors, err := i.store.Factors(ctx, u.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	if !factors.Any() {
+		return Result{}, errNotStored // the last one removed since u was read
+	}
 	secret, id := session.NewPendingSecret()
 	p := session.Pending{ID: id, UserID: u.ID, VerifiedHash: current, Method: mfa.MethodPassword, CreatedAt: user.Timestamp(now),
 		ExpiresAt: user.Timestamp(now.Add(i.cfg.PendingTTL)), UserAgent: session.CleanUserAgent(in.UserAgent), IP: in.ClientIP}
@@ -232,28 +284,6 @@ func (i *Interactor) pending(ctx context.Context, now time.Time, attempt auth.At
 // errNotStored: the user changed between the verification and the
 // transaction (inactivated, or given another password).
 var errNotStored = errors.New("the account changed during the login")
-
-// refused answers a login whose account changed after its password was
-// verified: inactivated (account_inactive, the attempt given back), or
-// with another password (the verified one is no longer current: a wrong
-// password, and counted as one).
-func (i *Interactor) refused(ctx context.Context, now time.Time, username string, id uuid.UUID) error {
-	u, err := i.store.UserByUsername(ctx, username)
-	if err == nil && !u.IsActive && u.ID == id {
-		return notCounted{i.inactive(ctx, now, id)}
-	}
-	reason := audit.ReasonWrongPassword
-	switch {
-	case errors.Is(err, user.ErrNotFound):
-		id, reason = uuid.Nil, audit.ReasonUnknownUser
-	case err != nil:
-		return notCounted{err}
-	}
-	if err := i.failed(ctx, now, id, reason); err != nil {
-		return err
-	}
-	return auth.ErrInvalidCredentials
-}
 
 // failed records a login.failed event for reason; target is the account
 // tried, Nil for an unknown username.

@@ -77,6 +77,7 @@ func (f *fakeStore) UserByUsername(_ context.Context, name string) (user.User, e
 	if !ok {
 		return user.User{}, user.ErrNotFound
 	}
+	u.SecondFactor = f.factors[u.ID].Any() // as the store's triggers keep it
 	return u, nil
 }
 
@@ -94,7 +95,7 @@ func (f *fakeStore) RehashPassword(_ context.Context, id uuid.UUID, old, hash st
 
 func (f *fakeStore) InsertSessionIfCurrent(_ context.Context, s session.Session, hash string) (bool, error) {
 	for _, u := range f.users {
-		if u.ID == s.UserID && u.IsActive && u.PasswordHash == hash {
+		if u.ID == s.UserID && u.IsActive && u.PasswordHash == hash && (s.AAL >= 2 || !f.factors[u.ID].Any()) {
 			f.sessions = append(f.sessions, s)
 			return true, nil
 		}
@@ -522,5 +523,41 @@ func TestSecondFactorMakesAPendingLogin(t *testing.T) {
 	}
 	if store.outcomes[1] != "mfa_required" {
 		t.Fatalf("outcomes %v", store.outcomes)
+	}
+}
+
+// TestSecondFactorChangedDuringTheHash: the login ends as the account is
+// when its transaction runs. A factor enrolled while the password was being
+// verified gives a pending login, not a session made with the password
+// alone; the last factor removed meanwhile gives a session. Either way the
+// password was right: nothing counted, no failure recorded.
+func TestSecondFactorChangedDuringTheHash(t *testing.T) {
+	a := alice(true)
+	for _, tc := range []struct {
+		name          string
+		before, after mfa.Factors
+		wantPending   bool
+	}{
+		{"enrolled", mfa.Factors{}, mfa.Factors{TOTPEnabledAt: t0}, true},
+		{"removed", mfa.Factors{Passkeys: 1}, mfa.Factors{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			i, store, h, _ := setup(a)
+			store.factors = map[uuid.UUID]mfa.Factors{a.ID: tc.before}
+			h.afterVerify = func() { store.factors[a.ID] = tc.after }
+			res, err := i.Execute(context.Background(), auth.Actor{}, Input{Username: "alice", Password: "secret-pw", ClientIP: "10.0.0.1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Pending != nil; got != tc.wantPending || len(store.sessions)+len(store.pending) != 1 {
+				t.Fatalf("pending %v, want %v; %d sessions, %d pending", got, tc.wantPending, len(store.sessions), len(store.pending))
+			}
+			if n := store.Count(guard.UserKey("alice")); n != 0 {
+				t.Fatalf("user window holds %d attempts", n)
+			}
+			if slices.Contains(store.Types(), audit.LoginFailed) {
+				t.Fatalf("events %v", store.Types())
+			}
+		})
 	}
 }

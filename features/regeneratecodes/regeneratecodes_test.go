@@ -23,6 +23,7 @@ import (
 type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
+	authtest.Sessions
 	onetimetest.Outbox
 	hash     string
 	factors  mfa.Factors

@@ -26,6 +26,7 @@ import (
 type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
+	authtest.Sessions
 	onetimetest.Outbox
 	ceremonies map[string]mfa.Ceremony
 	keys       []mfa.Passkey

@@ -24,6 +24,7 @@ import (
 type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
+	authtest.Sessions
 	onetimetest.Outbox
 	hash  string
 	keys  []mfa.Passkey

@@ -5,14 +5,16 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store locks the target, removes its factors, pending logins and
-// sessions, and records the events, in one transaction.
+// Store locks the target, removes its factors, pending logins, sessions
+// and API keys, and records the events, in one transaction.
 type Store interface {
+	apikey.RevokeStore // for apikey.RevokeAll
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UserByUsernameForUpdate(ctx context.Context, username string) (user.User, error)
 	DeleteTOTP(ctx context.Context, userID uuid.UUID) (bool, error)

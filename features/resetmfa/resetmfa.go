@@ -1,7 +1,7 @@
 // Package resetmfa is support's help for a user who lost their second
 // factor: an admin removes every factor and recovery code of a user below
-// their role, and every session and pending login of that user ends, in
-// one transaction. The user logs in with the password alone and enrolls
+// their role, and every session, pending login and API key of that user
+// ends, in one transaction. The user logs in with the password alone and enrolls
 // again.
 package resetmfa
 
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cleanslice/cleanslice/shared/apikey"
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
@@ -36,8 +37,9 @@ type Input struct {
 }
 
 // Execute removes the target's factors, which must rank below the actor,
-// and returns the target. A user without factors or codes is left as is
-// and nothing is recorded (the reset is idempotent).
+// and returns the target, with its API keys revoked. A user without
+// factors, codes or keys is left as is and nothing is recorded (the reset
+// is idempotent).
 func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (user.User, error) {
 	if err := auth.Require(actor, user.RoleAdmin); err != nil {
 		return user.User{}, err
@@ -57,6 +59,11 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 			return err
 		}
 		out = u
+		// A reset answers a lost (or taken) factor: the keys go, whatever
+		// else the user has, and reactivating nothing revives them.
+		if _, err := apikey.RevokeAll(ctx, i.store, i.now(), actor.User.ID, u.ID, apikey.RevokedByMFAReset); err != nil {
+			return err
+		}
 		totp, err := i.store.DeleteTOTP(ctx, u.ID)
 		if err != nil {
 			return err

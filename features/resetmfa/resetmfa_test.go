@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey/apikeytest"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
@@ -21,6 +22,7 @@ import (
 type fakeStore struct {
 	audittest.Trail
 	onetimetest.Outbox
+	apikeytest.Keys
 	target                   user.User
 	totp                     bool
 	codes, sessions, pending int
@@ -66,6 +68,7 @@ func actor(role user.Role) auth.Actor {
 
 func TestReset(t *testing.T) {
 	store := &fakeStore{target: user.User{ID: user.NewID(), Username: "alice", Role: user.RoleUser}, totp: true, codes: 7, sessions: 2, pending: 1}
+	store.Give(store.target.ID, 4)
 	i := New(store, store, func() time.Time { return t0 })
 	ctx := context.Background()
 	u, err := i.Execute(ctx, actor(user.RoleAdmin), Input{Username: "alice"})
@@ -75,14 +78,17 @@ func TestReset(t *testing.T) {
 	if store.totp || store.codes+store.sessions+store.pending != 0 {
 		t.Fatalf("left %+v", store)
 	}
-	if !slices.Equal(store.Types(), []audit.Type{audit.MFAReset, audit.SessionEnded}) || store.Ended(session.EndedByMFAReset) != 2 {
+	if !slices.Equal(store.Types(), []audit.Type{audit.APIKeyRevoked, audit.MFAReset, audit.SessionEnded}) || store.Ended(session.EndedByMFAReset) != 2 {
 		t.Fatalf("events %v", store.Types())
 	}
-	if d := store.Events[0].Details; d["totp"] != true || d["recovery_codes"] != 7 {
+	if d := store.Events[1].Details; d["totp"] != true || d["recovery_codes"] != 7 {
 		t.Fatalf("details %v", d)
 	}
+	if d := store.Events[0].Details; len(store.Held) != 0 || d["reason"] != "mfa_reset" || d["revoked"] != 4 {
+		t.Fatalf("keys left %v, revocation %v", store.Held, d)
+	}
 	store.sessions = 3 // logged in again, no factor
-	if _, err := i.Execute(ctx, actor(user.RoleAdmin), Input{Username: "alice"}); err != nil || store.sessions != 3 || len(store.Events) != 2 {
+	if _, err := i.Execute(ctx, actor(user.RoleAdmin), Input{Username: "alice"}); err != nil || store.sessions != 3 || len(store.Events) != 3 {
 		t.Fatalf("a reset without factors changed something: %v, %d sessions, %d events", err, store.sessions, len(store.Events))
 	}
 }

@@ -20,6 +20,7 @@ import (
 type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
+	authtest.Sessions
 	hash    string // the user's stored password hash
 	enabled bool
 	sealed  []byte

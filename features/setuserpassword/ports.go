@@ -6,14 +6,16 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/mail"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Store finds, locks and changes the target, and records the events, in
-// one transaction.
+// Store finds, locks and changes the target, revokes its API keys, and
+// records the events, in one transaction.
 type Store interface {
+	apikey.RevokeStore // for apikey.RevokeAll
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 	UserByUsernameForUpdate(ctx context.Context, username string) (user.User, error)
 	UpdatePasswordHash(ctx context.Context, userID uuid.UUID, hash string, updatedAt time.Time) error

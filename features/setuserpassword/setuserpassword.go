@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cleanslice/cleanslice/shared/apikey"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/mail"
@@ -84,9 +85,13 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) er
 			}
 		}
 		if e, ok := audit.SessionsEnded(ctx, now, actor.User.ID, u.ID, session.EndedByPassword, ended); ok {
-			return i.store.RecordEvent(ctx, e)
+			if err := i.store.RecordEvent(ctx, e); err != nil {
+				return err
+			}
 		}
-		return nil
+		// A key would outlive the credential it was made with.
+		_, err = apikey.RevokeAll(ctx, i.store, now, actor.User.ID, u.ID, apikey.RevokedByPasswordSet)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("set password of %s: %w", in.Username, err)

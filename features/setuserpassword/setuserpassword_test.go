@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey/apikeytest"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/audit/audittest"
 	"github.com/cleanslice/cleanslice/shared/auth"
@@ -22,6 +23,7 @@ type fakeStore struct {
 	users map[string]user.User
 	calls []string
 	audittest.Trail
+	apikeytest.Keys
 }
 
 func (f *fakeStore) WithinTx(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -71,6 +73,7 @@ func TestSetUserPassword(t *testing.T) {
 	if h.Hashes != 0 || len(f.calls) != 0 || len(f.Events) != 0 {
 		t.Fatalf("refusals hashed %d times, store calls %q", h.Hashes, f.calls)
 	}
+	f.Give(f.users["target"].ID, 2)
 	if err := i.Execute(ctx, admin, Input{Username: "target", Password: "new password"}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,8 +81,11 @@ func TestSetUserPassword(t *testing.T) {
 		t.Fatalf("calls %q", got)
 	}
 	target := f.users["target"]
-	if got := f.Types(); len(got) != 2 || got[0] != audit.PasswordSet || f.Ended(session.EndedByPassword) != 1 ||
+	if got := f.Types(); len(got) != 3 || got[0] != audit.PasswordSet || f.Ended(session.EndedByPassword) != 1 ||
 		f.Events[0].Actor.ID != admin.User.ID || f.Events[0].Target.ID != target.ID {
-		t.Fatalf("events %+v, want user.password_set and session.ended (password, 1) by the admin", f.Events)
+		t.Fatalf("events %+v, want user.password_set, session.ended (password, 1) and api_key.revoked by the admin", f.Events)
+	}
+	if e := f.Events[2]; len(f.Held) != 0 || e.Type != audit.APIKeyRevoked || e.Details["reason"] != "password_set" || e.Details["revoked"] != 2 || e.Actor.ID != admin.User.ID {
+		t.Fatalf("keys left %v, revocation %+v", f.Held, e)
 	}
 }

@@ -64,6 +64,12 @@ type Config struct {
 	MFA      MFA
 	WebAuthn WebAuthn
 	OAuth    OAuth
+	APIKeys  APIKeys
+}
+
+// APIKeys configures API keys (SPEC 4f).
+type APIKeys struct {
+	MaxTTL time.Duration // the longest lifetime a key may be given
 }
 
 // WebAuthn is the relying party passkeys are made for: its id (a domain;
@@ -228,6 +234,7 @@ var Defaults = map[string]any{
 	"webauthn.rp_display_name":       "cleanslice",
 	"webauthn.rp_origins":            []string{"http://localhost:8000"},
 	"audit.retention":                "8760h",
+	"api_keys.max_ttl":               "8760h",
 	"cookie.name":                    "access_token",
 	"cookie.secure":                  false,
 	"cookie.same_site":               "lax",
@@ -352,8 +359,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			RPDisplayName: p.str("webauthn.rp_display_name"),
 			RPOrigins:     p.list("webauthn.rp_origins"),
 		},
-		Audit: Audit{Retention: p.duration("audit.retention")},
-		OAuth: OAuth{Providers: p.providers(getenv)},
+		Audit:   Audit{Retention: p.duration("audit.retention")},
+		APIKeys: APIKeys{MaxTTL: p.duration("api_keys.max_ttl")},
+		OAuth:   OAuth{Providers: p.providers(getenv)},
 		Cookie: Cookie{
 			Name:     p.str("cookie.name"),
 			Secure:   p.boolean("cookie.secure"),
@@ -475,6 +483,9 @@ func (c Config) validate() []string {
 	}
 	// A window of 0 would count nothing: the throttle silently off.
 	windows := map[string]time.Duration{"auth.failure_window": c.Auth.FailureWindow, "auth.signup_window": c.Auth.SignupWindow}
+	if c.APIKeys.MaxTTL < time.Minute {
+		add("api_keys.max_ttl must be at least 1m (the shortest lifetime a key may have)")
+	}
 	if t := c.Auth.MFAPendingTTL; t < 30*time.Second || t > time.Hour {
 		add("auth.mfa_pending_ttl must be between 30s and 1h (time to type a code, not a session)")
 	}

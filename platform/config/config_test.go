@@ -238,6 +238,11 @@ func TestSettingsThatSwitchProtectionOff(t *testing.T) {
 	if got := problems(t, production(map[string]string{"CLEANSLICE_AUTH_MFA_PENDING_TTL": "24h"})); len(got) != 1 || !strings.Contains(got[0], "auth.mfa_pending_ttl must be between 30s and 1h") {
 		t.Errorf("a day-long pending login: problems %q", got)
 	}
+	for _, ttl := range []string{"0s", "59s", "-1h"} {
+		if got := problems(t, production(map[string]string{"CLEANSLICE_API_KEYS_MAX_TTL": ttl})); len(got) != 1 || !strings.Contains(got[0], "api_keys.max_ttl must be at least 1m") {
+			t.Errorf("api_keys.max_ttl %s: problems %q", ttl, got)
+		}
+	}
 	if err := production(map[string]string{"CLEANSLICE_COOKIE_NAME": "__Host-access_token"}); err != nil {
 		t.Errorf("__Host- cookie with cookie.secure: %v", err)
 	}

@@ -180,6 +180,7 @@ func ensureTemplate(conn *sql.DB, base string) (string, error) {
 		return "", err
 	}
 	if exists {
+		markUsed(ctx, c, name)
 		return name, nil
 	}
 	building := name + "_building"
@@ -201,23 +202,42 @@ func ensureTemplate(conn *sql.DB, base string) (string, error) {
 	if _, err := c.ExecContext(ctx, "ALTER DATABASE "+pq.QuoteIdentifier(building)+" RENAME TO "+pq.QuoteIdentifier(name)); err != nil {
 		return "", err
 	}
+	markUsed(ctx, c, name)
 	dropOldTemplates(ctx, c, name)
 	return name, nil
 }
 
-// dropOldTemplates removes templates of earlier migration sets. One still
-// being cloned by another test process is left for a later run.
+// markUsed records in the template's comment when a test process last
+// took it (unix seconds), for dropOldTemplates.
+func markUsed(ctx context.Context, c *sql.Conn, name string) {
+	_, _ = c.ExecContext(ctx, "COMMENT ON DATABASE "+pq.QuoteIdentifier(name)+" IS "+pq.QuoteLiteral(fmt.Sprintf("used %d", time.Now().Unix())))
+}
+
+// templateIdle is how long a template of another migration set must have
+// gone unused before it is dropped: another checkout on the same server
+// (a branch with other migrations) keeps its own while it runs tests.
+const templateIdle = time.Hour
+
+// dropOldTemplates removes the templates of other migration sets that no
+// test process has taken for templateIdle. One still being cloned by
+// another test process is left for a later run.
 func dropOldTemplates(ctx context.Context, c *sql.Conn, current string) {
-	rows, err := c.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'cleanslice\_tpl\_%' AND datname <> $1`, current)
+	rows, err := c.QueryContext(ctx, `SELECT datname, COALESCE(shobj_description(oid, 'pg_database'), '') FROM pg_database
+		WHERE datname LIKE 'cleanslice\_tpl\_%' AND datname <> $1`, current)
 	if err != nil {
 		return
 	}
 	var old []string
 	for rows.Next() {
-		var n string
-		if rows.Scan(&n) == nil {
-			old = append(old, n)
+		var n, comment string
+		if rows.Scan(&n, &comment) != nil {
+			continue
 		}
+		var used int64
+		if _, err := fmt.Sscanf(comment, "used %d", &used); err == nil && time.Since(time.Unix(used, 0)) < templateIdle {
+			continue
+		}
+		old = append(old, n)
 	}
 	rows.Close()
 	for _, n := range old {

@@ -60,6 +60,7 @@ var kindStatus = map[apperr.Kind]int{
 	apperr.KindConflict:        http.StatusConflict,
 	apperr.KindTooManyRequests: http.StatusTooManyRequests,
 	apperr.KindUnavailable:     http.StatusServiceUnavailable,
+	apperr.KindBadRequest:      http.StatusBadRequest,
 }
 
 // ProblemFor turns any error into the problem to send. Causes of 5xx are

@@ -32,6 +32,7 @@ var Samples = map[string]map[string]string{
 	"account_deleted":       {"username": "alice.smith"},
 	"identity_linked":       {"username": "alice.smith", "provider": "Google"},
 	"identity_unlinked":     {"username": "alice.smith", "provider": "Google"},
+	"api_key_created":       {"username": "alice.smith", "name": "deploy", "prefix": "cs_4fT9x0QzL", "scope": "read", "expires": "2027-01-31 12:00 UTC"},
 }
 
 // Templates renders messages: per template a subject and a text body

@@ -3,7 +3,9 @@
 // with AES-256-GCM; recovery codes kept as a keyed hash (HMAC-SHA256),
 // which a use looks up, and sealed like the secrets, so that a change of
 // key can move them (a hash alone cannot be computed again without the
-// code). The current key seals and hashes; previous keys still open and
+// code). API keys' secrets are kept as a keyed hash alone (never sealed:
+// nothing stored may yield a key); a hash made with a previous key is made
+// again, under the current one, at the key's next use. The current key seals and hashes; previous keys still open and
 // match, so a rotation locks nobody out: a secret opened with an old key
 // is reported stale (to be sealed again), a recovery code is matched under
 // every generation, and `cleanslice mfa rekey` moves what is left.
@@ -36,9 +38,10 @@ type Keys struct {
 }
 
 type generation struct {
-	id   KeyID
-	aead cipher.AEAD
-	hmac []byte
+	id      KeyID
+	aead    cipher.AEAD
+	hmac    []byte
+	apiKeys []byte // the HMAC key of API keys' secrets
 }
 
 // KeyIDLen is the size of the key id everything sealed starts with.
@@ -79,7 +82,7 @@ func derive(secret string) generation {
 	}
 	block, _ := aes.NewCipher(sum("aes-256-gcm")) // a 32-byte key never fails
 	aead, _ := cipher.NewGCM(block)
-	g := generation{aead: aead, hmac: sum("recovery codes")}
+	g := generation{aead: aead, hmac: sum("recovery codes"), apiKeys: sum("api keys")}
 	copy(g.id[:], sum("key id"))
 	return g
 }
@@ -179,5 +182,47 @@ func (k *Keys) RecoveryDigests(code string) [][]byte {
 func digest(g generation, code string) []byte {
 	m := hmac.New(sha256.New, g.hmac)
 	m.Write([]byte(code))
+	return m.Sum(nil)
+}
+
+// APIKeyHashLen is the size of what is stored of an API key's secret: the
+// key id and an HMAC-SHA256.
+const APIKeyHashLen = KeyIDLen + sha256.Size
+
+// HashAPIKey is what is stored of the secret of the API key whose id is
+// id, under the current key: the key id, then HMAC-SHA256 of the id and
+// the secret (a hash copied to another key's row does not match there).
+func (k *Keys) HashAPIKey(id uuid.UUID, secret []byte) []byte {
+	out := make([]byte, 0, APIKeyHashLen)
+	out = append(out, k.current.id[:]...)
+	return append(out, apiKeyMAC(k.current, id, secret)...)
+}
+
+// MatchAPIKey reports whether secret is the secret of the API key id whose
+// stored hash is hash, and whether hash was made with a previous key (it
+// should be made again, with HashAPIKey). Every call computes one HMAC and
+// compares it in constant time, whatever hash is: nil (an unknown key) or
+// a hash of a key generation no longer configured costs what a wrong
+// secret costs.
+func (k *Keys) MatchAPIKey(id uuid.UUID, secret, hash []byte) (ok, stale bool) {
+	g, n := k.current, -1
+	for i, c := range k.all {
+		if len(hash) == APIKeyHashLen && hmac.Equal(hash[:KeyIDLen], c.id[:]) {
+			g, n = c, i
+			break
+		}
+	}
+	want := make([]byte, sha256.Size)
+	if n >= 0 {
+		want = hash[KeyIDLen:]
+	}
+	match := hmac.Equal(apiKeyMAC(g, id, secret), want)
+	return match && n >= 0, match && n > 0
+}
+
+func apiKeyMAC(g generation, id uuid.UUID, secret []byte) []byte {
+	m := hmac.New(sha256.New, g.apiKeys)
+	m.Write(id.Bytes())
+	m.Write(secret)
 	return m.Sum(nil)
 }

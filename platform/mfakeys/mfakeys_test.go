@@ -128,3 +128,41 @@ func TestKeyIDs(t *testing.T) {
 		t.Fatalf("id %q: not 16 hex digits", s)
 	}
 }
+
+// TestAPIKeys: what is stored of a key's secret is its HMAC under the
+// current key, bound to the key's id; it matches under a previous key
+// (stale, to be made again), never under a key no longer configured, and
+// nil (an unknown key) matches nothing.
+func TestAPIKeys(t *testing.T) {
+	id, other := uuid.Must(uuid.NewV4()), uuid.Must(uuid.NewV4())
+	secret := bytes.Repeat([]byte{7}, 32)
+	old, rotated := New("old key", nil), New("new key", []string{"old key"})
+	h := old.HashAPIKey(id, secret)
+	if len(h) != APIKeyHashLen || !bytes.Equal(h[:KeyIDLen], old.IDs()[0][:]) || bytes.Contains(h, secret) {
+		t.Fatalf("hash %x: not the key id and a MAC", h)
+	}
+	if !bytes.Equal(h, old.HashAPIKey(id, secret)) || bytes.Equal(h, old.HashAPIKey(other, secret)) {
+		t.Fatal("the hash is not a function of the id and the secret")
+	}
+	for _, c := range []struct {
+		name      string
+		keys      *Keys
+		id        uuid.UUID
+		secret    []byte
+		hash      []byte
+		ok, stale bool
+	}{
+		{"its key", old, id, secret, h, true, false},
+		{"a previous key", rotated, id, secret, h, true, true},
+		{"the current key after a rotation", rotated, id, secret, rotated.HashAPIKey(id, secret), true, false},
+		{"a key no longer configured", New("new key", nil), id, secret, h, false, false},
+		{"another secret", old, id, bytes.Repeat([]byte{8}, 32), h, false, false},
+		{"another key's id", old, other, secret, h, false, false},
+		{"no hash (an unknown key)", old, id, secret, nil, false, false},
+		{"a cut hash", old, id, secret, h[:APIKeyHashLen-1], false, false},
+	} {
+		if ok, stale := c.keys.MatchAPIKey(c.id, c.secret, c.hash); ok != c.ok || stale != c.stale {
+			t.Errorf("%s: ok %v stale %v, want %v %v", c.name, ok, stale, c.ok, c.stale)
+		}
+	}
+}

@@ -19,8 +19,9 @@ const (
 	maxBatch   = 64
 )
 
-// lookups runs the session lookups made outside transactions (every
-// authenticated request's one query), sharing queries under load: while
+// lookups runs the lookups of one kind of row by id made outside
+// transactions (every authenticated request's one query: a session and
+// its user, or an API key and its user), sharing queries under load: while
 // fewer than maxBatches queries are in flight a lookup runs its own at
 // once, in its caller, as if there were no batching; past that it joins a
 // queue, and the first query to end hands its slot to a goroutine that
@@ -28,27 +29,36 @@ const (
 // them all, until the queue is empty. So the round trip, the database's
 // execution and the driver's work are paid per batch, not per request,
 // exactly when requests outrun the database. A batch's query starts after
-// each of its lookups was asked, so a session ended before that is not
-// found: revocation stays immediate.
-type lookups struct {
+// each of its lookups was asked, so a session ended (or a key revoked)
+// before that is not found: revocation stays immediate.
+type lookups[R any, P batchRow[R]] struct {
 	s     *Store
-	query string             // sessionSQL for a list of ids
+	one   string             // the query of one id ($1)
+	query string             // the query of a list of ids ($1, the dialect's IDList)
 	ids   func([][]byte) any // the dialect's IDList
 	mu    sync.Mutex
-	queue []*lookup
+	queue []*lookup[R]
 	// running counts the queries in flight: lookups run by their callers
 	// and goroutines draining queue.
 	running int
 	queries atomic.Int64 // run by lookups and batches
 }
 
-// A lookup is one caller's session id and, once done is closed, its row
-// (found) or the batch's error.
-type lookup struct {
+// batchRow is a row a lookup reads (R, through its pointer P): where its
+// columns are scanned to, in order, and the id it is found by.
+type batchRow[R any] interface {
+	*R
+	dest() []any
+	key() []byte
+}
+
+// A lookup is one caller's id and, once done is closed, its row (found)
+// or the batch's error.
+type lookup[R any] struct {
 	id    []byte
 	done  chan struct{}
 	b     *batch // set (under mu) when a batch takes the lookup
-	row   sessionRow
+	row   R
 	found bool
 	err   error
 }
@@ -62,38 +72,38 @@ type batch struct {
 
 // get looks id up. A caller whose ctx ends leaves at once, with ctx's
 // error.
-func (l *lookups) get(ctx context.Context, id []byte) (sessionRow, error) {
+func (l *lookups[R, P]) get(ctx context.Context, id []byte) (R, error) {
+	var r R
 	l.mu.Lock()
 	if l.running < maxBatches {
 		l.running++
 		l.mu.Unlock()
 		l.queries.Add(1)
-		var r sessionRow
-		err := l.s.scanRow(ctx, l.s.sessionByID, []any{id}, r.dest()...)
+		err := l.s.scanRow(ctx, l.one, []any{id}, P(&r).dest()...)
 		l.release()
 		return r, err
 	}
-	lk := &lookup{id: id, done: make(chan struct{})}
+	lk := &lookup[R]{id: id, done: make(chan struct{})}
 	l.queue = append(l.queue, lk)
 	l.mu.Unlock()
 	select {
 	case <-lk.done:
 	case <-ctx.Done():
 		l.abandon(lk)
-		return sessionRow{}, ctx.Err()
+		return r, ctx.Err()
 	}
 	switch {
 	case lk.err != nil:
-		return sessionRow{}, lk.err
+		return r, lk.err
 	case !lk.found:
-		return sessionRow{}, sql.ErrNoRows
+		return r, sql.ErrNoRows
 	}
 	return lk.row, nil
 }
 
 // release ends a caller's query: its slot goes to a goroutine that drains
 // the lookups queued meanwhile, if any.
-func (l *lookups) release() {
+func (l *lookups[R, P]) release() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.queue) > 0 {
@@ -105,11 +115,11 @@ func (l *lookups) release() {
 
 // abandon takes a lookup whose caller gave up out of the queue, or out of
 // its batch, whose query is cancelled once nobody waits for it.
-func (l *lookups) abandon(lk *lookup) {
+func (l *lookups[R, P]) abandon(lk *lookup[R]) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if lk.b == nil {
-		l.queue = slices.DeleteFunc(l.queue, func(q *lookup) bool { return q == lk })
+		l.queue = slices.DeleteFunc(l.queue, func(q *lookup[R]) bool { return q == lk })
 		return
 	}
 	if lk.b.waiting--; lk.b.waiting == 0 {
@@ -118,7 +128,7 @@ func (l *lookups) abandon(lk *lookup) {
 }
 
 // drain runs batches until the queue is empty.
-func (l *lookups) drain() {
+func (l *lookups[R, P]) drain() {
 	for {
 		l.mu.Lock()
 		if len(l.queue) == 0 {
@@ -142,7 +152,7 @@ func (l *lookups) drain() {
 }
 
 // run looks up a batch in one query and hands each lookup its row.
-func (l *lookups) run(ctx context.Context, batch []*lookup) {
+func (l *lookups[R, P]) run(ctx context.Context, batch []*lookup[R]) {
 	l.queries.Add(1)
 	ids := make([][]byte, len(batch))
 	for i, lk := range batch {
@@ -158,12 +168,12 @@ func (l *lookups) run(ctx context.Context, batch []*lookup) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var r sessionRow
-			if err := rows.Scan(r.dest()...); err != nil {
+			var r R
+			if err := rows.Scan(P(&r).dest()...); err != nil {
 				return err
 			}
 			for _, lk := range batch {
-				if !lk.found && bytes.Equal(lk.id, r.ss.ID) {
+				if !lk.found && bytes.Equal(lk.id, P(&r).key()) {
 					lk.row, lk.found = r, true
 				}
 			}

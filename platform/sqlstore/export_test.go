@@ -3,10 +3,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/apikey"
 	"github.com/cleanslice/cleanslice/shared/audit"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/user"
@@ -134,9 +136,9 @@ func (s *Store) SessionLookupQueries(ids [][]byte) []ListQuery {
 // what each got: its session and user, or its error (sql.ErrNoRows for
 // an unknown id).
 func (s *Store) LookUpInOneBatch(ids [][]byte) ([]session.Session, []user.User, []error) {
-	batch := make([]*lookup, len(ids))
+	batch := make([]*lookup[sessionRow], len(ids))
 	for i, id := range ids {
-		batch[i] = &lookup{id: id, done: make(chan struct{})}
+		batch[i] = &lookup[sessionRow]{id: id, done: make(chan struct{})}
 	}
 	s.lookups.run(context.Background(), batch)
 	ss, us, errs := make([]session.Session, len(ids)), make([]user.User, len(ids)), make([]error, len(ids))
@@ -214,4 +216,45 @@ func MFAKeyQueries(keyID []byte, userID any) []ListQuery {
 		{resealTOTPSQL, []any{userID, []byte{1}, []byte{2}}},
 		{resealRecoveryCodeSQL, []any{userID, []byte{1}, []byte{2}, []byte{3}}},
 	}
+}
+
+// APIKeyQueries returns the API keys' queries with sample parameters, for
+// plan tests.
+func (s *Store) APIKeyQueries(userID any, keyID []byte, at time.Time) []ListQuery {
+	return []ListQuery{
+		{s.apiKeyByID, []any{keyID}},
+		{apiKeySQL(s.d, fmt.Sprintf(s.d.InIDList, "k.id")), []any{s.d.IDList([][]byte{keyID, make([]byte, 16)})}},
+		{s.insertAPIKeySQL(), []any{keyID, userID, "ci", "read", make([]byte, 40), ts(at), ts(at.Add(time.Hour))}},
+		{useAPIKeySQL, []any{keyID, ts(at), "192.0.2.1", ts(at.Add(-time.Minute)), nil}},
+		{userAPIKeysSQL, []any{userID, ts(at)}},
+		{liveAPIKeysSQL, []any{userID, ts(at)}},
+		{deleteUserAPIKeySQL, []any{userID, keyID}},
+		{deleteAPIKeysSQL, []any{userID}},
+		{s.purgeAPIKeys(), []any{ts(at), 250}},
+		{apiKeyKeyIDsSQL, nil},
+		{apiKeysUnderKeySQL, []any{make([]byte, 8)}},
+	}
+}
+
+// LookUpKeysInOneBatch runs ids as one batch of queued API key lookups
+// and returns what each got: its key and user, or its error
+// (sql.ErrNoRows for an unknown id).
+func (s *Store) LookUpKeysInOneBatch(ids []uuid.UUID) ([]apikey.Key, []user.User, []error) {
+	batch := make([]*lookup[apiKeyRow], len(ids))
+	for i, id := range ids {
+		batch[i] = &lookup[apiKeyRow]{id: id.Bytes(), done: make(chan struct{})}
+	}
+	s.keyLookups.run(context.Background(), batch)
+	ks, us, errs := make([]apikey.Key, len(ids)), make([]user.User, len(ids)), make([]error, len(ids))
+	for i, lk := range batch {
+		switch {
+		case lk.err != nil:
+			errs[i] = lk.err
+		case !lk.found:
+			errs[i] = sql.ErrNoRows
+		default:
+			ks[i], us[i] = lk.row.result()
+		}
+	}
+	return ks, us, errs
 }

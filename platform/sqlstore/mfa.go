@@ -165,13 +165,13 @@ func (s *Store) DeleteRecoveryCodes(ctx context.Context, userID uuid.UUID) (int,
 	return int(n), err
 }
 
-// MFAKeyIDs returns the ids of the keys that stored TOTP secrets and
-// sealed recovery codes need (each sealed value's first 8 bytes), without
-// reading every row: a few index probes per key.
+// MFAKeyIDs returns the ids of the keys that stored TOTP secrets, sealed
+// recovery codes and API keys' hashes need (each value's first 8 bytes),
+// without reading every row: a few index probes per key.
 func (s *Store) MFAKeyIDs(ctx context.Context) ([][]byte, error) {
 	var ids [][]byte
 	seen := map[string]bool{}
-	for _, q := range []string{totpKeyIDsSQL, codeKeyIDsSQL} {
+	for _, q := range []string{totpKeyIDsSQL, codeKeyIDsSQL, apiKeyKeyIDsSQL} {
 		var found [][]byte
 		if err := s.q(ctx).SelectContext(ctx, &found, q); err != nil {
 			return nil, s.translate("mfa key ids", err)
@@ -186,15 +186,19 @@ func (s *Store) MFAKeyIDs(ctx context.Context) ([][]byte, error) {
 	return ids, nil
 }
 
-// KeyRows counts the stored second-factor rows that need one key.
+// KeyRows counts the stored rows that need one key.
 type KeyRows struct {
 	Secrets int // TOTP secrets, enabled or only set up
 	Codes   int // unused recovery codes
+	// APIKeys are API keys whose hash was made under the key: no rekey can
+	// move them (only the key's holder has its secret); each moves at its
+	// next use, and ends with its expiry.
+	APIKeys int
 }
 
-// MFAKeyRows counts the TOTP secrets and recovery codes sealed under the
-// key whose id is keyID, through the key id indexes (it reads the rows of
-// that key, no other).
+// MFAKeyRows counts the TOTP secrets, recovery codes and API keys stored
+// under the key whose id is keyID, through the key id indexes (it reads
+// the rows of that key, no other).
 func (s *Store) MFAKeyRows(ctx context.Context, keyID []byte) (KeyRows, error) {
 	var r KeyRows
 	if err := s.q(ctx).GetContext(ctx, &r.Secrets, totpUnderKeySQL, keyID); err != nil {
@@ -202,6 +206,9 @@ func (s *Store) MFAKeyRows(ctx context.Context, keyID []byte) (KeyRows, error) {
 	}
 	if err := s.q(ctx).GetContext(ctx, &r.Codes, codesUnderKeySQL, keyID); err != nil {
 		return r, s.translate("count recovery codes under a key", err)
+	}
+	if err := s.q(ctx).GetContext(ctx, &r.APIKeys, apiKeysUnderKeySQL, keyID); err != nil {
+		return r, s.translate("count api keys under a key", err)
 	}
 	return r, nil
 }

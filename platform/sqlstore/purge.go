@@ -28,16 +28,17 @@ type Purged struct {
 	Ceremonies     int64 // expired WebAuthn ceremonies
 	Flows          int64 // expired sign-in flows of identity providers
 	AuditEvents    int64 // audit events past Retention.Audit
+	APIKeys        int64 // expired API keys
 }
 
 // Total is the number of rows deleted, of every kind.
 func (p Purged) Total() int64 {
-	return p.Sessions + p.AttemptWindows + p.Mail + p.Tokens + p.PendingLogins + p.Ceremonies + p.Flows + p.AuditEvents
+	return p.Sessions + p.AttemptWindows + p.Mail + p.Tokens + p.PendingLogins + p.Ceremonies + p.Flows + p.AuditEvents + p.APIKeys
 }
 
 // Purge deletes, as of now, the expired sessions, attempt windows that have
 // ended (each kept for its own length, and at least keep.Attempts), finished mail older than keep.Mail, expired one-time
-// tokens, pending logins, WebAuthn ceremonies and sign-in flows, and audit events older
+// tokens, pending logins, WebAuthn ceremonies, sign-in flows and API keys, and audit events older
 // than keep.Audit (none when it is 0), and reports how many of each. Each
 // kind goes in bounded batches of its own (deleteInBatches), never in one
 // transaction with the others: the tables may be big. It records nothing
@@ -60,6 +61,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time, keep Retention) (Purge
 		{"expired pending logins", &p.PendingLogins, s.purgePendingLogins(), []any{ts(now)}},
 		{"expired webauthn ceremonies", &p.Ceremonies, s.purgeCeremonies(), []any{ts(now)}},
 		{"expired sign-in flows", &p.Flows, s.purgeFlows(), []any{ts(now)}},
+		{"expired api keys", &p.APIKeys, s.purgeAPIKeys(), []any{ts(now)}},
 	}
 	if keep.Audit > 0 {
 		kinds = append(kinds, kind{"old audit events", &p.AuditEvents, s.purgeAuditEvents(), []any{ts(now.Add(-keep.Audit))}})

@@ -40,11 +40,13 @@ func methodsText(methods []string) string {
 }
 
 // InsertSessionIfCurrent stores a new session only if its user exists, is
-// active and still has the password hash the login verified, in one
-// statement that locks the user's row: an inactivation or a password
-// change racing with it either waits and then deletes the new session, or
-// commits first and nothing is stored. It reports whether the session was
-// stored.
+// active and still has the password hash the login verified, and, for a
+// session made with one factor (aal 1), has no second factor; in one
+// statement that locks the user's row: an inactivation, a password change
+// or a first factor's enrollment (which updates users.second_factor, see
+// migration 000027) racing with it either waits and then deletes the new
+// session, or commits first and nothing is stored. It reports whether the
+// session was stored.
 func (s *Store) InsertSessionIfCurrent(ctx context.Context, ss session.Session, passwordHash string) (bool, error) {
 	n, err := s.execCount(ctx, "insert session", s.insertSessionIfCurrentSQL(), append(sessionArgs(ss), passwordHash)...)
 	return n == 1, err
@@ -52,7 +54,8 @@ func (s *Store) InsertSessionIfCurrent(ctx context.Context, ss session.Session, 
 
 func (s *Store) insertSessionIfCurrentSQL() string {
 	return `INSERT INTO sessions (id, user_id, created_at, expires_at, absolute_expires_at, last_seen_at, public_id, user_agent, ip, aal, methods)
-		 SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM users WHERE id = $2 AND is_active AND password_hash = $12` + s.d.ForUpdate
+		 SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM users WHERE id = $2 AND is_active AND password_hash = $12
+		   AND (NOT second_factor OR $10 >= CAST(2 AS smallint))` + s.d.ForUpdate
 }
 
 // sessionRow is one row of a session-with-user query, scanned field by
@@ -70,7 +73,7 @@ type sessionRow struct {
 
 // sessionColumns are what sessionRow scans.
 const sessionColumns = `s.id, s.created_at, s.expires_at, s.absolute_expires_at, s.last_seen_at, s.aal, s.methods,
-		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at, u.email, u.email_verified_at`
+		        u.id, u.username, u.password_hash, u.role, u.is_active, u.created_at, u.updated_at, u.email, u.email_verified_at, u.second_factor`
 
 // sessionSQL reads the sessions where cond holds and their users, each
 // user by an index probe (Dialect.JoinByKey): as a plain join, PostgreSQL
@@ -81,9 +84,12 @@ func sessionSQL(d Dialect, cond string) string {
 		 FROM sessions s ` + fmt.Sprintf(d.JoinByKey, "users", "u", "u.id = s.user_id") + ` WHERE ` + cond
 }
 
+// key is the id a lookup finds r by.
+func (r *sessionRow) key() []byte { return r.ss.ID }
+
 func (r *sessionRow) dest() []any {
 	return []any{&r.ss.ID, &r.created, &r.expires, &r.absolute, &r.seen, &r.ss.AAL, &r.methods,
-		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.userCreated, &r.userUpdated, &r.email, &r.emailVerified}
+		&r.u.ID, &r.u.Username, &r.u.PasswordHash, &r.role, &r.u.IsActive, &r.userCreated, &r.userUpdated, &r.email, &r.emailVerified, &r.u.SecondFactor}
 }
 
 func (r *sessionRow) result() (session.Session, user.User) {
@@ -115,6 +121,13 @@ func (s *Store) SessionWithUser(ctx context.Context, id []byte) (session.Session
 	}
 	ss, u := r.result()
 	return ss, u, nil
+}
+
+// SessionExists reports whether a session is still stored (not ended).
+func (s *Store) SessionExists(ctx context.Context, id []byte) (bool, error) {
+	var ok bool
+	err := s.scanRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = $1)`, []any{id}, &ok)
+	return ok, s.translate("session exists", err)
 }
 
 // ExtendSession moves a session's expiry.

@@ -11,9 +11,9 @@
 // writes that table: users.go, sessions.go (with batch.go, which shares
 // concurrent session lookups), attempts.go (attempt_windows), audit.go
 // (audit_events), mail.go (mail_outbox), tokens.go (one_time_tokens),
-// mfa.go (mfa_totp, mfa_recovery_codes), pendinglogins.go, webauthn.go
-// (webauthn_users, webauthn_credentials, webauthn_challenges) and
-// identities.go (identities, oauth_flows). purge.go
+// mfa.go (mfa_totp, mfa_recovery_codes), pendinglogins.go and webauthn.go
+// (webauthn_users, webauthn_credentials, webauthn_challenges), apikeys.go
+// (api_keys), identities.go (identities, oauth_flows). purge.go
 // runs the periodic deletes of them all; store.go holds the Store,
 // WithinTx, the error translation and the plumbing the others share.
 package sqlstore
@@ -85,9 +85,13 @@ type Store struct {
 	stmts   sync.Map // query text -> *sqlx.Stmt, prepared once per connection
 	// preparing holds the queries the pool is preparing for transactions.
 	preparing sync.Map
-	lookups   *lookups
+	lookups   *lookups[sessionRow, *sessionRow]
+	// keyLookups are the API keys' (apiKeySQL), batched as the sessions'.
+	keyLookups *lookups[apiKeyRow, *apiKeyRow]
 	// sessionByID reads one session and its user (sessionSQL).
 	sessionByID string
+	// apiKeyByID reads one API key and its user (apiKeySQL).
+	apiKeyByID string
 }
 
 // Options tunes a store.
@@ -110,8 +114,10 @@ type Options struct {
 func New(db *sql.DB, d Dialect, o Options) *Store {
 	s := &Store{db: sqlx.NewDb(db, d.DriverName), d: d, prepare: o.Prepare, audited: o.Audited}
 	s.sessionByID = sessionSQL(d, "s.id = $1")
+	s.apiKeyByID = apiKeySQL(d, "k.id = $1")
 	if d.IDList != nil && !o.Unbatched {
-		s.lookups = &lookups{s: s, query: sessionSQL(d, fmt.Sprintf(d.InIDList, "s.id")), ids: d.IDList}
+		s.lookups = &lookups[sessionRow, *sessionRow]{s: s, one: s.sessionByID, query: sessionSQL(d, fmt.Sprintf(d.InIDList, "s.id")), ids: d.IDList}
+		s.keyLookups = &lookups[apiKeyRow, *apiKeyRow]{s: s, one: s.apiKeyByID, query: apiKeySQL(d, fmt.Sprintf(d.InIDList, "k.id")), ids: d.IDList}
 	}
 	return s
 }

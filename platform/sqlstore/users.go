@@ -24,6 +24,7 @@ type userRow struct {
 	UpdatedAt       dbTime         `db:"updated_at"`
 	Email           sql.NullString `db:"email"`
 	EmailVerifiedAt dbTime         `db:"email_verified_at"`
+	SecondFactor    bool           `db:"second_factor"`
 }
 
 func (r userRow) user() user.User {
@@ -37,10 +38,13 @@ func (r userRow) user() user.User {
 		UpdatedAt:       r.UpdatedAt.Time,
 		Email:           r.Email.String,
 		EmailVerifiedAt: r.EmailVerifiedAt.Time,
+		SecondFactor:    r.SecondFactor,
 	}
 }
 
-const userColumns = `id, username, password_hash, role, is_active, created_at, updated_at, email, email_verified_at`
+// userColumns are what userRow scans; second_factor is the triggers' (a
+// new user has no factor).
+const userColumns = `id, username, password_hash, role, is_active, created_at, updated_at, email, email_verified_at, second_factor`
 
 // InsertUser stores a new user. A username that differs from an existing one
 // only in case is taken (user.ErrUsernameTaken), and so is the verified
@@ -51,7 +55,7 @@ func (s *Store) InsertUser(ctx context.Context, u user.User) error {
 		return err
 	}
 	_, err := s.q(ctx).ExecContext(ctx,
-		`INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		`INSERT INTO users (id, username, password_hash, role, is_active, created_at, updated_at, email, email_verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		u.ID, u.Username, u.PasswordHash, string(u.Role), u.IsActive, ts(u.CreatedAt), ts(u.UpdatedAt), nullString(u.Email), nullTime(u.EmailVerifiedAt))
 	return userConflict(s.translate("insert user", err), u)
 }

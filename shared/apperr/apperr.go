@@ -23,6 +23,7 @@ const (
 	KindConflict                    // the change clashes with existing state
 	KindTooManyRequests             // throttled
 	KindUnavailable                 // a dependency is down or saturated; retry later
+	KindBadRequest                  // the request itself is malformed (not one field of it)
 )
 
 // FieldError names one input field that breaks a rule.

@@ -55,6 +55,12 @@ const (
 	// address, at sign-in) or signed_in (the user linked it).
 	IdentityLinked   Type = "identity.linked"
 	IdentityUnlinked Type = "identity.unlinked" // by the user or an admin
+
+	// API keys (SPEC 4f): details.key (its id), name and scope; revoked:
+	// details.reason (an apikey.Reason), details.revoked (a count) and
+	// details.key when one key was named.
+	APIKeyCreated Type = "api_key.created"
+	APIKeyRevoked Type = "api_key.revoked"
 )
 
 // Types lists every type: a new type is its constant and its entry here.
@@ -66,6 +72,7 @@ var Types = []Type{
 	RecoveryRequested, PasswordRecovered, TOTPEnabled, TOTPDisabled, RecoveryCodesGenerated, MFAReset, WebAuthnAdded, WebAuthnRemoved,
 	UserDeleted,
 	IdentityLinked, IdentityUnlinked,
+	APIKeyCreated, APIKeyRevoked,
 }
 
 // Valid reports whether t is one of Types.
@@ -140,11 +147,30 @@ type Event struct {
 	Details map[string]any
 }
 
+type apiKeyKey struct{}
+
+// WithAPIKey returns ctx of a request made with the API key whose id is
+// id: every event the request records names it (details.api_key).
+func WithAPIKey(ctx context.Context, id uuid.UUID) context.Context {
+	return context.WithValue(ctx, apiKeyKey{}, id)
+}
+
+// APIKeyFrom returns the id of the API key the request in ctx was made
+// with, or Nil.
+func APIKeyFrom(ctx context.Context) uuid.UUID {
+	id, _ := ctx.Value(apiKeyKey{}).(uuid.UUID)
+	return id
+}
+
 // New returns an event of type t that actor did to target at now, from the
-// client in ctx. A Nil id is nobody.
+// client in ctx. A Nil id is nobody. An event of a request made with an
+// API key names the key in details.api_key.
 func New(ctx context.Context, now time.Time, t Type, actor, target uuid.UUID, details map[string]any) Event {
 	if details == nil {
 		details = map[string]any{}
+	}
+	if key := APIKeyFrom(ctx); !key.IsNil() {
+		details["api_key"] = key.String()
 	}
 	return Event{
 		ID: user.NewID(), OccurredAt: user.Timestamp(now), Type: t,

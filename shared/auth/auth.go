@@ -6,20 +6,41 @@ import (
 	"context"
 	"time"
 
+	"github.com/gofrs/uuid/v5"
+
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
-// Actor is who makes a request. The zero Actor is anonymous.
+// Actor is who makes a request: a user through a session, or through one
+// of their API keys. The zero Actor is anonymous.
 type Actor struct {
 	User       user.User
-	SessionID  []byte    // the stored session id (SHA-256 of the secret)
+	SessionID  []byte    // the stored session id (SHA-256 of the secret); nil for a key
 	Methods    []string  // how the session was made (see mfa.AAL)
+	APIKey     uuid.UUID // the API key the request was made with; Nil for a session
 	SignedInAt time.Time // when the session was made
 }
 
-// Authenticated reports whether the actor is a logged-in user.
-func (a Actor) Authenticated() bool { return len(a.SessionID) > 0 }
+// Authenticated reports whether the actor is a logged-in user, or a user's
+// API key.
+func (a Actor) Authenticated() bool { return len(a.SessionID) > 0 || a.ViaKey() }
+
+// ViaKey reports whether the actor acts through an API key.
+func (a Actor) ViaKey() bool { return !a.APIKey.IsNil() }
+
+// RequireSession returns nil for a signed-in user, ErrSessionRequired for
+// an API key and ErrNotAuthenticated for nobody: the check of what only a
+// person may do (their credentials, their keys).
+func RequireSession(a Actor) error {
+	switch {
+	case a.ViaKey():
+		return ErrSessionRequired
+	case !a.Authenticated():
+		return ErrNotAuthenticated
+	}
+	return nil
+}
 
 // CanManage reports whether actor may change target: the target's role must
 // be strictly below the actor's, which rules out the actor itself, its peers
@@ -48,6 +69,10 @@ var (
 	// ErrReauthenticationRequired refuses a change by a user without a
 	// password from a session not signed in recently (see Guard.Confirm).
 	ErrReauthenticationRequired = &apperr.Error{Kind: apperr.KindForbidden, Code: "reauthentication_required", Message: "your account has no password to confirm this change with: sign in again, then make it within 10 minutes"}
+	// ErrSessionRequired refuses an API key on a route only a signed-in
+	// person may use: their password, address, factors, sessions,
+	// identities, own keys, the account itself, login and logout.
+	ErrSessionRequired = &apperr.Error{Kind: apperr.KindForbidden, Code: "session_required", Message: "an API key cannot do this: sign in"}
 )
 
 // ErrTooManyAttempts returns the throttling error of password attempts,

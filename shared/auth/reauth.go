@@ -22,6 +22,9 @@ type ReauthStore interface {
 	// LockUserWithPassword locks a user's row while the user still has
 	// the password hash given, and reports whether they had it.
 	LockUserWithPassword(ctx context.Context, userID uuid.UUID, passwordHash string) (bool, error)
+	// SessionExists reports whether a session is still stored (not ended
+	// since the request was authenticated).
+	SessionExists(ctx context.Context, id []byte) (bool, error)
 	WithinTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
@@ -47,8 +50,13 @@ type Reauthentication struct {
 // reauthentication.failed with details.action and answered
 // ErrWrongPassword. The password is checked against actor.User.PasswordHash,
 // the hash read when the request was authenticated; make the change with
-// the returned value's Change.
+// the returned value's Change. An API key is refused
+// (ErrSessionRequired), whatever the route it came through.
 func (g Guard) Reauthenticate(ctx context.Context, store ReauthStore, hasher Verifier, now time.Time, actor Actor, password, ip, action string) (Reauthentication, error) {
+	// A credential is a person's: never changed through an API key.
+	if err := RequireSession(actor); err != nil {
+		return Reauthentication{}, err
+	}
 	// Refused before the password is checked, so that it costs no try
 	// (Change checks again, under the row lock).
 	if err := CheckAssurance(ctx, store, actor); err != nil {
@@ -82,10 +90,14 @@ const RecentSignIn = 10 * time.Minute
 // session signed in within RecentSignIn (ErrReauthenticationRequired: sign
 // in again), under the same assurance rule. Make the change with the
 // returned value's Change, which checks again, under the row lock, that
-// the user still has no password (one set since is ErrWrongPassword).
+// the user still has no password (one set since is ErrWrongPassword). An
+// API key is refused (ErrSessionRequired), as by Reauthenticate.
 func (g Guard) Confirm(ctx context.Context, store ReauthStore, hasher Verifier, now time.Time, actor Actor, password, ip, action string) (Reauthentication, error) {
 	if actor.User.HasPassword() {
 		return g.Reauthenticate(ctx, store, hasher, now, actor, password, ip, action)
+	}
+	if err := RequireSession(actor); err != nil {
+		return Reauthentication{}, err
 	}
 	if err := CheckAssurance(ctx, store, actor); err != nil {
 		return Reauthentication{}, err
@@ -99,7 +111,8 @@ func (g Guard) Confirm(ctx context.Context, store ReauthStore, hasher Verifier, 
 // Change makes the change fn describes in one transaction that first locks
 // the user's row, only while the password checked is still theirs (a reset,
 // recovery or other change since then wins: ErrWrongPassword, and the
-// attempt stays counted) and while the session is strong enough for the
+// attempt stays counted), while the caller's session still exists (one
+// ended meanwhile: ErrNotAuthenticated) and while it is strong enough for the
 // user's factors as they are now (CheckAssurance: a factor enrolled since
 // the session was made counts), and settles the attempt with the change. A
 // change refused for any other reason (fn's error, a fault) gives the
@@ -112,6 +125,17 @@ func (r Reauthentication) Change(ctx context.Context, fn func(ctx context.Contex
 		}
 		if !ok {
 			return ErrWrongPassword
+		}
+		// Read after the lock: a reset of the factors, an inactivation or
+		// an admin that ended the session while the password was checked
+		// (each under the same lock) is seen, and nothing is changed, or
+		// made (an API key), on the strength of an ended session.
+		alive, err := r.store.SessionExists(ctx, r.actor.SessionID)
+		if err != nil {
+			return err
+		}
+		if !alive {
+			return ErrNotAuthenticated
 		}
 		if err := CheckAssurance(ctx, r.store, r.actor); err != nil {
 			return err

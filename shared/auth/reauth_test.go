@@ -21,6 +21,7 @@ import (
 // change ran inside a transaction and under the row lock.
 type reauthStore struct {
 	authtest.Attempts
+	authtest.Sessions
 	hash    string // the user's stored hash now
 	factors mfa.Factors
 	events  []audit.Type
@@ -84,6 +85,8 @@ func TestReauthenticatedChange(t *testing.T) {
 			fn: func(*reauthStore) error { t.Error("the change ran over a replaced password"); return nil }},
 		{name: "refused for another reason", stored: "hash:pw", want: refused, counted: 0,
 			fn: func(*reauthStore) error { return refused }},
+		{name: "session ended meanwhile", stored: "hash:pw", want: auth.ErrNotAuthenticated, counted: 0,
+			fn: func(*reauthStore) error { t.Error("the change ran for an ended session"); return nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &reauthStore{hash: "hash:pw"}
@@ -102,18 +105,21 @@ func TestReauthenticatedChange(t *testing.T) {
 				t.Fatalf("%d attempts counted before the change, want 2", got)
 			}
 			s.hash = tc.stored
+			if tc.name == "session ended meanwhile" {
+				s.Gone = map[string]bool{string(alice.SessionID): true} // a reset of the factors, say
+			}
 			ran := false
 			err = r.Change(ctx, func(context.Context) error { ran = true; return tc.fn(s) })
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("Change = %v, want %v", err, tc.want)
 			}
-			if ran != (tc.stored == "hash:pw") {
+			if ran != (tc.stored == "hash:pw" && s.Gone == nil) {
 				t.Fatalf("the change ran: %v", ran)
 			}
 			// A right password clears the user's window (the wrong one
 			// before it too) when the change is made; a replaced one
 			// leaves both counted; a refusal gives the right one back.
-			want := map[string]int{"made": 0, "password replaced meanwhile": 2, "refused for another reason": 1}[tc.name]
+			want := map[string]int{"made": 0, "password replaced meanwhile": 2, "refused for another reason": 1, "session ended meanwhile": 1}[tc.name]
 			if got := s.Count(userKey); got != want {
 				t.Fatalf("%d attempts counted after, want %d", got, want)
 			}
@@ -232,5 +238,26 @@ func TestConfirm(t *testing.T) {
 				t.Fatalf("a password set since: %v", err)
 			}
 		})
+	}
+}
+
+// TestReauthenticateRefusesKeys: an API key never changes a credential,
+// even with the right password: refused before anything is counted or
+// verified.
+func TestReauthenticateRefusesKeys(t *testing.T) {
+	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
+	key := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw"}, APIKey: uuid.Must(uuid.NewV4())}
+	s := &reauthStore{hash: "hash:pw"}
+	if _, err := guard.Reauthenticate(context.Background(), s, verifier{}, time.Unix(1000, 0), key, "pw", "192.0.2.1", "test"); !errors.Is(err, auth.ErrSessionRequired) {
+		t.Fatalf("a key: %v", err)
+	}
+	if s.Count(guard.UserKey("alice")) != 0 || len(s.events) != 0 {
+		t.Fatal("a key's attempt was counted or recorded")
+	}
+	if err := auth.RequireSession(auth.Actor{}); !errors.Is(err, auth.ErrNotAuthenticated) {
+		t.Fatalf("nobody: %v", err)
+	}
+	if err := auth.RequireSession(auth.Actor{User: key.User, SessionID: []byte{1}}); err != nil {
+		t.Fatalf("a session: %v", err)
 	}
 }

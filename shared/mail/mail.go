@@ -87,3 +87,16 @@ func identityNotice(template string, u user.User, provider string) (Message, boo
 	}
 	return Message{Template: template, To: u.Email, Fields: map[string]string{"username": u.Username, "provider": provider}}, true
 }
+
+// APIKeyCreated is the notice of a new API key to a user's verified
+// address (none when the user has none): its name, prefix, scope and
+// expiry. A key acts as its user: someone holding a stolen session could
+// otherwise mint one unseen.
+func APIKeyCreated(u user.User, name, prefix, scope string, expires time.Time) (Message, bool) {
+	if !u.EmailVerified() {
+		return Message{}, false
+	}
+	return Message{Template: "api_key_created", To: u.Email, Fields: map[string]string{
+		"username": u.Username, "name": name, "prefix": prefix, "scope": scope, "expires": expires.UTC().Format("2006-01-02 15:04 UTC"),
+	}}, true
+}

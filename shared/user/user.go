@@ -24,6 +24,10 @@ type User struct {
 	// message sent to it proved it, zero until then.
 	Email           string
 	EmailVerifiedAt time.Time
+	// SecondFactor says whether the user has a second factor (an enabled
+	// authenticator app or a passkey), so that a password alone no longer
+	// logs them in; the store keeps it whatever writes the factors.
+	SecondFactor bool
 }
 
 // NoPassword is the password hash of an account without a password (one

@@ -1,6 +1,6 @@
-// Package authtest is a hand-written fake of the attempt windows for the
-// unit tests of the slices that check passwords: embed Attempts in a fake
-// store.
+// Package authtest is a hand-written fake of the attempt windows and of
+// the sessions a change checks, for the unit tests of the slices that
+// check passwords: embed Attempts and Sessions in a fake store.
 package authtest
 
 import (
@@ -9,6 +9,18 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/auth"
 )
+
+// Sessions is a fake of the sessions a re-authenticated change checks
+// (auth.ReauthStore's SessionExists): every one is alive but those in
+// Gone.
+type Sessions struct {
+	Gone map[string]bool
+}
+
+// SessionExists reports whether the session id has not ended.
+func (s Sessions) SessionExists(_ context.Context, id []byte) (bool, error) {
+	return !s.Gone[string(id)], nil
+}
 
 // Window is one key's count and start.
 type Window struct {

@@ -1,0 +1,38 @@
+package revokeuserapikeys
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/cleanslice/cleanslice/shared/auth"
+)
+
+// Handler is the HTTP adapter.
+type Handler struct{ interactor *Interactor }
+
+// NewHandler returns the handler.
+func NewHandler(i *Interactor) *Handler { return &Handler{interactor: i} }
+
+type request struct {
+	Username string `json:"username"`
+	ID       string `json:"id"`
+}
+
+type response struct {
+	Revoked int `json:"revoked"`
+}
+
+// Handle answers DELETE /api/v1/users/api-keys: 200 {"revoked": N}.
+func (h *Handler) Handle(c *echo.Context) error {
+	var req request
+	if err := c.Bind(&req); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	n, err := h.interactor.Execute(ctx, auth.ActorFrom(ctx), Input(req))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, response{Revoked: n})
+}
