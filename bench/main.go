@@ -183,7 +183,7 @@ func mainErr() error {
 		if err != nil {
 			return err
 		}
-		defer p.Shutdown()
+		defer func() { _ = p.Shutdown() }()
 		provider, env = p, append(env, setting)
 	}
 	if want("k") || want("m") || want("t") || want("o") {

@@ -64,7 +64,7 @@ func oauthWorkloads(ctx context.Context, svc *service, m *mockoidc.MockOIDC, rou
 	var n atomic.Int64
 	signIn := func(ctx context.Context) (int, error) {
 		k := n.Add(1)
-		get := func(url string, binding *http.Cookie) (*http.Response, error) {
+		get := func(url string, binding *http.Cookie) (answer, error) {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 			req.Header.Set("X-Forwarded-For", clientAddr(k))
 			if binding != nil {
@@ -72,44 +72,41 @@ func oauthWorkloads(ctx context.Context, svc *service, m *mockoidc.MockOIDC, rou
 			}
 			resp, err := cl.Do(req)
 			if err != nil {
-				return nil, err
+				return answer{}, err
 			}
+			defer resp.Body.Close()
 			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return resp, nil
+			return answer{status: resp.StatusCode, location: resp.Header.Get("Location"), cookies: resp.Cookies()}, nil
 		}
 		start, err := get(svc.base+"/api/v1/auth/oauth/bench/start", nil)
-		if err != nil || start.StatusCode != http.StatusFound {
-			return statusOf(start), err
+		if err != nil || start.status != http.StatusFound {
+			return start.status, err
 		}
-		var binding *http.Cookie
-		for _, c := range start.Cookies() {
-			if c.Name == "oauth_binding" {
-				binding = c
-			}
-		}
+		binding := start.cookie("oauth_binding")
 		subject := fmt.Sprintf("bench-%d", k%oauthSubjects)
 		m.QueueUser(&mockoidc.MockUser{Subject: subject, Email: subject + "@example.com", EmailVerified: true, PreferredUsername: subject})
-		back, err := get(start.Header.Get("Location"), nil)
-		if err != nil || back.StatusCode != http.StatusFound {
-			return statusOf(back), err
+		back, err := get(start.location, nil)
+		if err != nil || back.status != http.StatusFound {
+			return back.status, err
 		}
-		done, err := get(back.Header.Get("Location"), binding)
+		done, err := get(back.location, binding)
 		if err != nil {
 			return 0, err
 		}
-		for _, c := range done.Cookies() {
-			if c.Name == "access_token" && done.StatusCode == http.StatusSeeOther {
-				return http.StatusOK, nil // signed in
-			}
+		if done.status == http.StatusSeeOther && done.cookie("access_token") != nil {
+			return http.StatusOK, nil // signed in
 		}
-		return done.StatusCode, nil // 303 without a session: refused
+		return done.status, nil // refused
 	}
 	// Every subject signs up once, before the measure: (o) is returning
 	// sign-ins.
 	for range oauthSubjects {
-		if status, err := signIn(ctx); err != nil || status != http.StatusOK {
-			return nil, fmt.Errorf("o: a first sign-in: %d, %v", status, err)
+		status, err := signIn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("o: a first sign-in: %w", err)
+		}
+		if status != http.StatusOK {
+			return nil, fmt.Errorf("o: a first sign-in answered %d", status)
 		}
 	}
 	ref, res := pair(workload{"o POST /auth/login (password)", conc, login, svc}, workload{"o provider sign-in (start + callback)", conc, signIn, svc}, rounds)
@@ -123,9 +120,19 @@ func oauthWorkloads(ctx context.Context, svc *service, m *mockoidc.MockOIDC, rou
 
 func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
 
-func statusOf(r *http.Response) int {
-	if r == nil {
-		return 0
+// answer is what (o) reads of a response: its status, where it leads and
+// its cookies.
+type answer struct {
+	status   int
+	location string
+	cookies  []*http.Cookie
+}
+
+func (a answer) cookie(name string) *http.Cookie {
+	for _, c := range a.cookies {
+		if c.Name == name {
+			return c
+		}
 	}
-	return r.StatusCode
+	return nil
 }
