@@ -88,6 +88,19 @@ var keyPolicy = map[string]keyClass{
 	"GET /api/v1/users/api-keys":        keyAllowed,
 	"DELETE /api/v1/users/api-keys":     keyAllowed,
 
+	// Identity providers (SPEC 4d): signing in is a person's; the list of
+	// providers and the provider's callback read no credential; an admin's
+	// key may see and unlink a user's identities, as other admin routes.
+	"GET /api/v1/auth/oauth/providers":            noCredentials,
+	"GET /api/v1/auth/oauth/{provider}/callback":  noCredentials,
+	"POST /api/v1/auth/oauth/{provider}/callback": noCredentials,
+	"GET /api/v1/auth/oauth/{provider}/start":     sessionOnly,
+	"GET /api/v1/auth/identities":                 sessionOnly,
+	"POST /api/v1/auth/identities/{id}":           sessionOnly,
+	"DELETE /api/v1/auth/identities/{id}":         sessionOnly,
+	"GET /api/v1/users/identities":                keyAllowed,
+	"DELETE /api/v1/users/identities":             keyAllowed,
+
 	// Webhooks (SPEC 4e): where the security trail goes and the secrets
 	// that sign it are a super admin's, from a session, never a script's.
 	"POST /api/v1/webhooks":                                  sessionOnly,

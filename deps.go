@@ -14,12 +14,14 @@ import (
 	"github.com/cleanslice/cleanslice/platform/mailer"
 	"github.com/cleanslice/cleanslice/platform/metrics"
 	"github.com/cleanslice/cleanslice/platform/mfakeys"
+	"github.com/cleanslice/cleanslice/platform/oidc"
 	"github.com/cleanslice/cleanslice/platform/passkeys"
 	"github.com/cleanslice/cleanslice/platform/password"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/platform/token"
 	"github.com/cleanslice/cleanslice/platform/totp"
 	"github.com/cleanslice/cleanslice/shared/auth"
+	"github.com/cleanslice/cleanslice/shared/identity"
 	"github.com/cleanslice/cleanslice/shared/onetime"
 	"github.com/cleanslice/cleanslice/shared/session"
 	"github.com/cleanslice/cleanslice/shared/signin"
@@ -54,6 +56,13 @@ type deps struct {
 	// account; per address, keyed like the recovery cap).
 	verifications onetime.Verifications
 
+	// Sign-in with identity providers (SPEC 4d): the providers, the rules
+	// of their flows (the PKCE verifier sealed with the mfa keys), and the
+	// cookie that binds a flow to its browser.
+	providers *oidc.Providers
+	flows     identity.Flows
+	binding   oidc.BindingCookie
+
 	// authn authenticates requests (Required, Enrolling, Optional: a
 	// session; RequiredOrKey, EnrollingOrKey: a session or an API key);
 	// hashing queues the routes that hash a password, before any database
@@ -80,6 +89,10 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 		Name: cfg.Cookie.Name, Secure: cfg.Cookie.Secure, SameSite: cfg.Cookie.SameSite,
 	})
 	guard, links, keys := passwordGuard(cfg), mailLinks(cfg.Mail), mfaKeys(cfg.MFA)
+	providers, err := oidc.New(cfg.OAuth.Providers, cfg.HTTP.PublicURL, oidc.NewClient(!cfg.Production()), now)
+	if err != nil {
+		return nil, err
+	}
 	authn := authenticate.New(store, keys, authenticate.Config{Policy: policy, Enroll: cfg.Auth.RequireSecondFactorFor, Guard: guard}, now)
 	return &deps{
 		cfg: cfg, log: log, store: store, metrics: m, now: now, bg: bg,
@@ -99,6 +112,10 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 		hashing:    httpserver.Limit(2*cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout, fg),
 
 		verifications: onetime.Verifications{Links: links, Key: guard.Key},
+
+		providers: providers,
+		flows:     identity.Flows{TrustedOrigins: cfg.HTTP.TrustedOrigins, Sealer: keys},
+		binding:   oidc.BindingCookie{Secure: cfg.Cookie.Secure},
 	}, nil
 }
 

@@ -109,10 +109,22 @@ func newTestApp(t testing.TB, engine string, settings map[string]string) *testAp
 	return newTestAppOn(t, dbtest.URL(t, engine), settings)
 }
 
-// newTestAppOn serves the route table on the database at dbURL.
+// newTestAppOn serves the route table on the database at dbURL. Its
+// http.public_url is where it listens, unless settings say otherwise.
 func newTestAppOn(t testing.TB, dbURL string, settings map[string]string) *testApp {
 	t.Helper()
-	all := map[string]string{"database.url": dbURL}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newTestAppOnListener(t, dbURL, ln, settings)
+}
+
+// newTestAppOnListener is newTestAppOn serving on ln.
+func newTestAppOnListener(t testing.TB, dbURL string, ln net.Listener, settings map[string]string) *testApp {
+	t.Helper()
+	t.Cleanup(func() { ln.Close() })
+	all := map[string]string{"database.url": dbURL, "http.public_url": "http://" + ln.Addr().String()}
 	for k, v := range cheapHashing {
 		all[k] = v
 	}
@@ -135,7 +147,10 @@ func newTestAppOn(t testing.TB, dbURL string, settings map[string]string) *testA
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testApp{url: srv.URL, store: store, clock: clock, logs: logs, cfg: cfg}
 }
@@ -370,6 +385,8 @@ type apiDoc struct {
 
 // loadDoc parses and validates the served document once per test process.
 var loadDoc = sync.OnceValues(func() (*apiDoc, error) {
+	// The few HTML answers (a provider callback's re-post page) are text.
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.FileBodyDecoder)
 	b, err := openapi.JSON()
 	if err != nil {
 		return nil, err

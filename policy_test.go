@@ -57,6 +57,11 @@ var enrollmentPolicy = map[string]enrollmentClass{
 	"POST /api/v1/auth/passkey/begin":         noSession,
 	"POST /api/v1/auth/passkey/finish":        noSession,
 
+	"GET /api/v1/auth/oauth/providers":            noSession,
+	"GET /api/v1/auth/oauth/{provider}/start":     noSession,
+	"GET /api/v1/auth/oauth/{provider}/callback":  noSession,
+	"POST /api/v1/auth/oauth/{provider}/callback": noSession,
+
 	"GET /api/v1/auth/me":                            openWhileEnrolling,
 	"DELETE /api/v1/auth/logout":                     openWhileEnrolling,
 	"GET /api/v1/auth/sessions":                      openWhileEnrolling,
@@ -87,6 +92,12 @@ var enrollmentPolicy = map[string]enrollmentClass{
 	"DELETE /api/v1/users/sessions":         refusedUntilEnrolled,
 	"PATCH /api/v1/users/reset-mfa":         refusedUntilEnrolled,
 	"GET /api/v1/audit":                     refusedUntilEnrolled,
+
+	"GET /api/v1/auth/identities":         refusedUntilEnrolled,
+	"POST /api/v1/auth/identities/{id}":   refusedUntilEnrolled,
+	"DELETE /api/v1/auth/identities/{id}": refusedUntilEnrolled,
+	"GET /api/v1/users/identities":        refusedUntilEnrolled,
+	"DELETE /api/v1/users/identities":     refusedUntilEnrolled,
 
 	"POST /api/v1/webhooks":                                  refusedUntilEnrolled,
 	"GET /api/v1/webhooks":                                   refusedUntilEnrolled,

@@ -18,7 +18,7 @@ import (
 
 // newHandler returns the whole route table: the service's own pages and
 // probes here, the API by area (routes_account.go, routes_mfa.go,
-// routes_admin.go, routes_apikeys.go, routes_webhooks.go), each area constructing its slices from one deps. This
+// routes_admin.go, routes_apikeys.go, routes_oauth.go, routes_webhooks.go), each area constructing its slices from one deps. This
 // is the one place that sees every package. drain turns the readiness
 // probe off at shutdown; fg counts the requests in flight other than the
 // hashes; now is the clock.
@@ -37,6 +37,7 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 		ObserveRequest: m.ObserveRequest,
 		RequestTimeout: cfg.HTTP.RequestTimeout,
 		Foreground:     fg,
+		FormPosts:      []string{oauthCallbackRoute},
 	})
 	if err != nil {
 		return nil, err
@@ -61,6 +62,7 @@ func newHandler(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.
 	accountRoutes(api, d)
 	mfaRoutes(api, d)
 	adminRoutes(api, d)
+	oauthRoutes(api, d)
 	webhookRoutes(api, d)
 	apiKeyRoutes(api, d)
 	return e, nil

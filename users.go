@@ -58,6 +58,10 @@ func hashesCommand(ctx context.Context, cfg config.Config, stdout io.Writer) err
 	type row struct{ id, params string }
 	counts := map[row]int{}
 	err = store.EachPasswordHash(ctx, func(h string) {
+		if h == user.NoPassword {
+			counts[row{"-", "-"}]++
+			return
+		}
 		id, p := password.Describe(h)
 		counts[row{id, fmt.Sprintf("m=%d,t=%d,p=%d", p.MemoryKiB, p.Iterations, p.Parallelism)}]++
 	})
@@ -74,6 +78,8 @@ func hashesCommand(ctx context.Context, cfg config.Config, stdout io.Writer) err
 			id, name = "(none)", legacy+", made before pepper ids"
 		case id == "?":
 			name = "unreadable hash"
+		case id == "-":
+			name = "no password (accounts made through an identity provider)"
 		case name == "":
 			name = "NOT CONFIGURED: these users cannot log in"
 		}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oauth2-proxy/mockoidc"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/cleanslice/cleanslice/platform/config"
@@ -209,9 +210,10 @@ type hookScene struct {
 	root, admin *client
 	sally       *client // signs up; her address and password change
 	recv410     *hookReceiver
-	spare       string   // a second endpoint's id
-	enrolled    enrolled // the client of a step that the next step goes on with
-	passkey     string   // the id of what a step made (a passkey, an API key) for the next step
+	spare       string             // a second endpoint's id
+	provider    *mockoidc.MockOIDC // the identity provider "corp"
+	enrolled    enrolled           // the client of a step that the next step goes on with
+	passkey     string             // the id of what a step made (a passkey, an API key) for the next step
 }
 
 var eventSteps = []struct {
@@ -300,6 +302,17 @@ var eventSteps = []struct {
 		c := s.app.loggedIn(t, "dora.delete", user.RoleUser)
 		expect(t, "delete", c.do(t, "DELETE", "/api/v1/auth/account", `{"current_password":"`+seedPassword+`"}`), 204, "")
 	}},
+	{audit.IdentityLinked, func(t *testing.T, s *hookScene) {
+		s.enrolled = enrolled{client: s.app.loggedIn(t, "ivy.identity", user.RoleUser)}
+		s.provider.QueueUser(mockUser("ivy-"+strings.ReplaceAll(t.Name(), "/", "-"), "ivy@example.com", true, "ivy"))
+		if to := s.enrolled.client.linkWith(t, "corp", seedPassword); to != "/linked" {
+			t.Fatalf("linked: %q", to)
+		}
+	}},
+	{audit.IdentityUnlinked, func(t *testing.T, s *hookScene) {
+		l := identitiesOf(t, s.enrolled.client.do(t, "GET", "/api/v1/auth/identities", ""))
+		expect(t, "unlink", s.enrolled.client.do(t, "DELETE", "/api/v1/auth/identities/"+l.Identities[0].ID, `{"current_password":"`+seedPassword+`"}`), 204, "")
+	}},
 	{audit.APIKeyCreated, func(t *testing.T, s *hookScene) {
 		s.enrolled = enrolled{client: s.app.loggedIn(t, "kim.keys", user.RoleUser)}
 		s.passkey = createKey(t, s.enrolled.client, "read", 3600).ID
@@ -343,10 +356,13 @@ func TestEveryEventIsDelivered(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	forEachApp(t, hookSettings, func(t *testing.T, app *testApp) {
+	settings := func(ms []*mockoidc.MockOIDC) map[string]string {
+		return withProviders(hookSettings, providerOf("corp", ms[0], nil))
+	}
+	forEachAppWithMocks(t, 1, settings, func(t *testing.T, app *testApp, ms []*mockoidc.MockOIDC) {
 		app.startDelivery(t)
 		s := &hookScene{app: app, root: app.loggedIn(t, "root.admin", user.RoleSuperAdmin), admin: app.loggedIn(t, "ada.admin", user.RoleAdmin),
-			recv410: newReceiver(t, func(int) int { return http.StatusGone })}
+			recv410: newReceiver(t, func(int) int { return http.StatusGone }), provider: ms[0]}
 		recv := newReceiver(t, nil)
 		_, secret := createHook(t, s.root, recv.srv.URL, "*")
 		seen := map[string]bool{}

@@ -33,6 +33,9 @@
 //	(k) on request (-only k): logins (success, wrong password, unknown
 //	    user) vs the same logins of -baseline REV, and the audit trail's
 //	    pages with -events events, one request at a time
+//	(o) on request (-only o): a sign-in with an identity provider (start,
+//	    an OpenID provider in the bench's process, callback) vs (d)'s
+//	    password login: the service's CPU per sign-in
 //
 // (f) and (g3) are served by bench/bare, in a process of its own as the
 // service is. It prints one table (or JSON with -json FILE). -engine
@@ -60,6 +63,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/cleanslice/cleanslice/platform/config"
 	"github.com/cleanslice/cleanslice/platform/password"
@@ -153,7 +157,7 @@ func mainErr() error {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per workload")
 	users := flag.Int("users", 10000, "users in the database")
 	rounds := flag.Int("rounds", 5, "alternating slices per workload and reference")
-	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j,k,m,t,v,w); empty: all but k, m, t, v and w")
+	only := flag.String("only", "", "comma-separated workloads to run (a,b,c,d,e,f,g,h,i,j,k,m,o,t,v,w); empty: all but k, m, o, t, v and w")
 	engine := flag.String("engine", "postgres", "the service's database: postgres or sqlite")
 	baseline := flag.String("baseline", "", "(k): the git revision to compare logins with, e.g. the commit before the audit trail")
 	events := flag.Int("events", 5_000_000, "(k): audit events in the database")
@@ -165,7 +169,7 @@ func mainErr() error {
 	flag.Parse()
 	want := func(w string) bool {
 		if *only == "" {
-			return w != "k" && w != "m" && w != "t" && w != "v" && w != "w" // k seeds millions of rows and builds a second binary, m, t, v and w add rows: on request
+			return w != "k" && w != "m" && w != "t" && w != "v" && w != "o" && w != "w" // k seeds millions of rows and builds a second binary, m, o, t, v and w add rows: on request
 		}
 		return strings.Contains(","+*only+",", ","+w+",")
 	}
@@ -179,7 +183,16 @@ func mainErr() error {
 		// The endpoints' receiver listens on loopback.
 		env = append(env, "CLEANSLICE_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true")
 	}
-	if want("k") || want("m") || want("t") {
+	var provider *mockoidc.MockOIDC
+	if want("o") {
+		p, setting, err := startOAuthProvider()
+		if err != nil {
+			return err
+		}
+		defer func() { _ = p.Shutdown() }()
+		provider, env = p, append(env, setting)
+	}
+	if want("k") || want("m") || want("t") || want("o") {
 		// Failed logins (and signups, recovery requests) from many client
 		// addresses, as a proxy reports them, so that the per-IP limits do
 		// not turn them into 429s.
@@ -538,6 +551,13 @@ func mainErr() error {
 			return err
 		}
 		results = append(results, t...)
+	}
+	if want("o") {
+		o, err := oauthWorkloads(ctx, svc, provider, *rounds, login(4*runtime.NumCPU()), pair)
+		if err != nil {
+			return err
+		}
+		results = append(results, o...)
 	}
 	if want("v") {
 		v, err := apiKeyWorkloads(ctx, svc, cfg, *concurrency, len(readers), get("/api/v1/", nil), me, alternate, *rounds)

@@ -99,6 +99,7 @@ func startService(ctx context.Context, o serviceOptions) (*service, error) {
 		"CLEANSLICE_CONFIG="+filepath.Join(cmp.Or(worktree, mustGetwd()), "config.toml"), // each revision its own keys
 		"CLEANSLICE_DATABASE_URL="+s.dbURL,
 		"CLEANSLICE_HTTP_ADDRESS="+addr,
+		"CLEANSLICE_HTTP_PUBLIC_URL="+s.base, // (o): the providers' redirect URI
 	)
 	s.env = append(s.env, o.env...)
 

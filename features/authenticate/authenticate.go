@@ -104,7 +104,7 @@ func (i *Interactor) Execute(ctx context.Context, secret string, source func() a
 		}
 		return Result{}, auth.ErrNotAuthenticated
 	}
-	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID, Methods: s.Methods}, Now: now, ExpiresAt: s.ExpiresAt, MustEnroll: i.mustEnroll(u), Scope: apikey.ScopeFull}
+	res := Result{Actor: auth.Actor{User: u, SessionID: s.ID, Methods: s.Methods, SignedInAt: s.CreatedAt}, Now: now, ExpiresAt: s.ExpiresAt, MustEnroll: i.mustEnroll(u), Scope: apikey.ScopeFull}
 	if renewed, ok := i.cfg.Policy.Renew(s, now); ok {
 		if err := i.store.ExtendSession(ctx, s.ID, renewed.ExpiresAt, renewed.LastSeenAt); err != nil {
 			return Result{}, fmt.Errorf("authenticate: renew session: %w", err)

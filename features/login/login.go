@@ -270,7 +270,7 @@ func (i *Interactor) pending(ctx context.Context, now time.Time, attempt auth.At
 		return Result{}, errNotStored // the last one removed since u was read
 	}
 	secret, id := session.NewPendingSecret()
-	p := session.Pending{ID: id, UserID: u.ID, VerifiedHash: current, CreatedAt: user.Timestamp(now),
+	p := session.Pending{ID: id, UserID: u.ID, VerifiedHash: current, Method: mfa.MethodPassword, CreatedAt: user.Timestamp(now),
 		ExpiresAt: user.Timestamp(now.Add(i.cfg.PendingTTL)), UserAgent: session.CleanUserAgent(in.UserAgent), IP: in.ClientIP}
 	if err := i.store.InsertPendingLogin(ctx, p); err != nil {
 		return Result{}, err

@@ -129,7 +129,8 @@ func notAuthenticated(err error) error {
 // and starts a session in one transaction: a proof is used once (of two
 // uses of one TOTP code, one recovery code or one passkey answer, one
 // wins), and the session is stored only while the user is active with the
-// password the first step verified.
+// password the first step verified. The session is made with the first
+// step's method (a password, or an identity provider) and the proof's.
 func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
 	if actor.Authenticated() {
 		return Result{}, auth.ErrAlreadyAuthenticated
@@ -221,7 +222,7 @@ func (i *Interactor) finish(ctx context.Context, now time.Time, attempt auth.Att
 			details = map[string]any{"recovery_codes_left": f.RecoveryCodesLeft}
 		}
 		s, secret, err := i.cfg.SignIn.Start(ctx, i.store, now, signin.Login{User: u, PasswordHash: p.VerifiedHash,
-			Methods: []string{mfa.MethodPassword, method}, UserAgent: in.UserAgent, IP: in.ClientIP, Details: details})
+			Methods: []string{p.Method, method}, UserAgent: in.UserAgent, IP: in.ClientIP, Details: details})
 		res = Result{User: u, Session: s, Secret: secret}
 		return err
 	})

@@ -207,9 +207,25 @@ func setup(t *testing.T) (*Interactor, *fakeStore, *clock, user.User, string) {
 }
 
 func (f *fakeStore) addPending(u user.User) string {
+	return f.addPendingWith(u, mfa.MethodPassword)
+}
+
+// addPendingWith adds a pending login whose first step was method.
+func (f *fakeStore) addPendingWith(u user.User, method string) string {
 	secret, id := session.NewPendingSecret()
-	f.pending[string(id)] = session.Pending{ID: id, UserID: u.ID, VerifiedHash: u.PasswordHash, CreatedAt: t0, ExpiresAt: t0.Add(5 * time.Minute)}
+	f.pending[string(id)] = session.Pending{ID: id, UserID: u.ID, VerifiedHash: u.PasswordHash, Method: method, CreatedAt: t0, ExpiresAt: t0.Add(5 * time.Minute)}
 	return secret
+}
+
+// TestSecondStepAfterAProvider: a pending login begun by a sign-in
+// through an identity provider ends in a session of both methods.
+func TestSecondStepAfterAProvider(t *testing.T) {
+	i, store, _, alice, _ := setup(t)
+	secret := store.addPendingWith(alice, mfa.MethodOIDC)
+	res, err := i.Finish(context.Background(), auth.Actor{}, Input{Secret: secret, Code: codeAt(t0)})
+	if err != nil || res.Session.AAL != 2 || !slices.Equal(res.Session.Methods, []string{"oidc", "totp"}) {
+		t.Fatalf("session %+v, %v", res.Session, err)
+	}
 }
 
 func TestRightCodeStartsAStrongSession(t *testing.T) {

@@ -58,16 +58,17 @@ type BeginInput struct {
 // Action is this check's details.action in reauthentication.failed.
 const Action = "webauthn_register"
 
-// Begin checks the password and begins a registration.
+// Begin checks the password (an account without one: a sign-in within 10
+// minutes, see auth.Guard.Confirm) and begins a registration.
 func (i *Interactor) Begin(ctx context.Context, actor auth.Actor, in BeginInput) (json.RawMessage, error) {
 	if !actor.Authenticated() {
 		return nil, auth.ErrNotAuthenticated
 	}
-	if in.CurrentPassword == "" {
+	if in.CurrentPassword == "" && actor.User.HasPassword() {
 		return nil, apperr.Invalid(apperr.FieldError{Field: "current_password", Message: "current_password is required"})
 	}
 	u, now := actor.User, i.now()
-	r, err := i.cfg.Guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	r, err := i.cfg.Guard.Confirm(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
 		return nil, fmt.Errorf("begin passkey registration: %w", err)
 	}

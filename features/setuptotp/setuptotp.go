@@ -47,13 +47,14 @@ type Result struct {
 // Action is this check's details.action in reauthentication.failed.
 const Action = "totp_setup"
 
-// Execute checks the password and stores a new secret, unless an
+// Execute checks the password (an account without one: a sign-in within
+// 10 minutes, see auth.Guard.Confirm) and stores a new secret, unless an
 // authenticator is enabled already (409 totp_already_enabled).
 func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (Result, error) {
 	if !actor.Authenticated() {
 		return Result{}, auth.ErrNotAuthenticated
 	}
-	if in.CurrentPassword == "" {
+	if in.CurrentPassword == "" && actor.User.HasPassword() {
 		return Result{}, apperr.Invalid(apperr.FieldError{Field: "current_password", Message: "current_password is required"})
 	}
 	u, now := actor.User, i.now()
@@ -61,7 +62,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	if f, err := i.store.Factors(ctx, u.ID); err != nil || f.TOTP() {
 		return Result{}, fmt.Errorf("set up totp: %w", cmp.Or[error](err, mfa.ErrTOTPAlreadyEnabled))
 	}
-	r, err := i.guard.Reauthenticate(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
+	r, err := i.guard.Confirm(ctx, i.store, i.hasher, now, actor, in.CurrentPassword, in.ClientIP, Action)
 	if err != nil {
 		return Result{}, fmt.Errorf("set up totp: %w", err)
 	}

@@ -60,8 +60,7 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (u
 	if i.limit.Max > 0 {
 		// Counted before anything is checked, so that concurrent signups
 		// cannot pass the limit.
-		l := auth.Limit{Key: "signup:ip:" + auth.ClientNetwork(in.ClientIP), Max: i.limit.Max}
-		if _, err := auth.Reserve(ctx, i.store, now, i.limit.Window, auth.ErrTooManySignups, l); err != nil {
+		if _, err := auth.Reserve(ctx, i.store, now, i.limit.Window, auth.ErrTooManySignups, auth.SignupLimit(in.ClientIP, i.limit.Max)); err != nil {
 			return user.User{}, fmt.Errorf("sign up: %w", err)
 		}
 	}

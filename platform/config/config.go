@@ -64,6 +64,7 @@ type Config struct {
 	MFA      MFA
 	WebAuthn WebAuthn
 	Webhooks Webhooks
+	OAuth    OAuth
 	APIKeys  APIKeys
 }
 
@@ -112,7 +113,11 @@ func (c Config) Production() bool { return c.Env == "production" }
 
 // HTTP configures the listener.
 type HTTP struct {
-	Address         string
+	Address string
+	// PublicURL is where browsers reach the service (behind any proxy):
+	// the start of its own links, identity providers' redirect URIs
+	// included, never taken from a request's Host header.
+	PublicURL       string
 	RequestTimeout  time.Duration
 	ShutdownDelay   time.Duration
 	ShutdownTimeout time.Duration
@@ -206,6 +211,8 @@ type Metrics struct {
 var Defaults = map[string]any{
 	"env":                            "development",
 	"http.address":                   ":8000",
+	"http.public_url":                "http://localhost:8000",
+	"oauth.providers":                []any{},
 	"http.request_timeout":           "5s",
 	"http.shutdown_delay":            "0s",
 	"http.shutdown_timeout":          "15s",
@@ -323,6 +330,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		Env: p.str("env"),
 		HTTP: HTTP{
 			Address:         p.str("http.address"),
+			PublicURL:       strings.TrimRight(p.str("http.public_url"), "/"),
 			RequestTimeout:  p.duration("http.request_timeout"),
 			ShutdownDelay:   p.duration("http.shutdown_delay"),
 			ShutdownTimeout: p.duration("http.shutdown_timeout"),
@@ -363,6 +371,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		Audit:    Audit{Retention: p.duration("audit.retention")},
 		Webhooks: Webhooks{AllowPrivateTargets: p.boolean("webhooks.allow_private_targets")},
 		APIKeys:  APIKeys{MaxTTL: p.duration("api_keys.max_ttl")},
+		OAuth:    OAuth{Providers: p.providers(getenv)},
 		Cookie: Cookie{
 			Name:     p.str("cookie.name"),
 			Secure:   p.boolean("cookie.secure"),
@@ -584,6 +593,10 @@ func (c Config) validate() []string {
 	}
 	problems = append(problems, c.Mail.validate(c.Production())...)
 	problems = append(problems, c.WebAuthn.validate(c.Production())...)
+	if err := checkPublicURL(c.HTTP.PublicURL); err != nil {
+		add("%v", err)
+	}
+	problems = append(problems, c.OAuth.validate(c.Production(), c.HTTP.PublicURL)...)
 	if c.Production() {
 		if !c.Cookie.Secure {
 			add("cookie.secure must be true in production")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -249,21 +250,36 @@ func trimTrailingSlash(next echo.HandlerFunc) echo.HandlerFunc {
 
 // requireJSONBody refuses a state-changing request whose body is not JSON
 // with 415, whatever its route does with the body: a browser form can never
-// change state. Unknown routes and methods keep their 404 and 405.
-func requireJSONBody(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c *echo.Context) error {
-		r := c.Request()
-		if safeMethod(r.Method) {
-			return next(c)
+// change state, but on the POST routes of forms (forms holds their echo
+// paths), which take a form (application/x-www-form-urlencoded) instead.
+// Unknown routes and methods keep their 404 and 405.
+func requireJSONBody(forms map[string]bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			r := c.Request()
+			if safeMethod(r.Method) {
+				return next(c)
+			}
+			accept, detail := IsJSON, statusDetail(http.StatusUnsupportedMediaType)
+			if r.Method == http.MethodPost && forms[c.Path()] {
+				accept, detail = isForm, "the request body must be a form (Content-Type: application/x-www-form-urlencoded)"
+			}
+			if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody || accept(r.Header.Get("Content-Type")) {
+				return next(c)
+			}
+			if name := c.RouteInfo().Name; name == echo.NotFoundRouteName || name == echo.MethodNotAllowedRouteName {
+				return next(c)
+			}
+			return NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", detail)
 		}
-		if r.ContentLength == 0 || r.Body == nil || r.Body == http.NoBody || IsJSON(r.Header.Get("Content-Type")) {
-			return next(c)
-		}
-		if name := c.RouteInfo().Name; name == echo.NotFoundRouteName || name == echo.MethodNotAllowedRouteName {
-			return next(c)
-		}
-		return NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", statusDetail(http.StatusUnsupportedMediaType))
 	}
+}
+
+// isForm reports whether a Content-Type is an HTML form's
+// (application/x-www-form-urlencoded), with any parameters.
+func isForm(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/x-www-form-urlencoded"
 }
 
 // Header values set on every response, shared so setting them allocates

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,11 @@ type Options struct {
 	// Foreground, when set, counts every request in flight but those of
 	// Limit's routes (see Foreground).
 	Foreground *Foreground
+	// FormPosts are the routes (echo paths, "/api/v1/x/:id/y") whose POST
+	// is a browser form from another site by design (an identity
+	// provider's form_post callback): exempt from the JSON-only rule and
+	// from cross-origin protection, and nothing else is.
+	FormPosts []string
 }
 
 // New returns an echo instance with the middleware every route gets:
@@ -51,6 +57,11 @@ func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 		if err := cop.AddTrustedOrigin(origin); err != nil {
 			return nil, fmt.Errorf("http.trusted_origins: %w", err)
 		}
+	}
+	forms := map[string]bool{}
+	for _, route := range o.FormPosts {
+		cop.AddInsecureBypassPattern(http.MethodPost + " " + muxPattern(route))
+		forms[route] = true
 	}
 	proxies, err := trustedRanges(o.TrustedProxies)
 	if err != nil {
@@ -79,8 +90,20 @@ func New(log *slog.Logger, o Options) (*echo.Echo, error) {
 		// refusals (413, 415, 401, ...) reach the front-end readable.
 		e.Use(cors)
 	}
-	e.Use(limitBody, crossOrigin(cop), requireJSONBody, auditSource)
+	e.Use(limitBody, crossOrigin(cop), requireJSONBody(forms), auditSource)
 	return e, nil
+}
+
+// muxPattern is an echo route path as a net/http pattern: each :name
+// segment a {name} wildcard.
+func muxPattern(route string) string {
+	parts := strings.Split(route, "/")
+	for k, p := range parts {
+		if name, ok := strings.CutPrefix(p, ":"); ok {
+			parts[k] = "{" + name + "}"
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 // corsMaxAge is how long, in seconds, a browser may cache a preflight's

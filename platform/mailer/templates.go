@@ -30,6 +30,8 @@ var Samples = map[string]map[string]string{
 	"recovery":              {"username": "alice.smith", "link": "http://localhost:8000/account/recover#token=sample", "valid_for": "1 hour"},
 	"second_factor_changed": {"username": "alice.smith", "what": "an authenticator app was added"},
 	"account_deleted":       {"username": "alice.smith"},
+	"identity_linked":       {"username": "alice.smith", "provider": "Google"},
+	"identity_unlinked":     {"username": "alice.smith", "provider": "Google"},
 	"api_key_created":       {"username": "alice.smith", "name": "deploy", "prefix": "cs_4fT9x0QzL", "scope": "read", "expires": "2027-01-31 12:00 UTC"},
 }
 

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/crypto/argon2"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // Params are argon2id's cost parameters.
@@ -224,7 +225,14 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // costs the same one verification and never matches, exactly like a wrong
 // password; it is logged once per hash, so an operator who dropped a
 // pepper too early sees it.
+//
+// An account without a password (user.NoPassword) is verified against
+// the dummy hash: the same cost and answer as a wrong password.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
+	if encoded == user.NoPassword {
+		_, err := h.Verify(ctx, h.dummy, password)
+		return false, err
+	}
 	p, salt, key, err := decode(encoded)
 	if err != nil {
 		return false, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
+	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // cheap keeps the unit tests fast; the benchmarks use the defaults.
@@ -45,6 +46,21 @@ func TestHashAndVerify(t *testing.T) {
 	// The dummy hash is a real hash that matches nothing a user types.
 	if ok, err := h.Verify(ctx, h.Dummy(), "correct horse"); ok || err != nil {
 		t.Fatalf("dummy verify = %v, %v", ok, err)
+	}
+}
+
+// TestNoPassword: an account without a password matches no password, at
+// the cost of one verification (a hash slot taken), like a wrong one.
+func TestNoPassword(t *testing.T) {
+	obs := &countingObserver{}
+	h := New(cheap, Peppers{Current: pepper}, 1, time.Second, obs, nil, nil)
+	for _, pw := range []string{"", "!", "correct horse"} {
+		if ok, err := h.Verify(context.Background(), user.NoPassword, pw); ok || err != nil {
+			t.Errorf("Verify(NoPassword, %q) = %v, %v", pw, ok, err)
+		}
+	}
+	if obs.started != 3 {
+		t.Fatalf("%d verifications for 3 tries", obs.started)
 	}
 }
 

@@ -16,16 +16,16 @@ import (
 const (
 	countPendingAttemptSQL = `UPDATE pending_logins SET attempts = attempts + 1
 		WHERE id = $1 AND expires_at > $2 AND attempts < $3
-		RETURNING user_id, verified_hash, created_at, expires_at, attempts, user_agent, ip`
-	pendingLoginSQL            = `SELECT user_id, verified_hash, created_at, expires_at, attempts FROM pending_logins WHERE id = $1 AND expires_at > $2`
+		RETURNING user_id, verified_hash, method, created_at, expires_at, attempts, user_agent, ip`
+	pendingLoginSQL            = `SELECT user_id, verified_hash, method, created_at, expires_at, attempts FROM pending_logins WHERE id = $1 AND expires_at > $2`
 	deletePendingLoginSQL      = `DELETE FROM pending_logins WHERE id = $1`
 	deleteUserPendingLoginsSQL = `DELETE FROM pending_logins WHERE user_id = $1`
 )
 
 // InsertPendingLogin stores a pending login.
 func (s *Store) InsertPendingLogin(ctx context.Context, p session.Pending) error {
-	_, err := s.q(ctx).ExecContext(ctx, `INSERT INTO pending_logins (id, user_id, verified_hash, created_at, expires_at, user_agent, ip)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, p.ID, p.UserID, p.VerifiedHash, ts(p.CreatedAt), ts(p.ExpiresAt), p.UserAgent, p.IP)
+	_, err := s.q(ctx).ExecContext(ctx, `INSERT INTO pending_logins (id, user_id, verified_hash, method, created_at, expires_at, user_agent, ip)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, p.ID, p.UserID, p.VerifiedHash, p.Method, ts(p.CreatedAt), ts(p.ExpiresAt), p.UserAgent, p.IP)
 	return s.translate("insert pending login", err)
 }
 
@@ -38,6 +38,7 @@ func (s *Store) CountPendingAttempt(ctx context.Context, id []byte, now time.Tim
 	var r struct {
 		UserID       uuid.UUID `db:"user_id"`
 		VerifiedHash string    `db:"verified_hash"`
+		Method       string    `db:"method"`
 		CreatedAt    dbTime    `db:"created_at"`
 		ExpiresAt    dbTime    `db:"expires_at"`
 		Attempts     int       `db:"attempts"`
@@ -51,7 +52,7 @@ func (s *Store) CountPendingAttempt(ctx context.Context, id []byte, now time.Tim
 	if err != nil {
 		return session.Pending{}, err
 	}
-	return session.Pending{ID: id, UserID: r.UserID, VerifiedHash: r.VerifiedHash, CreatedAt: r.CreatedAt.Time, ExpiresAt: r.ExpiresAt.Time,
+	return session.Pending{ID: id, UserID: r.UserID, VerifiedHash: r.VerifiedHash, Method: r.Method, CreatedAt: r.CreatedAt.Time, ExpiresAt: r.ExpiresAt.Time,
 		Attempts: r.Attempts, UserAgent: r.UserAgent, IP: r.IP}, nil
 }
 
@@ -61,6 +62,7 @@ func (s *Store) PendingLogin(ctx context.Context, id []byte, now time.Time) (ses
 	var r struct {
 		UserID       uuid.UUID `db:"user_id"`
 		VerifiedHash string    `db:"verified_hash"`
+		Method       string    `db:"method"`
 		CreatedAt    dbTime    `db:"created_at"`
 		ExpiresAt    dbTime    `db:"expires_at"`
 		Attempts     int       `db:"attempts"`
@@ -72,7 +74,7 @@ func (s *Store) PendingLogin(ctx context.Context, id []byte, now time.Time) (ses
 	if err != nil {
 		return session.Pending{}, err
 	}
-	return session.Pending{ID: id, UserID: r.UserID, VerifiedHash: r.VerifiedHash, CreatedAt: r.CreatedAt.Time, ExpiresAt: r.ExpiresAt.Time, Attempts: r.Attempts}, nil
+	return session.Pending{ID: id, UserID: r.UserID, VerifiedHash: r.VerifiedHash, Method: r.Method, CreatedAt: r.CreatedAt.Time, ExpiresAt: r.ExpiresAt.Time, Attempts: r.Attempts}, nil
 }
 
 // DeletePendingLogin ends a pending login and reports whether it was

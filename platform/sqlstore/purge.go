@@ -27,6 +27,7 @@ type Purged struct {
 	Tokens         int64 // expired one-time tokens
 	PendingLogins  int64 // expired pending logins
 	Ceremonies     int64 // expired WebAuthn ceremonies
+	Flows          int64 // expired sign-in flows of identity providers
 	AuditEvents    int64 // audit events past Retention.Audit
 	Webhooks       int64 // finished webhook deliveries past Retention.Webhooks
 	APIKeys        int64 // expired API keys
@@ -34,14 +35,15 @@ type Purged struct {
 
 // Total is the number of rows deleted, of every kind.
 func (p Purged) Total() int64 {
-	return p.Sessions + p.AttemptWindows + p.Mail + p.Tokens + p.PendingLogins + p.Ceremonies + p.AuditEvents + p.APIKeys + p.Webhooks
+	return p.Sessions + p.AttemptWindows + p.Mail + p.Tokens + p.PendingLogins + p.Ceremonies + p.Flows + p.AuditEvents + p.APIKeys + p.Webhooks
 }
 
 // Purge deletes, as of now, the expired sessions, attempt windows that have
 // ended (each kept for its own length, and at least keep.Attempts), finished mail older than keep.Mail, expired one-time
-// tokens, pending logins, WebAuthn ceremonies and API keys, audit events
-// older than keep.Audit (none when it is 0) and finished webhook
-// deliveries older than keep.Webhooks, and reports how many of each. Each
+// tokens, pending logins, WebAuthn ceremonies, sign-in flows and API
+// keys, audit events older than keep.Audit (none when it is 0) and
+// finished webhook deliveries older than keep.Webhooks, and reports how
+// many of each. Each
 // kind goes in bounded batches of its own (deleteInBatches), never in one
 // transaction with the others: the tables may be big. It records nothing
 // in the audit trail. When one delete fails, Purge stops there and returns
@@ -62,6 +64,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time, keep Retention) (Purge
 		{"expired tokens", &p.Tokens, s.purgeTokens(), []any{ts(now)}},
 		{"expired pending logins", &p.PendingLogins, s.purgePendingLogins(), []any{ts(now)}},
 		{"expired webauthn ceremonies", &p.Ceremonies, s.purgeCeremonies(), []any{ts(now)}},
+		{"expired sign-in flows", &p.Flows, s.purgeFlows(), []any{ts(now)}},
 		{"expired api keys", &p.APIKeys, s.purgeAPIKeys(), []any{ts(now)}},
 	}
 	if keep.Audit > 0 {

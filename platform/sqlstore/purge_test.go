@@ -91,6 +91,10 @@ func purgeRows(t *testing.T, s *sqlstore.Store, u user.User) []purgeRow {
 		check(s.InsertCeremony(ctx, c))
 		rows = append(rows, purgeRow{"webauthn_challenges", "id", c.ID, gone, false})
 
+		f := newFlow(u.ID, at)
+		check(s.InsertFlow(ctx, f))
+		rows = append(rows, purgeRow{"oauth_flows", "state_hash", f.StateHash, gone, false})
+
 		// An event that occurred before purgeKeep.Audit, or within it:
 		// kept for ever by a retention of 0.
 		occurred := t0.Add(-time.Hour)
@@ -169,9 +173,9 @@ func TestPurge(t *testing.T) {
 			}
 		}
 		p, err := s.Purge(ctx, t0, purgeKeep)
-		want := sqlstore.Purged{Sessions: 1, AttemptWindows: 1, Mail: 1, Tokens: 1, PendingLogins: 1, Ceremonies: 1, AuditEvents: 1, Webhooks: 1}
-		if err != nil || p != want || p.Total() != 8 {
-			t.Fatalf("Purge = %+v (total %d), %v; want %+v (total 8)", p, p.Total(), err, want)
+		want := sqlstore.Purged{Sessions: 1, AttemptWindows: 1, Mail: 1, Tokens: 1, PendingLogins: 1, Ceremonies: 1, Flows: 1, AuditEvents: 1, Webhooks: 1}
+		if err != nil || p != want || p.Total() != 9 {
+			t.Fatalf("Purge = %+v (total %d), %v; want %+v (total 9)", p, p.Total(), err, want)
 		}
 		for _, r := range rows {
 			if there(t, s, r) == r.gone {
@@ -184,8 +188,8 @@ func TestPurge(t *testing.T) {
 		// undelivered deliveries stay.
 		p, err = s.Purge(ctx, t0.Add(48*time.Hour), sqlstore.Retention{Attempts: purgeKeep.Attempts, Mail: purgeKeep.Mail, Webhooks: 47 * time.Hour})
 		want.AuditEvents = 0
-		if err != nil || p != want || p.Total() != 7 {
-			t.Fatalf("second Purge = %+v (total %d), %v; want %+v (total 7)", p, p.Total(), err, want)
+		if err != nil || p != want || p.Total() != 8 {
+			t.Fatalf("second Purge = %+v (total %d), %v; want %+v (total 8)", p, p.Total(), err, want)
 		}
 		for _, r := range rows {
 			if there(t, s, r) != r.stays {

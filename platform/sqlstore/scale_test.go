@@ -47,6 +47,12 @@ var bulkSQL = map[string]map[string]string{
 		// $2 due_at: waiting recovery requests
 		"recovery": `INSERT INTO recovery_requests (id, email, ip, user_agent, request_id, created_at, due_at)
 			SELECT gen_random_uuid(), '\x00', '', '', '', $2, $2 FROM generate_series(1, $1) g`,
+		// $2 user id, $3 created_at: identities of one user; flows
+		"identities": `INSERT INTO identities (id, user_id, provider, issuer, subject, created_at)
+			SELECT gen_random_uuid(), $2, 'corp', 'https://idp.example.com', 's' || g, $3 FROM generate_series(1, $1) g`,
+		"flows": `INSERT INTO oauth_flows (state_hash, id, provider, purpose, nonce, verifier, binding, return_to, created_at, expires_at)
+			SELECT sha256(('f' || g)::bytea), gen_random_uuid(), 'corp', 'sign_in', 'n', '\x00', sha256(('b' || g)::bytea), '/', $2, $2
+			FROM generate_series(1, $1) g`,
 		// $2 name prefix, $3 created_at
 		"users": `INSERT INTO users (id, username, password_hash, role, is_active, created_at, updated_at)
 			SELECT gen_random_uuid(), $2 || g, '$hash', CASE WHEN g % 3 = 0 THEN 'admin' ELSE 'user' END, g % 4 <> 0,
@@ -79,6 +85,12 @@ var bulkSQL = map[string]map[string]string{
 		"recovery": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
 			INSERT INTO recovery_requests (id, email, ip, user_agent, request_id, created_at, due_at)
 			SELECT lower(hex(randomblob(16))), x'00', '', '', '', $2, $2 FROM g`,
+		"identities": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
+			INSERT INTO identities (id, user_id, provider, issuer, subject, created_at)
+			SELECT lower(hex(randomblob(16))), $2, 'corp', 'https://idp.example.com', 's' || i, $3 FROM g`,
+		"flows": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
+			INSERT INTO oauth_flows (state_hash, id, provider, purpose, nonce, verifier, binding, return_to, created_at, expires_at)
+			SELECT randomblob(32), lower(hex(randomblob(16))), 'corp', 'sign_in', 'n', x'00', randomblob(32), '/', $2, $2 FROM g`,
 		"users": `WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < $1)
 			INSERT INTO users (id, username, password_hash, role, is_active, created_at, updated_at)
 			SELECT lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-' || substr(h, 17, 4) || '-' || substr(h, 21)),
@@ -277,6 +289,8 @@ func TestQueryPlans(t *testing.T) {
 		bulk(t, s, "handles", 1)
 		bulk(t, s, "ceremonies", 20_000, stamp(t0))
 		bulk(t, s, "recovery", 20_000, stamp(t0.Add(time.Hour)))
+		bulk(t, s, "identities", 20_000, few.ID, stamp(t0))
+		bulk(t, s, "flows", 20_000, stamp(t0.Add(time.Minute)))
 		if _, err := s.DB().Exec(`ANALYZE`); err != nil {
 			t.Fatal(err)
 		}
@@ -302,6 +316,9 @@ func TestQueryPlans(t *testing.T) {
 			queries[q.SQL] = q.Args
 		}
 		for _, q := range s.RecoveryRequestQueries(t0) {
+			queries[q.SQL] = q.Args
+		}
+		for _, q := range s.IdentityQueries(u.ID, t0) {
 			queries[q.SQL] = q.Args
 		}
 		ids := make([][]byte, 64)

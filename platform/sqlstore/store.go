@@ -13,7 +13,7 @@
 // (audit_events), mail.go (mail_outbox), tokens.go (one_time_tokens),
 // mfa.go (mfa_totp, mfa_recovery_codes), pendinglogins.go and webauthn.go
 // (webauthn_users, webauthn_credentials, webauthn_challenges), apikeys.go
-// (api_keys). purge.go
+// (api_keys), identities.go (identities, oauth_flows). purge.go
 // runs the periodic deletes of them all; store.go holds the Store,
 // WithinTx, the error translation and the plumbing the others share.
 package sqlstore

@@ -71,7 +71,22 @@ const (
 	setEmailVerifiedSQL = `UPDATE users SET email_verified_at = $3, updated_at = $3 WHERE id = $1 AND lower(email) = lower($2)`
 	clearEmailClaimsSQL = `UPDATE users SET email = NULL, email_verified_at = NULL, updated_at = $3
 		WHERE lower(email) = lower($1) AND email_verified_at IS NULL AND id <> $2 RETURNING id`
+	emailClaimedSQL = `SELECT 1 FROM users WHERE lower(email) = lower($1) AND email_verified_at IS NULL LIMIT 1`
 )
+
+// EmailClaimed reports whether an account has email as its address
+// without having verified it (ignoring case).
+func (s *Store) EmailClaimed(ctx context.Context, email string) (bool, error) {
+	var one int
+	err := s.scanRow(ctx, emailClaimedSQL, []any{email}, &one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, s.translate("email claimed", err)
+	}
+	return true, nil
+}
 
 // checkEmailFree returns user.ErrEmailTaken when email is the verified
 // address of an account other than u.

@@ -50,6 +50,11 @@ const (
 	// UserDeleted is an account deleted by its user; details.user_id keeps
 	// who it was once the account's references in the trail are null.
 	UserDeleted Type = "user.deleted"
+	// Identities of identity providers (SPEC 4d): details.provider, and
+	// details.via of a link: email_match (a trusted provider's verified
+	// address, at sign-in) or signed_in (the user linked it).
+	IdentityLinked   Type = "identity.linked"
+	IdentityUnlinked Type = "identity.unlinked" // by the user or an admin
 
 	// Webhooks (by a super admin; details.webhook is the endpoint's id).
 	WebhookCreated       Type = "webhook.created"
@@ -76,6 +81,7 @@ var Types = []Type{
 	RecoveryRequested, PasswordRecovered, TOTPEnabled, TOTPDisabled, RecoveryCodesGenerated, MFAReset, WebAuthnAdded, WebAuthnRemoved,
 	UserDeleted,
 	WebhookCreated, WebhookUpdated, WebhookSecretRotated, WebhookDeleted, WebhookDisabled,
+	IdentityLinked, IdentityUnlinked,
 	APIKeyCreated, APIKeyRevoked,
 }
 
@@ -93,6 +99,15 @@ const (
 	ReasonInvalidCredential = "invalid_credential"
 	// A passkey whose signature counter went back: a cloned authenticator.
 	ReasonClonedCredential = "cloned_credential"
+	// A refused sign-in with an identity provider: the identity is another
+	// account's, or an account has its address (identity_conflict); the
+	// flow is unknown, spent, expired or another browser's; the ID token
+	// did not verify; the provider failed or refused. signup_disabled and
+	// email_required are the provider's policy refusing a new account.
+	ReasonIdentityConflict  = "identity_conflict"
+	ReasonOAuthStateInvalid = "oauth_state_invalid"
+	ReasonIDTokenInvalid    = "id_token_invalid"
+	ReasonProviderError     = "provider_error"
 )
 
 // LoginFailure returns the login.failed event of a refused login for

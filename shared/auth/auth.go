@@ -15,10 +15,11 @@ import (
 // Actor is who makes a request: a user through a session, or through one
 // of their API keys. The zero Actor is anonymous.
 type Actor struct {
-	User      user.User
-	SessionID []byte    // the stored session id (SHA-256 of the secret); nil for a key
-	Methods   []string  // how the session was made (see mfa.AAL)
-	APIKey    uuid.UUID // the API key the request was made with; Nil for a session
+	User       user.User
+	SessionID  []byte    // the stored session id (SHA-256 of the secret); nil for a key
+	Methods    []string  // how the session was made (see mfa.AAL)
+	APIKey     uuid.UUID // the API key the request was made with; Nil for a session
+	SignedInAt time.Time // when the session was made
 }
 
 // Authenticated reports whether the actor is a logged-in user, or a user's
@@ -65,6 +66,9 @@ var (
 	ErrAccountInactive      = &apperr.Error{Kind: apperr.KindForbidden, Code: "account_inactive", Message: "this account is inactive"}
 	ErrWrongPassword        = &apperr.Error{Kind: apperr.KindForbidden, Code: "wrong_password", Message: "the current password is wrong"}
 	ErrAAL2Required         = &apperr.Error{Kind: apperr.KindForbidden, Code: "aal2_required", Message: "this change needs a session made with your second factor; log in again with it"}
+	// ErrReauthenticationRequired refuses a change by a user without a
+	// password from a session not signed in recently (see Guard.Confirm).
+	ErrReauthenticationRequired = &apperr.Error{Kind: apperr.KindForbidden, Code: "reauthentication_required", Message: "your account has no password to confirm this change with: sign in again, then make it within 10 minutes"}
 	// ErrSessionRequired refuses an API key on a route only a signed-in
 	// person may use: their password, address, factors, sessions,
 	// identities, own keys, the account itself, login and logout.

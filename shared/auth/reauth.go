@@ -80,6 +80,34 @@ func (g Guard) Reauthenticate(ctx context.Context, store ReauthStore, hasher Ver
 	return Reauthentication{store: store, actor: actor, attempt: a}, nil
 }
 
+// RecentSignIn is how recently a session must have been signed in to
+// stand for the password of a user who has none (see Confirm).
+const RecentSignIn = 10 * time.Minute
+
+// Confirm re-authenticates a change that a user without a password (an
+// account made through an identity provider) may make too: with the
+// current password when the user has one (Reauthenticate), else by a
+// session signed in within RecentSignIn (ErrReauthenticationRequired: sign
+// in again), under the same assurance rule. Make the change with the
+// returned value's Change, which checks again, under the row lock, that
+// the user still has no password (one set since is ErrWrongPassword). An
+// API key is refused (ErrSessionRequired), as by Reauthenticate.
+func (g Guard) Confirm(ctx context.Context, store ReauthStore, hasher Verifier, now time.Time, actor Actor, password, ip, action string) (Reauthentication, error) {
+	if actor.User.HasPassword() {
+		return g.Reauthenticate(ctx, store, hasher, now, actor, password, ip, action)
+	}
+	if err := RequireSession(actor); err != nil {
+		return Reauthentication{}, err
+	}
+	if err := CheckAssurance(ctx, store, actor); err != nil {
+		return Reauthentication{}, err
+	}
+	if actor.SignedInAt.IsZero() || now.Sub(actor.SignedInAt) > RecentSignIn {
+		return Reauthentication{}, ErrReauthenticationRequired
+	}
+	return Reauthentication{store: store, actor: actor}, nil
+}
+
 // Change makes the change fn describes in one transaction that first locks
 // the user's row, only while the password checked is still theirs (a reset,
 // recovery or other change since then wins: ErrWrongPassword, and the

@@ -192,6 +192,55 @@ func TestAssuranceOfCredentialChanges(t *testing.T) {
 	}
 }
 
+// TestConfirm: a user with a password confirms with it; one without
+// confirms with a session signed in within RecentSignIn, under the
+// assurance rule, and the change still checks, under the row lock, that
+// no password was set since.
+func TestConfirm(t *testing.T) {
+	guard := auth.Guard{PerUser: 5, PerIP: 50, Window: time.Hour, Key: []byte("k")}
+	ctx, now := context.Background(), time.Unix(100000, 0)
+	withPassword := auth.Actor{User: user.User{ID: user.NewID(), Username: "alice", PasswordHash: "hash:pw"}, SessionID: []byte{1}, SignedInAt: now}
+	s := &reauthStore{hash: "hash:pw"}
+	if _, err := guard.Confirm(ctx, s, verifier{}, now, withPassword, "nope", "192.0.2.1", "test"); !errors.Is(err, auth.ErrWrongPassword) {
+		t.Fatalf("a wrong password, signed in just now: %v", err)
+	}
+
+	none := auth.Actor{User: user.User{ID: user.NewID(), Username: "bob.smith", PasswordHash: user.NoPassword}, SessionID: []byte{1}, Methods: []string{"oidc"}}
+	for _, c := range []struct {
+		name     string
+		signedIn time.Time
+		factors  mfa.Factors
+		want     error
+	}{
+		{"signed in just now", now, mfa.Factors{}, nil},
+		{"signed in ten minutes ago", now.Add(-auth.RecentSignIn), mfa.Factors{}, nil},
+		{"signed in longer ago", now.Add(-auth.RecentSignIn - time.Second), mfa.Factors{}, auth.ErrReauthenticationRequired},
+		{"not known when", time.Time{}, mfa.Factors{}, auth.ErrReauthenticationRequired},
+		{"a second factor, a session without", now, mfa.Factors{Passkeys: 1}, auth.ErrAAL2Required},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := &reauthStore{hash: user.NoPassword, factors: c.factors}
+			a := none
+			a.SignedInAt = c.signedIn
+			r, err := guard.Confirm(ctx, s, verifier{}, now, a, "", "192.0.2.1", "test")
+			if !errors.Is(err, c.want) || c.want == nil && err != nil {
+				t.Fatalf("Confirm = %v, want %v", err, c.want)
+			}
+			if err != nil {
+				return
+			}
+			ran := false
+			if err := r.Change(ctx, func(context.Context) error { ran = s.locked; return nil }); err != nil || !ran {
+				t.Fatalf("the change: %v, under the lock %v", err, ran)
+			}
+			s.hash = "hash:set since"
+			if err := r.Change(ctx, func(context.Context) error { t.Error("ran over a password set since"); return nil }); !errors.Is(err, auth.ErrWrongPassword) {
+				t.Fatalf("a password set since: %v", err)
+			}
+		})
+	}
+}
+
 // TestReauthenticateRefusesKeys: an API key never changes a credential,
 // even with the right password: refused before anything is counted or
 // verified.

@@ -230,3 +230,10 @@ func (l CeremonyLimit) Reserve(ctx context.Context, store AttemptStore, now time
 	_, err := Reserve(ctx, store, now, l.Window, ErrTooManyAttempts, Limit{Key: "ceremony:" + ClientNetwork(ip), Max: l.PerIP})
 	return err
 }
+
+// SignupLimit is the window of the client at ip that every new account it
+// makes counts in (a signup, a first sign-in with an identity provider),
+// holding max.
+func SignupLimit(ip string, max int) Limit {
+	return Limit{Key: "signup:ip:" + ClientNetwork(ip), Max: max}
+}

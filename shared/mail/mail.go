@@ -66,6 +66,28 @@ func AccountDeleted(u user.User) (Message, bool) {
 	return Message{Template: "account_deleted", To: u.Email, Fields: map[string]string{"username": u.Username}}, true
 }
 
+// IdentityLinked is the notice of an identity provider's account linked
+// to a user's (by them, or by its verified address) to their verified
+// address (none when the user has none): a provider account someone else
+// controls now signs in to theirs.
+func IdentityLinked(u user.User, provider string) (Message, bool) {
+	return identityNotice("identity_linked", u, provider)
+}
+
+// IdentityUnlinked is the notice of an identity provider's account
+// unlinked from a user's to their verified address (none when there is
+// none).
+func IdentityUnlinked(u user.User, provider string) (Message, bool) {
+	return identityNotice("identity_unlinked", u, provider)
+}
+
+func identityNotice(template string, u user.User, provider string) (Message, bool) {
+	if !u.EmailVerified() {
+		return Message{}, false
+	}
+	return Message{Template: template, To: u.Email, Fields: map[string]string{"username": u.Username, "provider": provider}}, true
+}
+
 // APIKeyCreated is the notice of a new API key to a user's verified
 // address (none when the user has none): its name, prefix, scope and
 // expiry. A key acts as its user: someone holding a stolen session could

@@ -24,6 +24,9 @@ const (
 	MethodTOTP         = "totp"
 	MethodWebAuthn     = "webauthn"
 	MethodRecoveryCode = "recovery_code"
+	// MethodOIDC is a sign-in through an identity provider (SPEC 4d): one
+	// factor, like a password.
+	MethodOIDC = "oidc"
 )
 
 // Assurance levels (NIST SP 800-63B's AAL): one factor, or two.
@@ -33,10 +36,11 @@ const (
 )
 
 // AAL is the assurance of a session made with methods: 2 when a second
-// factor (or a passkey, which is two) took part, else 1.
+// factor (or a passkey, which is two) took part, else 1 (a password, or
+// an identity provider's sign-in, alone).
 func AAL(methods []string) int {
 	for _, m := range methods {
-		if m != MethodPassword {
+		if m != MethodPassword && m != MethodOIDC {
 			return AAL2
 		}
 	}

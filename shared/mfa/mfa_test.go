@@ -20,6 +20,7 @@ func TestAssurance(t *testing.T) {
 	}{
 		{nil, AAL1}, {[]string{MethodPassword}, AAL1}, {[]string{MethodPassword, MethodTOTP}, AAL2},
 		{[]string{MethodPassword, MethodRecoveryCode}, AAL2}, {[]string{MethodWebAuthn}, AAL2},
+		{[]string{MethodOIDC}, AAL1}, {[]string{MethodOIDC, MethodTOTP}, AAL2},
 	} {
 		if got := AAL(c.methods); got != c.want {
 			t.Errorf("AAL(%v) = %d, want %d", c.methods, got, c.want)

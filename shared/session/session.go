@@ -165,12 +165,15 @@ func (p Policy) Renew(s Session, now time.Time) (Session, bool) {
 // Pending is a login whose password was right and whose second step is
 // outstanding. Like a session, it is stored by the SHA-256 of a secret
 // only the client holds (in the pending cookie). VerifiedHash is the
-// password hash the first step verified: the session is made only while it
-// is still the user's. Attempts counts the second steps tried.
+// password hash the first step verified (or read, for a sign-in through
+// an identity provider): the session is made only while it is still the
+// user's. Method is the first step's (mfa.MethodPassword, or
+// mfa.MethodOIDC). Attempts counts the second steps tried.
 type Pending struct {
 	ID           []byte
 	UserID       uuid.UUID
 	VerifiedHash string
+	Method       string
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
 	Attempts     int

@@ -30,6 +30,14 @@ type User struct {
 	SecondFactor bool
 }
 
+// NoPassword is the password hash of an account without a password (one
+// made through an identity provider): no password matches it, a login
+// with one costs what a wrong password costs, and recovery sets one.
+const NoPassword = "!"
+
+// HasPassword reports whether the user has a password to sign in with.
+func (u User) HasPassword() bool { return u.PasswordHash != NoPassword }
+
 // EmailVerified reports whether the user's current address is proven.
 func (u User) EmailVerified() bool { return u.Email != "" && !u.EmailVerifiedAt.IsZero() }
 

@@ -1,0 +1,3 @@
+ALTER TABLE pending_logins DROP COLUMN method;
+DROP TABLE oauth_flows;
+DROP TABLE identities;

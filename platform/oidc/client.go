@@ -1,0 +1,95 @@
+package oidc
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"syscall"
+	"time"
+)
+
+// The provider client's timeouts: every call to a provider (discovery,
+// keys, tokens, user info, GitHub's API) ends within ClientTimeout, and
+// within the request's own deadline, whichever comes first.
+const (
+	ClientTimeout  = 10 * time.Second
+	dialTimeout    = 5 * time.Second
+	headersTimeout = 5 * time.Second
+	maxRedirects   = 3
+	maxBody        = 1 << 20 // bytes read of any answer of a provider
+)
+
+// NewClient returns the HTTP client of every call to the providers: with
+// timeouts; never following a redirect to another scheme or host (a token
+// or API call carries a code, a secret or a token, which a redirect must
+// not take elsewhere); never through a proxy; and, when private is false
+// (production), never connecting to a loopback, private, link-local,
+// unspecified or multicast address: checked on the address actually
+// dialled, after name resolution, so that a configured issuer or a
+// discovery document cannot make the service reach its own network
+// (server-side request forgery), DNS rebinding included.
+func NewClient(private bool) *http.Client {
+	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	if !private {
+		d.Control = publicOnly
+	}
+	return &http.Client{
+		Timeout: ClientTimeout,
+		Transport: &http.Transport{
+			Proxy:                 nil,
+			DialContext:           d.DialContext,
+			ForceAttemptHTTP2:     true,
+			TLSHandshakeTimeout:   dialTimeout,
+			ResponseHeaderTimeout: headersTimeout,
+			MaxIdleConns:          32,
+			MaxIdleConnsPerHost:   8,
+			IdleConnTimeout:       90 * time.Second,
+		},
+		CheckRedirect: sameHost,
+	}
+}
+
+// ErrRedirect is a provider's redirect to another scheme or host, refused.
+var ErrRedirect = errors.New("redirect to another host refused")
+
+// sameHost follows a few redirects within the first request's scheme and
+// host only.
+func sameHost(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return fmt.Errorf("%w: %s to %s://%s", ErrRedirect, first.Host, req.URL.Scheme, req.URL.Host)
+	}
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("%d redirects: %w", len(via), ErrRedirect)
+	}
+	return nil
+}
+
+// ErrPrivateAddress is a connection to an address of the service's own
+// networks, refused in production.
+var ErrPrivateAddress = errors.New("connection to a loopback, private or link-local address refused")
+
+// cgnat is the shared address space of carrier-grade NAT (RFC 6598), not
+// among net/netip's private ranges.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// publicOnly refuses, at connect time, an address that is not a public
+// unicast one.
+func publicOnly(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("%w: %s", ErrPrivateAddress, address)
+	}
+	ip = ip.Unmap()
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || cgnat.Contains(ip) ||
+		ip.Is4() && ip.As4()[0] == 0 {
+		return fmt.Errorf("%w: %s", ErrPrivateAddress, address)
+	}
+	return nil
+}
