@@ -181,6 +181,35 @@ func createHook(t *testing.T, root *client, url string, events ...string) (id, s
 	return b.ID, b.Secret
 }
 
+// awaitRetry waits until n deliveries of an endpoint have been attempted
+// and their failed attempt recorded, and returns them. The clock stands still meanwhile:
+// a claimed delivery is due at the end of its lease, now + webhooks.Lease,
+// until its result moves that to the retry's time; the test may move the
+// clock on only then (a retry is scheduled from the clock as it was when
+// the attempt ended).
+func awaitRetry(t *testing.T, app *testApp, root *client, endpoint string, n int) []listedDelivery {
+	t.Helper()
+	leaseEnd := app.clock.Now().Add(webhooks.Lease)
+	for range 500 {
+		d := deliveriesOf(t, root, endpoint)
+		recorded := 0
+		for _, x := range d {
+			if x.NextAttemptAt == nil || x.Attempts == 0 {
+				continue
+			}
+			if next, err := time.Parse(time.RFC3339Nano, *x.NextAttemptAt); err == nil && (next.Sub(leaseEnd) > time.Millisecond || leaseEnd.Sub(next) > time.Millisecond) {
+				recorded++
+			}
+		}
+		if recorded >= n {
+			return d
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%d failed attempts not recorded in 5 s", n)
+	return nil
+}
+
 // deliveriesOf returns an endpoint's deliveries as the API lists them.
 type listedDelivery struct {
 	ID            string  `json:"id"`
@@ -455,18 +484,13 @@ func TestRetriesKeepTheirID(t *testing.T) {
 		id, secret := createHook(t, root, recv.srv.URL, "login.failed")
 		expect(t, "a failed login", app.client().login(t, "nobody.here", "x-x-x-x-x"), 401, "")
 		recv.wait(t, 1)
-		var d []listedDelivery
-		for range 100 {
-			if d = deliveriesOf(t, root, id); len(d) == 1 && d[0].LastStatus != nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		if len(d) != 1 || d[0].Attempts != 1 || d[0].LastStatus == nil || *d[0].LastStatus != 500 || d[0].NextAttemptAt == nil {
+		d := awaitRetry(t, app, root, id, 1)
+		if len(d) != 1 || d[0].Attempts != 1 || d[0].LastStatus == nil || *d[0].LastStatus != 500 {
 			t.Fatalf("after the first attempt: %+v", d)
 		}
 		app.clock.Advance(webhooks.Schedule[0])
 		recv.wait(t, 2)
+		awaitRetry(t, app, root, id, 1)
 		app.clock.Advance(webhooks.Schedule[1])
 		got := recv.wait(t, 3)
 		time.Sleep(50 * time.Millisecond)
@@ -511,18 +535,7 @@ func TestReceiverDownThenBack(t *testing.T) {
 		for n := range burst {
 			expect(t, "a failed login", app.client().login(t, fmt.Sprintf("nobody.%d", n), "x-x-x-x-x"), 401, "")
 		}
-		for range 500 {
-			failed := 0
-			for _, d := range deliveriesOf(t, root, id) {
-				if d.Attempts == 1 && d.NextAttemptAt != nil && d.LastStatus == nil {
-					failed++
-				}
-			}
-			if failed == burst {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		awaitRetry(t, app, root, id, burst)
 		// Back, on the same address.
 		recv := &hookReceiver{}
 		ln, err = net.Listen("tcp", addr)
