@@ -829,3 +829,70 @@ func TestProviderAccountsFollowTheAccountRules(t *testing.T) {
 		}
 	})
 }
+
+// beginLink starts a link for the signed-in browser c and returns the
+// provider's authorization URL.
+func (c *client) beginLink(t *testing.T, provider, body string) string {
+	t.Helper()
+	r := c.do(t, "POST", "/api/v1/auth/identities/"+provider, body)
+	expect(t, "link "+provider, r, 200, "")
+	var res struct {
+		AuthorizationURL string `json:"authorization_url"`
+	}
+	json.Unmarshal(r.body, &res)
+	return res.AuthorizationURL
+}
+
+// TestLinkFlowEndsWithItsSession: an attacker who has the
+// victim's password starts linking their own provider account; the victim
+// notices and changes the password (every other session ends). SPEC 3:
+// "credentials are current or worthless": nothing may be made on the
+// strength of a password a change has replaced. The flow must die with the
+// session/password that began it; today the attacker finishes it within
+// 10 minutes and keeps a way into the account.
+func TestLinkFlowEndsWithItsSession(t *testing.T) {
+	forEachAppWithMocks(t, 1, func(ms []*mockoidc.MockOIDC) map[string]string {
+		return withProviders(nil, providerOf("corp", ms[0], nil))
+	}, func(t *testing.T, app *testApp, ms []*mockoidc.MockOIDC) {
+		linkFlowOutlivesPasswordChange(t, app, ms[0])
+	})
+}
+
+func linkFlowOutlivesPasswordChange(t *testing.T, app *testApp, m *mockoidc.MockOIDC) {
+	victim := app.loggedIn(t, "victim.user", user.RoleUser)
+	attacker := app.client()
+	expect(t, "attacker logs in with the stolen password", attacker.login(t, "victim.user", seedPassword), 200, "")
+	authURL := attacker.beginLink(t, "corp", `{"current_password":"`+seedPassword+`"}`)
+
+	expect(t, "the victim changes the password", victim.do(t, "PUT", "/api/v1/auth/password",
+		`{"current_password":"`+seedPassword+`","new_password":"a brand new secret"}`), 204, "")
+	expect(t, "the attacker's session ended", attacker.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+
+	m.QueueUser(mockUser("attacker-sub", "attacker@evil.example", true, "attacker"))
+	cb := attacker.get(t, attacker.atProvider(t, authURL))
+	if n := app.count(t, "identities"); n != 0 {
+		t.Errorf("a link flow begun before the password change finished after it (%q): %d identity linked", cb.header.Get("Location"), n)
+	}
+	m.QueueUser(mockUser("attacker-sub", "attacker@evil.example", true, "attacker"))
+	later := app.client()
+	later.oauthSignIn(t, "corp", "")
+	if u, _ := later.me(t); u != nil && u["username"] == "victim.user" {
+		t.Errorf("the attacker signs in to the victim's account with their provider after the password change")
+	}
+}
+
+// TestLinkFlowEndsWithLogout: a link flow begun in a browser, then a
+// logout there: a later callback in that browser (another person at a
+// shared computer, using the provider page left open) links nothing.
+func TestLinkFlowEndsWithLogout(t *testing.T) {
+	m := startMockOIDC(t, nil)
+	app := newTestApp(t, "sqlite", withProviders(nil, providerOf("corp", m, nil)))
+	a := app.loggedIn(t, "alice.user", user.RoleUser)
+	authURL := a.beginLink(t, "corp", `{"current_password":"`+seedPassword+`"}`)
+	expect(t, "logout", a.do(t, "DELETE", "/api/v1/auth/logout", ""), 204, "")
+	m.QueueUser(mockUser("someone-else", "bob@example.com", true, "bob"))
+	cb := a.get(t, a.atProvider(t, authURL))
+	if n := app.count(t, "identities"); n != 0 {
+		t.Errorf("a link flow finished after its session logged out (%q): linked to alice", cb.header.Get("Location"))
+	}
+}

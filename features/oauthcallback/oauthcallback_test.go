@@ -28,6 +28,7 @@ import (
 type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
+	authtest.Sessions
 	onetimetest.Outbox
 	inTx     bool
 	flows    map[string]identity.Flow
@@ -77,6 +78,13 @@ func (f *fakeStore) UserByID(_ context.Context, id uuid.UUID) (user.User, error)
 		return u, nil
 	}
 	return user.User{}, user.ErrNotFound
+}
+
+func (f *fakeStore) UserByIDForUpdate(ctx context.Context, id uuid.UUID) (user.User, error) {
+	if !f.inTx {
+		return user.User{}, errors.New("a row lock outside a transaction")
+	}
+	return f.UserByID(ctx, id)
 }
 
 func (f *fakeStore) UserByEmail(_ context.Context, email string) (user.User, error) {
