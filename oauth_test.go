@@ -221,6 +221,18 @@ func TestOAuthFlowRefusals(t *testing.T) {
 			t.Fatalf("replayed: %d %q", r.status, to)
 		}
 
+		// Another browser (without the binding cookie): refused before
+		// anything is spent or counted; the flow is still the first's.
+		expect(t, "logout", c.do(t, "DELETE", "/api/v1/auth/logout", ""), 204, "")
+		callback = c.atProvider(t, c.startOAuth(t, "corp", "/here"))
+		other := app.client()
+		if r := other.get(t, callback); r.header.Get("Location") != "/#error=oauth_state_invalid" || r.sessionCookie() != nil {
+			t.Fatalf("another browser: %q", r.header.Get("Location"))
+		}
+		if r := c.get(t, callback); r.status != 303 || r.header.Get("Location") != "/here" || r.sessionCookie() == nil {
+			t.Fatalf("the first browser after: %d %q", r.status, r.header.Get("Location"))
+		}
+
 		// Expired: the callback 10 minutes after the start.
 		expect(t, "logout", c.do(t, "DELETE", "/api/v1/auth/logout", ""), 204, "")
 		callback = c.atProvider(t, c.startOAuth(t, "corp", "/here"))
@@ -229,15 +241,6 @@ func TestOAuthFlowRefusals(t *testing.T) {
 			t.Fatalf("expired: %q", r.header.Get("Location"))
 		}
 
-		// Another browser: refused, and the state is spent for the first.
-		callback = c.atProvider(t, c.startOAuth(t, "corp", "/here"))
-		other := app.client()
-		if r := other.get(t, callback); r.header.Get("Location") != "/here#error=oauth_state_invalid" || r.sessionCookie() != nil {
-			t.Fatalf("another browser: %q", r.header.Get("Location"))
-		}
-		if r := c.get(t, callback); r.header.Get("Location") != "/#error=oauth_state_invalid" {
-			t.Fatalf("the first browser after: %q", r.header.Get("Location"))
-		}
 		// The provider refused.
 		authURL := c.startOAuth(t, "corp", "/here")
 		state := mustURL(t, authURL).Query().Get("state")
@@ -251,11 +254,14 @@ func TestOAuthFlowRefusals(t *testing.T) {
 			t.Fatalf("%d users", n)
 		}
 		reasons := app.dumpColumn(t, `SELECT details FROM audit_events WHERE type = 'login.failed' ORDER BY occurred_at, id`)
-		if strings.Count(reasons, "oauth_state_invalid") != 4 || strings.Count(reasons, "provider_error") != 1 {
+		// Recorded and counted: the expired flow and the provider's refusal.
+		// The replay (its binding cookie cleared by the first answer) and
+		// the other browser carried no binding cookie: neither.
+		if strings.Count(reasons, "oauth_state_invalid") != 1 || strings.Count(reasons, "provider_error") != 1 {
 			t.Fatalf("recorded: %s", reasons)
 		}
-		if n := windowCount(t, app.store, "ip:127.0.0.1"); n != 5 {
-			t.Fatalf("the client's login window holds %d, want the 5 refusals", n)
+		if n := windowCount(t, app.store, "ip:127.0.0.1"); n != 2 {
+			t.Fatalf("the client's login window holds %d, want the 2 refusals", n)
 		}
 	})
 }
@@ -895,4 +901,39 @@ func TestLinkFlowEndsWithLogout(t *testing.T) {
 	if n := app.count(t, "identities"); n != 0 {
 		t.Errorf("a link flow finished after its session logged out (%q): linked to alice", cb.header.Get("Location"))
 	}
+}
+
+// crossSite is what a page elsewhere makes its visitor's browser send when
+// it loads one of our URLs as an image: none of our SameSite=Lax cookies,
+// Sec-Fetch-Site cross-site, Sec-Fetch-Mode no-cors.
+var crossSite = []string{"Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "no-cors"}
+
+// TestCrossSiteLoadsLockNobodyOut: the callback and start are plain GETs
+// any page can make a browser load. Callbacks without the binding cookie
+// are refused before they count in the client's login window, and starts
+// that are no navigation are refused before they count (and provider
+// starts have a window of their own, not WebAuthn's): a page with many
+// images of ours locks its visitors out of nothing.
+func TestCrossSiteLoadsLockNobodyOut(t *testing.T) {
+	m := startMockOIDC(t, nil)
+	app := newTestApp(t, "sqlite", withProviders(nil, providerOf("corp", m, nil)))
+	app.seed(t, "victim.user", user.RoleUser)
+	page := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for k := range loginFailuresPerIP + 1 {
+		send(t, page, "GET", fmt.Sprintf("%s/api/v1/auth/oauth/corp/callback?state=x%d&code=y", app.url, k), "", crossSite...)
+	}
+	expect(t, "the victim's right password after cross-site callbacks", app.client().login(t, "victim.user", seedPassword), 200, "")
+	if n := app.count(t, "audit_events"); n != 1 {
+		t.Fatalf("%d audit events: cross-site callbacks recorded something", n)
+	}
+	for range ceremoniesPerIP {
+		r := send(t, page, "GET", app.url+"/api/v1/auth/oauth/corp/start", "", crossSite...)
+		if r.status != 403 {
+			t.Fatalf("a cross-site image load of start: %d, want 403", r.status)
+		}
+	}
+	if n := app.count(t, "oauth_flows"); n != 0 {
+		t.Fatalf("%d flows stored by image loads", n)
+	}
+	expect(t, "the victim's passkey sign-in after cross-site starts", app.client().do(t, "POST", "/api/v1/auth/passkey/begin", ""), 200, "")
 }

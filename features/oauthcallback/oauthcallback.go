@@ -91,6 +91,15 @@ func (i *Interactor) Execute(ctx context.Context, in Input) (Result, error) {
 	if !ok {
 		return Result{}, identity.ErrProviderNotFound
 	}
+	// Without this browser's binding cookie the flow was not begun here:
+	// refused before anything is spent or counted. There is nothing to
+	// guess (a state is 256 random bits), and a page elsewhere that makes
+	// its visitors' browsers load callback URLs (an image; such a request
+	// carries no SameSite=Lax cookie) must not fill their login window.
+	if in.Binding == "" {
+		i.outcomes.OAuthSignIn(p.ID, identity.ErrStateInvalid.Code)
+		return Result{Location: identity.Refused("/", identity.ErrStateInvalid)}, nil
+	}
 	now := i.now()
 	// Counted before anything is checked: a refused callback stays
 	// counted, one that signs in gives it back.
