@@ -181,8 +181,10 @@ func TestAdminEffects(t *testing.T) {
 	})
 }
 
-// TestConcurrentGrantsAndRevokes: two super admins flip one user's role 100
-// times each at once. Nothing fails, and the row ends consistent.
+// TestConcurrentGrantsAndRevokes: two super admins flip one user's role 25
+// times each at once. Nothing fails, and the row ends consistent. (Each
+// flip waits for the row lock: with hundreds at once on a loaded machine
+// the last ones would wait past the request deadline, a 503 by design.)
 func TestConcurrentGrantsAndRevokes(t *testing.T) {
 	forEachAppOn(t, dbtest.ScaleOut, nil, func(t *testing.T, app *testApp) {
 		s1, s2 := app.loggedIn(t, "super.one", user.RoleSuperAdmin), app.loggedIn(t, "super.two", user.RoleSuperAdmin)
@@ -190,7 +192,8 @@ func TestConcurrentGrantsAndRevokes(t *testing.T) {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		statuses := map[int]int{}
-		for i := range 100 {
+		const flips = 25
+		for i := range flips {
 			for _, c := range []*client{s1, s2} {
 				wg.Go(func() {
 					path := "/api/v1/users/grant"
@@ -205,8 +208,8 @@ func TestConcurrentGrantsAndRevokes(t *testing.T) {
 			}
 		}
 		wg.Wait()
-		if statuses[200] != 200 {
-			t.Fatalf("statuses %v, want 200 × 200\n%s", statuses, app.logLines(`"status":5`))
+		if statuses[200] != 2*flips {
+			t.Fatalf("statuses %v, want 200 × %d\n%s", statuses, 2*flips, app.logLines(`"status":5`))
 		}
 		u, err := app.store.UserByUsername(context.Background(), "flipper")
 		if err != nil || (u.Role != user.RoleUser && u.Role != user.RoleAdmin) || !u.IsActive {

@@ -107,7 +107,7 @@ func newDeps(bg runner, cfg config.Config, log *slog.Logger, store *sqlstore.Sto
 		keys:       keys,
 		apps:       totp.Authenticator{Issuer: cfg.WebAuthn.RPDisplayName},
 		rp:         rp,
-		ceremonies: auth.CeremonyLimit{PerIP: ceremoniesPerIP, Window: cfg.Auth.FailureWindow},
+		ceremonies: auth.CeremonyLimit{Kind: "ceremony", PerIP: ceremoniesPerIP, Window: cfg.Auth.FailureWindow},
 		authn:      authenticate.NewMiddleware(authn, cookies, httpserver.AuditSource),
 		hashing:    httpserver.Limit(2*cfg.Password.MaxConcurrency, cfg.Password.QueueTimeout, fg),
 

@@ -221,6 +221,18 @@ func TestOAuthFlowRefusals(t *testing.T) {
 			t.Fatalf("replayed: %d %q", r.status, to)
 		}
 
+		// Another browser (without the binding cookie): refused before
+		// anything is spent or counted; the flow is still the first's.
+		expect(t, "logout", c.do(t, "DELETE", "/api/v1/auth/logout", ""), 204, "")
+		callback = c.atProvider(t, c.startOAuth(t, "corp", "/here"))
+		other := app.client()
+		if r := other.get(t, callback); r.header.Get("Location") != "/#error=oauth_state_invalid" || r.sessionCookie() != nil {
+			t.Fatalf("another browser: %q", r.header.Get("Location"))
+		}
+		if r := c.get(t, callback); r.status != 303 || r.header.Get("Location") != "/here" || r.sessionCookie() == nil {
+			t.Fatalf("the first browser after: %d %q", r.status, r.header.Get("Location"))
+		}
+
 		// Expired: the callback 10 minutes after the start.
 		expect(t, "logout", c.do(t, "DELETE", "/api/v1/auth/logout", ""), 204, "")
 		callback = c.atProvider(t, c.startOAuth(t, "corp", "/here"))
@@ -229,15 +241,6 @@ func TestOAuthFlowRefusals(t *testing.T) {
 			t.Fatalf("expired: %q", r.header.Get("Location"))
 		}
 
-		// Another browser: refused, and the state is spent for the first.
-		callback = c.atProvider(t, c.startOAuth(t, "corp", "/here"))
-		other := app.client()
-		if r := other.get(t, callback); r.header.Get("Location") != "/here#error=oauth_state_invalid" || r.sessionCookie() != nil {
-			t.Fatalf("another browser: %q", r.header.Get("Location"))
-		}
-		if r := c.get(t, callback); r.header.Get("Location") != "/#error=oauth_state_invalid" {
-			t.Fatalf("the first browser after: %q", r.header.Get("Location"))
-		}
 		// The provider refused.
 		authURL := c.startOAuth(t, "corp", "/here")
 		state := mustURL(t, authURL).Query().Get("state")
@@ -251,11 +254,14 @@ func TestOAuthFlowRefusals(t *testing.T) {
 			t.Fatalf("%d users", n)
 		}
 		reasons := app.dumpColumn(t, `SELECT details FROM audit_events WHERE type = 'login.failed' ORDER BY occurred_at, id`)
-		if strings.Count(reasons, "oauth_state_invalid") != 4 || strings.Count(reasons, "provider_error") != 1 {
+		// Recorded and counted: the expired flow and the provider's refusal.
+		// The replay (its binding cookie cleared by the first answer) and
+		// the other browser carried no binding cookie: neither.
+		if strings.Count(reasons, "oauth_state_invalid") != 1 || strings.Count(reasons, "provider_error") != 1 {
 			t.Fatalf("recorded: %s", reasons)
 		}
-		if n := windowCount(t, app.store, "ip:127.0.0.1"); n != 5 {
-			t.Fatalf("the client's login window holds %d, want the 5 refusals", n)
+		if n := windowCount(t, app.store, "ip:127.0.0.1"); n != 2 {
+			t.Fatalf("the client's login window holds %d, want the 2 refusals", n)
 		}
 	})
 }
@@ -828,4 +834,106 @@ func TestProviderAccountsFollowTheAccountRules(t *testing.T) {
 			t.Fatalf("%d users", n)
 		}
 	})
+}
+
+// beginLink starts a link for the signed-in browser c and returns the
+// provider's authorization URL.
+func (c *client) beginLink(t *testing.T, provider, body string) string {
+	t.Helper()
+	r := c.do(t, "POST", "/api/v1/auth/identities/"+provider, body)
+	expect(t, "link "+provider, r, 200, "")
+	var res struct {
+		AuthorizationURL string `json:"authorization_url"`
+	}
+	json.Unmarshal(r.body, &res)
+	return res.AuthorizationURL
+}
+
+// TestLinkFlowEndsWithItsSession: an attacker who has the
+// victim's password starts linking their own provider account; the victim
+// notices and changes the password (every other session ends). SPEC 3:
+// "credentials are current or worthless": nothing may be made on the
+// strength of a password a change has replaced. The flow must die with the
+// session/password that began it; today the attacker finishes it within
+// 10 minutes and keeps a way into the account.
+func TestLinkFlowEndsWithItsSession(t *testing.T) {
+	forEachAppWithMocks(t, 1, func(ms []*mockoidc.MockOIDC) map[string]string {
+		return withProviders(nil, providerOf("corp", ms[0], nil))
+	}, func(t *testing.T, app *testApp, ms []*mockoidc.MockOIDC) {
+		linkFlowOutlivesPasswordChange(t, app, ms[0])
+	})
+}
+
+func linkFlowOutlivesPasswordChange(t *testing.T, app *testApp, m *mockoidc.MockOIDC) {
+	victim := app.loggedIn(t, "victim.user", user.RoleUser)
+	attacker := app.client()
+	expect(t, "attacker logs in with the stolen password", attacker.login(t, "victim.user", seedPassword), 200, "")
+	authURL := attacker.beginLink(t, "corp", `{"current_password":"`+seedPassword+`"}`)
+
+	expect(t, "the victim changes the password", victim.do(t, "PUT", "/api/v1/auth/password",
+		`{"current_password":"`+seedPassword+`","new_password":"a brand new secret"}`), 204, "")
+	expect(t, "the attacker's session ended", attacker.do(t, "GET", "/api/v1/auth/me", ""), 401, "not_authenticated")
+
+	m.QueueUser(mockUser("attacker-sub", "attacker@evil.example", true, "attacker"))
+	cb := attacker.get(t, attacker.atProvider(t, authURL))
+	if n := app.count(t, "identities"); n != 0 {
+		t.Errorf("a link flow begun before the password change finished after it (%q): %d identity linked", cb.header.Get("Location"), n)
+	}
+	m.QueueUser(mockUser("attacker-sub", "attacker@evil.example", true, "attacker"))
+	later := app.client()
+	later.oauthSignIn(t, "corp", "")
+	if u, _ := later.me(t); u != nil && u["username"] == "victim.user" {
+		t.Errorf("the attacker signs in to the victim's account with their provider after the password change")
+	}
+}
+
+// TestLinkFlowEndsWithLogout: a link flow begun in a browser, then a
+// logout there: a later callback in that browser (another person at a
+// shared computer, using the provider page left open) links nothing.
+func TestLinkFlowEndsWithLogout(t *testing.T) {
+	m := startMockOIDC(t, nil)
+	app := newTestApp(t, "sqlite", withProviders(nil, providerOf("corp", m, nil)))
+	a := app.loggedIn(t, "alice.user", user.RoleUser)
+	authURL := a.beginLink(t, "corp", `{"current_password":"`+seedPassword+`"}`)
+	expect(t, "logout", a.do(t, "DELETE", "/api/v1/auth/logout", ""), 204, "")
+	m.QueueUser(mockUser("someone-else", "bob@example.com", true, "bob"))
+	cb := a.get(t, a.atProvider(t, authURL))
+	if n := app.count(t, "identities"); n != 0 {
+		t.Errorf("a link flow finished after its session logged out (%q): linked to alice", cb.header.Get("Location"))
+	}
+}
+
+// crossSite is what a page elsewhere makes its visitor's browser send when
+// it loads one of our URLs as an image: none of our SameSite=Lax cookies,
+// Sec-Fetch-Site cross-site, Sec-Fetch-Mode no-cors.
+var crossSite = []string{"Sec-Fetch-Site", "cross-site", "Sec-Fetch-Mode", "no-cors"}
+
+// TestCrossSiteLoadsLockNobodyOut: the callback and start are plain GETs
+// any page can make a browser load. Callbacks without the binding cookie
+// are refused before they count in the client's login window, and starts
+// that are no navigation are refused before they count (and provider
+// starts have a window of their own, not WebAuthn's): a page with many
+// images of ours locks its visitors out of nothing.
+func TestCrossSiteLoadsLockNobodyOut(t *testing.T) {
+	m := startMockOIDC(t, nil)
+	app := newTestApp(t, "sqlite", withProviders(nil, providerOf("corp", m, nil)))
+	app.seed(t, "victim.user", user.RoleUser)
+	page := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for k := range loginFailuresPerIP + 1 {
+		send(t, page, "GET", fmt.Sprintf("%s/api/v1/auth/oauth/corp/callback?state=x%d&code=y", app.url, k), "", crossSite...)
+	}
+	expect(t, "the victim's right password after cross-site callbacks", app.client().login(t, "victim.user", seedPassword), 200, "")
+	if n := app.count(t, "audit_events"); n != 1 {
+		t.Fatalf("%d audit events: cross-site callbacks recorded something", n)
+	}
+	for range ceremoniesPerIP {
+		r := send(t, page, "GET", app.url+"/api/v1/auth/oauth/corp/start", "", crossSite...)
+		if r.status != 403 {
+			t.Fatalf("a cross-site image load of start: %d, want 403", r.status)
+		}
+	}
+	if n := app.count(t, "oauth_flows"); n != 0 {
+		t.Fatalf("%d flows stored by image loads", n)
+	}
+	expect(t, "the victim's passkey sign-in after cross-site starts", app.client().do(t, "POST", "/api/v1/auth/passkey/begin", ""), 200, "")
 }

@@ -21,15 +21,18 @@ const oauthCallbackRoute = "/api/v1/auth/oauth/:provider/callback"
 // of providers, a flow's start and its callback (GET, or the form POST of
 // form_post providers), linking while signed in, a user's identities and
 // an admin's view of them (which an admin's API key may use too, as the
-// other admin routes). Starts count like WebAuthn ceremonies
-// (d.ceremonies); refused callbacks count in the login windows.
+// other admin routes). Starts count like WebAuthn ceremonies, in a window
+// of their own; refused callbacks count in the login windows.
 func oauthRoutes(api *echo.Group, d *deps) {
 	cfg, s, now := d.cfg, d.store, d.now
 
 	listProvidersH := listproviders.NewHandler(listproviders.New(d.providers))
 	api.GET("/auth/oauth/providers", listProvidersH.Handle)
 
-	startH := oauthstart.NewHandler(oauthstart.New(s, d.providers, d.metrics, oauthstart.Config{Flows: d.flows, Ceremonies: d.ceremonies, Log: d.log}, now), d.binding)
+	// Provider flows count in a window of their own, not WebAuthn's.
+	flows := d.ceremonies
+	flows.Kind = "oauth"
+	startH := oauthstart.NewHandler(oauthstart.New(s, d.providers, d.metrics, oauthstart.Config{Flows: d.flows, Ceremonies: flows, Log: d.log}, now), d.binding)
 	api.GET("/auth/oauth/:provider/start", startH.Handle, d.authn.Optional)
 
 	callbackH := oauthcallback.NewHandler(oauthcallback.New(s, d.providers, d.outbox, d.metrics, oauthcallback.Config{
@@ -39,7 +42,7 @@ func oauthRoutes(api *echo.Group, d *deps) {
 	api.GET("/auth/oauth/:provider/callback", callbackH.Handle)
 	api.POST("/auth/oauth/:provider/callback", callbackH.Handle)
 
-	linkH := linkidentity.NewHandler(linkidentity.New(s, d.providers, d.hasher, linkidentity.Config{Flows: d.flows, Guard: d.guard, Ceremonies: d.ceremonies}, now), d.binding)
+	linkH := linkidentity.NewHandler(linkidentity.New(s, d.providers, d.hasher, linkidentity.Config{Flows: d.flows, Guard: d.guard, Ceremonies: flows}, now), d.binding)
 	api.POST("/auth/identities/:id", linkH.Handle, d.hashing, d.authn.Required)
 
 	listIdentitiesH := listidentities.NewHandler(listidentities.New(s))

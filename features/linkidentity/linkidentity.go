@@ -84,6 +84,9 @@ func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) (R
 	if err != nil {
 		return Result{}, fmt.Errorf("link %s to %s: %w", p.ID, u.Username, r.Abandon(ctx, err))
 	}
+	// The link finishes only while this session lasts: a password change,
+	// a logout, a reset or an inactivation since then voids it.
+	s.Flow.SessionID = actor.SessionID
 	if err := r.Change(ctx, func(ctx context.Context) error { return i.store.InsertFlow(ctx, s.Flow) }); err != nil {
 		return Result{}, fmt.Errorf("link %s to %s: %w", p.ID, u.Username, err)
 	}

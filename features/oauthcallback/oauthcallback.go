@@ -91,6 +91,15 @@ func (i *Interactor) Execute(ctx context.Context, in Input) (Result, error) {
 	if !ok {
 		return Result{}, identity.ErrProviderNotFound
 	}
+	// Without this browser's binding cookie the flow was not begun here:
+	// refused before anything is spent or counted. There is nothing to
+	// guess (a state is 256 random bits), and a page elsewhere that makes
+	// its visitors' browsers load callback URLs (an image; such a request
+	// carries no SameSite=Lax cookie) must not fill their login window.
+	if in.Binding == "" {
+		i.outcomes.OAuthSignIn(p.ID, identity.ErrStateInvalid.Code)
+		return Result{Location: identity.Refused("/", identity.ErrStateInvalid)}, nil
+	}
 	now := i.now()
 	// Counted before anything is checked: a refused callback stays
 	// counted, one that signs in gives it back.
@@ -430,7 +439,12 @@ func mapVerified(err error) error {
 
 // link finishes a flow a signed-in user began: the identity joins their
 // account, unless it is another account's (identity_in_use); one already
-// theirs is a success that changes nothing.
+// theirs is a success that changes nothing. Only while the session that
+// began it exists, checked under the user's row lock (as a change after
+// the current password is, see auth's Change): a password change, a
+// logout, a reset of the factors or an inactivation since the start ended
+// it, and the flow is refused (oauth_state_invalid), so that a password
+// someone else knew a moment ago links nothing.
 func (c *callback) link(ctx context.Context, f identity.Flow, claims identity.Claims) (Result, string, error) {
 	c.target = f.UserID
 	u, err := c.store.UserByID(ctx, f.UserID)
@@ -453,6 +467,12 @@ func (c *callback) link(ctx context.Context, f identity.Flow, claims identity.Cl
 		return Result{}, "", err
 	}
 	err = c.store.WithinTx(ctx, func(ctx context.Context) error {
+		if _, err := c.store.UserByIDForUpdate(ctx, u.ID); err != nil {
+			return err
+		}
+		if alive, err := c.store.SessionExists(ctx, f.SessionID); err != nil || !alive {
+			return cmp.Or[error](err, identity.ErrStateInvalid)
+		}
 		if err := c.linked(ctx, u, claims, "signed_in"); err != nil {
 			return err
 		}

@@ -28,6 +28,7 @@ import (
 type fakeStore struct {
 	audittest.Trail
 	authtest.Attempts
+	authtest.Sessions
 	onetimetest.Outbox
 	inTx     bool
 	flows    map[string]identity.Flow
@@ -77,6 +78,13 @@ func (f *fakeStore) UserByID(_ context.Context, id uuid.UUID) (user.User, error)
 		return u, nil
 	}
 	return user.User{}, user.ErrNotFound
+}
+
+func (f *fakeStore) UserByIDForUpdate(ctx context.Context, id uuid.UUID) (user.User, error) {
+	if !f.inTx {
+		return user.User{}, errors.New("a row lock outside a transaction")
+	}
+	return f.UserByID(ctx, id)
 }
 
 func (f *fakeStore) UserByEmail(_ context.Context, email string) (user.User, error) {
@@ -313,8 +321,22 @@ func TestThrottled(t *testing.T) {
 	for range guard.PerIP {
 		store.ReserveAttempts(context.Background(), t0, guard.Window, []auth.Limit{guard.ClientLimit("192.0.2.1")})
 	}
-	_, err := i.Execute(context.Background(), Input{Provider: "corp", State: "x", ClientIP: "192.0.2.1"})
+	_, err := i.Execute(context.Background(), Input{Provider: "corp", State: "x", Binding: "b", ClientIP: "192.0.2.1"})
 	if !errors.Is(err, auth.ErrTooManyAttempts(0)) || len(store.flows) != 1 {
 		t.Fatalf("%v; flows %d", err, len(store.flows))
+	}
+}
+
+// TestNoBindingCookie: a callback without the binding cookie was not begun
+// in this browser (a page elsewhere loading callback URLs, say): refused
+// before anything is spent, counted or recorded.
+func TestNoBindingCookie(t *testing.T) {
+	i, store, _, _, _, _ := setup(t, identity.Provider{ID: "corp"}, identity.Claims{})
+	res, err := i.Execute(context.Background(), Input{Provider: "corp", State: "x", Code: "c", ClientIP: "192.0.2.1"})
+	if err != nil || !strings.HasSuffix(res.Location, "#error=oauth_state_invalid") {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	if len(store.flows) != 1 || store.Count(guard.ClientLimit("192.0.2.1").Key) != 0 || len(store.Events) != 0 {
+		t.Fatalf("flows %d, window %d, events %d: something was spent, counted or recorded", len(store.flows), store.Count(guard.ClientLimit("192.0.2.1").Key), len(store.Events))
 	}
 }

@@ -30,6 +30,8 @@ type Store interface {
 	InsertIdentity(ctx context.Context, i identity.Identity) error
 	UseIdentity(ctx context.Context, id uuid.UUID, email string, now time.Time) error
 	UserByID(ctx context.Context, id uuid.UUID) (user.User, error)
+	UserByIDForUpdate(ctx context.Context, id uuid.UUID) (user.User, error)
+	SessionExists(ctx context.Context, id []byte) (bool, error)
 	UserByEmail(ctx context.Context, email string) (user.User, error)
 	UserByUsername(ctx context.Context, username string) (user.User, error)
 	EmailClaimed(ctx context.Context, email string) (bool, error)

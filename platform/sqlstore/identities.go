@@ -22,10 +22,10 @@ const (
 	useIdentitySQL     = `UPDATE identities SET email = $2, last_used_at = $3 WHERE id = $1`
 	deleteIdentitySQL  = `DELETE FROM identities WHERE id = $2 AND user_id = $1`
 	countIdentitiesSQL = `SELECT count(*) FROM identities WHERE user_id = $1`
-	insertFlowSQL      = `INSERT INTO oauth_flows (state_hash, id, provider, purpose, user_id, nonce, verifier, binding, return_to, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	insertFlowSQL      = `INSERT INTO oauth_flows (state_hash, id, provider, purpose, user_id, session_id, nonce, verifier, binding, return_to, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 	takeFlowSQL = `DELETE FROM oauth_flows WHERE state_hash = $1
-		RETURNING id, provider, purpose, user_id, nonce, verifier, binding, return_to, created_at, expires_at`
+		RETURNING id, provider, purpose, user_id, session_id, nonce, verifier, binding, return_to, created_at, expires_at`
 )
 
 // identityRow is an identities row.
@@ -111,7 +111,7 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID, id uuid.UUID) error 
 
 // InsertFlow stores a sign-in flow begun.
 func (s *Store) InsertFlow(ctx context.Context, f identity.Flow) error {
-	_, err := s.q(ctx).ExecContext(ctx, insertFlowSQL, f.StateHash, f.ID, f.Provider, string(f.Purpose), nullID(f.UserID),
+	_, err := s.q(ctx).ExecContext(ctx, insertFlowSQL, f.StateHash, f.ID, f.Provider, string(f.Purpose), nullID(f.UserID), f.SessionID,
 		f.Nonce, f.Verifier, f.Binding, f.ReturnTo, ts(f.CreatedAt), ts(f.ExpiresAt))
 	return s.translate("insert flow", err)
 }
@@ -126,6 +126,7 @@ func (s *Store) TakeFlow(ctx context.Context, stateHash []byte, now time.Time) (
 		Provider  string        `db:"provider"`
 		Purpose   string        `db:"purpose"`
 		UserID    uuid.NullUUID `db:"user_id"`
+		SessionID []byte        `db:"session_id"`
 		Nonce     string        `db:"nonce"`
 		Verifier  []byte        `db:"verifier"`
 		Binding   []byte        `db:"binding"`
@@ -140,7 +141,7 @@ func (s *Store) TakeFlow(ctx context.Context, stateHash []byte, now time.Time) (
 		return identity.Flow{}, identity.ErrStateInvalid
 	}
 	r := rows[0]
-	return identity.Flow{ID: r.ID, StateHash: stateHash, Provider: r.Provider, Purpose: identity.Purpose(r.Purpose), UserID: r.UserID.UUID,
+	return identity.Flow{ID: r.ID, StateHash: stateHash, Provider: r.Provider, Purpose: identity.Purpose(r.Purpose), UserID: r.UserID.UUID, SessionID: r.SessionID,
 		Nonce: r.Nonce, Verifier: r.Verifier, Binding: r.Binding, ReturnTo: r.ReturnTo, CreatedAt: r.CreatedAt.Time, ExpiresAt: r.ExpiresAt.Time}, nil
 }
 

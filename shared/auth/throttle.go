@@ -215,11 +215,15 @@ func ClientNetwork(ip string) string {
 	return p.String()
 }
 
-// CeremonyLimit bounds the WebAuthn ceremonies one client (an IPv4
-// address, an IPv6 /64) may begin per window: each begin stores a row
-// until it is finished or expires, and a passwordless one needs no
-// account, so without a bound anyone could fill the table.
+// CeremonyLimit bounds the ceremonies of one kind (WebAuthn's; identity
+// providers' flows) one client (an IPv4 address, an IPv6 /64) may begin
+// per window: each begin stores a row until it is finished or expires,
+// and a passwordless one needs no account, so without a bound anyone could
+// fill the table. Each kind has a window of its own, so that one kind's
+// starts (a provider's, which any page can make a browser load) never
+// throttle another's.
 type CeremonyLimit struct {
+	Kind   string // the window's key prefix: "ceremony" (WebAuthn), "oauth"
 	PerIP  int
 	Window time.Duration
 }
@@ -227,7 +231,11 @@ type CeremonyLimit struct {
 // Reserve counts one ceremony begun by the client at ip: ErrTooManyAttempts
 // once the window holds PerIP. Begun ceremonies stay counted.
 func (l CeremonyLimit) Reserve(ctx context.Context, store AttemptStore, now time.Time, ip string) error {
-	_, err := Reserve(ctx, store, now, l.Window, ErrTooManyAttempts, Limit{Key: "ceremony:" + ClientNetwork(ip), Max: l.PerIP})
+	kind := l.Kind
+	if kind == "" {
+		kind = "ceremony"
+	}
+	_, err := Reserve(ctx, store, now, l.Window, ErrTooManyAttempts, Limit{Key: kind + ":" + ClientNetwork(ip), Max: l.PerIP})
 	return err
 }
 

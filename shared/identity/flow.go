@@ -38,6 +38,7 @@ type Flow struct {
 	Provider  string
 	Purpose   Purpose
 	UserID    uuid.UUID // PurposeLink: whose account the identity joins
+	SessionID []byte    // PurposeLink: the session that began it, which must still exist at its end
 	Nonce     string    // the ID token must carry it
 	Verifier  []byte    // the PKCE verifier, sealed
 	Binding   []byte    // SHA-256 of the binding cookie's secret

@@ -32,6 +32,7 @@ CREATE TABLE oauth_flows (
     provider   text        COLLATE "C" NOT NULL,
     purpose    text        COLLATE "C" NOT NULL CHECK (purpose IN ('sign_in', 'link')),
     user_id    uuid        REFERENCES users (id) ON DELETE CASCADE,
+    session_id bytea,
     nonce      text        NOT NULL,
     verifier   bytea       NOT NULL,
     binding    bytea       NOT NULL CHECK (octet_length(binding) = 32),

@@ -19,6 +19,7 @@ CREATE TABLE oauth_flows (
     provider   TEXT NOT NULL,
     purpose    TEXT NOT NULL CHECK (purpose IN ('sign_in', 'link')),
     user_id    TEXT REFERENCES users (id) ON DELETE CASCADE,
+    session_id BLOB,
     nonce      TEXT NOT NULL,
     verifier   BLOB NOT NULL,
     binding    BLOB NOT NULL CHECK (length(binding) = 32),
