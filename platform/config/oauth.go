@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
@@ -245,6 +246,7 @@ func (o OAuth) validate(production bool, publicURL string) []string {
 		add("http.public_url must be https in production when oauth.providers are configured (the providers send the browser back to it), not %q", publicURL)
 	}
 	seen := map[string]bool{}
+	issuers := map[string]string{} // an identity's issuer: whose it is
 	for n, pr := range o.Providers {
 		name := fmt.Sprintf("oauth.providers[%d]", n)
 		if pr.ID != "" {
@@ -294,6 +296,17 @@ func (o OAuth) validate(production bool, publicURL string) []string {
 		default:
 			add("%s.kind must be oidc, github or apple, not %q", name, pr.Kind)
 		}
+		// An identity is (issuer, subject): two providers of one issuer
+		// would share their users' identities (and one's trust_email and
+		// link_by_email would speak for the other's sign-ins).
+		iss := strings.TrimSuffix(cmp.Or(pr.Issuer, pr.BaseURL), "/")
+		if pr.Kind == KindGitHub {
+			iss = strings.TrimSuffix(pr.BaseURL, "/")
+		}
+		if other, ok := issuers[iss]; ok && iss != "" {
+			add("%s has the issuer of %s (%q): an identity is its issuer and subject, so two providers of one issuer would share their identities", name, other, iss)
+		}
+		issuers[iss] = name
 		if pr.ResponseMode != "query" && pr.ResponseMode != "form_post" {
 			add("%s.response_mode must be query or form_post, not %q", name, pr.ResponseMode)
 		}

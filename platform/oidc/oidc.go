@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -233,6 +234,9 @@ func (o *openID) provider(ctx context.Context) (*gooidc.Provider, *gooidc.IDToke
 	found, err := gooidc.NewProvider(gooidc.ClientContext(ctx, o.client), o.issuer)
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if err == nil {
+		err = sameScheme(o.issuer, found)
+	}
 	if err != nil {
 		o.failed = time.Now()
 		return nil, nil, fmt.Errorf("discovery of %s: %w: %w", o.issuer, identity.ErrProvider, err)
@@ -240,6 +244,26 @@ func (o *openID) provider(ctx context.Context) (*gooidc.Provider, *gooidc.IDToke
 	o.found = found
 	o.verifier = found.Verifier(&gooidc.Config{ClientID: o.clientID, SupportedSigningAlgs: []string{gooidc.RS256, gooidc.ES256}, Now: o.now})
 	return o.found, o.verifier, nil
+}
+
+// sameScheme refuses the discovery document of an https issuer that names
+// an endpoint over plain http, where the code, the client secret or the
+// tokens would cross the network in the clear (production requires https
+// issuers: see config).
+func sameScheme(issuer string, p *gooidc.Provider) error {
+	if !strings.HasPrefix(issuer, "https://") {
+		return nil
+	}
+	var doc struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	_ = p.Claims(&doc) // a provider made from a configuration has no document
+	for _, u := range []string{p.Endpoint().AuthURL, p.Endpoint().TokenURL, p.UserInfoEndpoint(), doc.JWKS} {
+		if u != "" && !strings.HasPrefix(u, "https://") {
+			return fmt.Errorf("the https issuer's discovery document names %q: its endpoints must be https too", u)
+		}
+	}
+	return nil
 }
 
 func (o *openID) endpoint(ctx context.Context) (oauth2.Endpoint, error) {

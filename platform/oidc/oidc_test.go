@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauth2-proxy/mockoidc"
 
@@ -316,3 +318,26 @@ func mustParse(t *testing.T, s string) *url.URL {
 }
 
 func newLoopbackListener() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// TestSameScheme: an https issuer's discovery document may name no
+// endpoint over plain http (the code, the client secret and the tokens
+// would cross the network in the clear); an http issuer (development) may.
+func TestSameScheme(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		config gooidc.ProviderConfig
+		ok     bool
+	}{
+		{"https throughout", gooidc.ProviderConfig{IssuerURL: "https://id.example", AuthURL: "https://id.example/auth", TokenURL: "https://id.example/token", UserInfoURL: "https://id.example/userinfo"}, true},
+		{"an http token endpoint", gooidc.ProviderConfig{IssuerURL: "https://id.example", AuthURL: "https://id.example/auth", TokenURL: "http://id.example/token"}, false},
+		{"an http authorization endpoint", gooidc.ProviderConfig{IssuerURL: "https://id.example", AuthURL: "http://id.example/auth", TokenURL: "https://id.example/token"}, false},
+		{"an http user info endpoint", gooidc.ProviderConfig{IssuerURL: "https://id.example", AuthURL: "https://id.example/auth", TokenURL: "https://id.example/token", UserInfoURL: "http://id.example/userinfo"}, false},
+		{"an http issuer (development)", gooidc.ProviderConfig{IssuerURL: "http://localhost:9000", AuthURL: "http://localhost:9000/auth", TokenURL: "http://localhost:9000/token"}, true},
+	} {
+		err := sameScheme(c.config.IssuerURL, c.config.NewProvider(ctx))
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
