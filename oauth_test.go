@@ -277,11 +277,17 @@ func TestRefusedCallbacksAreThrottled(t *testing.T) {
 	if n := windowCount(t, app.store, "ip:127.0.0.1"); n > 0 {
 		t.Fatalf("a sign-in counted: %d", n)
 	}
+	expect(t, "logout", c.do(t, "DELETE", "/api/v1/auth/logout", ""), 204, "")
+	// Each forged state from a browser with a flow of its own (the binding
+	// cookie a start sets, which each answer clears): without one, a
+	// callback is refused before it counts (TestCrossSiteLoadsLockNobodyOut).
 	for k := range loginFailuresPerIP {
+		c.startOAuth(t, "corp", "")
 		if r := c.get(t, app.url+"/api/v1/auth/oauth/corp/callback?code=x&state=forged"+fmt.Sprint(k)); r.status != 303 {
 			t.Fatalf("refusal %d: %d", k, r.status)
 		}
 	}
+	c.startOAuth(t, "corp", "")
 	expect(t, "past the window", c.get(t, app.url+"/api/v1/auth/oauth/corp/callback?code=x&state=forged"), 429, "too_many_attempts")
 }
 

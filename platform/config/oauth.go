@@ -246,7 +246,12 @@ func (o OAuth) validate(production bool, publicURL string) []string {
 		add("http.public_url must be https in production when oauth.providers are configured (the providers send the browser back to it), not %q", publicURL)
 	}
 	seen := map[string]bool{}
-	issuers := map[string]string{} // an identity's issuer: whose it is
+	type trust struct {
+		name        string
+		trust       bool
+		linkByEmail string
+	}
+	issuers := map[string]trust{} // an identity's issuer: the first provider of it
 	for n, pr := range o.Providers {
 		name := fmt.Sprintf("oauth.providers[%d]", n)
 		if pr.ID != "" {
@@ -296,17 +301,21 @@ func (o OAuth) validate(production bool, publicURL string) []string {
 		default:
 			add("%s.kind must be oidc, github or apple, not %q", name, pr.Kind)
 		}
-		// An identity is (issuer, subject): two providers of one issuer
-		// would share their users' identities (and one's trust_email and
-		// link_by_email would speak for the other's sign-ins).
+		// An identity is (issuer, subject): two providers of one issuer (one
+		// OpenID provider answering in two response modes, say) share their
+		// users' identities, so they must trust its address claims alike,
+		// or one's trust_email and link_by_email would speak for the
+		// other's sign-ins.
 		iss := strings.TrimSuffix(cmp.Or(pr.Issuer, pr.BaseURL), "/")
 		if pr.Kind == KindGitHub {
 			iss = strings.TrimSuffix(pr.BaseURL, "/")
 		}
-		if other, ok := issuers[iss]; ok && iss != "" {
-			add("%s has the issuer of %s (%q): an identity is its issuer and subject, so two providers of one issuer would share their identities", name, other, iss)
+		mine := trust{name, pr.TrustEmail, pr.LinkByEmail}
+		if first, ok := issuers[iss]; !ok || iss == "" {
+			issuers[iss] = mine
+		} else if first.trust != mine.trust || first.linkByEmail != mine.linkByEmail {
+			add("%s has the issuer of %s (%q) but not its trust_email and link_by_email: providers of one issuer share their identities, so they must trust its claims alike", name, first.name, iss)
 		}
-		issuers[iss] = name
 		if pr.ResponseMode != "query" && pr.ResponseMode != "form_post" {
 			add("%s.response_mode must be query or form_post, not %q", name, pr.ResponseMode)
 		}

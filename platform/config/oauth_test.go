@@ -172,7 +172,7 @@ response_mode = "fragment"
 		`oauth.providers[nosecret].client_id is required`,
 		`oauth.providers[wide].link_by_email must be never or verified, not "always"`,
 		`oauth.providers[wide].response_mode must be query or form_post, not "fragment"`,
-		`oauth.providers[wide] has the issuer of oauth.providers[twice] ("https://idp.example.com")`,
+		`oauth.providers[wide] has the issuer of oauth.providers[twice] ("https://idp.example.com") but not its trust_email and link_by_email`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no problem %q in:\n%s", want, got)
