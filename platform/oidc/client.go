@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
+
+	"github.com/cleanslice/cleanslice/shared/egress"
 )
 
 // The provider client's timeouts: every call to a provider (discovery,
@@ -71,24 +73,12 @@ func sameHost(req *http.Request, via []*http.Request) error {
 // networks, refused in production.
 var ErrPrivateAddress = errors.New("connection to a loopback, private or link-local address refused")
 
-// cgnat is the shared address space of carrier-grade NAT (RFC 6598), not
-// among net/netip's private ranges.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
-// publicOnly refuses, at connect time, an address that is not a public
-// unicast one.
+// publicOnly refuses, at connect time, an address of the service's own
+// networks (egress.CheckAddr: loopback, private, shared, link-local,
+// reserved, and IPv4 addresses written in IPv6 judged as what they carry).
 func publicOnly(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("%w: %s", ErrPrivateAddress, address)
-	}
-	ip = ip.Unmap()
-	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() || cgnat.Contains(ip) ||
-		ip.Is4() && ip.As4()[0] == 0 {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil || egress.CheckAddr(ap.Addr(), false) != nil {
 		return fmt.Errorf("%w: %s", ErrPrivateAddress, address)
 	}
 	return nil

@@ -341,3 +341,29 @@ func TestSameScheme(t *testing.T) {
 		}
 	}
 }
+
+// TestPublicOnlyEmbeddedIPv4: addresses that carry an internal IPv4
+// address inside an IPv6 one (NAT64, 6to4, IPv4-compatible) reach that
+// address on networks that translate them, and other ranges no provider
+// lives in are refused too: the rule is egress.CheckAddr, the webhooks'.
+func TestPublicOnlyEmbeddedIPv4(t *testing.T) {
+	for _, addr := range []string{
+		"[64:ff9b::a9fe:a9fe]:80", // NAT64 -> 169.254.169.254
+		"[64:ff9b::7f00:1]:443",   // NAT64 -> 127.0.0.1
+		"[64:ff9b:1::a00:1]:443",  // local-use NAT64 (RFC 8215)
+		"[2002:a9fe:a9fe::1]:80",  // 6to4 of 169.254.169.254
+		"[::a9fe:a9fe]:80",        // IPv4-compatible (deprecated)
+		"[2001:db8::1]:443",       // documentation
+		"198.18.0.1:443",          // benchmarking
+		"240.0.0.1:443",           // reserved
+		"255.255.255.255:443",     // broadcast
+		"100.64.0.1:443",          // carrier-grade NAT
+	} {
+		if err := publicOnly("tcp", addr, nil); err == nil {
+			t.Errorf("publicOnly lets production connect to %s", addr)
+		}
+	}
+	if err := publicOnly("tcp", "[2606:4700::1111]:443", nil); err != nil {
+		t.Errorf("a public address: %v", err)
+	}
+}
