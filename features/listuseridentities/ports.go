@@ -5,12 +5,12 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/identity"
-	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // Store finds the target and reads its identities.
 type Store interface {
-	UserByUsername(ctx context.Context, username string) (user.User, error)
+	auth.TargetStore // for auth.Target
 	Identities(ctx context.Context, userID uuid.UUID) ([]identity.Identity, error)
 }

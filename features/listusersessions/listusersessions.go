@@ -5,13 +5,10 @@ package listusersessions
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
-	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
-	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // Interactor lists a user's sessions.
@@ -35,25 +32,9 @@ type Input struct {
 // admin, 422 for bad input, 404 for an unknown user, 403 for a target not
 // below the caller.
 func (i *Interactor) Execute(ctx context.Context, actor auth.Actor, in Input) ([]session.Session, error) {
-	if err := auth.Require(actor, user.RoleAdmin); err != nil {
-		return nil, err
-	}
-	var fields []apperr.FieldError
-	if err := user.CheckUsername(in.Username); err != nil {
-		fields = append(fields, apperr.FieldError{Field: "username", Message: err.Error()})
-	}
-	for _, name := range slices.Sorted(slices.Values(in.Unknown)) {
-		fields = append(fields, apperr.FieldError{Field: name, Message: "unknown parameter; use username"})
-	}
-	if len(fields) > 0 {
-		return nil, apperr.Invalid(fields...)
-	}
-	u, err := i.store.UserByUsername(ctx, in.Username)
+	u, err := auth.Target(ctx, i.store, actor, in.Username, in.Unknown)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions of %s: %w", in.Username, err)
-	}
-	if err := auth.CheckTarget(actor, u); err != nil {
-		return nil, err
 	}
 	ss, err := i.store.UserSessions(ctx, u.ID, i.now())
 	if err != nil {

@@ -6,12 +6,12 @@ import (
 
 	"github.com/gofrs/uuid/v5"
 
+	"github.com/cleanslice/cleanslice/shared/auth"
 	"github.com/cleanslice/cleanslice/shared/session"
-	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // Store finds the target and reads its live sessions.
 type Store interface {
-	UserByUsername(ctx context.Context, username string) (user.User, error)
+	auth.TargetStore // for auth.Target
 	UserSessions(ctx context.Context, userID uuid.UUID, now time.Time) ([]session.Session, error)
 }

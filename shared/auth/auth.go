@@ -4,6 +4,7 @@ package auth
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/gofrs/uuid/v5"
@@ -119,4 +120,34 @@ func CheckTarget(actor Actor, target user.User) error {
 		return ErrForbidden
 	}
 	return nil
+}
+
+// TargetStore finds the user an admin scenario names.
+type TargetStore interface {
+	UserByUsername(ctx context.Context, username string) (user.User, error)
+}
+
+// Target is the checks of every admin scenario that reads a user named by
+// a query's username, in their order: 403 for a caller below admin, 422
+// for a bad username or a parameter in unknown (each named), 404 for an
+// unknown user, 403 for a target not below the caller (CheckTarget).
+func Target(ctx context.Context, store TargetStore, actor Actor, username string, unknown []string) (user.User, error) {
+	if err := Require(actor, user.RoleAdmin); err != nil {
+		return user.User{}, err
+	}
+	var fields []apperr.FieldError
+	if err := user.CheckUsername(username); err != nil {
+		fields = append(fields, apperr.FieldError{Field: "username", Message: err.Error()})
+	}
+	for _, name := range slices.Sorted(slices.Values(unknown)) {
+		fields = append(fields, apperr.FieldError{Field: name, Message: "unknown parameter; use username"})
+	}
+	if len(fields) > 0 {
+		return user.User{}, apperr.Invalid(fields...)
+	}
+	u, err := store.UserByUsername(ctx, username)
+	if err != nil {
+		return user.User{}, err
+	}
+	return u, CheckTarget(actor, u)
 }

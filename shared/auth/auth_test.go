@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -75,5 +76,49 @@ func TestRequireAndCheckTarget(t *testing.T) {
 	}
 	if err := CheckTarget(admin, user.User{ID: user.NewID(), Role: user.RoleUser}); err != nil {
 		t.Errorf("user below: %v", err)
+	}
+}
+
+type targets map[string]user.User
+
+func (t targets) UserByUsername(_ context.Context, name string) (user.User, error) {
+	if u, ok := t[name]; ok {
+		return u, nil
+	}
+	return user.User{}, user.ErrNotFound
+}
+
+// TestTarget: the checks of every admin scenario that names a user, in
+// their order.
+func TestTarget(t *testing.T) {
+	admin := Actor{User: user.User{ID: user.NewID(), Username: "ada.admin", Role: user.RoleAdmin}, SessionID: []byte{1}}
+	store := targets{
+		"bob.user":  {ID: user.NewID(), Username: "bob.user", Role: user.RoleUser},
+		"eve.admin": {ID: user.NewID(), Username: "eve.admin", Role: user.RoleAdmin},
+		"ada.admin": admin.User,
+	}
+	plain := Actor{User: store["bob.user"], SessionID: []byte{2}}
+	for _, c := range []struct {
+		name     string
+		actor    Actor
+		username string
+		unknown  []string
+		want     error
+	}{
+		{"a caller below admin", plain, "bob.user", nil, ErrForbidden},
+		{"a bad username", admin, "x", nil, apperr.ErrInvalid},
+		{"an unknown parameter", admin, "bob.user", []string{"user"}, apperr.ErrInvalid},
+		{"an unknown user", admin, "nobody.here", nil, user.ErrNotFound},
+		{"a peer", admin, "eve.admin", nil, ErrForbidden},
+		{"oneself", admin, "ada.admin", nil, ErrForbidden},
+		{"a lower-ranked user", admin, "bob.user", nil, nil},
+	} {
+		u, err := Target(context.Background(), store, c.actor, c.username, c.unknown)
+		if !errors.Is(err, c.want) || (c.want == nil) != (err == nil) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+		if c.want == nil && u.Username != c.username {
+			t.Errorf("%s: %+v", c.name, u)
+		}
 	}
 }
