@@ -264,9 +264,9 @@ var Defaults = map[string]any{
 	"mail.from":                      "cleanslice <no-reply@localhost>",
 	"mail.templates_dir":             "",
 	"mail.max_attempts":              8,
-	"mail.verification_url":          "http://localhost:8000/account/verify#token={token}",
+	"mail.verification_url":          "",
 	"mail.verification_ttl":          "24h",
-	"mail.recovery_url":              "http://localhost:8000/account/recover#token={token}",
+	"mail.recovery_url":              "",
 	"mail.recovery_ttl":              "1h",
 	"mail.max_recovery_per_hour":     3,
 	"webhooks.allow_private_targets": false,
@@ -415,6 +415,15 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		if c.Production() {
 			c.Log.Format = "json"
 		}
+	}
+	// The service's own links start with its public URL (SPEC 4d): unless
+	// they point at a front-end's pages, the mail links open the pages
+	// this service serves there.
+	if c.Mail.VerificationURL == "" {
+		c.Mail.VerificationURL = c.HTTP.PublicURL + "/account/verify#token={token}"
+	}
+	if c.Mail.RecoveryURL == "" {
+		c.Mail.RecoveryURL = c.HTTP.PublicURL + "/account/recover#token={token}"
 	}
 	if c.Password.MaxConcurrency == 0 {
 		// The CPUs Go runs on: a container's CPU limit, else the cores.

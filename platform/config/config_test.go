@@ -467,3 +467,21 @@ func TestRelyingParty(t *testing.T) {
 		}
 	}
 }
+
+// TestMailLinksStartWithThePublicURL: unless set, the mail links open the
+// pages this service serves at http.public_url (SPEC 4d: the service's own
+// links start with it); a link set explicitly (a front-end's page) stays.
+func TestMailLinksStartWithThePublicURL(t *testing.T) {
+	c, err := Load(writeFile(t, ""), envOf(map[string]string{"CLEANSLICE_HTTP_PUBLIC_URL": "https://auth.example.com/"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Mail.VerificationURL != "https://auth.example.com/account/verify#token={token}" || c.Mail.RecoveryURL != "https://auth.example.com/account/recover#token={token}" {
+		t.Fatalf("derived links %q, %q", c.Mail.VerificationURL, c.Mail.RecoveryURL)
+	}
+	c, err = Load(writeFile(t, ""), envOf(map[string]string{"CLEANSLICE_HTTP_PUBLIC_URL": "https://auth.example.com",
+		"CLEANSLICE_MAIL_VERIFICATION_URL": "https://app.example.com/verify#t={token}"}))
+	if err != nil || c.Mail.VerificationURL != "https://app.example.com/verify#t={token}" {
+		t.Fatalf("an explicit link: %q, %v", c.Mail.VerificationURL, err)
+	}
+}
