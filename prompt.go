@@ -43,8 +43,7 @@ var errInterrupted = errors.New("interrupted")
 func promptPassword(ctx context.Context, tty *os.File, prompt io.Writer) (string, error) {
 	var entries [2]string
 	for i, label := range []string{"Password (not shown): ", "Password again: "} {
-		fmt.Fprint(prompt, label)
-		pw, err := readHidden(ctx, tty)
+		pw, err := readHidden(ctx, tty, prompt, label)
 		fmt.Fprintln(prompt)
 		if errors.Is(err, errInterrupted) {
 			return "", fmt.Errorf("users create: %w; nothing was created", err)
@@ -60,13 +59,15 @@ func promptPassword(ctx context.Context, tty *os.File, prompt io.Writer) (string
 	return entries[0], nil
 }
 
-// readHidden reads one line from the terminal tty with its settings
-// restored before it returns, however the read ends: Enter, Ctrl-C
-// (errInterrupted), or ctx (a signal: errInterrupted too). The terminal is
-// in raw mode meanwhile (no echo; Ctrl-C is a character, not a signal the
-// read would never hear of), and the settings are changed and restored
-// here, never in the goroutine that reads.
-func readHidden(ctx context.Context, tty *os.File) (string, error) {
+// readHidden shows label on prompt and reads one line from the terminal
+// tty with its settings restored before it returns, however the read
+// ends: Enter, Ctrl-C (errInterrupted), or ctx (a signal: errInterrupted
+// too). The terminal is in raw mode meanwhile (no echo; Ctrl-C is a
+// character, not a signal the read would never hear of), from before the
+// label shows: what is typed as soon as it does is never echoed. The
+// settings are changed and restored here, never in the goroutine that
+// reads.
+func readHidden(ctx context.Context, tty *os.File, prompt io.Writer, label string) (string, error) {
 	if ctx.Err() != nil {
 		return "", errInterrupted
 	}
@@ -76,6 +77,7 @@ func readHidden(ctx context.Context, tty *os.File) (string, error) {
 		return "", err
 	}
 	defer term.Restore(fd, saved) //nolint:errcheck // nothing better to do than exit with the error at hand
+	fmt.Fprint(prompt, label)
 	type line struct {
 		s   string
 		err error
