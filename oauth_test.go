@@ -18,6 +18,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/cleanslice/cleanslice/platform/dbtest"
+	"github.com/cleanslice/cleanslice/platform/passkeys/passkeystest"
 	"github.com/cleanslice/cleanslice/shared/user"
 )
 
@@ -942,4 +943,30 @@ func TestCrossSiteLoadsLockNobodyOut(t *testing.T) {
 		t.Fatalf("%d flows stored by image loads", n)
 	}
 	expect(t, "the victim's passkey sign-in after cross-site starts", app.client().do(t, "POST", "/api/v1/auth/passkey/begin", ""), 200, "")
+}
+
+// TestUnlinkCountsOnlyPasskeysThatSignIn: an account without a password
+// whose only passkey is a security key without user verification (a
+// second factor, which cannot sign in on its own) may not unlink its only
+// identity: it would be left with no way in (409 last_sign_in_method).
+func TestUnlinkCountsOnlyPasskeysThatSignIn(t *testing.T) {
+	m := startMockOIDC(t, nil)
+	app := newTestApp(t, "sqlite", withProviders(nil, providerOf("corp", m, nil)))
+	m.QueueUser(mockUser("pat-sub", "pat@example.com", true, "pat.person"))
+	c := app.client()
+	c.oauthSignIn(t, "corp", "")
+	key := passkeystest.New(testOrigin, testRPID)
+	key.NoUV = true
+	r := c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/begin", `{}`)
+	expect(t, "register begin", r, 200, "")
+	answer, err := key.Create(r.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "register finish", c.do(t, "POST", "/api/v1/auth/mfa/webauthn/register/finish", fmt.Sprintf(`{"name":"yubikey","credential":%s}`, answer)), 201, "")
+	l := identitiesOf(t, c.do(t, "GET", "/api/v1/auth/identities", ""))
+	expect(t, "unlink, leaving only a key that cannot sign in", c.do(t, "DELETE", "/api/v1/auth/identities/"+l.Identities[0].ID, ""), 409, "last_sign_in_method")
+	if n := app.count(t, "identities"); n != 1 {
+		t.Fatalf("%d identities", n)
+	}
 }

@@ -136,7 +136,7 @@ func (rp *RelyingParty) FinishRegistration(a mfa.Account, c mfa.Ceremony, creden
 	if err != nil {
 		return mfa.Passkey{}, err
 	}
-	return mfa.Passkey{ID: cred.ID, Record: record, SignCount: cred.Authenticator.SignCount}, nil
+	return mfa.Passkey{ID: cred.ID, Record: record, SignCount: cred.Authenticator.SignCount, UserVerified: cred.Flags.UserVerified}, nil
 }
 
 // BeginLogin begins an assertion by one of a's credentials: the second

@@ -20,6 +20,7 @@ const (
 	factorsSQL = `SELECT
 		(SELECT enabled_at FROM mfa_totp WHERE user_id = $1) AS enabled_at,
 		(SELECT count(*) FROM webauthn_credentials WHERE user_id = $1) AS passkeys,
+		(SELECT count(*) FROM webauthn_credentials WHERE user_id = $1 AND user_verified) AS signin_passkeys,
 		(SELECT count(*) FROM mfa_recovery_codes WHERE user_id = $1) AS codes`
 	totpSQL                = `SELECT secret, enabled_at, last_step FROM mfa_totp WHERE user_id = $1`
 	acceptTOTPStepSQL      = `UPDATE mfa_totp SET last_step = $2, secret = COALESCE($3, secret) WHERE user_id = $1 AND enabled_at IS NOT NULL AND last_step < $2`
@@ -63,13 +64,14 @@ func (s *Store) Factors(ctx context.Context, userID uuid.UUID) (mfa.Factors, err
 	var r struct {
 		EnabledAt dbTime `db:"enabled_at"`
 		Passkeys  int    `db:"passkeys"`
+		SignIn    int    `db:"signin_passkeys"`
 		Codes     int    `db:"codes"`
 	}
 	err := s.q(ctx).GetContext(ctx, &r, factorsSQL, userID)
 	if err != nil {
 		return mfa.Factors{}, s.translate("factors", err)
 	}
-	return mfa.Factors{TOTPEnabledAt: r.EnabledAt.Time, Passkeys: r.Passkeys, RecoveryCodesLeft: r.Codes}, nil
+	return mfa.Factors{TOTPEnabledAt: r.EnabledAt.Time, Passkeys: r.Passkeys, SignInPasskeys: r.SignIn, RecoveryCodesLeft: r.Codes}, nil
 }
 
 // TOTP returns a user's authenticator, set up or enabled, and whether

@@ -85,8 +85,8 @@ func (s *Store) Passkeys(ctx context.Context, userID uuid.UUID) ([]mfa.Passkey, 
 // InsertPasskey stores a registered credential; a credential id already
 // registered (to anyone) is mfa.ErrInvalidRegistration.
 func (s *Store) InsertPasskey(ctx context.Context, p mfa.Passkey) error {
-	_, err := s.q(ctx).ExecContext(ctx, `INSERT INTO webauthn_credentials (id, user_id, public_id, name, credential, sign_count, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, p.ID, p.UserID, p.PublicID, p.Name, string(p.Record), int64(p.SignCount), ts(p.CreatedAt))
+	_, err := s.q(ctx).ExecContext(ctx, `INSERT INTO webauthn_credentials (id, user_id, public_id, name, credential, sign_count, created_at, user_verified)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, p.ID, p.UserID, p.PublicID, p.Name, string(p.Record), int64(p.SignCount), ts(p.CreatedAt), p.UserVerified)
 	err = s.translate("insert passkey", err)
 	if errors.Is(err, errUnique) {
 		return mfa.ErrInvalidRegistration

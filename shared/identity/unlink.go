@@ -55,7 +55,7 @@ func Find(ids []Identity, id uuid.UUID) (Identity, error) {
 // transaction in ctx, which holds u's row lock, so that two removals at
 // once see each other: ErrIdentityNotFound when u has no such identity,
 // ErrLastSignInMethod when it is u's last way to sign in (no password, no
-// passkey, no other identity). It records identity.unlinked and mails the
+// passkey that signs in without one, no other identity). It records identity.unlinked and mails the
 // notice, naming the provider as ps does, to u's verified address.
 func Unlink(ctx context.Context, store UnlinkStore, mailer Mailer, ps Providers, now time.Time, actor uuid.UUID, u user.User, id uuid.UUID) error {
 	ids, err := store.Identities(ctx, u.ID)
@@ -70,7 +70,9 @@ func Unlink(ctx context.Context, store UnlinkStore, mailer Mailer, ps Providers,
 	if err != nil {
 		return err
 	}
-	if !u.HasPassword() && f.Passkeys == 0 && len(ids) == 1 {
+	// A passkey counts only when it signs in on its own (it verified its
+	// user): a security key without a PIN is a second factor, not a way in.
+	if !u.HasPassword() && f.SignInPasskeys == 0 && len(ids) == 1 {
 		return ErrLastSignInMethod
 	}
 	if err := store.DeleteIdentity(ctx, u.ID, id); err != nil {

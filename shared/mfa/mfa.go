@@ -51,6 +51,7 @@ func AAL(methods []string) int {
 type Factors struct {
 	TOTPEnabledAt     time.Time // zero: no TOTP
 	Passkeys          int       // registered WebAuthn credentials
+	SignInPasskeys    int       // those of them that sign in without a password (Passkey.UserVerified)
 	RecoveryCodesLeft int
 }
 
@@ -236,6 +237,10 @@ type Passkey struct {
 	SignCount  uint32
 	CreatedAt  time.Time
 	LastUsedAt time.Time // zero: never used
+	// UserVerified says the authenticator verified its user (a PIN,
+	// biometrics) at registration: only such a passkey signs in without a
+	// password.
+	UserVerified bool
 }
 
 // Account is what a WebAuthn ceremony knows of a user: the random user

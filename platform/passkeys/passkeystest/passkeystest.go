@@ -27,7 +27,10 @@ type Authenticator struct {
 	Counter      uint32 // the signature counter; each Get adds one first
 	UserHandle   []byte // the account the credential is for (from Create)
 	CredentialID []byte
-	key          *ecdsa.PrivateKey
+	// NoUV makes it a security key without user verification (no PIN,
+	// no biometrics): its flags never say UV.
+	NoUV bool
+	key  *ecdsa.PrivateKey
 }
 
 // New returns an authenticator for pages of origin, under rpID.
@@ -124,6 +127,9 @@ func (a *Authenticator) clientData(typ, challenge string) []byte {
 // and for a new credential its AAGUID (zero), id and public key.
 func (a *Authenticator) authData(flags byte, cose []byte) []byte {
 	rp := sha256.Sum256([]byte(a.RPID))
+	if a.NoUV {
+		flags &^= 0x04
+	}
 	b := append(rp[:], flags)
 	b = binary.BigEndian.AppendUint32(b, a.Counter)
 	if cose != nil {
