@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"syscall"
 	"time"
 
@@ -76,10 +75,9 @@ var ErrPrivateAddress = errors.New("connection to a loopback, private or link-lo
 // publicOnly refuses, at connect time, an address of the service's own
 // networks (egress.CheckAddr: loopback, private, shared, link-local,
 // reserved, and IPv4 addresses written in IPv6 judged as what they carry).
-func publicOnly(_, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil || egress.CheckAddr(ap.Addr(), false) != nil {
-		return fmt.Errorf("%w: %s", ErrPrivateAddress, address)
+func publicOnly(network, address string, _ syscall.RawConn) error {
+	if err := egress.CheckDial(network, address, false); err != nil {
+		return fmt.Errorf("%w: %w", ErrPrivateAddress, err)
 	}
 	return nil
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"syscall"
 	"time"
 
+	"github.com/cleanslice/cleanslice/shared/egress"
 	"github.com/cleanslice/cleanslice/shared/webhook"
 )
 
@@ -65,17 +65,8 @@ func NewClient(targets webhook.Targets) *http.Client {
 // checkDial refuses a connection to an address targets does not allow.
 // address is the IP and port being connected to.
 func checkDial(targets webhook.Targets, network, address string) error {
-	switch network {
-	case "tcp", "tcp4", "tcp6":
-	default:
-		return fmt.Errorf("%w: network %s", ErrAddressRefused, network)
-	}
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrAddressRefused, address, err)
-	}
-	if err := targets.CheckAddr(ap.Addr()); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrAddressRefused, ap.Addr(), err)
+	if err := egress.CheckDial(network, address, targets.AllowPrivate); err != nil {
+		return fmt.Errorf("%w: %w", ErrAddressRefused, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ package egress
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 )
 
@@ -32,6 +33,24 @@ var (
 	sixToFour   = netip.MustParsePrefix("2002::/16")      // an IPv4 address in bits 16-48
 	siteLocalV6 = netip.MustParsePrefix("fec0::/10")      // deprecated, still routed inside some networks
 )
+
+// CheckDial is CheckAddr at connect time (net.Dialer.Control, after DNS):
+// network must be TCP and address the IP and port being connected to.
+func CheckDial(network, address string, allowPrivate bool) error {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+	default:
+		return fmt.Errorf("%w: network %s", ErrRefused, network)
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrRefused, address, err)
+	}
+	if err := CheckAddr(ap.Addr(), allowPrivate); err != nil {
+		return fmt.Errorf("%w: %s", err, ap.Addr())
+	}
+	return nil
+}
 
 // CheckAddr checks an address the service would connect to for someone
 // else's URL (a webhook's receiver, an identity provider). Link-local
