@@ -35,18 +35,12 @@ var Dialect = sqlstore.Dialect{
 	ForUpdate:  " FOR UPDATE",
 	SkipLocked: " FOR UPDATE SKIP LOCKED",
 	InSubquery: "= ANY (ARRAY(%s))",
-	// A transaction waits at most 2 s for a row lock, then fails as
-	// unavailable (503, retry); one whose client went silent while it held
-	// locks is ended by the server after 5 s idle, releasing them. SET
-	// LOCAL scopes both to the transaction, which PgBouncer's transaction
-	// mode allows.
-	IDList:   func(b [][]byte) any { return pq.ByteaArray(b) },
-	InIDList: "%s = ANY ($1)",
+	IDList:     func(b [][]byte) any { return pq.ByteaArray(b) },
+	InIDList:   "%s = ANY ($1)",
 	// LIMIT 1 (the key finds one row at most anyway) keeps the planner
 	// from flattening the subquery into a join it may plan as a merge
 	// join over the whole key index.
 	JoinByKey: "CROSS JOIN LATERAL (SELECT * FROM %[1]s %[2]s WHERE %[3]s LIMIT 1) %[2]s",
-	TxSetup:   `SET LOCAL lock_timeout = '2s'; SET LOCAL idle_in_transaction_session_timeout = '5s'`,
 }
 
 // Options tunes the pool.
@@ -72,7 +66,7 @@ type Options struct {
 // answers and returns the store. A connect timeout of 5 s is added unless the
 // URL sets one, so a database that does not answer fails fast.
 func Open(ctx context.Context, dsn string, o Options) (*sqlstore.Store, error) {
-	sqlDB, err := openDB(dsn, o.ResponseTimeout)
+	sqlDB, err := openDB(dsn, o.ResponseTimeout, txSetup)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +87,8 @@ func Open(ctx context.Context, dsn string, o Options) (*sqlstore.Store, error) {
 
 // NewMigrator returns a migrator on its own connection to dsn.
 func NewMigrator(dsn string) (*sqlstore.Migrator, error) {
-	sqlDB, err := openDB(dsn, 0) // a migration may rightly run for minutes
+	// A migration may rightly run for minutes, and wait for locks.
+	sqlDB, err := openDB(dsn, 0, "")
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +104,9 @@ func NewMigrator(dsn string) (*sqlstore.Migrator, error) {
 	return sqlstore.NewMigrator(files, "postgres", drv)
 }
 
-func openDB(dsn string, responseTimeout time.Duration) (*sql.DB, error) {
+// openDB opens a pool on dsn whose transactions begin with setup (none
+// when empty; see setupConnector).
+func openDB(dsn string, responseTimeout time.Duration, setup string) (*sql.DB, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad url: %w", err)
@@ -129,6 +126,9 @@ func openDB(dsn string, responseTimeout time.Duration) (*sql.DB, error) {
 	}
 	if responseTimeout > 0 {
 		connector.Dialer(watchdogDialer{timeout: responseTimeout})
+	}
+	if setup != "" {
+		return sql.OpenDB(setupConnector{Connector: connector, setup: setup}), nil
 	}
 	return sql.OpenDB(connector), nil
 }

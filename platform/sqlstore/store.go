@@ -61,9 +61,6 @@ type Dialect struct {
 	// index: PostgreSQL's planner may hash-join a plain IN against a scan of
 	// the whole table, ANY (ARRAY(...)) it cannot.
 	InSubquery string
-	// TxSetup, when set, runs first in every transaction: session settings
-	// scoped to it (SET LOCAL works through a pooler in transaction mode).
-	TxSetup string
 	// IDList encodes byte strings as one query parameter, and InIDList
 	// says "%s is one of them" of the parameter $1. With them concurrent
 	// session lookups share one query (see lookups).
@@ -218,11 +215,6 @@ func (s *Store) runTx(ctx context.Context, fn func(ctx context.Context) error) (
 			_ = tx.Rollback() // the error that got us here is the one worth reporting
 		}
 	}()
-	if s.d.TxSetup != "" {
-		if _, err := tx.ExecContext(ctx, s.d.TxSetup); err != nil {
-			return s.translate("set up transaction", err)
-		}
-	}
 	st := &txState{tx: tx}
 	if err := fn(context.WithValue(ctx, txKey{}, st)); err != nil {
 		return err
