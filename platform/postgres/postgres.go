@@ -40,7 +40,8 @@ var Dialect = sqlstore.Dialect{
 	// LIMIT 1 (the key finds one row at most anyway) keeps the planner
 	// from flattening the subquery into a join it may plan as a merge
 	// join over the whole key index.
-	JoinByKey: "CROSS JOIN LATERAL (SELECT * FROM %[1]s %[2]s WHERE %[3]s LIMIT 1) %[2]s",
+	JoinByKey:  "CROSS JOIN LATERAL (SELECT * FROM %[1]s %[2]s WHERE %[3]s LIMIT 1) %[2]s",
+	WriteFirst: "WITH first AS (%[1]s) %[2]s",
 }
 
 // Options tunes the pool.

@@ -19,8 +19,10 @@ const insertEventSQL = `INSERT INTO audit_events (id, occurred_at, type, actor_i
 
 // RecordEvent writes e in the transaction in ctx, so that it commits or
 // rolls back with the change it records, or else in a transaction of its
-// own, and queues e's webhook deliveries with it (queueWebhooks). Once it
-// has committed, the store's Audited hook hears of it.
+// own, and queues e's webhook deliveries with it: one statement where the
+// dialect allows (Dialect.WriteFirst), and the deliveries' body only when
+// there are some (setWebhookPayloads). Once it has committed, the store's
+// Audited hook hears of it.
 func (s *Store) RecordEvent(ctx context.Context, e audit.Event) error {
 	st, ok := inTx(ctx)
 	if !ok {
@@ -33,12 +35,17 @@ func (s *Store) RecordEvent(ctx context.Context, e audit.Event) error {
 	if len(details) == 0 || string(details) == "null" {
 		details = []byte("{}")
 	}
-	_, err = s.q(ctx).ExecContext(ctx, insertEventSQL,
-		e.ID, ts(e.OccurredAt), string(e.Type), nullID(e.Actor.ID), nullID(e.Target.ID), e.IP, e.UserAgent, e.RequestID, string(details))
+	args := []any{e.ID, ts(e.OccurredAt), string(e.Type), nullID(e.Actor.ID), nullID(e.Target.ID), e.IP, e.UserAgent, e.RequestID, string(details)}
+	var endpoints []uuid.UUID
+	if s.recordEvent != "" {
+		err = s.q(ctx).SelectContext(ctx, &endpoints, s.recordEvent, args...)
+	} else if _, err = s.q(ctx).ExecContext(ctx, insertEventSQL, args...); err == nil {
+		err = s.q(ctx).SelectContext(ctx, &endpoints, queueWebhooksSQL, args[:3]...)
+	}
 	if err != nil {
 		return s.translate("record "+string(e.Type), err)
 	}
-	if err := s.queueWebhooks(ctx, e); err != nil {
+	if err := s.setWebhookPayloads(ctx, e, endpoints); err != nil {
 		return err
 	}
 	st.events = append(st.events, e)

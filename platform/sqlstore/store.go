@@ -61,6 +61,13 @@ type Dialect struct {
 	// index: PostgreSQL's planner may hash-join a plain IN against a scan of
 	// the whole table, ANY (ARRAY(...)) it cannot.
 	InSubquery string
+	// WriteFirst makes one statement of a write (%[1]s: an INSERT,
+	// UPDATE or DELETE) and a statement after it (%[2]s), both with the
+	// same parameters, where the engine can: a data-modifying WITH on
+	// PostgreSQL, one round trip where two statements were two. Empty on
+	// SQLite, which has no writes in WITH and runs its statements
+	// in-process: the store sends the two one after the other.
+	WriteFirst string
 	// IDList encodes byte strings as one query parameter, and InIDList
 	// says "%s is one of them" of the parameter $1. With them concurrent
 	// session lookups share one query (see lookups).
@@ -89,6 +96,9 @@ type Store struct {
 	sessionByID string
 	// apiKeyByID reads one API key and its user (apiKeySQL).
 	apiKeyByID string
+	// recordEvent inserts an event and queues its webhook deliveries in
+	// one statement (Dialect.WriteFirst); empty: two statements.
+	recordEvent string
 }
 
 // Options tunes a store.
@@ -112,6 +122,9 @@ func New(db *sql.DB, d Dialect, o Options) *Store {
 	s := &Store{db: sqlx.NewDb(db, d.DriverName), d: d, prepare: o.Prepare, audited: o.Audited}
 	s.sessionByID = sessionSQL(d, "s.id = $1")
 	s.apiKeyByID = apiKeySQL(d, "k.id = $1")
+	if d.WriteFirst != "" {
+		s.recordEvent = fmt.Sprintf(d.WriteFirst, insertEventSQL, queueWebhooksSQL)
+	}
 	if d.IDList != nil && !o.Unbatched {
 		s.lookups = &lookups[sessionRow, *sessionRow]{s: s, one: s.sessionByID, query: sessionSQL(d, fmt.Sprintf(d.InIDList, "s.id")), ids: d.IDList}
 		s.keyLookups = &lookups[apiKeyRow, *apiKeyRow]{s: s, one: s.apiKeyByID, query: apiKeySQL(d, fmt.Sprintf(d.InIDList, "k.id")), ids: d.IDList}

@@ -24,12 +24,13 @@ import (
 const (
 	endpointColumns = `id, url, description, enabled, created_at, updated_at`
 
-	// queueWebhooksSQL queues event $1 of type $2 at $3 for every enabled
-	// endpoint subscribed to its type or to every type: one statement,
-	// which writes nothing when nobody subscribes.
+	// queueWebhooksSQL queues event $1 at $2 of type $3 (the parameters
+	// of insertEventSQL) for every enabled endpoint subscribed to its type
+	// or to every type: one statement, which writes nothing when nobody
+	// subscribes.
 	queueWebhooksSQL = `INSERT INTO webhook_deliveries (endpoint_id, id, event_type, created_at, next_attempt_at)
-		SELECT w.id, $1, $2, $3, $3 FROM webhook_endpoints w
-		WHERE w.enabled AND w.id IN (SELECT endpoint_id FROM webhook_subscriptions WHERE event_type IN ($2, '*'))
+		SELECT w.id, $1, $3, $2, $2 FROM webhook_endpoints w
+		WHERE w.enabled AND w.id IN (SELECT endpoint_id FROM webhook_subscriptions WHERE event_type IN ($3, '*'))
 		RETURNING endpoint_id`
 	setWebhookPayloadSQL = `UPDATE webhook_deliveries SET payload = $3 WHERE endpoint_id = $1 AND id = $2`
 	usernameSQL          = `SELECT username FROM users WHERE id = $1`
@@ -184,15 +185,11 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, id uuid.UUID) error {
 	return err
 }
 
-// queueWebhooks queues e for its subscribers in the transaction in ctx
-// (RecordEvent's): one statement, and when it queued something, the body
-// of e's deliveries, made now from the transaction's view of the users e
-// names, so that every attempt sends the event as it committed.
-func (s *Store) queueWebhooks(ctx context.Context, e audit.Event) error {
-	var endpoints []uuid.UUID
-	if err := s.q(ctx).SelectContext(ctx, &endpoints, queueWebhooksSQL, e.ID, string(e.Type), ts(e.OccurredAt)); err != nil {
-		return s.translate("queue webhooks of "+string(e.Type), err)
-	}
+// setWebhookPayloads writes the body of e's deliveries, queued with it
+// for endpoints (RecordEvent), made now from the transaction's view of
+// the users e names, so that every attempt sends the event as it
+// committed.
+func (s *Store) setWebhookPayloads(ctx context.Context, e audit.Event, endpoints []uuid.UUID) error {
 	if len(endpoints) == 0 {
 		return nil
 	}

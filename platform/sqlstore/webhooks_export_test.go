@@ -10,7 +10,7 @@ import (
 // parameters, for plan tests.
 func (s *Store) WebhookQueries(endpoint uuid.UUID, at time.Time) []ListQuery {
 	return []ListQuery{
-		{queueWebhooksSQL, []any{uuid.Must(uuid.NewV7()), "login.succeeded", ts(at)}},
+		{queueWebhooksSQL, []any{uuid.Must(uuid.NewV7()), ts(at), "login.succeeded"}},
 		{setWebhookPayloadSQL, []any{endpoint, uuid.Must(uuid.NewV7()), "{}"}},
 		{s.claimWebhooksSQL(), []any{endpoint, ts(at), ts(at.Add(time.Minute)), 16}},
 		{deliveriesSQL, []any{endpoint, uuid.Max, 51}},
