@@ -286,6 +286,35 @@ func (s *Store) scanRow(ctx context.Context, query string, args []any, dest ...a
 	})
 }
 
+// scanRows runs a query and scans each row, without reflection, into
+// what next returns (called once a row, in order): scanRow for many rows.
+// Outside a transaction it is retried as scanRow is, reset first emptying
+// what an earlier attempt gathered.
+func (s *Store) scanRows(ctx context.Context, query string, args []any, reset func(), next func() []any) error {
+	each := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := rows.Scan(next()...); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	if st, ok := inTx(ctx); ok {
+		if ps := (txQuerier{s, st.tx}).stmt(ctx, query); ps != nil {
+			return each(ps.QueryContext(ctx, args...))
+		}
+		return each(st.tx.QueryContext(ctx, query, args...))
+	}
+	return s.retry(ctx, func() error {
+		reset()
+		return each(s.queryRows(ctx, query, args...))
+	})
+}
+
 // txQuerier runs queries in a transaction: through the query's prepared
 // statement, bound to the transaction's connection (prepared there the
 // first time that connection runs it), once the pool has prepared it.

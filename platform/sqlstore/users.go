@@ -42,6 +42,12 @@ func (r userRow) user() user.User {
 	}
 }
 
+// dest is where a row of userColumns scans, in their order (no
+// reflection: a page of users is the list's hot path).
+func (r *userRow) dest() []any {
+	return []any{&r.ID, &r.Username, &r.PasswordHash, &r.Role, &r.IsActive, &r.CreatedAt, &r.UpdatedAt, &r.Email, &r.EmailVerifiedAt, &r.SecondFactor}
+}
+
 // userColumns are what userRow scans; second_factor is the triggers' (a
 // new user has no factor).
 const userColumns = `id, username, password_hash, role, is_active, created_at, updated_at, email, email_verified_at, second_factor`
@@ -145,7 +151,7 @@ func (s *Store) UserByID(ctx context.Context, id uuid.UUID) (user.User, error) {
 
 func (s *Store) getUser(ctx context.Context, op, query string, arg any) (user.User, error) {
 	var r userRow
-	err := s.translate(op, s.q(ctx).GetContext(ctx, &r, query, arg))
+	err := s.translate(op, s.scanRow(ctx, query, []any{arg}, r.dest()...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return user.User{}, fmt.Errorf("%s %v: %w", op, arg, user.ErrNotFound)
 	}
@@ -189,26 +195,31 @@ func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, int, e
 	if err != nil {
 		return nil, 0, fmt.Errorf("list users: %w", err)
 	}
-	var rows []struct {
-		Total int `db:"total"`
-		userRow
-	}
-	if err := s.q(ctx).SelectContext(ctx, &rows, query, args...); err != nil {
+	rows := make([]userRow, 0, p.Limit)
+	var total int
+	err = s.scanRows(ctx, query, args, func() { rows = rows[:0] }, func() []any {
+		rows = append(rows, userRow{})
+		r := &rows[len(rows)-1]
+		return []any{&total, &r.ID, &r.Username, &r.Role, &r.IsActive, &r.CreatedAt, &r.UpdatedAt, &r.Email, &r.EmailVerifiedAt} // listColumns
+	})
+	if err != nil {
 		return nil, 0, s.translate("list users", err)
 	}
 	if len(rows) == 0 {
-		var total int
-		err := s.q(ctx).GetContext(ctx, &total, userCount)
+		err := s.scanRow(ctx, userCount, nil, &total)
 		return nil, total, s.translate("count users", err)
 	}
 	users := make([]user.User, len(rows))
 	for i, r := range rows {
 		users[i] = r.user()
 	}
-	return users, rows[0].Total, nil
+	return users, total, nil
 }
 
 const userCount = `SELECT n FROM user_count`
+
+// listColumns are what a page of users scans (ListUsers), the count first.
+const listColumns = `(` + userCount + `) AS total, id, username, role, is_active, created_at, updated_at, email, email_verified_at`
 
 // listQuery returns the query of a page and its parameters: by offset, or
 // the rows after a key (keyset: at any depth an index range scan that
@@ -227,7 +238,7 @@ func listQuery(p user.Page) (string, []any, error) {
 	if p.Sort != user.SortUsername {
 		order, pos, after = order+", id "+dir, "("+key+", id)", "($2, $3)"
 	}
-	query := `SELECT (` + userCount + `) AS total, id, username, role, is_active, created_at, updated_at, email, email_verified_at FROM users `
+	query := `SELECT ` + listColumns + ` FROM users `
 	args := []any{p.Limit}
 	if p.After == nil {
 		return query + `ORDER BY ` + order + ` LIMIT $1 OFFSET $2`, append(args, p.Offset), nil
