@@ -174,6 +174,34 @@ func PreparedRuns(ctx context.Context, like string) (int, error) {
 	return n, err
 }
 
+// Plans is how a prepared statement has been planned on a connection.
+type Plans struct {
+	SQL             string
+	Generic, Custom int
+}
+
+// PreparedPlans reports how the statements prepared on the connection of
+// the transaction in ctx whose text is like like have been planned
+// (PostgreSQL's pg_prepared_statements): run on their generic plan, or
+// planned for the run's parameters.
+func PreparedPlans(ctx context.Context, like string) ([]Plans, error) {
+	st, _ := inTx(ctx)
+	rows, err := st.tx.QueryContext(ctx, `SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE $1`, like)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Plans
+	for rows.Next() {
+		var p Plans
+		if err := rows.Scan(&p.SQL, &p.Generic, &p.Custom); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
 // MFAQueries returns the second factors' queries with sample parameters,
 // for plan tests.
 func (s *Store) MFAQueries(userID any, at time.Time) []ListQuery {

@@ -9,6 +9,7 @@ import (
 	"github.com/cleanslice/cleanslice/platform/postgres"
 	"github.com/cleanslice/cleanslice/platform/sqlstore"
 	"github.com/cleanslice/cleanslice/shared/session"
+	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // TestTransactionStatementsArePrepared: a query first run in a
@@ -58,5 +59,49 @@ func TestTransactionStatementsArePrepared(t *testing.T) {
 	first := insert()
 	if second := insert(); first < 1 || second != first+1 {
 		t.Fatalf("the prepared insert ran %d, then %d times: not by the transactions", first, second)
+	}
+}
+
+// TestPagesArePlannedOnce: the statements of a page of users (the first,
+// and after a key) are planned once and then run on their generic plan.
+// With the LIMIT a parameter, PostgreSQL planned them on every run: its
+// generic plan reckoned with a tenth of the table.
+func TestPagesArePlannedOnce(t *testing.T) {
+	s, err := postgres.Open(context.Background(), dbtest.URL(t, "postgres"), postgres.Options{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	var last user.User
+	for _, name := range []string{"alice", "bob", "carol"} {
+		last = insertUser(t, s, name)
+	}
+	key := user.KeyOf(last, user.SortUpdatedAt)
+	const runs = 20
+	for range runs {
+		for _, p := range []user.Page{{Sort: user.SortUpdatedAt, Descending: true, Limit: 21}, {Sort: user.SortUpdatedAt, Descending: true, Limit: 21, After: &key}} {
+			if _, _, err := s.ListUsers(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err = s.WithinTx(ctx, func(ctx context.Context) error {
+		plans, err := sqlstore.PreparedPlans(ctx, "SELECT (SELECT n FROM user_count)%")
+		if err != nil {
+			return err
+		}
+		if len(plans) != 2 {
+			t.Fatalf("%d page statements prepared, want 2 (the first page, after a key): %v", len(plans), plans)
+		}
+		for _, p := range plans {
+			if p.Custom > 5 || p.Generic+p.Custom != runs {
+				t.Errorf("a page statement run %d times on its generic plan and planned anew %d times, want at most the first 5 planned: %s", p.Generic, p.Custom, p.SQL)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

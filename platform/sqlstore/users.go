@@ -195,7 +195,7 @@ func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, int, e
 	if err != nil {
 		return nil, 0, fmt.Errorf("list users: %w", err)
 	}
-	rows := make([]userRow, 0, p.Limit)
+	rows := make([]userRow, 0, pageSize(p.Limit))
 	var total int
 	err = s.scanRows(ctx, query, args, func() { rows = rows[:0] }, func() []any {
 		rows = append(rows, userRow{})
@@ -209,6 +209,7 @@ func (s *Store) ListUsers(ctx context.Context, p user.Page) ([]user.User, int, e
 		err := s.scanRow(ctx, userCount, nil, &total)
 		return nil, total, s.translate("count users", err)
 	}
+	rows = rows[:min(len(rows), p.Limit)]
 	users := make([]user.User, len(rows))
 	for i, r := range rows {
 		users[i] = r.user()
@@ -221,9 +222,30 @@ const userCount = `SELECT n FROM user_count`
 // listColumns are what a page of users scans (ListUsers), the count first.
 const listColumns = `(` + userCount + `) AS total, id, username, role, is_active, created_at, updated_at, email, email_verified_at`
 
+// pageSizes are the LIMITs pages are read with, written into the
+// statement rather than passed: with a parameter there PostgreSQL's generic
+// plan reckons with a tenth of the table, so it planned the statement anew
+// on every run (pg_prepared_statements: custom plans only). Four sizes (the
+// API's limits 10, 20, 50 and 100, each with the row that tells whether a
+// next page exists) keep the statements few; a page in between reads the
+// next size up and drops the rest.
+var pageSizes = [...]int{11, 21, 51, 101}
+
+// pageSize is the LIMIT a page of n rows is read with.
+func pageSize(n int) int {
+	for _, size := range pageSizes {
+		if n <= size {
+			return size
+		}
+	}
+	return n // beyond the API's pages: the store's own callers
+}
+
 // listQuery returns the query of a page and its parameters: by offset, or
 // the rows after a key (keyset: at any depth an index range scan that
-// starts at the key).
+// starts at the key). The first page and the pages after a key are planned
+// once (no parameter but the key); a page by offset is planned each time,
+// as its OFFSET must be a parameter.
 func listQuery(p user.Page) (string, []any, error) {
 	key, ok := sortKey[p.Sort]
 	if !ok {
@@ -234,24 +256,27 @@ func listQuery(p user.Page) (string, []any, error) {
 		dir, cmp = "DESC", "<"
 	}
 	// Usernames are unique: the key alone is the position.
-	order, pos, after := key+" "+dir, key, "$2"
+	order, pos, after := key+" "+dir, key, "$1"
 	if p.Sort != user.SortUsername {
-		order, pos, after = order+", id "+dir, "("+key+", id)", "($2, $3)"
+		order, pos, after = order+", id "+dir, "("+key+", id)", "($1, $2)"
 	}
 	query := `SELECT ` + listColumns + ` FROM users `
-	args := []any{p.Limit}
+	limit := ` LIMIT ` + strconv.Itoa(pageSize(p.Limit))
 	if p.After == nil {
-		return query + `ORDER BY ` + order + ` LIMIT $1 OFFSET $2`, append(args, p.Offset), nil
+		if p.Offset == 0 {
+			return query + `ORDER BY ` + order + limit, nil, nil
+		}
+		return query + `ORDER BY ` + order + limit + ` OFFSET $1`, []any{p.Offset}, nil
 	}
 	v, err := keyArg(p.Sort, p.After.Value)
 	if err != nil {
 		return "", nil, fmt.Errorf("key %q: %w", p.After.Value, err)
 	}
-	args = append(args, v)
+	args := []any{v}
 	if p.Sort != user.SortUsername {
 		args = append(args, p.After.ID)
 	}
-	return query + `WHERE ` + pos + ` ` + cmp + ` ` + after + ` ORDER BY ` + order + ` LIMIT $1`, args, nil
+	return query + `WHERE ` + pos + ` ` + cmp + ` ` + after + ` ORDER BY ` + order + limit, args, nil
 }
 
 // keyArg turns a key's text into the query parameter its column compares
