@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gofrs/uuid/v5"
@@ -123,8 +122,8 @@ func (i *Interactor) Finish(ctx context.Context, actor auth.Actor, in FinishInpu
 		fields = append(fields, apperr.FieldError{Field: "name", Message: "name is required"})
 	case n > mfa.MaxPasskeyName:
 		fields = append(fields, apperr.FieldError{Field: "name", Message: fmt.Sprintf("name must be at most %d characters", mfa.MaxPasskeyName)})
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		fields = append(fields, apperr.FieldError{Field: "name", Message: "name must not contain control characters"})
+	case !user.PlainText(name):
+		fields = append(fields, apperr.FieldError{Field: "name", Message: "name must not contain control or invisible formatting characters"})
 	}
 	if !mfa.Given(in.Credential) {
 		fields = append(fields, apperr.FieldError{Field: "credential", Message: "credential is required"})

@@ -150,7 +150,7 @@ func TestRegister(t *testing.T) {
 	if _, err := i.Finish(ctx, alice, FinishInput{Name: "x", Credential: json.RawMessage(`{"ceremony":"cxxxx"}`)}); !errors.Is(err, mfa.ErrRegistrationExpired) {
 		t.Fatalf("used: %v", err)
 	}
-	for _, name := range []string{"", "   ", strings.Repeat("n", mfa.MaxPasskeyName+1), "a\x00b"} {
+	for _, name := range []string{"", "   ", strings.Repeat("n", mfa.MaxPasskeyName+1), "a\x00b", "Laptop\u202egpj.exe"} {
 		if _, err := i.Finish(ctx, alice, FinishInput{Name: name, Credential: json.RawMessage(`{}`)}); !errors.Is(err, apperr.ErrInvalid) {
 			t.Errorf("name %q: %v", name, err)
 		}

@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gofrs/uuid/v5"
@@ -200,7 +199,7 @@ const (
 )
 
 // CheckName returns what is wrong with a key's name, or nil: 1 to MaxName
-// characters, no control characters.
+// characters, plain text (user.PlainText).
 func CheckName(name string) error {
 	n := utf8.RuneCountInString(name)
 	switch {
@@ -208,8 +207,8 @@ func CheckName(name string) error {
 		return errors.New("name is required")
 	case n > MaxName:
 		return errors.New("name is longer than 64 characters")
-	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return errors.New("name has control characters")
+	case !user.PlainText(name):
+		return errors.New("name has control or invisible formatting characters")
 	}
 	return nil
 }

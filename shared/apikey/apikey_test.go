@@ -131,15 +131,18 @@ func TestScope(t *testing.T) {
 
 func TestCheckName(t *testing.T) {
 	for name, ok := range map[string]bool{
-		"ci":                      true,
-		"deploy (prod) — nightly": true,
-		strings.Repeat("é", 64):   true,
-		strings.Repeat("é", 65):   false,
-		"":                        false,
-		"   ":                     false,
-		"tab\there":               false,
-		"bell\a":                  false,
-		"bad \xff utf-8":          false,
+		"ci":                            true,
+		"deploy (prod) — nightly":       true,
+		strings.Repeat("é", 64):         true,
+		strings.Repeat("é", 65):         false,
+		"":                              false,
+		"   ":                           false,
+		"tab\there":                     false,
+		"bell\a":                        false,
+		"bad \xff utf-8":                false,
+		"deploy\u202eyalp":              false, // reads "deployplay" backwards
+		"zero\u200bwidth":               false,
+		"\U0001F468\u200d\U0001F4BB ci": true, // an emoji sequence's joiner
 	} {
 		if err := CheckName(name); (err == nil) != ok {
 			t.Errorf("CheckName(%q) = %v", name, err)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
@@ -147,4 +149,19 @@ func CheckEmail(email string) error {
 		return ErrEmailSyntax
 	}
 	return nil
+}
+
+// PlainText reports whether s, a label a user gives to something others
+// are shown in a list (an API key's or a passkey's name, a webhook's
+// description), reads as what it is: valid UTF-8 without control
+// characters or invisible formatting ones (a right-to-left override, a
+// zero-width space: a name that reads other than it is). Zero-width
+// joiners and non-joiners stay allowed: they join visible characters (an
+// emoji sequence, a Persian word).
+func PlainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, hidden)
+}
+
+func hidden(r rune) bool {
+	return unicode.IsControl(r) || (unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d')
 }

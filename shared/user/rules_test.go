@@ -143,3 +143,28 @@ func TestCheckAccountListsEveryField(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainText: labels that show as what they are pass; control
+// characters, invalid UTF-8 and invisible formatting (bidirectional
+// overrides and isolates, zero-width spaces, a byte-order mark) do not,
+// but for the joiners that join visible characters.
+func TestPlainText(t *testing.T) {
+	for s, want := range map[string]bool{
+		"":                           true,
+		"deploy (prod) — nightly":    true,
+		"کار\u200cها":                true, // zero-width non-joiner: a Persian word
+		"\U0001F468\u200d\U0001F4BB": true, // zero-width joiner: one emoji
+		"tab\there":                  false,
+		"nul\x00":                    false,
+		"bad \xff":                   false,
+		"a\u202eb":                   false, // right-to-left override
+		"a\u2066b\u2069":             false, // left-to-right isolate
+		"a\u200bb":                   false, // zero-width space
+		"\ufeffbom":                  false,
+		"a\u00adb":                   false, // soft hyphen
+	} {
+		if got := PlainText(s); got != want {
+			t.Errorf("PlainText(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cleanslice/cleanslice/shared/apperr"
 	"github.com/cleanslice/cleanslice/shared/audit"
+	"github.com/cleanslice/cleanslice/shared/user"
 )
 
 // Endpoint is a receiver of events. Its signing secret is not here: it is
@@ -73,10 +74,14 @@ func ParseEvents(events []string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
-// CheckDescription checks an endpoint's description.
+// CheckDescription checks an endpoint's description: at most
+// MaxDescriptionLen bytes, plain text (user.PlainText).
 func CheckDescription(d string) error {
-	if len(d) > MaxDescriptionLen {
+	switch {
+	case len(d) > MaxDescriptionLen:
 		return apperr.Invalid(apperr.FieldError{Field: "description", Message: "description must be at most 256 bytes"})
+	case !user.PlainText(d):
+		return apperr.Invalid(apperr.FieldError{Field: "description", Message: "description must not contain control or invisible formatting characters"})
 	}
 	return nil
 }

@@ -51,4 +51,7 @@ func TestCheckDescription(t *testing.T) {
 	if CheckDescription(strings.Repeat("d", 256)) != nil || CheckDescription(strings.Repeat("d", 257)) == nil {
 		t.Fatal("the description's limit is 256 bytes")
 	}
+	if CheckDescription("billing \u202ekooh") == nil || CheckDescription("") != nil {
+		t.Fatal("a description with a right-to-left override passed, or an empty one failed")
+	}
 }
