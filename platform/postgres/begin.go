@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -49,25 +50,34 @@ func (c setupConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		cn.Close()
 		return nil, fmt.Errorf("postgres: lib/pq's connection lacks an interface database/sql uses (%T)", cn)
 	}
-	return setupConn{pqConn: pc, begin: "BEGIN; " + c.setup}, nil
+	return setupConn{pqConn: pc, setup: c.setup}, nil
 }
 
-// setupConn is a lib/pq connection whose default transactions (the only
-// kind the store begins) send BEGIN and the setup as one simple query.
-// lib/pq follows the server's transaction status from every answer, so
-// its own Commit and Rollback (the connection is its own driver.Tx) then
-// work as after its BEGIN: COMMIT of a failed transaction is refused
-// (ErrInFailedTransaction), an unexpected answer marks the connection bad.
+// setupConn is a lib/pq connection whose transactions send BEGIN, with
+// its options, and the setup as one simple query. lib/pq follows the
+// server's transaction status from every answer, so its own Commit and
+// Rollback (the connection is its own driver.Tx) then work as after its
+// BEGIN: COMMIT of a failed transaction is refused (ErrInFailedTransaction),
+// an unexpected answer marks the connection bad.
+//
+// Every transaction begins here, never through lib/pq's BeginTx: that one
+// also leaves a watch of its context for Commit and Rollback to end, which
+// a transaction begun here would end a second time (lib/pq panics on
+// that). Two of lib/pq's checks are not made: that the connection is not
+// already in a transaction (the store never sends a bare BEGIN), and the
+// cancelling of a COMMIT when the context ends (a COMMIT is bounded by
+// database.response_timeout's watchdog instead).
 type setupConn struct {
 	pqConn
-	begin string
+	setup string
 }
 
 func (c setupConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	if opts != (driver.TxOptions{}) {
-		return c.pqConn.BeginTx(ctx, opts)
+	mode, err := beginMode(opts)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := c.ExecContext(ctx, c.begin, nil); err != nil {
+	if _, err := c.ExecContext(ctx, "BEGIN"+mode+"; "+c.setup, nil); err != nil {
 		// BEGIN may have run and the setup not (cancelled in between):
 		// the connection must not go back to the pool inside a
 		// transaction. ROLLBACK outside one is only a warning.
@@ -81,4 +91,26 @@ func (c setupConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.T
 		return nil, errors.Join(errors.New("postgres: lib/pq's connection is not its own transaction"), driver.ErrBadConn)
 	}
 	return tx, nil
+}
+
+// beginMode is what BEGIN says of opts, as lib/pq writes it.
+func beginMode(opts driver.TxOptions) (string, error) {
+	var mode string
+	switch sql.IsolationLevel(opts.Isolation) {
+	case sql.LevelDefault:
+	case sql.LevelReadUncommitted:
+		mode = " ISOLATION LEVEL READ UNCOMMITTED"
+	case sql.LevelReadCommitted:
+		mode = " ISOLATION LEVEL READ COMMITTED"
+	case sql.LevelRepeatableRead:
+		mode = " ISOLATION LEVEL REPEATABLE READ"
+	case sql.LevelSerializable:
+		mode = " ISOLATION LEVEL SERIALIZABLE"
+	default:
+		return "", fmt.Errorf("postgres: isolation level not supported: %d", opts.Isolation)
+	}
+	if opts.ReadOnly {
+		mode += " READ ONLY"
+	}
+	return mode, nil
 }
