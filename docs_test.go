@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/labstack/echo/v5"
@@ -33,7 +32,7 @@ var undocumented = []string{"GET /", "GET /docs", "GET /docs/*", "GET /openapi.j
 // the document or the document lists a route that does not exist.
 func TestDocumentMatchesRoutes(t *testing.T) {
 	app := newTestApp(t, "sqlite", nil)
-	h, err := newHandler(runner{t.Context(), &sync.WaitGroup{}}, app.cfg, slog.New(slog.DiscardHandler), app.store, metrics.New(), &httpserver.Drain{}, httpserver.NewForeground(), app.clock.Now)
+	h, err := newHandler(background(t), app.cfg, slog.New(slog.DiscardHandler), app.store, metrics.New(), &httpserver.Drain{}, httpserver.NewForeground(), app.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

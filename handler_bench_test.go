@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,7 +28,7 @@ func BenchmarkStatus(b *testing.B) {
 // fresh route table whose log goes nowhere, as the service's buffered log
 // nearly does, and checks each status.
 func serveLoop(b *testing.B, app *testApp, newReq func(i int) *http.Request, status int) {
-	h, err := newHandler(runner{b.Context(), &sync.WaitGroup{}}, app.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.store, metrics.New(), &httpserver.Drain{}, httpserver.NewForeground(), app.clock.Now)
+	h, err := newHandler(background(b), app.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), app.store, metrics.New(), &httpserver.Drain{}, httpserver.NewForeground(), app.clock.Now)
 	if err != nil {
 		b.Fatal(err)
 	}

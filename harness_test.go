@@ -143,7 +143,7 @@ func newTestAppOnListener(t testing.TB, dbURL string, ln net.Listener, settings 
 	}
 	t.Cleanup(func() { store.Close() })
 	clock := &testClock{now: time.Now().UTC()}
-	h, err := newHandler(runner{t.Context(), &sync.WaitGroup{}}, cfg, log, store, m, &httpserver.Drain{}, httpserver.NewForeground(), clock.Now)
+	h, err := newHandler(background(t), cfg, log, store, m, &httpserver.Drain{}, httpserver.NewForeground(), clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +153,17 @@ func newTestAppOnListener(t testing.TB, dbURL string, ln net.Listener, settings 
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return &testApp{url: srv.URL, store: store, clock: clock, logs: logs, cfg: cfg}
+}
+
+// background is the runner of a test's handler: its work ends with the
+// test, and the test's cleanup waits for it to end, before anything
+// registered earlier (the store it uses) is closed. Without the wait a
+// worker's last query could still hold the database while the test's
+// directory was removed.
+func background(t testing.TB) runner {
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	return runner{t.Context(), &wg}
 }
 
 // client is one browser: its own cookie jar.

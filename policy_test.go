@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -284,7 +283,7 @@ func TestMetricsTellNoAddressFromAnother(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { store.Close() })
-		h, err := newHandler(runner{t.Context(), &sync.WaitGroup{}}, cfg, log, store, m, &httpserver.Drain{}, httpserver.NewForeground(), time.Now)
+		h, err := newHandler(background(t), cfg, log, store, m, &httpserver.Drain{}, httpserver.NewForeground(), time.Now)
 		if err != nil {
 			t.Fatal(err)
 		}
