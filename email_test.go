@@ -4,13 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"mime/quotedprintable"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -613,20 +609,12 @@ func recoveryWorkDone(t *testing.T, app *testApp) {
 	t.Fatal("recovery requests still waiting after 5 s")
 }
 
-// childConfig, in the environment of this test binary, makes
-// TestRecoveryRequestSurvivesKill the whole program with that config file:
-// the process the test kills.
-const childConfig = "CLEANSLICE_TEST_PROGRAM_CONFIG"
-
 // TestRecoveryRequestSurvivesKill: the program, in a process of its own,
 // answers a recovery request 202 and is killed (SIGKILL) at once, before
 // its worker has taken the request; a new process on the same database
 // sends the message (the outbox holds it, the log transport logs it).
 func TestRecoveryRequestSurvivesKill(t *testing.T) {
-	if path := os.Getenv(childConfig); path != "" {
-		err := run(context.Background(), []string{"--config", path}, os.Stdout, os.Stderr)
-		t.Fatalf("the program returned before it was killed: %v", err)
-	}
+	runIfChild(t)
 	forEachEngine(t, func(t *testing.T, engine, dbURL string) {
 		settings := map[string]string{"database.url": dbURL, "log.format": "json"}
 		for k, v := range cheapHashing {
@@ -698,47 +686,13 @@ func TestRecoveryRequestSurvivesKill(t *testing.T) {
 // returns what it logged.
 func killAfterRecoveryRequest(t *testing.T, settings map[string]string, address string) string {
 	t.Helper()
-	settings = maps.Clone(settings)
-	settings["http.address"] = freeAddr(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRecoveryRequestSurvivesKill$", "-test.count=1")
-	cmd.Env = append(os.Environ(), childConfig+"="+writeConfig(t, settings))
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	defer func() {
-		if !killed {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	}()
-	base := "http://" + settings["http.address"]
-	hc := &http.Client{Timeout: 10 * time.Second}
-	for i := 0; ; i++ {
-		if resp, err := hc.Get(base + "/livez"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i == 400 {
-			t.Fatalf("the program did not start:\n%s", logs)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	r := send(t, hc, "POST", base+"/api/v1/auth/recovery", fmt.Sprintf(`{"email":%q}`, address))
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	killed = true
-	err := cmd.Wait()
+	c := startChild(t, "TestRecoveryRequestSurvivesKill", settings)
+	r := send(t, &http.Client{Timeout: 10 * time.Second}, "POST", c.base+"/api/v1/auth/recovery", fmt.Sprintf(`{"email":%q}`, address))
+	c.kill(t)
 	if r.status != 202 {
-		t.Fatalf("recovery request: %d %s\n%s", r.status, r.body, logs)
+		t.Fatalf("recovery request: %d %s\n%s", r.status, r.body, c.logs)
 	}
-	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("the program ended otherwise than killed: %v\n%s", err, logs)
-	}
-	return logs.String()
+	return c.logs.String()
 }
 
 // TestRecoveryConfirmThrottle: unusable recovery tokens count per client

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,6 +195,73 @@ func (c *client) signup(t testing.TB, username, password string) response {
 func (c *client) login(t testing.TB, username, password string) response {
 	t.Helper()
 	return c.do(t, "POST", "/api/v1/auth/login", credentials(username, password))
+}
+
+// childConfig, in the environment of this test binary, makes a crash test
+// (one that begins with runIfChild) the whole program with that config
+// file: the process the test kills.
+const childConfig = "CLEANSLICE_TEST_PROGRAM_CONFIG"
+
+// runIfChild runs the whole program, and nothing of the test, when this
+// binary was started by startChild.
+func runIfChild(t *testing.T) {
+	if path := os.Getenv(childConfig); path != "" {
+		err := run(context.Background(), []string{"--config", path}, os.Stdout, os.Stderr)
+		t.Fatalf("the program returned before it was killed: %v", err)
+	}
+}
+
+// child is the program in a process of its own, for a test to kill.
+type child struct {
+	cmd  *exec.Cmd
+	base string
+	logs *syncBuffer
+}
+
+// startChild runs the program with settings in a process of its own (this
+// test binary running test, which begins with runIfChild) and returns it
+// once it answers /livez. The test's end kills it unless kill did.
+func startChild(t *testing.T, test string, settings map[string]string) *child {
+	t.Helper()
+	settings = maps.Clone(settings)
+	settings["http.address"] = freeAddr(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childConfig+"="+writeConfig(t, settings))
+	c := &child{cmd: cmd, base: "http://" + settings["http.address"], logs: &syncBuffer{}}
+	cmd.Stdout, cmd.Stderr = c.logs, c.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	hc := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; ; i++ {
+		if resp, err := hc.Get(c.base + "/livez"); err == nil {
+			resp.Body.Close()
+			return c
+		}
+		if i == 400 {
+			t.Fatalf("the program did not start:\n%s", c.logs)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// kill ends the program with SIGKILL and fails the test unless that is
+// what ended it.
+func (c *child) kill(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := c.cmd.Wait()
+	if ws, ok := c.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the program ended otherwise than killed: %v\n%s", err, c.logs)
+	}
 }
 
 // service is a running instance of the whole program, started through run.

@@ -11,12 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -801,10 +798,7 @@ func TestWebhookAdministration(t *testing.T) {
 // with the same body (at least once: the receiver deduplicates by id), and
 // records it delivered.
 func TestDeliverySurvivesKill(t *testing.T) {
-	if path := os.Getenv(childConfig); path != "" {
-		err := run(context.Background(), []string{"--config", path}, os.Stdout, os.Stderr)
-		t.Fatalf("the program returned before it was killed: %v", err)
-	}
+	runIfChild(t)
 	forEachEngine(t, func(t *testing.T, engine, dbURL string) {
 		settings := map[string]string{"database.url": dbURL, "log.format": "json", "webhooks.allow_private_targets": "true"}
 		for k, v := range cheapHashing {
@@ -832,45 +826,14 @@ func TestDeliverySurvivesKill(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		child := maps.Clone(settings)
-		child["http.address"] = freeAddr(t)
-		cmd := exec.Command(os.Args[0], "-test.run=^TestDeliverySurvivesKill$", "-test.count=1")
-		cmd.Env = append(os.Environ(), childConfig+"="+writeConfig(t, child))
-		logs := &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		killed := false
-		defer func() {
-			if !killed {
-				cmd.Process.Kill()
-				cmd.Wait()
-			}
-		}()
-		base := "http://" + child["http.address"]
-		hc := &http.Client{Timeout: 10 * time.Second}
-		for i := 0; ; i++ {
-			if resp, err := hc.Get(base + "/livez"); err == nil {
-				resp.Body.Close()
-				break
-			}
-			if i == 400 {
-				t.Fatalf("the program did not start:\n%s", logs)
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
-		expect(t, "signup", send(t, hc, "POST", base+"/api/v1/auth/signup", `{"username":"kill.signup","password":"quiet-lamp-1"}`), 201, "")
+		c := startChild(t, "TestDeliverySurvivesKill", settings)
+		expect(t, "signup", send(t, &http.Client{Timeout: 10 * time.Second}, "POST", c.base+"/api/v1/auth/signup", `{"username":"kill.signup","password":"quiet-lamp-1"}`), 201, "")
 		select {
 		case <-arrived:
 		case <-time.After(10 * time.Second):
-			t.Fatalf("no delivery reached the receiver:\n%s", logs)
+			t.Fatalf("no delivery reached the receiver:\n%s", c.logs)
 		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		killed = true
-		cmd.Wait()
+		c.kill(t)
 		close(release)
 		var attempts int
 		var delivered sql.NullString
